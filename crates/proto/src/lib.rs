@@ -1,0 +1,13 @@
+//! The shared vocabulary of zabsim: simulated time, process ids, zxids and the sans-IO
+//! process interface every protocol state machine implements. No OS access, no randomness
+//! of its own: everything here is plain data and pure functions.
+
+pub mod ids;
+pub mod process;
+pub mod time;
+pub mod zxid;
+
+pub use ids::{ProcessId, TimerId, WriteId};
+pub use process::{Ctx, Entropy, Message, Outbox, OutboxOf, Output, Process, Recovered};
+pub use time::{Time, NS_PER_MS, NS_PER_SEC, NS_PER_US};
+pub use zxid::{Epoch, Zxid};
