@@ -2,12 +2,14 @@
 //! process interface every protocol state machine implements. No OS access, no randomness
 //! of its own: everything here is plain data and pure functions.
 
+pub mod hash;
 pub mod ids;
 pub mod process;
 pub mod time;
 pub mod zxid;
 
+pub use hash::{StableHasher, hash_words, mix64};
 pub use ids::{ProcessId, TimerId, WriteId};
 pub use process::{Ctx, Entropy, Message, Outbox, OutboxOf, Output, Process, Recovered};
-pub use time::{Time, NS_PER_MS, NS_PER_SEC, NS_PER_US};
+pub use time::{NS_PER_MS, NS_PER_SEC, NS_PER_US, Time};
 pub use zxid::{Epoch, Zxid};

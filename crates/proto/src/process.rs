@@ -161,8 +161,7 @@ pub trait Process {
 }
 
 /// The outbox type of a process `P`.
-pub type OutboxOf<P> =
-    Outbox<<P as Process>::Msg, <P as Process>::Record, <P as Process>::Note>;
+pub type OutboxOf<P> = Outbox<<P as Process>::Msg, <P as Process>::Record, <P as Process>::Note>;
 
 #[cfg(test)]
 mod tests {
@@ -179,7 +178,11 @@ mod tests {
     #[test]
     fn below_stays_in_range() {
         let mut rng = Counter(1);
-        let mut ctx = Ctx { me: ProcessId(0), now: Time::ZERO, rng: &mut rng };
+        let mut ctx = Ctx {
+            me: ProcessId(0),
+            now: Time::ZERO,
+            rng: &mut rng,
+        };
         for bound in [1u64, 2, 3, 7, 1000, u64::MAX] {
             for _ in 0..100 {
                 assert!(ctx.below(bound) < bound);
@@ -197,8 +200,14 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                Output::Send { to: ProcessId(1), msg: 7 },
-                Output::SetTimer { timer: TimerId(2), at: Time(5) },
+                Output::Send {
+                    to: ProcessId(1),
+                    msg: 7
+                },
+                Output::SetTimer {
+                    timer: TimerId(2),
+                    at: Time(5)
+                },
                 Output::Fsync { write: WriteId(3) },
             ]
         );

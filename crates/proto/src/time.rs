@@ -46,7 +46,12 @@ impl Time {
 impl std::fmt::Display for Time {
     /// Milliseconds with microsecond precision: `1234.567ms`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{:03}ms", self.0 / NS_PER_MS, (self.0 % NS_PER_MS) / NS_PER_US)
+        write!(
+            f,
+            "{}.{:03}ms",
+            self.0 / NS_PER_MS,
+            (self.0 % NS_PER_MS) / NS_PER_US
+        )
     }
 }
 

@@ -67,6 +67,9 @@ mod tests {
     #[test]
     fn counter_overflow_is_reported() {
         assert_eq!(Zxid::new(Epoch(1), u32::MAX).next_in_epoch(), None);
-        assert_eq!(Zxid::new(Epoch(1), 4).next_in_epoch(), Some(Zxid::new(Epoch(1), 5)));
+        assert_eq!(
+            Zxid::new(Epoch(1), 4).next_in_epoch(),
+            Some(Zxid::new(Epoch(1), 5))
+        );
     }
 }
