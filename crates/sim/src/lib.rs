@@ -1,1 +1,10 @@
-//! placeholder
+//! The deterministic discrete-event kernel of zabsim: virtual time, the event queue, seeded
+//! random streams, network/disk/CPU/clock models, faults and the nemesis, scenarios, and the
+//! loop that drives sans-IO processes. Single-threaded by design; see DESIGN.md §3–4.
+
+pub mod detmath;
+pub mod dist;
+pub mod network;
+pub mod partition;
+pub mod queue;
+pub mod rng;

@@ -1,0 +1,278 @@
+//! Network partitions ("cuts"): which directed links are blocked. Each active cut keeps one
+//! tag byte per process, so deciding whether a link is blocked costs O(active cuts), never
+//! O(links) — a 10,000-process run pays nothing per tick for its partitions.
+//!
+//! Invariant: a cut only ever blocks links; healing removes exactly the cut that was added.
+
+use proto::ProcessId;
+use serde::Serialize;
+
+/// The shape of a partition, with concrete process ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "shape", rename_all = "kebab-case")]
+pub enum Shape {
+    /// `side` cannot talk to everyone else among `members`, in either direction.
+    Halves {
+        side: Vec<ProcessId>,
+        members: Vec<ProcessId>,
+    },
+    /// `node` cannot talk to anyone.
+    Isolate { node: ProcessId },
+    /// `a` and `b` cannot talk to each other; `bridge` talks to both.
+    Bridge {
+        a: Vec<ProcessId>,
+        b: Vec<ProcessId>,
+        bridge: ProcessId,
+    },
+    /// Messages from `from` to `to` are dropped; the reverse direction works.
+    OneWay {
+        from: Vec<ProcessId>,
+        to: Vec<ProcessId>,
+    },
+    /// `ring` members talk only to their two neighbours in ring order.
+    Ring { ring: Vec<ProcessId> },
+}
+
+const TAG_NONE: u8 = 0;
+const TAG_A: u8 = 1;
+const TAG_B: u8 = 2;
+const TAG_BRIDGE: u8 = 3;
+
+/// An active cut: its shape and, per process, a tag (group or ring position + 1).
+#[derive(Clone, Debug)]
+struct Cut {
+    id: u64,
+    shape: Shape,
+    tags: Vec<u32>,
+}
+
+impl Cut {
+    fn new(id: u64, shape: Shape, process_count: usize) -> Cut {
+        let mut tags = vec![TAG_NONE as u32; process_count];
+        let mut tag = |ids: &[ProcessId], t: u8| {
+            for p in ids {
+                tags[p.index()] = t as u32;
+            }
+        };
+        match &shape {
+            Shape::Halves { side, members } => {
+                tag(members, TAG_B);
+                tag(side, TAG_A);
+            }
+            Shape::Isolate { node } => tag(&[*node], TAG_A),
+            Shape::Bridge { a, b, bridge } => {
+                tag(a, TAG_A);
+                tag(b, TAG_B);
+                tag(&[*bridge], TAG_BRIDGE);
+            }
+            Shape::OneWay { from, to } => {
+                tag(to, TAG_B);
+                tag(from, TAG_A);
+            }
+            Shape::Ring { ring } => {
+                for (pos, p) in ring.iter().enumerate() {
+                    tags[p.index()] = pos as u32 + 1;
+                }
+            }
+        }
+        Cut { id, shape, tags }
+    }
+
+    fn blocks(&self, from: ProcessId, to: ProcessId) -> bool {
+        let (f, t) = (self.tags[from.index()], self.tags[to.index()]);
+        let (a, b) = (TAG_A as u32, TAG_B as u32);
+        match &self.shape {
+            Shape::Halves { .. } => f != TAG_NONE as u32 && t != TAG_NONE as u32 && f != t,
+            Shape::Isolate { .. } => (f == a) != (t == a),
+            Shape::Bridge { .. } => (f == a && t == b) || (f == b && t == a),
+            Shape::OneWay { .. } => f == a && t == b,
+            Shape::Ring { ring } => {
+                if f == 0 || t == 0 || f == t {
+                    return false;
+                }
+                let n = ring.len() as u32;
+                let d = f.abs_diff(t);
+                d != 1 && d != n - 1
+            }
+        }
+    }
+}
+
+/// The set of active cuts.
+#[derive(Clone, Debug, Default)]
+pub struct Partitions {
+    cuts: Vec<Cut>,
+    process_count: usize,
+    id_next: u64,
+}
+
+/// Cuts active at once, at most (a bound, not a tuning knob).
+pub const CUTS_MAX: usize = 64;
+
+impl Partitions {
+    pub fn new(process_count: usize) -> Partitions {
+        Partitions {
+            cuts: Vec::new(),
+            process_count,
+            id_next: 1,
+        }
+    }
+
+    /// Add a cut; returns its id for [`Partitions::heal`].
+    pub fn add(&mut self, shape: Shape) -> u64 {
+        assert!(
+            self.cuts.len() < CUTS_MAX,
+            "more than {CUTS_MAX} partitions at once"
+        );
+        let id = self.id_next;
+        self.id_next += 1;
+        self.cuts.push(Cut::new(id, shape, self.process_count));
+        id
+    }
+
+    /// Remove the cut `id`; healing an already healed cut is a no-op.
+    pub fn heal(&mut self, id: u64) {
+        self.cuts.retain(|c| c.id != id);
+    }
+
+    pub fn heal_all(&mut self) {
+        self.cuts.clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cuts.is_empty()
+    }
+
+    pub fn active(&self) -> usize {
+        self.cuts.len()
+    }
+
+    /// Whether a message from `from` to `to` is blocked right now.
+    #[inline]
+    pub fn blocks(&self, from: ProcessId, to: ProcessId) -> bool {
+        self.cuts.iter().any(|c| c.blocks(from, to))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[u32]) -> Vec<ProcessId> {
+        v.iter().map(|&i| ProcessId(i)).collect()
+    }
+
+    /// Every directed link among `n` processes that `p` blocks.
+    fn blocked(p: &Partitions, n: u32) -> Vec<(u32, u32)> {
+        let mut v = Vec::new();
+        for f in 0..n {
+            for t in 0..n {
+                if f != t && p.blocks(ProcessId(f), ProcessId(t)) {
+                    v.push((f, t));
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn halves_cut_exactly_the_crossing_links_both_ways() {
+        let mut p = Partitions::new(4);
+        let id = p.add(Shape::Halves {
+            side: ids(&[0, 1]),
+            members: ids(&[0, 1, 2, 3]),
+        });
+        assert_eq!(
+            blocked(&p, 4),
+            vec![
+                (0, 2),
+                (0, 3),
+                (1, 2),
+                (1, 3),
+                (2, 0),
+                (2, 1),
+                (3, 0),
+                (3, 1)
+            ]
+        );
+        p.heal(id);
+        assert!(blocked(&p, 4).is_empty());
+    }
+
+    #[test]
+    fn isolate_cuts_one_node_from_everyone() {
+        let mut p = Partitions::new(3);
+        p.add(Shape::Isolate { node: ProcessId(1) });
+        assert_eq!(blocked(&p, 3), vec![(0, 1), (1, 0), (1, 2), (2, 1)]);
+    }
+
+    #[test]
+    fn bridge_node_talks_to_both_sides() {
+        let mut p = Partitions::new(5);
+        p.add(Shape::Bridge {
+            a: ids(&[0, 1]),
+            b: ids(&[3, 4]),
+            bridge: ProcessId(2),
+        });
+        let b = blocked(&p, 5);
+        assert!(b.iter().all(|&(f, t)| f != 2 && t != 2));
+        assert_eq!(
+            b,
+            vec![
+                (0, 3),
+                (0, 4),
+                (1, 3),
+                (1, 4),
+                (3, 0),
+                (3, 1),
+                (4, 0),
+                (4, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn one_way_blocks_only_its_direction() {
+        let mut p = Partitions::new(3);
+        p.add(Shape::OneWay {
+            from: ids(&[0]),
+            to: ids(&[1, 2]),
+        });
+        assert_eq!(blocked(&p, 3), vec![(0, 1), (0, 2)]);
+    }
+
+    #[test]
+    fn ring_keeps_only_neighbours() {
+        let mut p = Partitions::new(5);
+        p.add(Shape::Ring {
+            ring: ids(&[0, 1, 2, 3, 4]),
+        });
+        assert_eq!(
+            blocked(&p, 5),
+            vec![
+                (0, 2),
+                (0, 3),
+                (1, 3),
+                (1, 4),
+                (2, 0),
+                (2, 4),
+                (3, 0),
+                (3, 1),
+                (4, 1),
+                (4, 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn overlapping_cuts_heal_independently() {
+        let mut p = Partitions::new(3);
+        let a = p.add(Shape::Isolate { node: ProcessId(0) });
+        let _b = p.add(Shape::Isolate { node: ProcessId(2) });
+        p.heal(a);
+        assert_eq!(blocked(&p, 3), vec![(0, 2), (1, 2), (2, 0), (2, 1)]);
+        p.heal(a);
+        p.heal_all();
+        assert!(p.is_empty());
+    }
+}
