@@ -2,8 +2,12 @@
 //! random streams, network/disk/CPU/clock models, faults and the nemesis, scenarios, and the
 //! loop that drives sans-IO processes. Single-threaded by design; see DESIGN.md §3–4.
 
+pub mod clock;
 pub mod detmath;
+pub mod disk;
 pub mod dist;
+pub mod fault;
+pub mod nemesis;
 pub mod network;
 pub mod partition;
 pub mod queue;
