@@ -1,1 +1,81 @@
-fn main() {}
+//! The `zabsim` command line: argument parsing, dispatch and exit codes (DESIGN.md §7:
+//! 0 all checks passed, 1 a violation, 2 usage or input error, 3 inconclusive).
+
+mod bench;
+mod output;
+mod runcmd;
+mod seed;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "zabsim", version, about = "Deterministic simulation testbed for ZooKeeper-style coordination")]
+#[command(after_help = "Exit codes: 0 all checks passed, 1 a violation was found, 2 usage or input error, 3 inconclusive (a budget was hit).")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options shared by the commands that run a scenario.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ScenarioArgs {
+    /// Scenario file (TOML or JSON); the built-in default scenario when absent.
+    #[arg(long, short)]
+    scenario: Option<String>,
+    /// Override a scenario value, e.g. `--set network.loss=0.05` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one seed of a scenario: summary, verdict, trace hash, outputs.
+    Run {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        /// The seed (decimal or 0x-hex); also from ZABSIM_SEED; random when absent.
+        #[arg(long)]
+        seed: Option<String>,
+        /// Write the resolved scenario, the outcome and the fault schedule here.
+        #[arg(long)]
+        out: Option<String>,
+    },
+    /// Re-run a seed and verify its trace hash.
+    Replay {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        #[arg(long)]
+        seed: Option<String>,
+        /// The trace hash the run must reproduce (hex).
+        #[arg(long)]
+        expect_hash: Option<String>,
+        #[arg(long)]
+        out: Option<String>,
+    },
+    /// Print the performance figures zabsim is judged by.
+    Bench {
+        /// Scale the work down for a quick look (1 = full).
+        #[arg(long, default_value_t = 1)]
+        quick: u32,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Run { scenario, seed, out } => runcmd::run(&scenario, seed.as_deref(), out.as_deref(), None),
+        Command::Replay { scenario, seed, expect_hash, out } => {
+            runcmd::run(&scenario, seed.as_deref(), out.as_deref(), Some(expect_hash.as_deref()))
+        }
+        Command::Bench { quick } => bench::run(quick),
+    };
+    ExitCode::from(code)
+}

@@ -6,6 +6,7 @@ pub mod hash;
 pub mod ids;
 pub mod process;
 pub mod time;
+pub mod zk;
 pub mod zxid;
 
 pub use hash::{StableHasher, hash_words, mix64};

@@ -48,6 +48,10 @@ impl Clock {
     /// The local reading at global time `now` (`now >= base_global`).
     pub fn local(&self, now: Time) -> Time {
         assert!(now >= self.base_global, "clock read before its base");
+        if self.drift_ppm == 0 {
+            // Fast path (no 128-bit division): the common, undrifted clock.
+            return Time(self.base_local.0.saturating_add(now.0 - self.base_global.0));
+        }
         let elapsed = (now.0 - self.base_global.0) as i128;
         let local_elapsed = elapsed * (MILLION + self.drift_ppm as i128) / MILLION;
         Time((self.base_local.0 as i128 + local_elapsed).clamp(0, u64::MAX as i128) as u64)

@@ -126,7 +126,10 @@ fn link_key(from: ProcessId, to: ProcessId) -> u64 {
 pub struct Network {
     config: NetworkConfig,
     overrides: LinkMap<usize>,
-    last_arrival: LinkMap<Time>,
+    /// Per link with messages in flight: the last scheduled arrival and how many are in
+    /// flight. Entries leave when their last message arrives, so the table is bounded by
+    /// the messages in flight, not by the links ever used.
+    in_flight: LinkMap<(Time, u32)>,
     pub partitions: Partitions,
     /// Extra loss from an active `loss` fault (applies on top of the configured loss).
     pub fault_loss: Probability,
@@ -139,7 +142,9 @@ pub struct Network {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Fate {
     Dropped(Drop),
-    Arrives(Time, Option<Time>),
+    /// Arrival time, whether it went through the FIFO clamp (the receiver must call
+    /// [`Network::arrived`]), and the arrival time of a duplicate (never clamped).
+    Arrives { at: Time, clamped: bool, dup: Option<Time> },
 }
 
 impl Network {
@@ -151,7 +156,7 @@ impl Network {
         Network {
             config,
             overrides,
-            last_arrival: LinkMap::default(),
+            in_flight: LinkMap::default(),
             partitions: Partitions::new(process_count),
             fault_loss: Probability::ZERO,
             calm: false,
@@ -196,7 +201,7 @@ impl Network {
                     self.stats.retransmitted += 1;
                     delay_ns = delay_ns.saturating_add(self.config.retransmit_us * 1_000);
                 }
-                Fate::Arrives(self.clamp_fifo(from, to, now.plus_ns(delay_ns)), None)
+                Fate::Arrives { at: self.clamp_fifo(from, to, now.plus_ns(delay_ns)), clamped: true, dup: None }
             }
             Transport::Datagram => {
                 if lost {
@@ -209,21 +214,24 @@ impl Network {
                 } else {
                     at = self.clamp_fifo(from, to, at);
                 }
+                let clamped = !reordered;
                 let dup = duplicated.then(|| {
                     self.stats.duplicated += 1;
                     now.plus_ns(latency.sample_ns(rng).saturating_add(size_ns))
                 });
-                Fate::Arrives(at, dup)
+                Fate::Arrives { at, clamped, dup }
             }
         }
     }
 
-    /// Loss, duplication and reordering decisions: always three draws.
+    /// Loss, duplication and reordering decisions: one draw per non-zero probability, so
+    /// the stream position depends only on the configuration and the faults in force.
     fn draw_faults(&self, rng: &mut Stream, loss: Probability) -> (bool, bool, bool) {
-        let lost_base = rng.chance_ppm(loss.ppm);
-        let lost_fault = rng.chance_ppm(self.fault_loss.ppm);
-        let dup = rng.chance_ppm(self.config.duplicate.ppm);
-        let reorder = rng.chance_ppm(self.config.reorder.ppm);
+        let mut chance = |p: Probability| p.ppm > 0 && rng.chance_ppm(p.ppm);
+        let lost_base = chance(loss);
+        let lost_fault = chance(self.fault_loss);
+        let dup = chance(self.config.duplicate);
+        let reorder = chance(self.config.reorder);
         if self.calm {
             return (false, false, false);
         }
@@ -232,13 +240,27 @@ impl Network {
 
     /// Deliver no earlier than the previous message on the same link.
     fn clamp_fifo(&mut self, from: ProcessId, to: ProcessId, at: Time) -> Time {
-        let last = self
-            .last_arrival
-            .entry(link_key(from, to))
-            .or_insert(Time::ZERO);
-        let at = at.max(*last);
-        *last = at;
+        let entry = self.in_flight.entry(link_key(from, to)).or_insert((Time::ZERO, 0));
+        let at = at.max(entry.0);
+        *entry = (at, entry.1 + 1);
         at
+    }
+
+    /// A message sent through the FIFO clamp arrived (or was dropped on arrival): forget
+    /// the link once nothing is in flight on it. Must be called once per clamped send.
+    pub fn arrived(&mut self, from: ProcessId, to: ProcessId) {
+        let key = link_key(from, to);
+        let entry = self.in_flight.get_mut(&key).expect("arrival on a link with nothing in flight");
+        assert!(entry.1 > 0);
+        entry.1 -= 1;
+        if entry.1 == 0 {
+            self.in_flight.remove(&key);
+        }
+    }
+
+    /// Links with messages in flight (the FIFO table's size).
+    pub fn links_in_flight(&self) -> usize {
+        self.in_flight.len()
     }
 
     pub fn is_tcp(&self) -> bool {
@@ -287,7 +309,7 @@ mod tests {
             .filter(|_| {
                 matches!(
                     n.send(&mut rng, Time(0), ProcessId(0), ProcessId(1), 1),
-                    Fate::Arrives(_, Some(_))
+                    Fate::Arrives { dup: Some(_), .. }
                 )
             })
             .count();
@@ -309,7 +331,7 @@ mod tests {
         let mut slow = 0;
         for i in 0..10_000u64 {
             match n.send(&mut rng, Time(i * 1_000), ProcessId(2), ProcessId(3), 10) {
-                Fate::Arrives(at, None) => {
+                Fate::Arrives { at, dup: None, .. } => {
                     assert!(at >= last, "FIFO broken");
                     if at.since_ns(Time(i * 1_000)) >= 200_000_000 {
                         slow += 1;
@@ -344,7 +366,7 @@ mod tests {
             let (mut n, mut rng) = net(config);
             let mut arrivals = Vec::new();
             for i in 0..1_000u64 {
-                if let Fate::Arrives(at, _) =
+                if let Fate::Arrives { at, .. } =
                     n.send(&mut rng, Time(i * 10), ProcessId(0), ProcessId(1), 1)
                 {
                     arrivals.push(at);
@@ -377,11 +399,11 @@ mod tests {
         // 1000 bytes at 8 Mbit/s = 1 ms.
         assert_eq!(
             n.send(&mut rng, Time(0), ProcessId(2), ProcessId(3), 1_000),
-            Fate::Arrives(Time(1_010_000), None)
+            Fate::Arrives { at: Time(1_010_000), clamped: true, dup: None }
         );
         assert_eq!(
             n.send(&mut rng, Time(0), ProcessId(0), ProcessId(1), 0),
-            Fate::Arrives(Time(500_000), None)
+            Fate::Arrives { at: Time(500_000), clamped: true, dup: None }
         );
     }
 
@@ -398,7 +420,7 @@ mod tests {
         );
         assert!(matches!(
             n.send(&mut rng, Time(0), ProcessId(1), ProcessId(0), 1),
-            Fate::Arrives(..)
+            Fate::Arrives { .. }
         ));
     }
 
@@ -412,7 +434,7 @@ mod tests {
         n.calm = true;
         assert!(matches!(
             n.send(&mut rng, Time(0), ProcessId(0), ProcessId(1), 1),
-            Fate::Arrives(_, None)
+            Fate::Arrives { dup: None, .. }
         ));
     }
 }

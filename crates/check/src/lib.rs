@@ -1,0 +1,6 @@
+//! zabsim's history checkers: the generic linearizability engine (`lin`), its models
+//! (`models`) and importers for externally recorded histories (`import`).
+
+pub mod import;
+pub mod lin;
+pub mod models;

@@ -1,0 +1,212 @@
+//! ZooKeeper's znode path rules: `validate_path` is a transcription of
+//! `org.apache.zookeeper.common.PathUtils.validatePath` (ZooKeeper 3.8), the parent/name
+//! split of `PrepRequestProcessor`/`DataTree` (everything before the last `/`; the empty
+//! parent is the root), and the sequential suffix `%010d`. Invariants: every path stored in
+//! a tree passes `validate_path`; `parent_of` is only called on paths starting with `/`.
+
+use proto::zk::ZkError;
+
+/// The root znode's path.
+pub const ROOT: &str = "/";
+
+/// Width of the sequential suffix (`String.format("%010d", n)`).
+pub const SEQUENTIAL_DIGITS: usize = 10;
+
+/// `PathUtils.validatePath(path)`: `Err(BadArguments)` exactly when ZooKeeper throws
+/// `IllegalArgumentException`. Rules: non-empty, starts with `/`, the root `/` alone is
+/// valid, no trailing `/`, no empty segment (`//`), no `.` or `..` segment, no NUL, and no
+/// character in U+0001–U+001F, U+007F–U+009F, U+D800–U+F8FF (in Java's UTF-16 view this
+/// includes every character outside the Basic Multilingual Plane, which Java stores as a
+/// surrogate pair) or U+FFF0–U+FFFF.
+pub fn validate_path(path: &str) -> Result<(), ZkError> {
+    if path.is_empty() || !path.starts_with('/') {
+        return Err(ZkError::BadArguments);
+    }
+    if path.len() == 1 {
+        return Ok(());
+    }
+    if path.ends_with('/') {
+        return Err(ZkError::BadArguments);
+    }
+    let chars: Vec<char> = path.chars().collect();
+    let len = chars.len();
+    let segment_ends_at = |i: usize| i + 1 == len || chars[i + 1] == '/';
+    let mut lastc = '/';
+    for (i, &c) in chars.iter().enumerate().skip(1) {
+        let bad = if c == '\0' || (c == '/' && lastc == '/') {
+            true
+        } else if c == '.' && lastc == '.' {
+            // `lastc == '.'` at index i - 1 >= 1, so i >= 2.
+            chars[i - 2] == '/' && segment_ends_at(i)
+        } else if c == '.' {
+            chars[i - 1] == '/' && segment_ends_at(i)
+        } else {
+            is_invalid_char(c)
+        };
+        if bad {
+            return Err(ZkError::BadArguments);
+        }
+        lastc = c;
+    }
+    Ok(())
+}
+
+/// The characters `PathUtils` rejects (besides NUL, `/` and `.` rules).
+fn is_invalid_char(c: char) -> bool {
+    let u = c as u32;
+    (0x01..=0x1f).contains(&u)
+        || (0x7f..=0x9f).contains(&u)
+        || (0xd800..=0xf8ff).contains(&u)
+        || (0xfff0..=0xffff).contains(&u)
+        // Outside the BMP: a surrogate pair (U+D800–U+DFFF) in Java's UTF-16.
+        || u > 0xffff
+}
+
+/// `PathUtils.validatePath(path, isSequential)`, the client-side check of a create: a
+/// sequential path is checked with a digit appended, so `/q/` is a valid sequential prefix.
+pub fn validate_create_path(path: &str, sequential: bool) -> Result<(), ZkError> {
+    if sequential {
+        validate_path(&format!("{path}1"))
+    } else {
+        validate_path(path)
+    }
+}
+
+/// The parent's path and the last segment: `"/a/b"` → `("/a", "b")`, `"/a"` → `("/", "a")`,
+/// `"/q/"` → `("/q", "")`, `"/"` → `("/", "")`. As in ZooKeeper, the parent is everything
+/// before the last `/`, and the empty parent is the root.
+pub fn parent_of(path: &str) -> (&str, &str) {
+    assert!(path.starts_with('/'), "parent_of({path:?}): not absolute");
+    let last_slash = path.rfind('/').expect("absolute path has a slash");
+    let parent = &path[..last_slash];
+    let name = &path[last_slash + 1..];
+    if parent.is_empty() {
+        (ROOT, name)
+    } else {
+        (parent, name)
+    }
+}
+
+/// The child's full path under `parent` (which is a stored, valid path).
+pub fn join(parent: &str, name: &str) -> String {
+    assert!(
+        !name.is_empty() && !name.contains('/'),
+        "bad child name {name:?}"
+    );
+    if parent == ROOT {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+/// The name a sequential create asks for: the requested path followed by the parent's
+/// counter as `%010d` (Java's zero padding keeps a minus sign first, as Rust's does).
+pub fn sequential_path(requested: &str, counter: i32) -> String {
+    let path = format!("{requested}{counter:0width$}", width = SEQUENTIAL_DIGITS);
+    assert!(path.len() >= requested.len() + SEQUENTIAL_DIGITS);
+    path
+}
+
+/// Paths that `PrepRequestProcessor.getParentPathAndValidate` refuses to delete. ZooKeeper
+/// also reserves `/zookeeper`, `/zookeeper/quota` and `/zookeeper/config`; this tree does
+/// not create those system nodes (see the crate docs), so only the root is reserved.
+pub fn is_undeletable(path: &str) -> bool {
+    path == ROOT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(cases: &[(&str, bool)]) {
+        for &(path, valid) in cases {
+            assert_eq!(
+                validate_path(path).is_ok(),
+                valid,
+                "validate_path({path:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn validate_path_matches_path_utils() {
+        check(&[
+            ("/", true),
+            ("/a", true),
+            ("/a/b/c", true),
+            ("/a.", true),
+            ("/.a", true),
+            ("/a..", true),
+            ("/...", true),
+            ("/a/.../b", true),
+            ("/zookeeper", true),
+            ("/héllo/✓", true),
+            ("/日本", true),
+            ("/a b", true),
+            ("", false),
+            ("a", false),
+            ("a/b", false),
+            ("//", false),
+            ("/a/", false),
+            ("/a//b", false),
+            ("/.", false),
+            ("/..", false),
+            ("/a/./b", false),
+            ("/a/../b", false),
+            ("/a/..", false),
+            ("/a\0b", false),
+            ("/a\u{1}", false),
+            ("/a\u{1f}", false),
+            ("/a\u{7f}", false),
+            ("/a\u{9f}", false),
+            ("/a\u{a0}", true),
+            ("/a\u{e000}", false),
+            ("/a\u{f8ff}", false),
+            ("/a\u{f900}", true),
+            ("/a\u{fff0}", false),
+            ("/a\u{ffff}", false),
+            ("/a\u{1f600}", false),
+        ]);
+    }
+
+    #[test]
+    fn sequential_create_paths_validate_with_a_suffix() {
+        assert_eq!(validate_create_path("/q/", true), Ok(()));
+        assert_eq!(validate_create_path("/", true), Ok(()));
+        assert_eq!(
+            validate_create_path("/q/", false),
+            Err(ZkError::BadArguments)
+        );
+        assert_eq!(
+            validate_create_path("/q//", true),
+            Err(ZkError::BadArguments)
+        );
+        assert_eq!(validate_create_path("/q/.", true), Ok(()));
+        assert_eq!(validate_create_path("/q/item-", true), Ok(()));
+    }
+
+    #[test]
+    fn parents_and_names() {
+        let cases = [
+            ("/", ("/", "")),
+            ("/a", ("/", "a")),
+            ("/a/b", ("/a", "b")),
+            ("/q/", ("/q", "")),
+            ("/a/b/c", ("/a/b", "c")),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(parent_of(path), expected, "{path}");
+        }
+        assert_eq!(join("/", "a"), "/a");
+        assert_eq!(join("/a", "b"), "/a/b");
+    }
+
+    #[test]
+    fn sequential_suffix_is_ten_digits() {
+        assert_eq!(sequential_path("/q/", 3), "/q/0000000003");
+        assert_eq!(sequential_path("/q/item-", 0), "/q/item-0000000000");
+        assert_eq!(sequential_path("/a", i32::MAX), "/a2147483647");
+        assert_eq!(sequential_path("/a", -1), "/a-000000001");
+    }
+}

@@ -1,0 +1,268 @@
+//! The znode tree itself: storage, reads (getData, exists, getChildren, sync), accessors,
+//! the incrementally maintained digest and the full invariant check. Mutation lives in
+//! `apply.rs`, txn preparation in `prepare.rs`/`multi.rs`, persistence in `snapshot.rs`.
+//! Invariants (checked by `check_invariants`): the root `/` always exists and is never
+//! ephemeral; every other node's parent exists and lists it as a child, and every listed
+//! child exists; ephemeral nodes have no children; the per-session ephemeral index equals
+//! the set of nodes owned by each session; `digest_sum` is the wrapping sum of every node's
+//! hash; every stored path passes `validate_path`; all iteration is in path order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proto::zk::{Op, OpResult, SessionId, Stat, ZkError};
+use proto::{Zxid, hash_words};
+
+use crate::node::{Node, StatPersisted, node_hash};
+use crate::path::{self, ROOT};
+use crate::txn::TxnHeader;
+
+/// The znode tree. Cloning is a deep copy; equality compares every node, the ephemeral
+/// index, the last applied zxid and the misfit count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataTree {
+    pub(crate) nodes: BTreeMap<String, Node>,
+    pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
+    pub(crate) last_zxid: Zxid,
+    /// Wrapping sum of `node_hash` over all nodes.
+    pub(crate) digest_sum: u64,
+    /// Txn parts that did not fit the tree when applied (see `DataTree::misfits`).
+    pub(crate) misfits: u64,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        DataTree::new()
+    }
+}
+
+impl DataTree {
+    /// A tree holding only the root `/`, whose stat is all zeros (ZooKeeper's root is a
+    /// `new StatPersisted()`), with empty data.
+    pub fn new() -> DataTree {
+        let mut tree = DataTree {
+            nodes: BTreeMap::new(),
+            ephemerals: BTreeMap::new(),
+            last_zxid: Zxid::ZERO,
+            digest_sum: 0,
+            misfits: 0,
+        };
+        tree.insert_node(
+            ROOT.to_owned(),
+            Node::new(Vec::new(), StatPersisted::default()),
+        );
+        tree
+    }
+
+    /// The zxid of the last applied txn (`DataTree.lastProcessedZxid`).
+    pub fn last_zxid(&self) -> Zxid {
+        self.last_zxid
+    }
+
+    /// How many txn parts did not fit the tree when applied (a create of an existing node, a
+    /// delete of a missing one, …). ZooKeeper logs and skips these; on a correct protocol
+    /// it is always 0, so monitors can assert it.
+    pub fn misfits(&self) -> u64 {
+        self.misfits
+    }
+
+    /// Number of znodes, the root included.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        self.nodes.contains_key(path)
+    }
+
+    pub fn stat(&self, path: &str) -> Option<Stat> {
+        self.nodes.get(path).map(Node::stat)
+    }
+
+    pub fn data(&self, path: &str) -> Option<&[u8]> {
+        self.nodes.get(path).map(|n| n.data.as_slice())
+    }
+
+    /// Child names, sorted.
+    pub fn children(&self, path: &str) -> Option<Vec<String>> {
+        self.nodes
+            .get(path)
+            .map(|n| n.children.iter().cloned().collect())
+    }
+
+    /// All paths, sorted (a parent sorts before its children).
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.nodes.keys().map(String::as_str)
+    }
+
+    /// The ephemeral nodes `session` owns, sorted.
+    pub fn ephemerals(&self, session: SessionId) -> Vec<String> {
+        self.ephemerals
+            .get(&session)
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Sessions that own at least one ephemeral node, sorted.
+    pub fn sessions_with_ephemerals(&self) -> Vec<SessionId> {
+        self.ephemerals.keys().copied().collect()
+    }
+
+    /// A stable digest of the whole tree (every node's path, data and stat); equal trees
+    /// have equal digests on every machine. Kept up to date per change, O(1) to read. It does
+    /// not cover `last_zxid` or `misfits`.
+    pub fn digest(&self) -> u64 {
+        hash_words(&[self.digest_sum, self.nodes.len() as u64])
+    }
+
+    /// Answer a read (`GetData`, `Exists`, `GetChildren`, `Sync`) from this tree. Watches
+    /// are the server's business; the `watch` flag is ignored here. An invalid path is
+    /// `BadArguments` (the Java client rejects it before sending).
+    pub fn read(&self, op: &Op) -> OpResult {
+        let path = match op {
+            Op::GetData { path, .. }
+            | Op::Exists { path, .. }
+            | Op::GetChildren { path, .. }
+            | Op::Sync { path } => path,
+            _ => panic!("read() of a write: {op:?}"),
+        };
+        if let Err(err) = path::validate_path(path) {
+            return OpResult::Err(err);
+        }
+        let node = self.nodes.get(path.as_str());
+        match (op, node) {
+            (Op::Sync { path }, _) => OpResult::Synced { path: path.clone() },
+            (Op::Exists { .. }, node) => OpResult::Exists(node.map(Node::stat)),
+            (_, None) => OpResult::Err(ZkError::NoNode),
+            (Op::GetData { .. }, Some(node)) => OpResult::Data {
+                data: node.data.clone(),
+                stat: node.stat(),
+            },
+            (Op::GetChildren { .. }, Some(node)) => {
+                OpResult::Children(node.children.iter().cloned().collect())
+            }
+            _ => unreachable!("matched above"),
+        }
+    }
+
+    /// Run one op to completion on this tree: a read is answered, a write is prepared and
+    /// applied with `header`. The sequential specification of a single server.
+    pub fn execute(&mut self, header: TxnHeader, op: &Op) -> OpResult {
+        if op.is_write() {
+            let txn = self.prepare(header, op);
+            self.apply(&txn)
+        } else {
+            self.read(op)
+        }
+    }
+
+    /// Close `header.session` now: prepare and apply its `CloseSession` txn. Returns the
+    /// deleted ephemeral paths, in the (sorted) order they were deleted.
+    pub fn close_session(&mut self, header: TxnHeader) -> Vec<String> {
+        let deleted = self.ephemerals(header.session);
+        let result = self.execute(header, &Op::CloseSession);
+        assert_eq!(result, OpResult::SessionClosed);
+        assert!(self.ephemerals(header.session).is_empty());
+        deleted
+    }
+
+    // ---- mutation primitives that keep the digest sum current ----
+
+    pub(crate) fn insert_node(&mut self, path: String, node: Node) {
+        self.digest_sum = self
+            .digest_sum
+            .wrapping_add(node_hash(&path, &node.data, &node.stat));
+        let previous = self.nodes.insert(path, node);
+        assert!(previous.is_none(), "insert_node over an existing node");
+    }
+
+    pub(crate) fn remove_node(&mut self, path: &str) -> Option<Node> {
+        let node = self.nodes.remove(path)?;
+        self.digest_sum = self
+            .digest_sum
+            .wrapping_sub(node_hash(path, &node.data, &node.stat));
+        Some(node)
+    }
+
+    /// Change one node in place; `None` if it does not exist.
+    pub(crate) fn modify_node<R>(
+        &mut self,
+        path: &str,
+        f: impl FnOnce(&mut Node) -> R,
+    ) -> Option<R> {
+        let node = self.nodes.get_mut(path)?;
+        let before = node_hash(path, &node.data, &node.stat);
+        let result = f(node);
+        let after = node_hash(path, &node.data, &node.stat);
+        self.digest_sum = self.digest_sum.wrapping_sub(before).wrapping_add(after);
+        Some(result)
+    }
+
+    /// Assert every structural invariant (see the module docs). O(n log n); for tests and
+    /// monitors, not for every apply.
+    pub fn check_invariants(&self) {
+        let root = self.nodes.get(ROOT).expect("the root exists");
+        assert!(!root.stat.is_ephemeral(), "the root is ephemeral");
+        let mut sum = 0u64;
+        let mut owned: BTreeMap<SessionId, BTreeSet<String>> = BTreeMap::new();
+        for (path, node) in &self.nodes {
+            assert_eq!(
+                path::validate_path(path),
+                Ok(()),
+                "stored invalid path {path:?}"
+            );
+            sum = sum.wrapping_add(node_hash(path, &node.data, &node.stat));
+            if path != ROOT {
+                let (parent, name) = path::parent_of(path);
+                let parent_node = self
+                    .nodes
+                    .get(parent)
+                    .unwrap_or_else(|| panic!("{path}: parent {parent} missing"));
+                assert!(
+                    parent_node.children.contains(name),
+                    "{parent} does not list {name}"
+                );
+            }
+            for child in &node.children {
+                let child_path = path::join(path, child);
+                assert!(
+                    self.nodes.contains_key(&child_path),
+                    "{child_path} listed, missing"
+                );
+            }
+            let s = &node.stat;
+            if s.is_ephemeral() {
+                assert!(node.children.is_empty(), "ephemeral {path} has children");
+                owned
+                    .entry(s.ephemeral_owner)
+                    .or_default()
+                    .insert(path.clone());
+            }
+            assert!(
+                s.czxid <= s.mzxid && s.czxid <= s.pzxid,
+                "{path}: zxids out of order"
+            );
+            assert!(
+                s.mzxid <= self.last_zxid && s.pzxid <= self.last_zxid,
+                "{path}: future zxid"
+            );
+            assert!(
+                i32::try_from(node.data.len()).is_ok(),
+                "{path}: data too large"
+            );
+        }
+        assert_eq!(
+            owned, self.ephemerals,
+            "ephemeral index differs from the nodes"
+        );
+        assert_eq!(
+            sum, self.digest_sum,
+            "incremental digest differs from a recomputation"
+        );
+        let listed: usize = self.nodes.values().map(|n| n.children.len()).sum();
+        assert_eq!(
+            listed + 1,
+            self.nodes.len(),
+            "child lists and node count differ"
+        );
+    }
+}

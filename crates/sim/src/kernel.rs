@@ -1,0 +1,740 @@
+//! The discrete-event loop. It owns virtual time, the event queue, every process slot
+//! (process, local clock, timers, disk, CPU queue, random stream) and the network, applies
+//! the nemesis schedule, heals everything at the end of the safety phase, and judges the
+//! run through an [`Observer`]. Every event is folded into the trace hash.
+//!
+//! Invariants: time never goes backwards; a process handles one input at a time, in
+//! arrival order, never while busy or paused; nothing addressed to an old incarnation of a
+//! process reaches a new one (except datagrams already on the wire); every loop is bounded
+//! by the event budget; the run always ends with a verdict.
+
+use crate::clock::Clock;
+use crate::disk::{CrashMode, Disk, DiskConfig};
+use crate::fault::{Fault, Scheduled, Target};
+use crate::network::{Drop, Fate, Network, NetworkConfig};
+use crate::observe::{Finding, Observer, Procs, Progress, Verdict, Violation};
+use crate::partition::Shape;
+use crate::queue::EventQueue;
+use crate::rng::{Purpose, Stream};
+use proto::{
+    Ctx, Message, Output, OutboxOf, Process, ProcessId, Recovered, StableHasher, Time, TimerId,
+    WriteId, NS_PER_MS,
+};
+use serde::Serialize;
+
+/// Timers one process may hold at once (a bound; a process needing more has a bug).
+pub const TIMERS_PER_PROCESS_MAX: usize = 256;
+/// How often the liveness condition is checked in the liveness phase.
+pub const LIVENESS_PROBE_NS: u64 = 10 * NS_PER_MS;
+
+/// Everything the kernel needs to run, fully resolved (no random choices left but the
+/// streams' own).
+#[derive(Clone, Debug)]
+pub struct KernelConfig {
+    pub seed: u64,
+    pub process_count: u32,
+    /// The processes faults may hit; scenario node indices index this list.
+    pub targets: Vec<ProcessId>,
+    pub network: NetworkConfig,
+    pub disk: DiskConfig,
+    /// Service time per message kind (index = `Message::kind`), nanoseconds.
+    pub cpu_cost_ns: Vec<u64>,
+    /// Initial clock drift per process.
+    pub drift_ppm: Vec<i64>,
+    pub schedule: Vec<Scheduled>,
+    pub safety_ns: u64,
+    pub liveness_ns: u64,
+    pub events_max: u64,
+    pub queue_max: usize,
+}
+
+#[derive(Debug)]
+enum Work<M> {
+    Message { from: ProcessId, msg: M },
+    Timer { timer: TimerId, generation: u64 },
+    Disk { write: WriteId },
+}
+
+#[derive(Debug)]
+enum Ev<M> {
+    Deliver { from: ProcessId, to: ProcessId, incarnation: u32, clamped: bool, msg: M },
+    Work { pid: ProcessId, incarnation: u32, work: Work<M> },
+    Timer { pid: ProcessId, incarnation: u32, timer: TimerId, generation: u64 },
+    DiskDone { pid: ProcessId, incarnation: u32, write: WriteId, len: usize },
+    Fault { index: usize },
+    End { end: FaultEnd },
+    Liveness,
+    Probe,
+}
+
+#[derive(Copy, Clone, Debug)]
+enum FaultEnd {
+    Cut(u64),
+    Loss,
+    DiskSlow(ProcessId),
+    Restart(ProcessId),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct TimerEntry {
+    timer: TimerId,
+    at_local: Time,
+    generation: u64,
+}
+
+struct Slot<P: Process> {
+    process: Option<P>,
+    incarnation: u32,
+    busy_until: Time,
+    paused_until: Time,
+    clock: Clock,
+    timers: Vec<TimerEntry>,
+    disk: Disk<P::Record>,
+    rng: Stream,
+}
+
+/// The phase a run is in.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Safety,
+    Liveness,
+}
+
+/// A fault as it was applied, for summaries and chart bands.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Applied {
+    pub at_ns: u64,
+    /// When the fault's effect ended (heal or restart); `None` if it was instantaneous.
+    pub until_ns: Option<u64>,
+    pub fault: Fault,
+    /// The processes it hit (empty if it hit nobody, e.g. no leader).
+    pub processes: Vec<ProcessId>,
+}
+
+/// Counters of one run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct KernelStats {
+    pub events: u64,
+    pub messages_by_kind: Vec<(String, u64)>,
+    pub timers_fired: u64,
+    pub fsyncs: u64,
+    pub crashes: u64,
+    pub restarts: u64,
+    pub network: crate::network::NetworkStats,
+    pub queue_len_max: usize,
+}
+
+/// The result of one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    pub seed: u64,
+    pub verdict: Verdict,
+    pub trace_hash: u64,
+    pub end_ns: u64,
+    /// When the liveness condition was met, if it was.
+    pub recovered_ns: Option<u64>,
+    pub stats: KernelStats,
+    pub faults: Vec<Applied>,
+}
+
+/// Builds a fresh instance of process `pid` (first boot and every restart).
+pub type Factory<P> = Box<dyn FnMut(ProcessId) -> P>;
+
+pub struct Sim<P: Process> {
+    config: KernelConfig,
+    now: Time,
+    phase: Phase,
+    queue: EventQueue<Ev<P::Msg>>,
+    slots: Vec<Slot<P>>,
+    factory: Factory<P>,
+    network: Network,
+    net_rng: Stream,
+    disk_rng: Stream,
+    outbox: OutboxOf<P>,
+    hash: StableHasher,
+    events: u64,
+    sent_by_kind: Vec<u64>,
+    stats: KernelStats,
+    applied: Vec<Applied>,
+    recovered_at: Option<Time>,
+    last_waiting: Option<Violation>,
+}
+
+struct SlotView<'a, P: Process>(&'a [Slot<P>]);
+impl<P: Process> Procs<P> for SlotView<'_, P> {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn get(&self, pid: ProcessId) -> Option<&P> {
+        self.0.get(pid.index()).and_then(|s| s.process.as_ref())
+    }
+}
+
+/// Why the loop stopped early.
+enum Stop {
+    Verdict(Verdict),
+}
+
+const TAG_DELIVER: u64 = 1;
+const TAG_WORK: u64 = 2;
+const TAG_TIMER: u64 = 3;
+const TAG_DISK: u64 = 4;
+const TAG_FAULT: u64 = 5;
+const TAG_END: u64 = 6;
+const TAG_PHASE: u64 = 7;
+const TAG_SEND: u64 = 8;
+const TAG_DROP: u64 = 9;
+const TAG_START: u64 = 10;
+const TAG_CRASH: u64 = 11;
+
+impl<P: Process> Sim<P> {
+    pub fn new(config: KernelConfig, mut factory: Factory<P>) -> Sim<P> {
+        let n = config.process_count as usize;
+        assert!(n > 0, "a run needs processes");
+        assert_eq!(config.cpu_cost_ns.len(), P::Msg::KINDS.len(), "one CPU cost per message kind");
+        assert_eq!(config.drift_ppm.len(), n, "one drift per process");
+        assert!(config.targets.iter().all(|t| t.index() < n), "fault target out of range");
+        let slots = (0..n)
+            .map(|i| Slot {
+                process: Some(factory(ProcessId(i as u32))),
+                incarnation: 0,
+                busy_until: Time::ZERO,
+                paused_until: Time::ZERO,
+                clock: Clock::with_drift(config.drift_ppm[i]),
+                timers: Vec::new(),
+                disk: Disk::default(),
+                rng: Stream::new(config.seed, Purpose::Process(i as u32)),
+            })
+            .collect();
+        Sim {
+            network: Network::new(config.network.clone(), n),
+            net_rng: Stream::new(config.seed, Purpose::Network),
+            disk_rng: Stream::new(config.seed, Purpose::Disk),
+            queue: EventQueue::new(config.queue_max),
+            now: Time::ZERO,
+            phase: Phase::Safety,
+            slots,
+            factory,
+            outbox: Default::default(),
+            hash: StableHasher::new(),
+            events: 0,
+            sent_by_kind: vec![0; P::Msg::KINDS.len()],
+            stats: KernelStats::default(),
+            applied: Vec::new(),
+            recovered_at: None,
+            last_waiting: None,
+            config,
+        }
+    }
+
+    /// Bytes held per pending event: one heap key plus one slab slot.
+    pub fn bytes_per_pending_event() -> usize {
+        EventQueue::<Ev<P::Msg>>::bytes_per_event()
+    }
+
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn process(&self, pid: ProcessId) -> Option<&P> {
+        self.slots[pid.index()].process.as_ref()
+    }
+
+    /// The disk of `pid` (records in append order, durable prefix length).
+    pub fn disk(&self, pid: ProcessId) -> &Disk<P::Record> {
+        &self.slots[pid.index()].disk
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// Run to a verdict.
+    pub fn run(mut self, observer: &mut dyn Observer<P>) -> Outcome {
+        let verdict = match self.run_loop(observer) {
+            Ok(()) => Verdict::Pass,
+            Err(Stop::Verdict(v)) => v,
+        };
+        self.finish(verdict)
+    }
+
+    fn run_loop(&mut self, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        self.schedule_start()?;
+        for i in 0..self.slots.len() {
+            self.start_process(ProcessId(i as u32), observer)?;
+        }
+        let liveness_end = Time(self.config.safety_ns.saturating_add(self.config.liveness_ns));
+        loop {
+            let Some((time, ev)) = self.queue.pop() else {
+                return self.judge_liveness(observer, "no events left");
+            };
+            if time > liveness_end {
+                return self.judge_liveness(observer, "the liveness phase ended");
+            }
+            self.now = time;
+            self.events += 1;
+            if self.events > self.config.events_max {
+                return Err(Stop::Verdict(Verdict::Budget {
+                    budget: "events".into(),
+                    detail: format!("more than {} events by {}", self.config.events_max, self.now),
+                }));
+            }
+            let touched = self.handle(ev, observer)?;
+            if let Err(v) = observer.after_event(self.now, &SlotView(&self.slots), touched) {
+                return Err(self.safety(v));
+            }
+            if self.recovered_at.is_some() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn schedule_start(&mut self) -> Result<(), Stop> {
+        for index in 0..self.config.schedule.len() {
+            let at = Time::from_ms(self.config.schedule[index].at_ms);
+            if at.ns() < self.config.safety_ns {
+                self.push(at, Ev::Fault { index })?;
+            }
+        }
+        self.push(Time(self.config.safety_ns), Ev::Liveness)
+    }
+
+    fn push(&mut self, at: Time, ev: Ev<P::Msg>) -> Result<(), Stop> {
+        self.queue.push(at, ev).map_err(|_| {
+            Stop::Verdict(Verdict::Budget {
+                budget: "queue".into(),
+                detail: format!("more than {} pending events at {}", self.config.queue_max, self.now),
+            })
+        })?;
+        self.stats.queue_len_max = self.stats.queue_len_max.max(self.queue.len());
+        Ok(())
+    }
+
+    fn safety(&self, v: Violation) -> Stop {
+        Stop::Verdict(Verdict::Safety(Finding::new(v, self.now, self.events)))
+    }
+
+    fn judge_liveness(&mut self, observer: &mut dyn Observer<P>, why: &str) -> Result<(), Stop> {
+        if self.phase == Phase::Liveness {
+            if let Progress::Waiting(v) = observer.liveness(self.now, &SlotView(&self.slots)) {
+                let detail = format!("{why} before recovery: {}", v.detail);
+                let v = Violation { detail, ..v };
+                return Err(Stop::Verdict(Verdict::Liveness(Finding::new(v, self.now, self.events))));
+            }
+            self.recovered_at.get_or_insert(self.now);
+        }
+        Ok(())
+    }
+
+    /// Handle one event; returns the process that ran, if one did.
+    fn handle(&mut self, ev: Ev<P::Msg>, observer: &mut dyn Observer<P>) -> Result<Option<ProcessId>, Stop> {
+        match ev {
+            Ev::Deliver { from, to, incarnation, clamped, msg } => {
+                if clamped {
+                    self.network.arrived(from, to);
+                }
+                self.deliver(from, to, incarnation, msg, observer)
+            }
+            Ev::Work { pid, incarnation, work } => {
+                self.hash.word(TAG_WORK).word(self.now.0).word(pid.0 as u64);
+                if incarnation != self.slots[pid.index()].incarnation {
+                    return Ok(None);
+                }
+                self.run_or_defer(pid, work, 0, observer)
+            }
+            Ev::Timer { pid, incarnation, timer, generation } => {
+                self.hash.word(TAG_TIMER).word(self.now.0).word(pid.0 as u64).word(timer.0);
+                let slot = &self.slots[pid.index()];
+                if incarnation != slot.incarnation || !slot.timers.iter().any(|t| t.timer == timer && t.generation == generation) {
+                    return Ok(None);
+                }
+                self.run_or_defer(pid, Work::Timer { timer, generation }, 0, observer)
+            }
+            Ev::DiskDone { pid, incarnation, write, len } => {
+                self.hash.word(TAG_DISK).word(self.now.0).word(pid.0 as u64).word(write.0);
+                if incarnation != self.slots[pid.index()].incarnation {
+                    return Ok(None);
+                }
+                self.slots[pid.index()].disk.complete(len);
+                self.run_or_defer(pid, Work::Disk { write }, 0, observer)
+            }
+            Ev::Fault { index } => {
+                self.hash.word(TAG_FAULT).word(self.now.0).word(index as u64);
+                self.apply_fault(index, observer)?;
+                Ok(None)
+            }
+            Ev::End { end } => {
+                self.hash.word(TAG_END).word(self.now.0);
+                self.end_fault(end, observer)?;
+                Ok(None)
+            }
+            Ev::Liveness => {
+                self.hash.word(TAG_PHASE).word(self.now.0);
+                self.begin_liveness(observer)?;
+                Ok(None)
+            }
+            Ev::Probe => {
+                self.judge_probe(observer)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn deliver(&mut self, from: ProcessId, to: ProcessId, incarnation: u32, msg: P::Msg, observer: &mut dyn Observer<P>) -> Result<Option<ProcessId>, Stop> {
+        self.hash.word(TAG_DELIVER).word(self.now.0).word(((from.0 as u64) << 32) | to.0 as u64).word(msg.kind() as u64);
+        let slot = &self.slots[to.index()];
+        let stale = self.network.is_tcp() && incarnation != slot.incarnation;
+        let why = if slot.process.is_none() || stale {
+            Some(Drop::Dead)
+        } else if self.network.partitions.blocks(from, to) {
+            Some(Drop::Partition)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.hash.word(TAG_DROP);
+            self.network.stats.count_drop(why);
+            return Ok(None);
+        }
+        self.network.stats.delivered += 1;
+        let cost_ns = self.config.cpu_cost_ns[msg.kind()];
+        self.run_or_defer(to, Work::Message { from, msg }, cost_ns, observer)
+    }
+
+    /// The CPU model: the work runs when the process is free and not paused, and takes
+    /// `cost_ns`; its outputs leave when it completes.
+    fn run_or_defer(&mut self, pid: ProcessId, work: Work<P::Msg>, cost_ns: u64, observer: &mut dyn Observer<P>) -> Result<Option<ProcessId>, Stop> {
+        let now = self.now;
+        let slot = &mut self.slots[pid.index()];
+        let start = now.max(slot.busy_until).max(slot.paused_until);
+        let finish = start.plus_ns(cost_ns);
+        slot.busy_until = finish;
+        if finish > now {
+            let incarnation = slot.incarnation;
+            self.push(finish, Ev::Work { pid, incarnation, work })?;
+            return Ok(None);
+        }
+        self.dispatch(pid, work, observer)?;
+        Ok(Some(pid))
+    }
+
+    fn dispatch(&mut self, pid: ProcessId, work: Work<P::Msg>, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        let now = self.now;
+        let slot = &mut self.slots[pid.index()];
+        let Some(process) = slot.process.as_mut() else { return Ok(()) };
+        let mut ctx = Ctx { me: pid, now: slot.clock.local(now), rng: &mut slot.rng };
+        match work {
+            Work::Message { from, msg } => process.on_message(&mut ctx, from, msg, &mut self.outbox),
+            Work::Timer { timer, generation } => {
+                let Some(i) = slot.timers.iter().position(|t| t.timer == timer && t.generation == generation) else {
+                    return Ok(());
+                };
+                slot.timers.swap_remove(i);
+                self.stats.timers_fired += 1;
+                process.on_timer(&mut ctx, timer, &mut self.outbox)
+            }
+            Work::Disk { write } => process.on_disk_done(&mut ctx, write, &mut self.outbox),
+        }
+        self.apply_outputs(pid, observer)
+    }
+
+    fn start_process(&mut self, pid: ProcessId, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        self.hash.word(TAG_START).word(self.now.0).word(pid.0 as u64);
+        let now = self.now;
+        let slot = &mut self.slots[pid.index()];
+        let process = slot.process.as_mut().expect("starting a process that is not there");
+        let mut ctx = Ctx { me: pid, now: slot.clock.local(now), rng: &mut slot.rng };
+        let disk = Recovered { records: slot.disk.records(), torn_tail: slot.disk.torn_tail() };
+        process.on_start(&mut ctx, disk, &mut self.outbox);
+        self.apply_outputs(pid, observer)
+    }
+
+    fn apply_outputs(&mut self, pid: ProcessId, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        let mut outbox = std::mem::take(&mut self.outbox);
+        let mut result = Ok(());
+        for output in outbox.drain() {
+            result = self.apply_output(pid, output, observer);
+            if result.is_err() {
+                break;
+            }
+        }
+        self.outbox = outbox;
+        result
+    }
+
+    fn apply_output(&mut self, pid: ProcessId, output: Output<P::Msg, P::Record, P::Note>, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        match output {
+            Output::Send { to, msg } => self.send(pid, to, msg),
+            Output::SetTimer { timer, at } => self.set_timer(pid, timer, at),
+            Output::CancelTimer { timer } => {
+                self.slots[pid.index()].timers.retain(|t| t.timer != timer);
+                Ok(())
+            }
+            Output::Append { record } => {
+                self.slots[pid.index()].disk.append(record);
+                Ok(())
+            }
+            Output::Fsync { write } => {
+                self.stats.fsyncs += 1;
+                let slot = &mut self.slots[pid.index()];
+                let (at, len) = slot.disk.fsync(self.now, &self.config.disk, &mut self.disk_rng);
+                let incarnation = slot.incarnation;
+                self.push(at, Ev::DiskDone { pid, incarnation, write, len })
+            }
+            Output::Note(note) => observer.on_note(self.now, pid, &note).map_err(|v| self.safety(v)),
+        }
+    }
+
+    fn send(&mut self, from: ProcessId, to: ProcessId, msg: P::Msg) -> Result<(), Stop> {
+        assert!(to.index() < self.slots.len(), "{from} sent to nonexistent {to}");
+        let kind = msg.kind();
+        self.sent_by_kind[kind] += 1;
+        self.hash.word(TAG_SEND).word(((from.0 as u64) << 32) | to.0 as u64).word(kind as u64);
+        let incarnation = self.slots[to.index()].incarnation;
+        match self.network.send(&mut self.net_rng, self.now, from, to, msg.size_bytes()) {
+            Fate::Dropped(_) => {
+                self.hash.word(TAG_DROP);
+                Ok(())
+            }
+            Fate::Arrives { at, clamped, dup } => {
+                if let Some(dup_at) = dup {
+                    self.push(dup_at, Ev::Deliver { from, to, incarnation, clamped: false, msg: msg.clone() })?;
+                }
+                self.push(at, Ev::Deliver { from, to, incarnation, clamped, msg })
+            }
+        }
+    }
+
+    fn set_timer(&mut self, pid: ProcessId, timer: TimerId, at_local: Time) -> Result<(), Stop> {
+        let now = self.now;
+        let slot = &mut self.slots[pid.index()];
+        let generation = self.events;
+        slot.timers.retain(|t| t.timer != timer);
+        assert!(slot.timers.len() < TIMERS_PER_PROCESS_MAX, "{pid} holds more than {TIMERS_PER_PROCESS_MAX} timers");
+        slot.timers.push(TimerEntry { timer, at_local, generation });
+        let at = slot.clock.to_global(now, at_local);
+        let incarnation = slot.incarnation;
+        self.push(at, Ev::Timer { pid, incarnation, timer, generation })
+    }
+
+    /// Re-map every pending timer of `pid` after its clock changed.
+    fn reschedule_timers(&mut self, pid: ProcessId) -> Result<(), Stop> {
+        let timers = self.slots[pid.index()].timers.clone();
+        for t in timers {
+            self.set_timer(pid, t.timer, t.at_local)?;
+        }
+        Ok(())
+    }
+
+    fn resolve_target(&self, target: Target) -> Option<ProcessId> {
+        match target {
+            Target::Node(i) => Some(self.config.targets[i as usize]),
+            Target::Leader => self.config.targets.iter().copied().find(|p| self.slots[p.index()].process.as_ref().is_some_and(|x| x.is_leader())),
+            Target::Random => unreachable!("schedules hold no random targets"),
+        }
+    }
+
+    fn targets_of(&self, nodes: &[u32]) -> Vec<ProcessId> {
+        nodes.iter().map(|&i| self.config.targets[i as usize]).collect()
+    }
+
+    fn apply_fault(&mut self, index: usize, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        let fault = self.config.schedule[index].fault.clone();
+        let now = self.now;
+        let mut record = Applied { at_ns: now.ns(), until_ns: None, fault: fault.clone(), processes: Vec::new() };
+        let target = fault.target().and_then(|t| self.resolve_target(t));
+        let until = fault.duration_ms().map(|d| now.plus_ns(d * NS_PER_MS));
+        record.until_ns = until.map(Time::ns);
+        record.processes.extend(target);
+        match fault {
+            Fault::Crash { restart_after_ms, tear, .. } => {
+                if let Some(pid) = target.filter(|p| self.slots[p.index()].process.is_some()) {
+                    self.crash(pid, Fault::crash_mode(tear), observer);
+                    let restart = restart_after_ms.map(|ms| now.plus_ns(ms * NS_PER_MS));
+                    record.until_ns = restart.map(Time::ns);
+                    if let Some(at) = restart {
+                        self.push(at, Ev::End { end: FaultEnd::Restart(pid) })?;
+                    }
+                } else {
+                    record.processes.clear();
+                }
+            }
+            Fault::Restart { .. } => {
+                if let Some(pid) = target {
+                    self.restart(pid, observer)?;
+                }
+            }
+            Fault::Pause { duration_ms, .. } => {
+                if let Some(pid) = target {
+                    let slot = &mut self.slots[pid.index()];
+                    slot.paused_until = slot.paused_until.max(now.plus_ns(duration_ms * NS_PER_MS));
+                }
+            }
+            Fault::ClockDrift { drift_ppm, .. } => {
+                if let Some(pid) = target {
+                    self.slots[pid.index()].clock.set_drift(now, drift_ppm);
+                    self.reschedule_timers(pid)?;
+                }
+            }
+            Fault::ClockJump { jump_ms, .. } => {
+                if let Some(pid) = target {
+                    self.slots[pid.index()].clock.jump(now, jump_ms.saturating_mul(NS_PER_MS as i64));
+                    self.reschedule_timers(pid)?;
+                }
+            }
+            Fault::DiskSlow { factor, .. } => {
+                if let Some(pid) = target {
+                    self.slots[pid.index()].disk.slow_factor = factor.max(1);
+                    self.push(until.expect("disk-slow has a duration"), Ev::End { end: FaultEnd::DiskSlow(pid) })?;
+                }
+            }
+            Fault::Loss { rate, .. } => {
+                self.network.fault_loss = rate;
+                self.push(until.expect("loss has a duration"), Ev::End { end: FaultEnd::Loss })?;
+            }
+            Fault::Heal => self.heal_network(),
+            partition => {
+                let shape = match self.shape_of(&partition, target) {
+                    Some(shape) => shape,
+                    None => {
+                        self.applied.push(record);
+                        return Ok(());
+                    }
+                };
+                record.processes = shape_members(&shape);
+                let id = self.network.partitions.add(shape);
+                self.push(until.expect("partitions have a duration"), Ev::End { end: FaultEnd::Cut(id) })?;
+            }
+        }
+        self.applied.push(record);
+        Ok(())
+    }
+
+    fn shape_of(&self, fault: &Fault, target: Option<ProcessId>) -> Option<Shape> {
+        let all: Vec<u32> = (0..self.config.targets.len() as u32).collect();
+        let some = |v: &Option<Vec<u32>>| self.targets_of(v.as_deref().expect("resolved partition layout"));
+        Some(match fault {
+            Fault::PartitionHalves { side, .. } => Shape::Halves { side: some(side), members: self.targets_of(&all) },
+            Fault::PartitionIsolate { .. } => Shape::Isolate { node: target? },
+            Fault::PartitionBridge { a, b, bridge, .. } => Shape::Bridge {
+                a: some(a),
+                b: some(b),
+                bridge: self.config.targets[bridge.expect("resolved bridge") as usize],
+            },
+            Fault::PartitionOneWay { from, to, .. } => Shape::OneWay { from: some(from), to: some(to) },
+            Fault::PartitionRing { ring, .. } => Shape::Ring { ring: some(ring) },
+            other => unreachable!("not a partition: {other:?}"),
+        })
+    }
+
+    fn end_fault(&mut self, end: FaultEnd, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        match end {
+            FaultEnd::Cut(id) => self.network.partitions.heal(id),
+            FaultEnd::Loss => self.network.fault_loss = crate::dist::Probability::ZERO,
+            FaultEnd::DiskSlow(pid) => self.slots[pid.index()].disk.slow_factor = 1,
+            FaultEnd::Restart(pid) => self.restart(pid, observer)?,
+        }
+        Ok(())
+    }
+
+    fn heal_network(&mut self) {
+        self.network.partitions.heal_all();
+        self.network.fault_loss = crate::dist::Probability::ZERO;
+        for slot in &mut self.slots {
+            slot.disk.slow_factor = 1;
+        }
+    }
+
+    pub(crate) fn crash(&mut self, pid: ProcessId, mode: CrashMode, observer: &mut dyn Observer<P>) {
+        self.hash.word(TAG_CRASH).word(self.now.0).word(pid.0 as u64);
+        self.stats.crashes += 1;
+        let now = self.now;
+        let slot = &mut self.slots[pid.index()];
+        assert!(slot.process.is_some(), "crashing {pid}, which is down");
+        slot.process = None;
+        slot.incarnation += 1;
+        slot.timers.clear();
+        slot.busy_until = now;
+        slot.paused_until = now;
+        slot.disk.crash(mode, &mut self.disk_rng);
+        observer.on_crash(now, pid);
+    }
+
+    fn restart(&mut self, pid: ProcessId, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        if self.slots[pid.index()].process.is_some() {
+            return Ok(());
+        }
+        self.stats.restarts += 1;
+        self.slots[pid.index()].process = Some((self.factory)(pid));
+        self.start_process(pid, observer)
+    }
+
+    /// End of the safety phase: heal every fault, calm the network, restart the crashed.
+    fn begin_liveness(&mut self, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        self.phase = Phase::Liveness;
+        self.heal_network();
+        self.network.calm = true;
+        let now = self.now;
+        for i in 0..self.slots.len() {
+            let pid = ProcessId(i as u32);
+            if self.slots[i].clock.drift_ppm() != 0 {
+                self.slots[i].clock.set_drift(now, 0);
+                self.reschedule_timers(pid)?;
+            }
+            self.restart(pid, observer)?;
+        }
+        self.push(now.plus_ns(LIVENESS_PROBE_NS), Ev::Probe)
+    }
+
+    fn judge_probe(&mut self, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        match observer.liveness(self.now, &SlotView(&self.slots)) {
+            Progress::Done => {
+                self.recovered_at = Some(self.now);
+                Ok(())
+            }
+            Progress::Waiting(v) => {
+                self.last_waiting = Some(v);
+                self.push(self.now.plus_ns(LIVENESS_PROBE_NS), Ev::Probe)
+            }
+        }
+    }
+
+    fn finish(mut self, verdict: Verdict) -> Outcome {
+        self.hash.word(self.events).word(self.now.0);
+        self.stats.events = self.events;
+        self.stats.network = self.network.stats.clone();
+        self.stats.messages_by_kind = P::Msg::KINDS
+            .iter()
+            .zip(&self.sent_by_kind)
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| (k.to_string(), *n))
+            .collect();
+        let _ = &self.last_waiting;
+        Outcome {
+            seed: self.config.seed,
+            verdict,
+            trace_hash: self.hash.finish(),
+            end_ns: self.now.ns(),
+            recovered_ns: self.recovered_at.map(Time::ns),
+            stats: self.stats,
+            faults: self.applied,
+        }
+    }
+}
+
+fn shape_members(shape: &Shape) -> Vec<ProcessId> {
+    let mut v = match shape {
+        Shape::Halves { side, .. } => side.clone(),
+        Shape::Isolate { node } => vec![*node],
+        Shape::Bridge { a, b, bridge } => a.iter().chain(b).chain([bridge]).copied().collect(),
+        Shape::OneWay { from, to } => from.iter().chain(to).copied().collect(),
+        Shape::Ring { ring } => ring.clone(),
+    };
+    v.sort_unstable();
+    v
+}

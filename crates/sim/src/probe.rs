@@ -1,0 +1,209 @@
+//! The kernel probe: a measuring process, not a protocol. In `ping` mode every process
+//! pings a random peer at a fixed interval and logs each answered ping to its disk, which
+//! exercises every kernel model (network, CPU, timers, clocks, disk) and measures round
+//! trips; in `relay` mode processes pass tokens on as fast as the network allows — the
+//! message-heavy load `zabsim bench` uses for kernel events/s. Its liveness condition: after
+//! the heal, every process gets an answer to a ping.
+
+use crate::observe::{Observer, Procs, Progress, Violation};
+use proto::{Ctx, Message, OutboxOf, Process, ProcessId, Recovered, Time, TimerId, WriteId, NS_PER_MS};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeMsg {
+    Ping { seq: u64, payload_bytes: u32 },
+    Pong { seq: u64, sent_local: Time },
+    Token { hops: u64 },
+}
+
+impl Message for ProbeMsg {
+    const KINDS: &'static [&'static str] = &["PING", "PONG", "TOKEN"];
+    fn kind(&self) -> usize {
+        match self {
+            ProbeMsg::Ping { .. } => 0,
+            ProbeMsg::Pong { .. } => 1,
+            ProbeMsg::Token { .. } => 2,
+        }
+    }
+    fn size_bytes(&self) -> u32 {
+        match self {
+            ProbeMsg::Ping { payload_bytes, .. } => 16 + payload_bytes,
+            ProbeMsg::Pong { .. } | ProbeMsg::Token { .. } => 16,
+        }
+    }
+}
+
+/// What the probe reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeNote {
+    /// A ping was answered after `rtt_ns` of local time.
+    RoundTrip { rtt_ns: u64 },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ProbeMode {
+    Ping { interval_ns: u64, payload_bytes: u32 },
+    Relay { tokens: u32 },
+}
+
+const PING_TIMER: TimerId = TimerId(1);
+/// Answered pings between two fsyncs of the probe's log.
+const FSYNC_EVERY: u64 = 8;
+
+pub struct Probe {
+    mode: ProbeMode,
+    processes: u32,
+    seq_next: u64,
+    pending: Vec<(u64, Time)>,
+    answered: u64,
+    /// Pings answered since the last start (for liveness).
+    pub answered_since_start: u64,
+    /// Records recovered from disk at the last start.
+    pub recovered_records: usize,
+}
+
+/// Unanswered pings a probe remembers (older ones are forgotten as lost).
+const PENDING_MAX: usize = 64;
+
+impl Probe {
+    pub fn new(mode: ProbeMode, processes: u32) -> Probe {
+        assert!(processes >= 2, "a probe needs a peer");
+        Probe { mode, processes, seq_next: 0, pending: Vec::new(), answered: 0, answered_since_start: 0, recovered_records: 0 }
+    }
+
+    fn random_peer(&self, ctx: &mut Ctx) -> ProcessId {
+        let other = ctx.below(self.processes as u64 - 1) as u32;
+        ProcessId(if other >= ctx.me.0 { other + 1 } else { other })
+    }
+}
+
+impl Process for Probe {
+    type Msg = ProbeMsg;
+    type Record = u64;
+    type Note = ProbeNote;
+
+    fn on_start(&mut self, ctx: &mut Ctx, disk: Recovered<'_, u64>, out: &mut OutboxOf<Self>) {
+        self.recovered_records = disk.records.len();
+        match self.mode {
+            ProbeMode::Ping { interval_ns, .. } => {
+                let jitter = ctx.below(interval_ns.max(1));
+                out.set_timer(PING_TIMER, ctx.now.plus_ns(jitter));
+            }
+            ProbeMode::Relay { tokens } => {
+                for _ in 0..tokens {
+                    let to = self.random_peer(ctx);
+                    out.send(to, ProbeMsg::Token { hops: 0 });
+                }
+            }
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: ProbeMsg, out: &mut OutboxOf<Self>) {
+        match msg {
+            ProbeMsg::Ping { seq, .. } => out.send(from, ProbeMsg::Pong { seq, sent_local: ctx.now }),
+            ProbeMsg::Pong { seq, .. } => {
+                let Some(i) = self.pending.iter().position(|&(s, _)| s == seq) else { return };
+                let (_, sent) = self.pending.swap_remove(i);
+                self.answered += 1;
+                self.answered_since_start += 1;
+                out.note(ProbeNote::RoundTrip { rtt_ns: ctx.now.since_ns(sent) });
+                out.append(seq);
+                if self.answered % FSYNC_EVERY == 0 {
+                    out.fsync(WriteId(self.answered));
+                }
+            }
+            ProbeMsg::Token { hops } => {
+                let to = self.random_peer(ctx);
+                out.send(to, ProbeMsg::Token { hops: hops + 1 });
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut OutboxOf<Self>) {
+        assert_eq!(timer, PING_TIMER);
+        let ProbeMode::Ping { interval_ns, payload_bytes } = self.mode else { return };
+        let to = self.random_peer(ctx);
+        let seq = self.seq_next;
+        self.seq_next += 1;
+        if self.pending.len() == PENDING_MAX {
+            self.pending.remove(0);
+        }
+        self.pending.push((seq, ctx.now));
+        out.send(to, ProbeMsg::Ping { seq, payload_bytes });
+        out.set_timer(PING_TIMER, ctx.now.plus_ns(interval_ns));
+    }
+
+    fn on_disk_done(&mut self, _ctx: &mut Ctx, _write: WriteId, _out: &mut OutboxOf<Self>) {}
+}
+
+/// Collects round-trip times; liveness: every process answered a ping after the heal.
+#[derive(Default)]
+pub struct ProbeObserver {
+    pub rtt_ns: Vec<u64>,
+    liveness_from: Option<Time>,
+    baseline: Vec<u64>,
+}
+
+impl Observer<Probe> for ProbeObserver {
+    fn on_note(&mut self, _now: Time, _pid: ProcessId, note: &ProbeNote) -> Result<(), Violation> {
+        let ProbeNote::RoundTrip { rtt_ns } = note;
+        self.rtt_ns.push(*rtt_ns);
+        Ok(())
+    }
+
+    fn liveness(&mut self, now: Time, procs: &dyn Procs<Probe>) -> Progress {
+        let answered = |p: ProcessId| procs.get(p).map_or(0, |x| x.answered_since_start);
+        if self.liveness_from.is_none() {
+            self.liveness_from = Some(now);
+            self.baseline = (0..procs.count() as u32).map(|i| answered(ProcessId(i))).collect();
+        }
+        let stuck: Vec<ProcessId> = (0..procs.count() as u32)
+            .map(ProcessId)
+            .filter(|&p| answered(p) <= self.baseline[p.index()])
+            .collect();
+        if stuck.is_empty() {
+            return Progress::Done;
+        }
+        Progress::Waiting(Violation {
+            check: "Liveness".into(),
+            processes: stuck.clone(),
+            detail: format!("{} processes got no answer to a ping since {}", stuck.len(), self.liveness_from.unwrap_or(now)),
+        })
+    }
+}
+
+/// A relay token rate is only bounded by latency: a default for benchmarks.
+pub const RELAY_LATENCY_NS: u64 = NS_PER_MS;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::Entropy;
+
+    /// Draws that make `below(n)` return 0 for every small `n`.
+    struct Fixed(u64);
+    impl Entropy for Fixed {
+        fn next_u64(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(1);
+            self.0
+        }
+    }
+
+    #[test]
+    fn ping_is_answered_and_logged() {
+        let mut p = Probe::new(ProbeMode::Ping { interval_ns: 1_000, payload_bytes: 4 }, 3);
+        let mut rng = Fixed(0);
+        let mut out = OutboxOf::<Probe>::default();
+        let mut ctx = Ctx { me: ProcessId(0), now: Time(0), rng: &mut rng };
+        p.on_start(&mut ctx, Recovered { records: &[], torn_tail: false }, &mut out);
+        assert_eq!(out.drain().count(), 1);
+        p.on_timer(&mut ctx, PING_TIMER, &mut out);
+        let sent: Vec<_> = out.drain().collect();
+        assert_eq!(sent[0], proto::Output::Send { to: ProcessId(1), msg: ProbeMsg::Ping { seq: 0, payload_bytes: 4 } });
+        let mut ctx = Ctx { me: ProcessId(0), now: Time(500), rng: &mut rng };
+        p.on_message(&mut ctx, ProcessId(1), ProbeMsg::Pong { seq: 0, sent_local: Time(1) }, &mut out);
+        assert_eq!(
+            out.drain().collect::<Vec<_>>(),
+            vec![proto::Output::Note(ProbeNote::RoundTrip { rtt_ns: 500 }), proto::Output::Append { record: 0 }]
+        );
+    }
+}

@@ -1,0 +1,398 @@
+//! Scenario files (DESIGN.md §6): the schema, loading from TOML or JSON, `--set a.b=v`
+//! overrides, validation with the file, line, column and field of every problem, and the
+//! step that turns a scenario and a seed into a fully resolved kernel configuration.
+//!
+//! Invariant: a scenario that loads without error builds a kernel configuration for every
+//! seed; every problem a user can cause is reported as a [`ScenarioError`], never a panic.
+
+use crate::clock::DRIFT_PPM_MAX;
+use crate::disk::DiskConfig;
+use crate::fault::{Fault, Target};
+use crate::kernel::KernelConfig;
+use crate::nemesis::{self, NemesisConfig, Plan, SwarmChoice};
+use crate::network::{NetworkConfig, Transport};
+use crate::rng::{Purpose, Stream};
+use proto::{ProcessId, NS_PER_MS, NS_PER_US};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The scenario format version this build reads.
+pub const VERSION: u32 = 1;
+/// The default scenario, built into the binary (the same text as `scenarios/default.toml`).
+pub const DEFAULT_TOML: &str = include_str!("../../../scenarios/default.toml");
+/// Processes in one run, at most.
+pub const PROCESSES_MAX: u32 = 100_000;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Format version; must be 1.
+    pub version: u32,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub cluster: ClusterConfig,
+    #[serde(default)]
+    pub run: RunConfig,
+    #[serde(default)]
+    pub network: NetworkConfig,
+    #[serde(default)]
+    pub disk: DiskConfig,
+    #[serde(default)]
+    pub cpu: CpuConfig,
+    #[serde(default)]
+    pub clock: ClockConfig,
+    #[serde(default)]
+    pub nemesis: NemesisConfig,
+    #[serde(default)]
+    pub workload: WorkloadConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Voting servers (or, for the kernel probe, probe processes).
+    pub servers: u32,
+    #[serde(default)]
+    pub observers: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// The safety phase: faults happen.
+    pub safety_ms: u64,
+    /// The liveness phase after the heal: the system must recover within this.
+    pub liveness_ms: u64,
+    /// Budget: a run handling more events ends inconclusive (exit 3).
+    pub events_max: u64,
+    /// Budget: pending events at once.
+    pub queue_max: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig { safety_ms: 10_000, liveness_ms: 10_000, events_max: 50_000_000, queue_max: 10_000_000 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CpuConfig {
+    /// Service time of one message.
+    pub message_us: u64,
+    /// Per-kind service times overriding `message_us` (`PROPOSAL = 20`).
+    pub kind_us: BTreeMap<String, u64>,
+}
+
+impl Default for CpuConfig {
+    fn default() -> Self {
+        CpuConfig { message_us: 2, kind_us: BTreeMap::new() }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockConfig {
+    /// Each process starts with a drift drawn uniformly from ±this.
+    pub drift_ppm_max: i64,
+}
+
+/// What the processes do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum WorkloadConfig {
+    /// The kernel probe: every process pings a random peer every `interval_ms`.
+    Probe { interval_ms: u64, payload_bytes: u32 },
+    /// The kernel probe passing `tokens` tokens per process as fast as possible.
+    Relay { tokens: u32 },
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        WorkloadConfig::Probe { interval_ms: 10, payload_bytes: 100 }
+    }
+}
+
+/// Where a scenario problem is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The field path, e.g. `nemesis.script[0].target`.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A loaded scenario with the text it came from.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub scenario: Scenario,
+    /// The file name as given, or `<default>`.
+    pub origin: String,
+}
+
+enum Format {
+    Toml,
+    Json,
+}
+
+fn format_of(origin: &str, text: &str) -> Format {
+    if origin.ends_with(".json") || text.trim_start().starts_with('{') { Format::Json } else { Format::Toml }
+}
+
+/// Load a scenario from `text` (named `origin` in messages), apply `overrides`
+/// (`a.b=value`, TOML syntax for the value, a bare word is a string) and validate.
+pub fn load(origin: &str, text: &str, overrides: &[String]) -> Result<Loaded, ScenarioError> {
+    let at = |line, column, field: Option<String>, message: String| ScenarioError { file: origin.to_string(), line, column, field, message };
+    let mut table: toml::Table = match format_of(origin, text) {
+        Format::Toml => {
+            toml::from_str::<Scenario>(text).map_err(|e| {
+                let (line, col) = e.span().map(|s| line_col(text, s.start)).unzip();
+                at(line, col, None, e.message().trim().to_string())
+            })?;
+            toml::from_str(text).expect("parsed once already")
+        }
+        Format::Json => {
+            serde_json::from_str::<Scenario>(text).map_err(|e| at(Some(e.line()), Some(e.column()), None, strip_json_position(&e)))?;
+            let value: serde_json::Value = serde_json::from_str(text).expect("parsed once already");
+            toml::Table::try_from(value).map_err(|e| at(None, None, None, format!("cannot be expressed as TOML: {e}")))?
+        }
+    };
+    for o in overrides {
+        apply_override(&mut table, o).map_err(|m| at(None, None, Some(format!("--set {o}")), m))?;
+        Scenario::deserialize(toml::Value::Table(table.clone())).map_err(|e| at(None, None, Some(format!("--set {o}")), e.message().trim().to_string()))?;
+    }
+    let scenario = Scenario::deserialize(toml::Value::Table(table)).map_err(|e| at(None, None, None, e.message().trim().to_string()))?;
+    if let Err((path, message)) = validate(&scenario) {
+        let overridden = overrides.iter().find(|o| o.split('=').next().is_some_and(|k| path.starts_with(k.trim())));
+        if let Some(o) = overridden {
+            return Err(at(None, None, Some(format!("--set {o}")), format!("{path}: {message}")));
+        }
+        let (line, column) = match format_of(origin, text) {
+            Format::Toml => locate_toml(text, &path).map(|s| line_col(text, s)).unzip(),
+            Format::Json => (None, None),
+        };
+        return Err(at(line, column, Some(path), message));
+    }
+    Ok(Loaded { scenario, origin: origin.to_string() })
+}
+
+/// Read and load a scenario file.
+pub fn load_file(path: &str, overrides: &[String]) -> Result<Loaded, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_string(),
+        line: None,
+        column: None,
+        field: None,
+        message: format!("cannot read the scenario: {e}"),
+    })?;
+    load(path, &text, overrides)
+}
+
+/// The built-in default scenario.
+pub fn load_default(overrides: &[String]) -> Result<Loaded, ScenarioError> {
+    load("<default>", DEFAULT_TOML, overrides)
+}
+
+fn strip_json_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+/// Set `a.b.c = value` in a TOML table. The value is parsed as TOML; a bare word that is
+/// not valid TOML is taken as a string.
+fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), String> {
+    let (key, raw) = spec.split_once('=').ok_or("expected key=value")?;
+    let keys: Vec<&str> = key.trim().split('.').collect();
+    if keys.iter().any(|k| k.is_empty()) {
+        return Err(format!("`{}` is not a field path", key.trim()));
+    }
+    let value = match toml::from_str::<toml::Table>(&format!("v = {}", raw.trim())) {
+        Ok(mut t) => t.remove("v").expect("just parsed"),
+        Err(_) => toml::Value::String(raw.trim().to_string()),
+    };
+    let (last, parents) = keys.split_last().expect("at least one key");
+    let mut here = table;
+    for k in parents {
+        let entry = here.entry(k.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        here = entry.as_table_mut().ok_or_else(|| format!("`{k}` is not a table"))?;
+    }
+    here.insert(last.to_string(), value);
+    Ok(())
+}
+
+/// The byte offset of the value at `path` (`a.b[2].c`) in TOML text, if it is there.
+fn locate_toml(text: &str, path: &str) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let root = DeTable::parse(text).ok()?;
+    let mut span = root.span();
+    let mut here: Option<&DeValue> = None;
+    let table_root = root.get_ref();
+    for part in path.split('.') {
+        let (name, index) = match part.split_once('[') {
+            Some((n, i)) => (n, i.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let table = match here {
+            None => table_root,
+            Some(DeValue::Table(t)) => t,
+            _ => return Some(span.start),
+        };
+        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else { return Some(span.start) };
+        span = k.span();
+        here = Some(v.get_ref());
+        if let (Some(i), DeValue::Array(items)) = (index, v.get_ref()) {
+            let item = items.get(i)?;
+            span = item.span();
+            here = Some(item.get_ref());
+        }
+    }
+    Some(span.start)
+}
+
+type Problem = (String, String);
+
+fn check(ok: bool, path: &str, message: impl Into<String>) -> Result<(), Problem> {
+    if ok { Ok(()) } else { Err((path.to_string(), message.into())) }
+}
+
+/// Every rule a parsed scenario must meet; `Err((field path, message))` for the first broken.
+pub fn validate(s: &Scenario) -> Result<(), Problem> {
+    check(s.version == VERSION, "version", format!("version {} is not supported (this build reads version {VERSION})", s.version))?;
+    let processes = s.cluster.servers as u64 + s.cluster.observers as u64;
+    check(s.cluster.servers >= 1, "cluster.servers", "at least one server is needed")?;
+    check(processes <= PROCESSES_MAX as u64, "cluster.servers", format!("at most {PROCESSES_MAX} processes"))?;
+    check(s.run.safety_ms > 0, "run.safety_ms", "must be positive")?;
+    check(s.run.liveness_ms > 0, "run.liveness_ms", "must be positive")?;
+    check(s.run.events_max > 0, "run.events_max", "must be positive")?;
+    check(s.run.queue_max > 0 && s.run.queue_max < u32::MAX as u64, "run.queue_max", "must be positive and below 2^32")?;
+    validate_network(&s.network, processes)?;
+    if let Err((field, m)) = s.disk.fsync.validate() {
+        return Err((format!("disk.fsync.{field}"), m));
+    }
+    check(s.clock.drift_ppm_max.abs() <= DRIFT_PPM_MAX, "clock.drift_ppm_max", format!("must be within ±{DRIFT_PPM_MAX}"))?;
+    validate_nemesis(&s.nemesis, processes as u32, s.run.safety_ms)?;
+    match s.workload {
+        WorkloadConfig::Probe { interval_ms, .. } => check(interval_ms > 0, "workload.interval_ms", "must be positive")?,
+        WorkloadConfig::Relay { tokens } => check(tokens > 0, "workload.tokens", "must be positive")?,
+    }
+    check(processes >= 2, "cluster.servers", "the kernel probe needs at least two processes")
+}
+
+fn validate_network(n: &NetworkConfig, processes: u64) -> Result<(), Problem> {
+    if let Err((field, m)) = n.latency.validate() {
+        return Err((format!("network.latency.{field}"), m));
+    }
+    check(n.transport == Transport::Datagram || n.retransmit_us > 0, "network.retransmit_us", "must be positive with tcp")?;
+    for (i, l) in n.link.iter().enumerate() {
+        for (field, node) in [("from", l.from), ("to", l.to)] {
+            check((node as u64) < processes, &format!("network.link[{i}].{field}"), format!("process {node} is out of range (0..{processes})"))?;
+        }
+        if let Some(Err((field, m))) = l.latency.map(|x| x.validate()) {
+            return Err((format!("network.link[{i}].latency.{field}"), m));
+        }
+    }
+    Ok(())
+}
+
+fn validate_nemesis(c: &NemesisConfig, targets: u32, safety_ms: u64) -> Result<(), Problem> {
+    for (i, s) in c.script.iter().enumerate() {
+        let path = |f: &str| format!("nemesis.script[{i}].{f}");
+        check(s.at_ms < safety_ms, &path("at_ms"), format!("{} is not inside the safety phase (0..{safety_ms})", s.at_ms))?;
+        for node in s.fault.named_nodes() {
+            let field = if matches!(s.fault.target(), Some(Target::Node(_))) { "target" } else { "kind" };
+            check(node < targets, &path(field), format!("node {node} is out of range ({targets} fault targets: 0..{})", targets.saturating_sub(1)))?;
+        }
+        if let Some(d) = s.fault.duration_ms() {
+            check(d > 0, &path("duration_ms"), "must be positive")?;
+        }
+        match &s.fault {
+            Fault::Crash { restart_after_ms: Some(0), .. } => return Err((path("restart_after_ms"), "must be positive".into())),
+            Fault::ClockDrift { drift_ppm, .. } => check(drift_ppm.abs() <= DRIFT_PPM_MAX, &path("drift_ppm"), format!("must be within ±{DRIFT_PPM_MAX}"))?,
+            Fault::DiskSlow { factor, .. } => check(*factor >= 1, &path("factor"), "must be at least 1")?,
+            Fault::PartitionHalves { side: Some(side), .. } => check(!side.is_empty() && (side.len() as u32) < targets, &path("side"), "must name some but not all targets")?,
+            _ => {}
+        }
+    }
+    if c.random {
+        check(!c.kinds.is_empty(), "nemesis.kinds", "random faults need at least one kind")?;
+        check(c.interval_ms > 0, "nemesis.interval_ms", "must be positive")?;
+        check(c.duration_ms_min > 0, "nemesis.duration_ms_min", "must be positive")?;
+        check(c.duration_ms_min <= c.duration_ms_max, "nemesis.duration_ms_max", "must not be below duration_ms_min")?;
+        check(c.drift_ppm_max.abs() <= DRIFT_PPM_MAX, "nemesis.drift_ppm_max", format!("must be within ±{DRIFT_PPM_MAX}"))?;
+    }
+    check(!c.swarm || c.random, "nemesis.swarm", "swarm mode needs random = true")
+}
+
+/// A scenario resolved for one seed: the kernel configuration and what the seed chose.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub kernel: KernelConfig,
+    pub swarm: Option<SwarmChoice>,
+}
+
+/// Per-kind CPU costs for message kinds `kinds`; unknown kind names are an error.
+pub fn cpu_costs(cpu: &CpuConfig, kinds: &[&str]) -> Result<Vec<u64>, Problem> {
+    for name in cpu.kind_us.keys() {
+        check(kinds.contains(&name.as_str()), &format!("cpu.kind_us.{name}"), format!("unknown message kind; valid kinds: {}", kinds.join(", ")))?;
+    }
+    Ok(kinds.iter().map(|k| cpu.kind_us.get(*k).copied().unwrap_or(cpu.message_us) * NS_PER_US).collect())
+}
+
+/// Resolve `scenario` for `seed`: swarm choice, fault schedule and initial drifts come
+/// from the swarm and fault streams only.
+pub fn resolve(s: &Scenario, seed: u64, kinds: &[&str]) -> Result<Resolved, Problem> {
+    let processes = s.cluster.servers + s.cluster.observers;
+    let swarm = (s.nemesis.random && s.nemesis.swarm).then(|| nemesis::swarm_choice(&s.nemesis, &mut Stream::new(seed, Purpose::Swarm)));
+    let mut faults = Stream::new(seed, Purpose::Faults);
+    let plan = Plan { config: &s.nemesis, swarm: swarm.as_ref(), target_count: processes, safety_ms: s.run.safety_ms };
+    let schedule = nemesis::build_schedule(&plan, &mut faults);
+    let span = s.clock.drift_ppm_max.unsigned_abs();
+    let drift_ppm = (0..processes).map(|_| faults.between(0, 2 * span) as i64 - span as i64).collect();
+    let kernel = KernelConfig {
+        seed,
+        process_count: processes,
+        targets: (0..processes).map(ProcessId).collect(),
+        network: s.network.clone(),
+        disk: s.disk.clone(),
+        cpu_cost_ns: cpu_costs(&s.cpu, kinds)?,
+        drift_ppm,
+        schedule,
+        safety_ns: s.run.safety_ms * NS_PER_MS,
+        liveness_ns: s.run.liveness_ms * NS_PER_MS,
+        events_max: s.run.events_max,
+        queue_max: s.run.queue_max as usize,
+    };
+    Ok(Resolved { kernel, swarm })
+}

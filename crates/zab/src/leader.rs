@@ -1,0 +1,678 @@
+//! The leader: discovery (FOLLOWERINFO → new epoch → LEADERINFO → ACKEPOCH), per-learner
+//! synchronization (DIFF / TRUNC / SNAP + NEWLEADER, UPTODATE once established) and
+//! broadcast (PROPOSAL → ACK → COMMIT / INFORM), pings and the quorum check.
+//! Invariants: the new epoch exceeds the accepted epoch of a quorum (self included) and is
+//! durable before LEADERINFO; the current epoch (and with it the whole initial log) is
+//! durable before any learner is synced; the leader is established only with a quorum of
+//! NEWLEADER ACKs (self included); proposals are issued only when established, with
+//! strictly increasing zxids of the new epoch, and committed strictly in zxid order on a
+//! quorum of ACKs from voters whose copy is durable; at most MAX_OUTSTANDING_PROPOSALS.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use proto::{Ctx, Epoch, ProcessId, Time, Zxid};
+
+use crate::config::{MAX_OUTSTANDING_PROPOSALS, TIMER_TICK};
+use crate::disk::Waiter;
+use crate::link::{Arrival, Link};
+use crate::msg::Peer;
+use crate::notes::Note;
+use crate::record::Record;
+use crate::server::{Out, Role, Server};
+use crate::sync::{SyncPlan, plan_sync};
+use crate::types::{Origin, Phase, ServerState, Txn, TxnOp};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum LeaderStage {
+    /// Waiting for FOLLOWERINFO from a quorum.
+    Discovering,
+    /// The new epoch is chosen; making it durable as the accepted epoch.
+    PersistingAcceptedEpoch,
+    /// LEADERINFO sent; waiting for ACKEPOCH from a quorum.
+    AwaitingEpochAcks,
+    /// Making the new epoch durable as the current epoch.
+    PersistingCurrentEpoch,
+    /// Syncing learners; waiting for NEWLEADER ACKs from a quorum.
+    Synchronizing,
+    /// Broadcast.
+    Established,
+}
+
+/// Where one learner's connection stands.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum HandlerStage {
+    AwaitingLeaderInfo,
+    AwaitingAckEpoch,
+    /// ACKEPOCH received; synced once the leader's current epoch is durable.
+    AwaitingSync,
+    /// Sync stream and NEWLEADER sent; new proposals are forwarded.
+    Syncing,
+    /// NEWLEADER ACKed before the leader was established.
+    AwaitingUpToDate,
+    Broadcast,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Handler {
+    link: Link,
+    observer: bool,
+    stage: HandlerStage,
+    last_heard: Time,
+    peer_last: Zxid,
+    /// The zxid the learner's NEWLEADER ACK vouches for.
+    sync_zxid: Zxid,
+}
+
+#[derive(Clone, Debug)]
+struct Outstanding {
+    zxid: Zxid,
+    acks: BTreeSet<ProcessId>,
+}
+
+#[derive(Debug)]
+pub(crate) struct LeaderState {
+    round: u64,
+    pub(crate) stage: LeaderStage,
+    stage_deadline: Time,
+    /// (current epoch, last zxid) when elected: a learner newer than this stops us.
+    summary: (Epoch, Zxid),
+    pub(crate) new_epoch: Option<Epoch>,
+    connecting: BTreeMap<ProcessId, Epoch>,
+    epoch_acks: BTreeSet<ProcessId>,
+    newleader_acks: BTreeSet<ProcessId>,
+    learners: BTreeMap<ProcessId, Handler>,
+    outstanding: VecDeque<Outstanding>,
+    last_proposed: Zxid,
+}
+
+impl Server {
+    fn lead(&mut self) -> &mut LeaderState {
+        match &mut self.role {
+            Role::Leading(l) => l,
+            _ => panic!("not leading"),
+        }
+    }
+
+    fn lead_ref(&self) -> &LeaderState {
+        match &self.role {
+            Role::Leading(l) => l,
+            _ => panic!("not leading"),
+        }
+    }
+
+    fn leading_round(&self, round: u64) -> bool {
+        matches!(&self.role, Role::Leading(l) if l.round == round)
+    }
+
+    fn count_voters<'a>(&self, sids: impl Iterator<Item = &'a ProcessId>) -> usize {
+        sids.filter(|s| self.cfg.is_voter(**s)).count()
+    }
+
+    pub(crate) fn become_leader(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        assert!(self.is_voter());
+        let round = self.next_round();
+        let mut connecting = BTreeMap::new();
+        connecting.insert(self.cfg.me, self.reported_accepted_epoch());
+        self.role = Role::Leading(Box::new(LeaderState {
+            round,
+            stage: LeaderStage::Discovering,
+            stage_deadline: ctx.now.plus_ns(self.cfg.init_limit_ns()),
+            summary: (self.reported_current_epoch(), self.reported_last_zxid()),
+            new_epoch: None,
+            connecting,
+            epoch_acks: BTreeSet::new(),
+            newleader_acks: BTreeSet::new(),
+            learners: BTreeMap::new(),
+            outstanding: VecDeque::new(),
+            last_proposed: Zxid::ZERO,
+        }));
+        self.set_state(ServerState::Leading, out);
+        self.set_phase(Phase::Discovery, out);
+        out.set_timer(TIMER_TICK, ctx.now.plus_ns(self.cfg.tick_ns()));
+        self.leader_check_epoch_quorum(out);
+    }
+
+    fn leader_check_epoch_quorum(&mut self, out: &mut Out) {
+        let l = self.lead_ref();
+        if l.stage != LeaderStage::Discovering
+            || self.count_voters(l.connecting.keys()) < self.cfg.quorum_size()
+        {
+            return;
+        }
+        let max = *l.connecting.values().max().expect("leader is connecting");
+        let epoch = Epoch(max.0.checked_add(1).expect("epoch overflow"));
+        let round = l.round;
+        let l = self.lead();
+        l.new_epoch = Some(epoch);
+        l.stage = LeaderStage::PersistingAcceptedEpoch;
+        if !self.cfg.bugs.zk_335 {
+            self.disk.append(Record::AcceptedEpoch(epoch), out);
+        }
+        self.disk
+            .sync(Waiter::LeaderAcceptedEpoch { round, epoch }, out);
+    }
+
+    pub(crate) fn leader_accepted_epoch_durable(
+        &mut self,
+        ctx: &mut Ctx,
+        round: u64,
+        epoch: Epoch,
+        out: &mut Out,
+    ) {
+        if !self.leading_round(round) {
+            return;
+        }
+        if !self.cfg.bugs.zk_335 {
+            assert!(
+                epoch > self.accepted_epoch,
+                "new epoch not above accepted epoch"
+            );
+        }
+        self.accepted_epoch = self.accepted_epoch.max(epoch);
+        let me = self.cfg.me;
+        let init_ns = self.cfg.init_limit_ns();
+        let l = self.lead();
+        assert_eq!(l.stage, LeaderStage::PersistingAcceptedEpoch);
+        l.stage = LeaderStage::AwaitingEpochAcks;
+        l.stage_deadline = ctx.now.plus_ns(init_ns);
+        l.epoch_acks.insert(me);
+        for (sid, h) in l.learners.iter_mut() {
+            if h.stage == HandlerStage::AwaitingLeaderInfo {
+                h.link
+                    .send(*sid, Peer::LeaderInfo { new_epoch: epoch }, out);
+                h.stage = HandlerStage::AwaitingAckEpoch;
+            }
+        }
+        self.leader_check_epoch_ack_quorum(out);
+    }
+
+    fn leader_check_epoch_ack_quorum(&mut self, out: &mut Out) {
+        let l = self.lead_ref();
+        if l.stage != LeaderStage::AwaitingEpochAcks
+            || self.count_voters(l.epoch_acks.iter()) < self.cfg.quorum_size()
+        {
+            return;
+        }
+        let round = l.round;
+        let epoch = l.new_epoch.expect("epoch chosen");
+        self.lead().stage = LeaderStage::PersistingCurrentEpoch;
+        if !self.cfg.bugs.zk_335 {
+            self.disk.append(Record::CurrentEpoch(epoch), out);
+        }
+        self.disk
+            .sync(Waiter::LeaderCurrentEpoch { round, epoch }, out);
+    }
+
+    pub(crate) fn leader_current_epoch_durable(
+        &mut self,
+        ctx: &mut Ctx,
+        round: u64,
+        epoch: Epoch,
+        out: &mut Out,
+    ) {
+        if !self.leading_round(round) {
+            return;
+        }
+        assert!(epoch >= self.current_epoch);
+        self.current_epoch = epoch;
+        self.election.update_decided_epoch(epoch);
+        let me = self.cfg.me;
+        let init_ns = self.cfg.init_limit_ns();
+        let l = self.lead();
+        assert_eq!(l.stage, LeaderStage::PersistingCurrentEpoch);
+        l.stage = LeaderStage::Synchronizing;
+        l.stage_deadline = ctx.now.plus_ns(init_ns);
+        l.newleader_acks.insert(me);
+        l.last_proposed = Zxid::new(epoch, 0);
+        let waiting: Vec<ProcessId> = l
+            .learners
+            .iter()
+            .filter(|(_, h)| h.stage == HandlerStage::AwaitingSync)
+            .map(|(sid, _)| *sid)
+            .collect();
+        self.set_phase(Phase::Synchronization, out);
+        for sid in waiting {
+            self.leader_sync_learner(sid, out);
+        }
+        self.leader_check_newleader_quorum(out);
+    }
+
+    /// Sends one learner its sync stream: DIFF / TRUNC / SNAP, the PROPOSALs (and COMMITs
+    /// for committed ones) it misses, then NEWLEADER.
+    fn leader_sync_learner(&mut self, sid: ProcessId, out: &mut Out) {
+        let l = self.lead_ref();
+        let h = &l.learners[&sid];
+        assert_eq!(h.stage, HandlerStage::AwaitingSync);
+        assert!(l.stage >= LeaderStage::Synchronizing);
+        let epoch = l.new_epoch.expect("epoch chosen");
+        let last = self.log.last_zxid();
+        let committed = if l.stage == LeaderStage::Established {
+            self.commit_upto
+        } else {
+            last // the initial history: committed once established
+        };
+        let sync_upto = if h.observer { committed } else { last };
+        let plan = plan_sync(&self.log, h.peer_last, sync_upto, self.cfg.bugs.zk_1154);
+        let (first, from) = match plan {
+            SyncPlan::Diff { from } => (
+                Peer::Diff {
+                    last_zxid: sync_upto,
+                    committed_zxid: committed,
+                },
+                from,
+            ),
+            SyncPlan::Trunc { to } => (
+                Peer::Trunc {
+                    to,
+                    committed_zxid: committed,
+                },
+                to,
+            ),
+            SyncPlan::Snap => (
+                Peer::Snap {
+                    snapshot: Arc::new(self.snapshot_now()),
+                },
+                self.applied_zxid,
+            ),
+        };
+        let mut stream = vec![first];
+        for e in self.log.entries_after(from) {
+            if e.txn.zxid > sync_upto {
+                break;
+            }
+            stream.push(Peer::Proposal { txn: e.txn.clone() });
+            if e.txn.zxid <= committed {
+                stream.push(Peer::Commit { zxid: e.txn.zxid });
+            }
+        }
+        stream.push(Peer::NewLeader {
+            epoch,
+            last_zxid: sync_upto,
+        });
+        assert!(stream.len() <= 2 * self.log.len() + 2);
+        let h = self.lead().learners.get_mut(&sid).expect("learner");
+        for m in stream {
+            h.link.send(sid, m, out);
+        }
+        h.stage = HandlerStage::Syncing;
+        h.sync_zxid = sync_upto;
+    }
+
+    fn leader_check_newleader_quorum(&mut self, out: &mut Out) {
+        let l = self.lead_ref();
+        if l.stage != LeaderStage::Synchronizing
+            || self.count_voters(l.newleader_acks.iter()) < self.cfg.quorum_size()
+        {
+            return;
+        }
+        let epoch = l.new_epoch.expect("epoch chosen");
+        self.lead().stage = LeaderStage::Established;
+        out.note(Note::Established { epoch });
+        self.set_phase(Phase::Broadcast, out);
+        // The initial history is now on a quorum: committed.
+        let last = self.log.last_zxid();
+        assert!(self.commit_upto <= last);
+        for e in self.log.entries_after(self.commit_upto) {
+            out.note(Note::Committed { zxid: e.txn.zxid });
+        }
+        self.commit_upto = last;
+        self.apply_committed(out);
+        let l = self.lead();
+        for (sid, h) in l.learners.iter_mut() {
+            if h.stage == HandlerStage::AwaitingUpToDate {
+                h.link.send(*sid, Peer::UpToDate, out);
+                h.stage = HandlerStage::Broadcast;
+            }
+        }
+    }
+
+    pub(crate) fn leader_on_peer(
+        &mut self,
+        ctx: &mut Ctx,
+        from: ProcessId,
+        conn: u64,
+        seq: u64,
+        body: Peer,
+        out: &mut Out,
+    ) {
+        if let Peer::FollowerInfo { accepted_epoch } | Peer::ObserverInfo { accepted_epoch } = body
+        {
+            let observer = matches!(body, Peer::ObserverInfo { .. });
+            self.leader_on_info(ctx, from, conn, seq, observer, accepted_epoch, out);
+            return;
+        }
+        let now = ctx.now;
+        let l = self.lead();
+        let Some(h) = l.learners.get_mut(&from) else {
+            return;
+        };
+        if h.link.conn != conn {
+            return;
+        }
+        match h.link.arrive(seq) {
+            Arrival::InOrder => {}
+            Arrival::Duplicate => return,
+            Arrival::Gap => {
+                h.link.send_reset(from, out);
+                l.learners.remove(&from);
+                return;
+            }
+        }
+        h.last_heard = now;
+        match body {
+            Peer::AckEpoch {
+                current_epoch,
+                last_zxid,
+            } => self.leader_on_ack_epoch(ctx, from, current_epoch, last_zxid, out),
+            Peer::AckNewLeader { epoch } => self.leader_on_ack_newleader(from, epoch, out),
+            Peer::Ack { zxid } => self.leader_on_ack(from, zxid, out),
+            Peer::Request { op, origin } => self.leader_on_request(ctx, from, op, origin, out),
+            Peer::Ping => {}
+            // Leader → learner kinds are not expected here: the learner is confused.
+            _ => {
+                self.lead().learners.remove(&from);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn leader_on_info(
+        &mut self,
+        ctx: &mut Ctx,
+        from: ProcessId,
+        conn: u64,
+        seq: u64,
+        observer: bool,
+        accepted_epoch: Epoch,
+        out: &mut Out,
+    ) {
+        if seq != 0 || observer != self.cfg.is_observer(from) || accepted_epoch.0 == u32::MAX {
+            return; // not an opening message, a role mismatch, or an epoch with no successor
+        }
+        let now = ctx.now;
+        let yield_newer = self.cfg.yield_to_newer_accepted_epoch;
+        let l = self.lead();
+        if l.learners.get(&from).is_some_and(|h| h.link.conn == conn) {
+            return; // a duplicate of the opening message
+        }
+        let mut link = Link::new(conn);
+        assert_eq!(link.arrive(0), Arrival::InOrder);
+        let mut h = Handler {
+            link,
+            observer,
+            stage: HandlerStage::AwaitingLeaderInfo,
+            last_heard: now,
+            peer_last: Zxid::ZERO,
+            sync_zxid: Zxid::ZERO,
+        };
+        if l.stage == LeaderStage::Discovering {
+            l.connecting.insert(from, accepted_epoch);
+        }
+        if yield_newer && l.new_epoch.is_some_and(|e| accepted_epoch > e) {
+            self.go_looking(ctx, "a learner accepted a newer epoch", out);
+            return;
+        }
+        if l.stage >= LeaderStage::AwaitingEpochAcks {
+            let new_epoch = l.new_epoch.expect("epoch chosen");
+            h.link.send(from, Peer::LeaderInfo { new_epoch }, out);
+            h.stage = HandlerStage::AwaitingAckEpoch;
+        }
+        l.learners.insert(from, h);
+        self.leader_check_epoch_quorum(out);
+    }
+
+    fn leader_on_ack_epoch(
+        &mut self,
+        ctx: &mut Ctx,
+        from: ProcessId,
+        current_epoch: Option<Epoch>,
+        last_zxid: Zxid,
+        out: &mut Out,
+    ) {
+        let voter = self.cfg.is_voter(from);
+        let l = self.lead();
+        let h = l.learners.get_mut(&from).expect("learner");
+        if h.stage != HandlerStage::AwaitingAckEpoch {
+            l.learners.remove(&from);
+            return;
+        }
+        h.peer_last = last_zxid;
+        h.stage = HandlerStage::AwaitingSync;
+        if let Some(ce) = current_epoch
+            && l.stage <= LeaderStage::AwaitingEpochAcks
+        {
+            if (ce, last_zxid) > l.summary {
+                self.go_looking(ctx, "a follower is ahead of the leader", out);
+                return;
+            }
+            if voter {
+                l.epoch_acks.insert(from);
+            }
+        }
+        if l.stage >= LeaderStage::Synchronizing {
+            self.leader_sync_learner(from, out);
+        }
+        self.leader_check_epoch_ack_quorum(out);
+    }
+
+    fn leader_on_ack_newleader(&mut self, from: ProcessId, epoch: Epoch, out: &mut Out) {
+        let voter = self.cfg.is_voter(from);
+        let l = self.lead();
+        let h = l.learners.get_mut(&from).expect("learner");
+        if h.stage != HandlerStage::Syncing || Some(epoch) != l.new_epoch {
+            l.learners.remove(&from);
+            return;
+        }
+        let established = l.stage == LeaderStage::Established;
+        if established {
+            h.link.send(from, Peer::UpToDate, out);
+            h.stage = HandlerStage::Broadcast;
+        } else {
+            h.stage = HandlerStage::AwaitingUpToDate;
+        }
+        if !voter {
+            return;
+        }
+        let sync_zxid = h.sync_zxid;
+        l.newleader_acks.insert(from);
+        if established {
+            // The NEWLEADER ACK vouches for every proposal in the sync stream.
+            for o in l.outstanding.iter_mut() {
+                if o.zxid <= sync_zxid {
+                    o.acks.insert(from);
+                }
+            }
+            self.leader_try_commit(out);
+        } else {
+            self.leader_check_newleader_quorum(out);
+        }
+    }
+
+    fn leader_on_ack(&mut self, from: ProcessId, zxid: Zxid, out: &mut Out) {
+        if !self.cfg.is_voter(from) {
+            return;
+        }
+        let l = self.lead();
+        let h = &l.learners[&from];
+        if h.stage < HandlerStage::AwaitingUpToDate {
+            return; // an ACK racing its NEWLEADER ACK is not counted (cf. ZOOKEEPER-4685)
+        }
+        if let Ok(i) = l.outstanding.binary_search_by(|o| o.zxid.cmp(&zxid)) {
+            l.outstanding[i].acks.insert(from);
+            self.leader_try_commit(out);
+        }
+    }
+
+    pub(crate) fn leader_txn_durable(
+        &mut self,
+        _ctx: &mut Ctx,
+        round: u64,
+        zxid: Zxid,
+        out: &mut Out,
+    ) {
+        if !self.leading_round(round) {
+            return;
+        }
+        let me = self.cfg.me;
+        let l = self.lead();
+        if let Ok(i) = l.outstanding.binary_search_by(|o| o.zxid.cmp(&zxid)) {
+            l.outstanding[i].acks.insert(me);
+            self.leader_try_commit(out);
+        }
+    }
+
+    /// Commits, in zxid order, every leading outstanding proposal a quorum acknowledged.
+    fn leader_try_commit(&mut self, out: &mut Out) {
+        let quorum = self.cfg.quorum_size();
+        let mut committed_any = false;
+        loop {
+            let l = self.lead_ref();
+            let Some(front) = l.outstanding.front() else {
+                break;
+            };
+            if self.count_voters(front.acks.iter()) < quorum {
+                break;
+            }
+            let zxid = front.zxid;
+            assert!(zxid > self.commit_upto, "commit out of order");
+            assert!(l.stage == LeaderStage::Established);
+            let txn = self
+                .log
+                .get(zxid)
+                .expect("outstanding proposal is logged")
+                .txn
+                .clone();
+            let l = self.lead();
+            l.outstanding.pop_front();
+            for (sid, h) in l.learners.iter_mut() {
+                if h.stage < HandlerStage::Syncing {
+                    continue;
+                }
+                let body = if h.observer {
+                    Peer::Inform { txn: txn.clone() }
+                } else {
+                    Peer::Commit { zxid }
+                };
+                h.link.send(*sid, body, out);
+            }
+            self.commit_upto = zxid;
+            out.note(Note::Committed { zxid });
+            committed_any = true;
+        }
+        if committed_any {
+            self.apply_committed(out);
+        }
+    }
+
+    /// Issues a new txn. False (and nothing proposed) when the leader cannot take more; the
+    /// leader steps down if the zxid counter would pass `zxid_counter_max`.
+    pub(crate) fn leader_propose(
+        &mut self,
+        ctx: &mut Ctx,
+        op: TxnOp,
+        origin: Origin,
+        out: &mut Out,
+    ) -> bool {
+        let counter_max = self.cfg.zxid_counter_max;
+        let l = self.lead_ref();
+        assert_eq!(l.stage, LeaderStage::Established);
+        if l.outstanding.len() >= MAX_OUTSTANDING_PROPOSALS {
+            return false;
+        }
+        let counter = l.last_proposed.counter();
+        if counter >= counter_max {
+            self.go_looking(ctx, "zxid counter would overflow", out);
+            return false;
+        }
+        let zxid = Zxid::new(l.last_proposed.epoch(), counter + 1);
+        assert!(zxid > self.log.last_zxid(), "proposal below the log end");
+        let round = l.round;
+        let txn = Txn::new(zxid, op, Some(origin));
+        self.log.append(txn.clone());
+        self.disk.append(Record::Txn(txn.clone()), out);
+        self.disk.sync(Waiter::LeaderTxn { round, zxid }, out);
+        out.note(Note::Proposed {
+            zxid,
+            digest: txn.digest,
+        });
+        let l = self.lead();
+        l.last_proposed = zxid;
+        l.outstanding.push_back(Outstanding {
+            zxid,
+            acks: BTreeSet::new(),
+        });
+        for (sid, h) in l.learners.iter_mut() {
+            if !h.observer && h.stage >= HandlerStage::Syncing {
+                h.link.send(*sid, Peer::Proposal { txn: txn.clone() }, out);
+            }
+        }
+        true
+    }
+
+    fn leader_on_request(
+        &mut self,
+        ctx: &mut Ctx,
+        from: ProcessId,
+        op: TxnOp,
+        origin: Origin,
+        out: &mut Out,
+    ) {
+        let l = self.lead_ref();
+        if origin.server != from
+            || l.stage != LeaderStage::Established
+            || l.learners[&from].stage != HandlerStage::Broadcast
+        {
+            return;
+        }
+        // Refused proposals are dropped: the learner answers its client when it loses us.
+        let _ = self.leader_propose(ctx, op, origin, out);
+    }
+
+    pub(crate) fn leader_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        let now = ctx.now;
+        let sync_ns = self.cfg.sync_limit_ns();
+        let l = self.lead_ref();
+        if l.stage != LeaderStage::Established {
+            if now >= l.stage_deadline {
+                self.go_looking(
+                    ctx,
+                    "initLimit expired before the leader was established",
+                    out,
+                );
+                return;
+            }
+        } else {
+            let synced = 1 + l
+                .learners
+                .iter()
+                .filter(|(sid, h)| {
+                    self.cfg.is_voter(**sid)
+                        && h.stage >= HandlerStage::AwaitingUpToDate
+                        && now.since_ns(h.last_heard) < sync_ns
+                })
+                .count();
+            if synced < self.cfg.quorum_size() {
+                self.go_looking(ctx, "lost a quorum of synced followers", out);
+                return;
+            }
+        }
+        // Forget learners that went silent (ZooKeeper's learner socket timeout).
+        let init_ns = self.cfg.init_limit_ns();
+        let l = self.lead();
+        l.learners.retain(|_, h| {
+            let limit_ns = if h.stage >= HandlerStage::AwaitingUpToDate {
+                sync_ns
+            } else {
+                init_ns
+            };
+            now.since_ns(h.last_heard) < limit_ns
+        });
+        for (sid, h) in l.learners.iter_mut() {
+            if h.stage >= HandlerStage::Syncing {
+                h.link.send(*sid, Peer::Ping, out);
+            }
+        }
+        out.set_timer(TIMER_TICK, now.plus_ns(self.cfg.tick_ns()));
+    }
+}

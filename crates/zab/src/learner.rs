@@ -1,0 +1,506 @@
+//! The follower's and observer's side: connect (FOLLOWERINFO / OBSERVERINFO, retried each
+//! tick on a fresh connection until LEADERINFO), accept the epoch, sync (DIFF / TRUNC /
+//! SNAP, PROPOSAL, COMMIT, NEWLEADER), UPTODATE, then broadcast (PROPOSAL → durable → ACK,
+//! COMMIT, INFORM, PING).
+//! Invariants: ACKEPOCH only after the accepted epoch is durable; the NEWLEADER ACK only
+//! after the synced txns are durable and then the current epoch is durable, in that order;
+//! a proposal is ACKed only after it is durable and never before the NEWLEADER ACK; nothing
+//! from the sync stream is delivered before UPTODATE; any unexpected or out-of-order
+//! message from the leader breaks the connection (→ LOOKING).
+
+use std::sync::Arc;
+
+use proto::{Ctx, Epoch, ProcessId, Time, Zxid};
+
+use crate::config::{MAX_OUTSTANDING_PROPOSALS, TIMER_TICK};
+use crate::disk::Waiter;
+use crate::link::{Arrival, Link};
+use crate::msg::Peer;
+use crate::notes::Note;
+use crate::record::Record;
+use crate::server::{Out, Role, Server};
+use crate::types::{Origin, Phase, ServerState, Snapshot, Txn, TxnOp};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum LearnerStage {
+    /// FOLLOWERINFO / OBSERVERINFO sent; waiting for LEADERINFO.
+    Connecting,
+    /// Making the new accepted epoch durable before ACKEPOCH.
+    PersistingEpoch,
+    /// ACKEPOCH sent; waiting for DIFF / TRUNC / SNAP.
+    AwaitingSync,
+    /// Receiving the sync stream; waiting for NEWLEADER.
+    Syncing,
+    /// NEWLEADER received: making synced txns, then the current epoch, durable.
+    PersistingSync,
+    /// NEWLEADER ACK sent.
+    AwaitingUpToDate,
+    Broadcast,
+}
+
+#[derive(Debug)]
+pub(crate) struct LearnerState {
+    pub(crate) leader: ProcessId,
+    link: Link,
+    pub(crate) stage: LearnerStage,
+    last_heard: Time,
+    new_epoch: Epoch,
+    /// Highest zxid the sync stream says is committed (delivered at UPTODATE).
+    sync_commit: Zxid,
+    newleader_acked: bool,
+    /// Durable proposals waiting for the NEWLEADER ACK to go out first.
+    deferred_acks: Vec<Zxid>,
+}
+
+impl Server {
+    fn learn(&mut self) -> &mut LearnerState {
+        match &mut self.role {
+            Role::Learning(l) => l,
+            _ => panic!("not learning"),
+        }
+    }
+
+    fn learn_ref(&self) -> &LearnerState {
+        match &self.role {
+            Role::Learning(l) => l,
+            _ => panic!("not learning"),
+        }
+    }
+
+    fn on_conn(&self, conn: u64) -> bool {
+        matches!(&self.role, Role::Learning(l) if l.link.conn == conn)
+    }
+
+    pub(crate) fn become_learner(&mut self, ctx: &mut Ctx, leader: ProcessId, out: &mut Out) {
+        assert_ne!(leader, self.cfg.me);
+        self.next_round();
+        self.role = Role::Learning(Box::new(LearnerState {
+            leader,
+            link: Link::new(0),
+            stage: LearnerStage::Connecting,
+            last_heard: ctx.now,
+            new_epoch: Epoch(0),
+            sync_commit: Zxid::ZERO,
+            newleader_acked: false,
+            deferred_acks: Vec::new(),
+        }));
+        let state = if self.is_voter() {
+            ServerState::Following
+        } else {
+            ServerState::Observing
+        };
+        self.set_state(state, out);
+        self.set_phase(Phase::Discovery, out);
+        self.learner_connect(ctx, out);
+        out.set_timer(TIMER_TICK, ctx.now.plus_ns(self.cfg.tick_ns()));
+    }
+
+    /// Opens a fresh connection to the leader.
+    fn learner_connect(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        let accepted_epoch = self.reported_accepted_epoch();
+        let body = if self.is_voter() {
+            Peer::FollowerInfo { accepted_epoch }
+        } else {
+            Peer::ObserverInfo { accepted_epoch }
+        };
+        let conn = ctx.rng.next_u64();
+        let l = self.learn();
+        assert_eq!(l.stage, LearnerStage::Connecting);
+        l.link = Link::new(conn);
+        let leader = l.leader;
+        l.link.send(leader, body, out);
+    }
+
+    pub(crate) fn learner_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        let now = ctx.now;
+        let l = self.learn_ref();
+        let limit_ns = if l.stage == LearnerStage::Broadcast {
+            self.cfg.sync_limit_ns()
+        } else {
+            self.cfg.init_limit_ns()
+        };
+        if now.since_ns(l.last_heard) >= limit_ns {
+            self.go_looking(ctx, "no word from the leader within the limit", out);
+            return;
+        }
+        if l.stage == LearnerStage::Connecting {
+            self.learner_connect(ctx, out);
+        }
+        out.set_timer(TIMER_TICK, now.plus_ns(self.cfg.tick_ns()));
+    }
+
+    pub(crate) fn learner_on_peer(
+        &mut self,
+        ctx: &mut Ctx,
+        from: ProcessId,
+        conn: u64,
+        seq: u64,
+        body: Peer,
+        out: &mut Out,
+    ) {
+        let now = ctx.now;
+        let l = self.learn();
+        if from != l.leader || conn != l.link.conn {
+            return; // a stale connection
+        }
+        match l.link.arrive(seq) {
+            Arrival::InOrder => {}
+            Arrival::Duplicate => return,
+            Arrival::Gap => {
+                self.go_looking(ctx, "connection to the leader lost messages", out);
+                return;
+            }
+        }
+        l.last_heard = now;
+        let stage = l.stage;
+        let ok = match body {
+            Peer::LeaderInfo { new_epoch } if stage == LearnerStage::Connecting => {
+                self.learner_on_leader_info(ctx, conn, new_epoch, out)
+            }
+            Peer::Diff {
+                last_zxid,
+                committed_zxid,
+            } if stage == LearnerStage::AwaitingSync => {
+                if self.cfg.bugs.zk_2355 {
+                    self.zk2355_claimed_last = Some(last_zxid);
+                }
+                self.learner_start_sync(committed_zxid, out);
+                true
+            }
+            Peer::Trunc { to, committed_zxid } if stage == LearnerStage::AwaitingSync => {
+                self.learner_on_trunc(to, committed_zxid, out)
+            }
+            Peer::Snap { snapshot } if stage == LearnerStage::AwaitingSync => {
+                self.learner_on_snap(snapshot, out);
+                true
+            }
+            Peer::Proposal { txn } => self.learner_on_proposal(conn, txn, out),
+            Peer::Commit { zxid } => self.learner_on_commit(zxid, out),
+            Peer::Inform { txn } => self.learner_on_inform(txn, out),
+            Peer::NewLeader { epoch, last_zxid } if stage == LearnerStage::Syncing => {
+                self.learner_on_newleader(conn, epoch, last_zxid, out)
+            }
+            Peer::UpToDate if stage == LearnerStage::AwaitingUpToDate => {
+                self.learner_on_uptodate(out);
+                true
+            }
+            Peer::Ping => {
+                let l = self.learn();
+                let leader = l.leader;
+                l.link.send(leader, Peer::Ping, out);
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            self.go_looking(ctx, "unexpected message from the leader", out);
+        }
+    }
+
+    fn learner_on_leader_info(
+        &mut self,
+        _ctx: &mut Ctx,
+        conn: u64,
+        new_epoch: Epoch,
+        out: &mut Out,
+    ) -> bool {
+        let accepted = self.reported_accepted_epoch();
+        let bug335 = self.cfg.bugs.zk_335;
+        if new_epoch > accepted || (bug335 && new_epoch == accepted) {
+            let l = self.learn();
+            l.new_epoch = new_epoch;
+            l.stage = LearnerStage::PersistingEpoch;
+            if !bug335 {
+                self.disk.append(Record::AcceptedEpoch(new_epoch), out);
+            }
+            self.disk.sync(
+                Waiter::LearnerAcceptedEpoch {
+                    conn,
+                    epoch: new_epoch,
+                },
+                out,
+            );
+            true
+        } else if new_epoch == accepted {
+            // Already accepted (a reconnect): ack with ZooKeeper's -1, nothing to persist.
+            let last_zxid = self.reported_last_zxid();
+            let l = self.learn();
+            l.new_epoch = new_epoch;
+            l.stage = LearnerStage::AwaitingSync;
+            let leader = l.leader;
+            l.link.send(
+                leader,
+                Peer::AckEpoch {
+                    current_epoch: None,
+                    last_zxid,
+                },
+                out,
+            );
+            true
+        } else {
+            false // the leader's epoch is older than one we accepted
+        }
+    }
+
+    pub(crate) fn learner_accepted_epoch_durable(
+        &mut self,
+        _ctx: &mut Ctx,
+        conn: u64,
+        epoch: Epoch,
+        out: &mut Out,
+    ) {
+        if !self.on_conn(conn) {
+            return;
+        }
+        self.accepted_epoch = self.accepted_epoch.max(epoch);
+        let current_epoch = Some(self.reported_current_epoch());
+        let last_zxid = self.reported_last_zxid();
+        let l = self.learn();
+        assert_eq!(l.stage, LearnerStage::PersistingEpoch);
+        l.stage = LearnerStage::AwaitingSync;
+        let leader = l.leader;
+        l.link.send(
+            leader,
+            Peer::AckEpoch {
+                current_epoch,
+                last_zxid,
+            },
+            out,
+        );
+    }
+
+    fn learner_start_sync(&mut self, committed: Zxid, out: &mut Out) {
+        let l = self.learn();
+        l.stage = LearnerStage::Syncing;
+        l.sync_commit = committed;
+        self.set_phase(Phase::Synchronization, out);
+    }
+
+    fn learner_on_trunc(&mut self, to: Zxid, committed: Zxid, out: &mut Out) -> bool {
+        if to < self.log.base_zxid() {
+            return false; // cannot cut below what we hold: start over
+        }
+        if to >= self.log.last_zxid() {
+            // Nothing to cut.
+        } else if to >= self.applied_zxid {
+            let removed = self.log.truncate_after(to);
+            self.disk.append(Record::Truncate { to }, out);
+            out.note(Note::Truncated { after: to, removed });
+            self.commit_upto = self.commit_upto.min(to);
+        } else if self.snapshot.zxid <= to {
+            // Only reachable when a committed txn is being cut (a planted bug upstream):
+            // roll the applied state back to the snapshot, like ZooKeeper's reload.
+            let removed = self.log.truncate_after(to);
+            self.disk.append(Record::Truncate { to }, out);
+            out.note(Note::Truncated { after: to, removed });
+            let snapshot = Arc::clone(&self.snapshot);
+            self.reset_applied(&snapshot, out);
+        } else {
+            // Even the snapshot is past the cut: forget everything and start over.
+            let removed = self
+                .log
+                .entries_after(to)
+                .iter()
+                .map(|e| e.txn.zxid)
+                .collect();
+            out.note(Note::Truncated { after: to, removed });
+            self.install_snapshot(Arc::new(Snapshot::genesis()), out);
+            return false;
+        }
+        self.learner_start_sync(committed, out);
+        true
+    }
+
+    fn learner_on_snap(&mut self, snapshot: Arc<Snapshot>, out: &mut Out) {
+        let zxid = snapshot.zxid;
+        self.install_snapshot(snapshot, out);
+        self.learner_start_sync(zxid, out);
+    }
+
+    fn learner_on_proposal(&mut self, conn: u64, txn: Txn, out: &mut Out) -> bool {
+        let observer = !self.is_voter();
+        let l = self.learn_ref();
+        let stage = l.stage;
+        let in_sync = stage == LearnerStage::Syncing;
+        let live = !observer && stage >= LearnerStage::PersistingSync;
+        if !(in_sync || live)
+            || l.deferred_acks.len() >= MAX_OUTSTANDING_PROPOSALS
+            || !txn.digest_ok()
+            || txn.zxid <= self.log.last_zxid()
+            || txn.zxid.epoch() > l.new_epoch
+        {
+            return false;
+        }
+        let zxid = txn.zxid;
+        self.log.append(txn.clone());
+        self.disk.append(Record::Txn(txn), out);
+        if live {
+            self.disk.sync(Waiter::LearnerTxn { conn, zxid }, out);
+        }
+        true
+    }
+
+    fn learner_on_commit(&mut self, zxid: Zxid, out: &mut Out) -> bool {
+        if zxid > self.log.last_zxid() {
+            return false; // a commit for a txn we never got
+        }
+        let l = self.learn();
+        match l.stage {
+            LearnerStage::Syncing
+            | LearnerStage::PersistingSync
+            | LearnerStage::AwaitingUpToDate => {
+                l.sync_commit = l.sync_commit.max(zxid);
+                true
+            }
+            LearnerStage::Broadcast => {
+                if zxid > self.commit_upto {
+                    self.commit_upto = zxid;
+                    self.apply_committed(out);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn learner_on_inform(&mut self, txn: Txn, out: &mut Out) -> bool {
+        let l = self.learn_ref();
+        if self.is_voter()
+            || l.stage < LearnerStage::PersistingSync
+            || !txn.digest_ok()
+            || txn.zxid <= self.log.last_zxid()
+        {
+            return false;
+        }
+        let zxid = txn.zxid;
+        self.log.append(txn.clone());
+        self.disk.append(Record::Txn(txn), out);
+        self.disk.sync(Waiter::Nothing, out);
+        let l = self.learn();
+        if l.stage == LearnerStage::Broadcast {
+            self.commit_upto = zxid;
+            self.apply_committed(out);
+        } else {
+            l.sync_commit = zxid;
+        }
+        true
+    }
+
+    fn learner_on_newleader(
+        &mut self,
+        conn: u64,
+        epoch: Epoch,
+        _last_zxid: Zxid,
+        out: &mut Out,
+    ) -> bool {
+        let l = self.learn();
+        if epoch != l.new_epoch {
+            return false;
+        }
+        l.stage = LearnerStage::PersistingSync;
+        if self.cfg.bugs.zk_3911 {
+            // Planted: ACK first, persist later.
+            if !self.cfg.bugs.zk_335 {
+                self.disk.append(Record::CurrentEpoch(epoch), out);
+            }
+            self.disk.sync(Waiter::Nothing, out);
+            self.current_epoch = self.current_epoch.max(epoch);
+            self.learner_ack_newleader(epoch, out);
+        } else {
+            self.disk
+                .sync(Waiter::LearnerSyncedTxns { conn, epoch }, out);
+        }
+        true
+    }
+
+    pub(crate) fn learner_synced_txns_durable(
+        &mut self,
+        _ctx: &mut Ctx,
+        conn: u64,
+        epoch: Epoch,
+        out: &mut Out,
+    ) {
+        if !self.on_conn(conn) {
+            return;
+        }
+        assert_eq!(self.learn_ref().stage, LearnerStage::PersistingSync);
+        if !self.cfg.bugs.zk_335 {
+            self.disk.append(Record::CurrentEpoch(epoch), out);
+        }
+        self.disk
+            .sync(Waiter::LearnerCurrentEpoch { conn, epoch }, out);
+    }
+
+    pub(crate) fn learner_current_epoch_durable(
+        &mut self,
+        _ctx: &mut Ctx,
+        conn: u64,
+        epoch: Epoch,
+        out: &mut Out,
+    ) {
+        if !self.on_conn(conn) {
+            return;
+        }
+        assert_eq!(self.learn_ref().stage, LearnerStage::PersistingSync);
+        assert!(epoch >= self.current_epoch || self.cfg.bugs.zk_335);
+        self.current_epoch = self.current_epoch.max(epoch);
+        self.accepted_epoch = self.accepted_epoch.max(epoch);
+        self.learner_ack_newleader(epoch, out);
+    }
+
+    fn learner_ack_newleader(&mut self, epoch: Epoch, out: &mut Out) {
+        self.election.update_decided_epoch(epoch);
+        let last_zxid = self.log.last_zxid();
+        self.zk2355_claimed_last = None;
+        let l = self.learn();
+        let leader = l.leader;
+        l.link.send(leader, Peer::AckNewLeader { epoch }, out);
+        l.stage = LearnerStage::AwaitingUpToDate;
+        l.newleader_acked = true;
+        for zxid in std::mem::take(&mut l.deferred_acks) {
+            l.link.send(leader, Peer::Ack { zxid }, out);
+        }
+        out.note(Note::Synced {
+            leader,
+            epoch,
+            last_zxid,
+        });
+    }
+
+    pub(crate) fn learner_txn_durable(
+        &mut self,
+        _ctx: &mut Ctx,
+        conn: u64,
+        zxid: Zxid,
+        out: &mut Out,
+    ) {
+        if !self.on_conn(conn) {
+            return;
+        }
+        let l = self.learn();
+        if l.newleader_acked {
+            let leader = l.leader;
+            l.link.send(leader, Peer::Ack { zxid }, out);
+        } else {
+            l.deferred_acks.push(zxid);
+        }
+    }
+
+    fn learner_on_uptodate(&mut self, out: &mut Out) {
+        let last = self.log.last_zxid();
+        let l = self.learn();
+        l.stage = LearnerStage::Broadcast;
+        let sync_commit = l.sync_commit.min(last);
+        self.commit_upto = self.commit_upto.max(sync_commit);
+        self.set_phase(Phase::Broadcast, out);
+        self.apply_committed(out);
+    }
+
+    /// Forwards a client write to the leader (REQUEST).
+    pub(crate) fn learner_forward(&mut self, op: TxnOp, origin: Origin, out: &mut Out) {
+        let l = self.learn();
+        assert_eq!(l.stage, LearnerStage::Broadcast);
+        let leader = l.leader;
+        l.link.send(leader, Peer::Request { op, origin }, out);
+    }
+}

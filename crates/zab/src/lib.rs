@@ -1,0 +1,51 @@
+//! One ZooKeeper server as a sans-IO state machine ([`Server`], a [`proto::Process`]): fast
+//! leader election, ZAB discovery, synchronization and broadcast, observers, a log-structured
+//! durable state (epochs, txn log, snapshots as [`Record`]s) and a minimal request pipeline
+//! (a key-value map standing in for the znode tree).
+//!
+//! Module map (each file's `//!` header states the invariants it keeps):
+//! - `config`   — [`Config`], [`Bugs`], named bounds.
+//! - `types`    — roles, phases, votes, txns, snapshots, client ops (plain data).
+//! - `msg`      — the wire messages ([`Msg`], [`Peer`], [`Notification`]).
+//! - `record`   — durable [`Record`]s and recovery from them.
+//! - `log`      — the in-memory txn log with cumulative digests.
+//! - `disk`     — fsync batching and "run this once durable" waiters.
+//! - `link`     — the leader–learner connection model (connection id + sequence numbers).
+//! - `election` — fast leader election.
+//! - `leader`   — the leader's discovery, synchronization and broadcast.
+//! - `sync`     — the pure DIFF / TRUNC / SNAP decision.
+//! - `learner`  — the follower's and observer's side of discovery, sync and broadcast.
+//! - `app`      — the request/apply layer (replaceable by the znode tree).
+//! - `notes`    — [`Note`]s for the invariant monitors.
+//! - `server`   — [`Server`]: dispatch, role transitions, delivery, read-only views.
+
+mod app;
+mod config;
+mod disk;
+mod election;
+mod leader;
+mod learner;
+mod link;
+mod log;
+mod msg;
+mod notes;
+mod record;
+mod requests;
+mod server;
+mod sync;
+mod types;
+
+pub use app::{AppState, KvApp};
+pub use config::{
+    Bugs, Config, MAX_FSYNC_WAITERS, MAX_OUTSTANDING_PROPOSALS, MAX_SERVERS, TIMER_FINALIZE,
+    TIMER_NOTIFY, TIMER_TICK,
+};
+pub use log::{LogEntry, TxnLog};
+pub use msg::{Msg, Notification, Peer, kind};
+pub use notes::Note;
+pub use record::{DiskImage, Record, recover};
+pub use server::{Out, Server};
+pub use sync::{SyncPlan, plan_sync};
+pub use types::{
+    ClientOp, ClientResult, Origin, Phase, ServerState, Snapshot, Txn, TxnOp, Vote, chain_digest,
+};

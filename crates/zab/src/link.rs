@@ -1,0 +1,70 @@
+//! The leader–learner connection model. The network is FIFO per link but drops silently on
+//! partitions and crashes, while ZAB needs reliable FIFO channels; so a learner opens a
+//! connection with a fresh random id, every message carries `(conn, seq)`, and a receiver
+//! accepts only the next sequence number. A gap means the channel lost something: the
+//! connection is broken (learner → LOOKING, leader forgets the learner).
+//! A side that detects a gap answers with a reset (a message that skips a sequence number)
+//! so the other side learns at once, as it would from a TCP RST.
+//! Invariants: `next_send` and `next_recv` only grow; a message is accepted exactly once.
+
+use proto::{Outbox, ProcessId};
+
+use crate::msg::{Msg, Peer};
+
+/// How an incoming sequence number relates to the next expected one.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Arrival {
+    InOrder,
+    /// Already seen (the network promises no duplicates; dropped anyway).
+    Duplicate,
+    /// Something before it was lost: the connection is broken.
+    Gap,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Link {
+    pub(crate) conn: u64,
+    pub(crate) next_send: u64,
+    pub(crate) next_recv: u64,
+}
+
+impl Link {
+    pub(crate) fn new(conn: u64) -> Link {
+        Link {
+            conn,
+            next_send: 0,
+            next_recv: 0,
+        }
+    }
+
+    pub(crate) fn send<R, N>(&mut self, to: ProcessId, body: Peer, out: &mut Outbox<Msg, R, N>) {
+        let seq = self.next_send;
+        self.next_send += 1;
+        out.send(
+            to,
+            Msg::Peer {
+                conn: self.conn,
+                seq,
+                body,
+            },
+        );
+    }
+
+    /// Tells the peer this connection is dead (a TCP reset): a PING that skips one sequence
+    /// number, which the peer sees as a gap. Nothing further is sent on this link.
+    pub(crate) fn send_reset<R, N>(&mut self, to: ProcessId, out: &mut Outbox<Msg, R, N>) {
+        self.next_send += 1;
+        self.send(to, Peer::Ping, out);
+    }
+
+    pub(crate) fn arrive(&mut self, seq: u64) -> Arrival {
+        if seq == self.next_recv {
+            self.next_recv += 1;
+            Arrival::InOrder
+        } else if seq < self.next_recv {
+            Arrival::Duplicate
+        } else {
+            Arrival::Gap
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The in-memory txn log: a base point (the zxid and cumulative digest just before the first
+//! kept entry: a trimmed prefix or an installed snapshot) followed by entries in strictly
+//! increasing zxid order, each with the cumulative digest of the log up to and including it.
+//! Invariants: zxids strictly increase and all exceed `base_zxid`; every `cum` equals
+//! `chain_digest(previous cum, zxid, digest)`; truncation never goes below the base.
+
+use proto::Zxid;
+
+use crate::types::{Txn, chain_digest};
+
+/// One logged txn with the cumulative digest of the log through it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    pub txn: Txn,
+    pub cum: u64,
+}
+
+/// See the module header.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TxnLog {
+    base_zxid: Zxid,
+    base_cum: u64,
+    entries: Vec<LogEntry>,
+}
+
+impl TxnLog {
+    pub fn new() -> TxnLog {
+        TxnLog::default()
+    }
+
+    /// An empty log starting after `zxid` whose history digest there is `cum`.
+    pub fn starting_at(zxid: Zxid, cum: u64) -> TxnLog {
+        TxnLog {
+            base_zxid: zxid,
+            base_cum: cum,
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn base_zxid(&self) -> Zxid {
+        self.base_zxid
+    }
+    pub fn base_cum(&self) -> u64 {
+        self.base_cum
+    }
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    pub fn entries(&self) -> &[LogEntry] {
+        &self.entries
+    }
+
+    pub fn last_zxid(&self) -> Zxid {
+        self.entries.last().map_or(self.base_zxid, |e| e.txn.zxid)
+    }
+    pub fn last_cum(&self) -> u64 {
+        self.entries.last().map_or(self.base_cum, |e| e.cum)
+    }
+
+    /// Appends a txn whose zxid exceeds the last one.
+    pub fn append(&mut self, txn: Txn) {
+        assert!(
+            txn.zxid > self.last_zxid(),
+            "log append out of order: {} after {}",
+            txn.zxid,
+            self.last_zxid()
+        );
+        let cum = chain_digest(self.last_cum(), txn.zxid, txn.digest);
+        self.entries.push(LogEntry { txn, cum });
+    }
+
+    /// Index of the first entry with zxid > `zxid`.
+    pub fn index_after(&self, zxid: Zxid) -> usize {
+        self.entries.partition_point(|e| e.txn.zxid <= zxid)
+    }
+
+    /// Entries with zxid > `zxid`.
+    pub fn entries_after(&self, zxid: Zxid) -> &[LogEntry] {
+        &self.entries[self.index_after(zxid)..]
+    }
+
+    pub fn get(&self, zxid: Zxid) -> Option<&LogEntry> {
+        let i = self
+            .entries
+            .binary_search_by(|e| e.txn.zxid.cmp(&zxid))
+            .ok()?;
+        Some(&self.entries[i])
+    }
+
+    /// Whether `zxid` is the base point or a logged entry.
+    pub fn contains(&self, zxid: Zxid) -> bool {
+        zxid == self.base_zxid || self.get(zxid).is_some()
+    }
+
+    /// Cumulative digest of the log through `zxid` (the base counts), if `zxid` is in it.
+    pub fn digest_at(&self, zxid: Zxid) -> Option<u64> {
+        if zxid == self.base_zxid {
+            return Some(self.base_cum);
+        }
+        self.get(zxid).map(|e| e.cum)
+    }
+
+    /// The largest zxid in the log (the base counts) that is `<= zxid`; `zxid >= base`.
+    pub fn floor(&self, zxid: Zxid) -> Zxid {
+        assert!(zxid >= self.base_zxid, "floor below the log base");
+        let i = self.index_after(zxid);
+        if i == 0 {
+            self.base_zxid
+        } else {
+            self.entries[i - 1].txn.zxid
+        }
+    }
+
+    /// Cuts every entry with zxid > `to` (`to >= base`); returns the removed zxids in order.
+    pub fn truncate_after(&mut self, to: Zxid) -> Vec<Zxid> {
+        assert!(to >= self.base_zxid, "truncate below the log base");
+        let i = self.index_after(to);
+        let removed = self.entries[i..].iter().map(|e| e.txn.zxid).collect();
+        self.entries.truncate(i);
+        assert!(self.last_zxid() <= to);
+        removed
+    }
+
+    /// Drops every entry with zxid <= `to`; `to` must be in the log. The base becomes `to`.
+    pub fn trim_through(&mut self, to: Zxid) {
+        let cum = self.digest_at(to).expect("trim point not in log");
+        let i = self.index_after(to);
+        self.entries.drain(..i);
+        self.base_zxid = to;
+        self.base_cum = cum;
+        assert!(self.entries.first().is_none_or(|e| e.txn.zxid > to));
+    }
+
+    /// Recomputes every cumulative digest and checks it (tests and debug views).
+    pub fn check(&self) {
+        let mut prev_zxid = self.base_zxid;
+        let mut prev = self.base_cum;
+        for e in &self.entries {
+            assert!(e.txn.zxid > prev_zxid);
+            assert_eq!(e.cum, chain_digest(prev, e.txn.zxid, e.txn.digest));
+            prev_zxid = e.txn.zxid;
+            prev = e.cum;
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! [`Server`]: the `proto::Process` implementation. Owns dispatch of inputs to the election,
+//! leader and learner code, role transitions (with their notes), in-order delivery of
+//! committed txns to the request layer, log compaction, and the read-only views the
+//! invariant monitors use.
+//! Invariants: `log.base <= snapshot.zxid`, `log.base <= applied_zxid <= commit_upto`
+//! (commit_upto may run ahead of the log only transiently on a learner), the applied
+//! history equals the log's cumulative digest at `applied_zxid`, txns are delivered once each
+//! in log order, and `state`/`phase` change only through `set_state`/`set_phase` (which
+//! emit the notes).
+
+use std::sync::Arc;
+
+use proto::{Ctx, Epoch, Process, ProcessId, Recovered, TimerId, WriteId, Zxid};
+
+use crate::app::KvApp;
+use crate::config::{Config, TIMER_FINALIZE, TIMER_NOTIFY, TIMER_TICK};
+use crate::disk::{Disk, Waiter};
+use crate::election::Election;
+use crate::leader::{LeaderStage, LeaderState};
+use crate::learner::{LearnerStage, LearnerState};
+use crate::log::TxnLog;
+use crate::msg::Msg;
+use crate::notes::Note;
+use crate::record::{Record, recover};
+use crate::types::{ClientResult, Phase, ServerState, Snapshot, chain_digest};
+
+/// The outbox a [`Server`] writes to.
+pub type Out = proto::Outbox<Msg, Record, Note>;
+
+/// What the server is doing besides its durable state.
+#[derive(Debug)]
+pub(crate) enum Role {
+    Looking,
+    Leading(Box<LeaderState>),
+    Learning(Box<LearnerState>),
+}
+
+/// One ZooKeeper server (voter or observer). See the crate docs.
+#[derive(Debug)]
+pub struct Server {
+    pub(crate) cfg: Config,
+    pub(crate) started: bool,
+    pub(crate) state: ServerState,
+    pub(crate) phase: Phase,
+    /// In-memory mirrors of the durable epochs (updated once the record is durable).
+    pub(crate) accepted_epoch: Epoch,
+    pub(crate) current_epoch: Epoch,
+    pub(crate) log: TxnLog,
+    /// The latest local snapshot (recovered, compacted or installed).
+    pub(crate) snapshot: Arc<Snapshot>,
+    /// The largest zxid this server knows to be committed.
+    pub(crate) commit_upto: Zxid,
+    pub(crate) applied_zxid: Zxid,
+    pub(crate) applied_history: u64,
+    pub(crate) disk: Disk,
+    pub(crate) election: Election,
+    pub(crate) role: Role,
+    pub(crate) app: KvApp,
+    /// Counts role incarnations (leader rounds), to invalidate stale fsync waiters.
+    pub(crate) rounds: u64,
+    /// Why this server last left a role (for tests and traces).
+    pub(crate) leave_reason: &'static str,
+    /// ZOOKEEPER-2355 (planted): the last zxid this learner claims after a DIFF started.
+    pub(crate) zk2355_claimed_last: Option<Zxid>,
+}
+
+impl Server {
+    pub fn new(config: Config) -> Server {
+        config.validate();
+        let app = KvApp::new(config.max_pending_requests);
+        Server {
+            cfg: config,
+            started: false,
+            state: ServerState::Looking,
+            phase: Phase::Election,
+            accepted_epoch: Epoch(0),
+            current_epoch: Epoch(0),
+            log: TxnLog::new(),
+            snapshot: Arc::new(Snapshot::genesis()),
+            commit_upto: Zxid::ZERO,
+            applied_zxid: Zxid::ZERO,
+            applied_history: 0,
+            disk: Disk::new(0),
+            election: Election::new(),
+            role: Role::Looking,
+            app,
+            rounds: 0,
+            leave_reason: "",
+            zk2355_claimed_last: None,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    pub(crate) fn is_voter(&self) -> bool {
+        self.cfg.is_voter(self.cfg.me)
+    }
+
+    // ---- role transitions -------------------------------------------------------------
+
+    pub(crate) fn set_state(&mut self, state: ServerState, out: &mut Out) {
+        if self.state != state {
+            self.state = state;
+            out.note(Note::State {
+                state,
+                epoch: self.current_epoch,
+            });
+        }
+    }
+
+    pub(crate) fn set_phase(&mut self, phase: Phase, out: &mut Out) {
+        if self.phase != phase {
+            self.phase = phase;
+            out.note(Note::Phase(phase));
+        }
+    }
+
+    pub(crate) fn next_round(&mut self) -> u64 {
+        self.rounds += 1;
+        self.rounds
+    }
+
+    /// Leaves LEADING / FOLLOWING / OBSERVING for a new election.
+    pub(crate) fn go_looking(&mut self, ctx: &mut Ctx, reason: &'static str, out: &mut Out) {
+        assert!(
+            !matches!(self.role, Role::Looking),
+            "go_looking while already looking"
+        );
+        self.leave_reason = reason;
+        self.role = Role::Looking;
+        out.cancel_timer(TIMER_TICK);
+        self.fail_pending(out);
+        self.set_state(ServerState::Looking, out);
+        self.set_phase(Phase::Election, out);
+        self.start_election(ctx, out);
+    }
+
+    /// Whether this server answers client requests (broadcast phase).
+    pub(crate) fn serving(&self) -> bool {
+        match &self.role {
+            Role::Leading(l) => l.stage == LeaderStage::Established,
+            Role::Learning(l) => l.stage == LearnerStage::Broadcast,
+            Role::Looking => false,
+        }
+    }
+
+    // ---- delivery ---------------------------------------------------------------------
+
+    /// Delivers, in log order, every logged txn up to the commit point.
+    pub(crate) fn apply_committed(&mut self, out: &mut Out) {
+        assert!(self.applied_zxid >= self.log.base_zxid());
+        let limit = self.commit_upto.min(self.log.last_zxid());
+        let start = self.log.index_after(self.applied_zxid);
+        let mut end = start;
+        while end < self.log.len() && self.log.entries()[end].txn.zxid <= limit {
+            end += 1;
+        }
+        for i in start..end {
+            let txn = self.log.entries()[i].txn.clone();
+            assert!(txn.zxid > self.applied_zxid, "delivery out of order");
+            self.applied_history = chain_digest(self.applied_history, txn.zxid, txn.digest);
+            self.applied_zxid = txn.zxid;
+            out.note(Note::Delivered {
+                zxid: txn.zxid,
+                digest: txn.digest,
+            });
+            if let Some(origin) = self.app.apply(self.cfg.me, &txn) {
+                out.send(
+                    origin.client,
+                    Msg::ClientReply {
+                        req_id: origin.req_id,
+                        zxid: txn.zxid,
+                        result: ClientResult::Written,
+                    },
+                );
+            }
+        }
+        assert_eq!(
+            self.log.digest_at(self.applied_zxid),
+            Some(self.applied_history),
+            "applied history diverges from the log"
+        );
+        self.maybe_compact(out);
+    }
+
+    /// Keeps the in-memory log bounded: with more than twice the window of applied entries,
+    /// snapshot the applied state and keep only the last window of them.
+    fn maybe_compact(&mut self, out: &mut Out) {
+        let window = self.cfg.log_window_txns;
+        let applied_entries = self.log.index_after(self.applied_zxid);
+        if applied_entries <= 2 * window {
+            return;
+        }
+        let trim_to = self.log.entries()[applied_entries - window - 1].txn.zxid;
+        let snapshot = Arc::new(self.snapshot_now());
+        self.disk.append(
+            Record::Snapshot {
+                snapshot: Arc::clone(&snapshot),
+                trim_to,
+            },
+            out,
+        );
+        self.log.trim_through(trim_to);
+        self.snapshot = snapshot;
+        assert_eq!(self.log.index_after(self.applied_zxid), window);
+    }
+
+    /// The applied state as a snapshot.
+    pub(crate) fn snapshot_now(&self) -> Snapshot {
+        Snapshot {
+            zxid: self.applied_zxid,
+            history: self.applied_history,
+            data: self.app.state().clone(),
+        }
+    }
+
+    /// Replaces applied state (and, for SNAP, the log) by `snapshot`.
+    pub(crate) fn install_snapshot(&mut self, snapshot: Arc<Snapshot>, out: &mut Out) {
+        self.disk
+            .append(Record::InstallSnapshot(Arc::clone(&snapshot)), out);
+        self.log = TxnLog::starting_at(snapshot.zxid, snapshot.history);
+        self.reset_applied(&snapshot, out);
+        self.snapshot = snapshot;
+    }
+
+    /// Applied state := `snapshot` (emits `Reset`).
+    pub(crate) fn reset_applied(&mut self, snapshot: &Snapshot, out: &mut Out) {
+        self.applied_zxid = snapshot.zxid;
+        self.applied_history = snapshot.history;
+        self.commit_upto = snapshot.zxid;
+        self.app.restore(&snapshot.data);
+        out.note(Note::Reset {
+            upto: snapshot.zxid,
+            history: snapshot.history,
+        });
+    }
+
+    /// The last zxid this server reports in votes and ACKEPOCH.
+    pub(crate) fn reported_last_zxid(&self) -> Zxid {
+        let last = self.log.last_zxid();
+        match self.zk2355_claimed_last {
+            Some(z) if self.cfg.bugs.zk_2355 => last.max(z),
+            _ => last,
+        }
+    }
+
+    /// The accepted epoch this server reports (ZOOKEEPER-335 planted: the epoch of the last
+    /// logged zxid, as before acceptedEpoch existed).
+    pub(crate) fn reported_accepted_epoch(&self) -> Epoch {
+        if self.cfg.bugs.zk_335 {
+            self.reported_last_zxid().epoch()
+        } else {
+            self.accepted_epoch
+        }
+    }
+
+    pub(crate) fn reported_current_epoch(&self) -> Epoch {
+        if self.cfg.bugs.zk_335 {
+            self.reported_last_zxid().epoch()
+        } else {
+            self.current_epoch
+        }
+    }
+
+    fn on_durable(&mut self, ctx: &mut Ctx, waiter: Waiter, out: &mut Out) {
+        match waiter {
+            Waiter::Nothing => {}
+            Waiter::LeaderAcceptedEpoch { round, epoch } => {
+                self.leader_accepted_epoch_durable(ctx, round, epoch, out)
+            }
+            Waiter::LeaderCurrentEpoch { round, epoch } => {
+                self.leader_current_epoch_durable(ctx, round, epoch, out)
+            }
+            Waiter::LeaderTxn { round, zxid } => self.leader_txn_durable(ctx, round, zxid, out),
+            Waiter::LearnerAcceptedEpoch { conn, epoch } => {
+                self.learner_accepted_epoch_durable(ctx, conn, epoch, out)
+            }
+            Waiter::LearnerSyncedTxns { conn, epoch } => {
+                self.learner_synced_txns_durable(ctx, conn, epoch, out)
+            }
+            Waiter::LearnerCurrentEpoch { conn, epoch } => {
+                self.learner_current_epoch_durable(ctx, conn, epoch, out)
+            }
+            Waiter::LearnerTxn { conn, zxid } => self.learner_txn_durable(ctx, conn, zxid, out),
+        }
+    }
+
+    // ---- read-only views for monitors and tests ----------------------------------------
+
+    pub fn state(&self) -> ServerState {
+        self.state
+    }
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+    pub fn accepted_epoch(&self) -> Epoch {
+        self.accepted_epoch
+    }
+    pub fn current_epoch(&self) -> Epoch {
+        self.current_epoch
+    }
+    pub fn last_logged_zxid(&self) -> Zxid {
+        self.log.last_zxid()
+    }
+    pub fn last_applied_zxid(&self) -> Zxid {
+        self.applied_zxid
+    }
+    /// Cumulative history digest of the applied txns.
+    pub fn applied_history(&self) -> u64 {
+        self.applied_history
+    }
+    /// The largest zxid this server knows to be committed.
+    pub fn committed_zxid(&self) -> Zxid {
+        self.commit_upto
+    }
+    /// Cumulative digest of this server's log through `zxid`; None if `zxid` is not in the
+    /// log (trimmed, never logged, or cut). The log's base point counts (zxid 0 → `Some(0)`
+    /// on a fresh server).
+    pub fn log_digest_at(&self, zxid: Zxid) -> Option<u64> {
+        self.log.digest_at(zxid)
+    }
+    /// The in-memory log (entries after its base point).
+    pub fn log(&self) -> &TxnLog {
+        &self.log
+    }
+    /// The applied key-value state.
+    pub fn app(&self) -> &KvApp {
+        &self.app
+    }
+    pub fn is_established_leader(&self) -> bool {
+        matches!(&self.role, Role::Leading(l) if l.stage == LeaderStage::Established)
+    }
+    /// The leader this server follows / observes / is, once election decided.
+    pub fn leader(&self) -> Option<ProcessId> {
+        match &self.role {
+            Role::Leading(_) => Some(self.cfg.me),
+            Role::Learning(l) => Some(l.leader),
+            Role::Looking => None,
+        }
+    }
+    /// The epoch this leader established or is establishing (None before it picked one).
+    pub fn leader_epoch(&self) -> Option<Epoch> {
+        match &self.role {
+            Role::Leading(l) => l.new_epoch,
+            _ => None,
+        }
+    }
+    /// The vote this server decided in its last election, with that election's epoch.
+    pub fn decided_vote(&self) -> Option<(crate::types::Vote, u64)> {
+        self.election.decided().map(|b| (b.vote, b.election_epoch))
+    }
+    /// The election's logical clock.
+    pub fn election_epoch(&self) -> u64 {
+        self.election.logical_clock
+    }
+    /// Why this server last left LEADING / FOLLOWING / OBSERVING.
+    pub fn last_leave_reason(&self) -> &'static str {
+        self.leave_reason
+    }
+    /// Whether this server answers client requests now.
+    pub fn is_serving(&self) -> bool {
+        self.serving()
+    }
+    /// (records appended, fsyncs issued) by this incarnation.
+    pub fn disk_counters(&self) -> (u64, u64) {
+        self.disk.counters()
+    }
+}
+
+impl Process for Server {
+    type Msg = Msg;
+    type Record = Record;
+    type Note = Note;
+
+    fn on_start(&mut self, ctx: &mut Ctx, disk: Recovered<'_, Record>, out: &mut Out) {
+        assert!(!self.started, "on_start called twice on one incarnation");
+        assert_eq!(ctx.me, self.cfg.me, "config.me is not the kernel's id");
+        self.started = true;
+        // A random WriteId origin per incarnation: completions of an earlier incarnation
+        // can never be mistaken for ours. Halved so the sequence cannot wrap.
+        self.disk = Disk::new(ctx.rng.next_u64() >> 1);
+        // A torn tail record is unreadable and ignored: `records` holds only complete ones.
+        let _torn_tail_ignored = disk.torn_tail;
+        let img = recover(disk.records);
+        self.accepted_epoch = img.accepted_epoch;
+        self.current_epoch = img.current_epoch;
+        self.log = img.log;
+        self.snapshot = img.snapshot;
+        let snapshot = Arc::clone(&self.snapshot);
+        self.reset_applied(&snapshot, out);
+        self.state = ServerState::Looking;
+        self.phase = Phase::Election;
+        out.note(Note::State {
+            state: ServerState::Looking,
+            epoch: self.current_epoch,
+        });
+        out.note(Note::Phase(Phase::Election));
+        self.start_election(ctx, out);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: Msg, out: &mut Out) {
+        if !self.started {
+            return;
+        }
+        match msg {
+            Msg::Notification(n) => self.on_notification(ctx, from, n, out),
+            Msg::Peer { conn, seq, body } => {
+                if !self.cfg.is_server(from) || from == self.cfg.me {
+                    return;
+                }
+                match self.role {
+                    Role::Leading(_) => self.leader_on_peer(ctx, from, conn, seq, body, out),
+                    Role::Learning(_) => self.learner_on_peer(ctx, from, conn, seq, body, out),
+                    Role::Looking => {}
+                }
+            }
+            Msg::ClientRequest { req_id, op } => self.on_client_request(ctx, from, req_id, op, out),
+            Msg::ClientReply { .. } => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out) {
+        if !self.started {
+            return;
+        }
+        match timer {
+            TIMER_NOTIFY => self.on_notify_timeout(ctx, out),
+            TIMER_FINALIZE => self.on_finalize_timeout(ctx, out),
+            TIMER_TICK => match self.role {
+                Role::Leading(_) => self.leader_tick(ctx, out),
+                Role::Learning(_) => self.learner_tick(ctx, out),
+                Role::Looking => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn on_disk_done(&mut self, ctx: &mut Ctx, write: WriteId, out: &mut Out) {
+        if !self.started {
+            return;
+        }
+        let Some(waiters) = self.disk.complete(write) else {
+            return;
+        };
+        for w in waiters {
+            self.on_durable(ctx, w, out);
+        }
+        self.disk.flush(out);
+    }
+
+    fn is_leader(&self) -> bool {
+        self.state == ServerState::Leading
+    }
+}

@@ -1,0 +1,627 @@
+//! Broadcast: PROPOSAL → durable → ACK → COMMIT in zxid order, requests, pings, losing the
+//! quorum or the leader, the zxid counter limit, stale connections.
+
+use proto::{Epoch, Output, Zxid};
+use zab::{
+    ClientOp, ClientResult, Msg, Note, Origin, Peer, Phase, Record, ServerState, TIMER_TICK, Txn,
+    TxnOp,
+};
+
+use crate::harness::*;
+
+/// An established leader (sid 2 of 3, epoch 1) and the links of followers 0 and 1.
+fn leader() -> (One, Vec<Link>) {
+    leader_with(cfg(2, 3))
+}
+
+fn leader_with(c: zab::Config) -> (One, Vec<Link>) {
+    let mut o = One::started(c);
+    o.at_ms(100);
+    elect_self(&mut o);
+    let links = establish(&mut o, &[0, 1]);
+    (o, links)
+}
+
+fn write(req_id: u64, key: u64, value: u64) -> Msg {
+    Msg::ClientRequest {
+        req_id,
+        op: ClientOp::Write { key, value },
+    }
+}
+
+/// The leader's next link seq to follower `i` is 3 after establish (LEADERINFO, DIFF,
+/// NEWLEADER, UPTODATE: 0..=3).
+const FIRST_LIVE_SEQ: u64 = 4;
+
+#[test]
+fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
+    let (mut o, links) = leader();
+    let client = 9;
+    let outs = o.msg(client, write(7, 1, 11));
+    let zxid = z(1, 1);
+    let txn = Txn::new(
+        zxid,
+        TxnOp::Write { key: 1, value: 11 },
+        Some(Origin {
+            server: p(2),
+            client: p(9),
+            req_id: 7,
+        }),
+    );
+    let w = fsyncs(&outs)[0];
+    assert_eq!(
+        outs,
+        vec![
+            Output::Append {
+                record: Record::Txn(txn.clone())
+            },
+            Output::Fsync { write: w },
+            Output::Note(Note::Proposed {
+                zxid,
+                digest: txn.digest
+            }),
+            Output::Send {
+                to: p(0),
+                msg: peer(
+                    links[0].conn,
+                    FIRST_LIVE_SEQ,
+                    Peer::Proposal { txn: txn.clone() }
+                )
+            },
+            Output::Send {
+                to: p(1),
+                msg: peer(
+                    links[1].conn,
+                    FIRST_LIVE_SEQ,
+                    Peer::Proposal { txn: txn.clone() }
+                )
+            },
+        ]
+    );
+    // One follower's ACK is not a quorum without the leader's own durable copy.
+    let mut l0 = links[0];
+    assert_eq!(o.msg(0, l0.next(Peer::Ack { zxid })), vec![]);
+    let outs = o.disk_done(w);
+    assert_eq!(
+        outs,
+        vec![
+            Output::Send {
+                to: p(0),
+                msg: peer(links[0].conn, FIRST_LIVE_SEQ + 1, Peer::Commit { zxid })
+            },
+            Output::Send {
+                to: p(1),
+                msg: peer(links[1].conn, FIRST_LIVE_SEQ + 1, Peer::Commit { zxid })
+            },
+            Output::Note(Note::Committed { zxid }),
+            Output::Note(Note::Delivered {
+                zxid,
+                digest: txn.digest
+            }),
+            Output::Send {
+                to: p(9),
+                msg: Msg::ClientReply {
+                    req_id: 7,
+                    zxid,
+                    result: ClientResult::Written
+                }
+            },
+        ]
+    );
+    assert_eq!(o.s.app().read(1), Some(11));
+    // A late ACK changes nothing.
+    let mut l1 = links[1];
+    assert_eq!(o.msg(1, l1.next(Peer::Ack { zxid })), vec![]);
+}
+
+#[test]
+fn commits_happen_strictly_in_zxid_order() {
+    let (mut o, links) = leader();
+    let (mut l0, mut l1) = (links[0], links[1]);
+    o.msg(9, write(1, 1, 1));
+    o.msg(9, write(2, 2, 2));
+    // The second is acked by both followers first: still nothing commits.
+    assert_eq!(o.msg(0, l0.next(Peer::Ack { zxid: z(1, 2) })), vec![]);
+    assert_eq!(o.msg(1, l1.next(Peer::Ack { zxid: z(1, 2) })), vec![]);
+    // The first gets one ACK (the leader's own fsync is still in flight): no quorum.
+    assert_eq!(o.msg(1, l1.next(Peer::Ack { zxid: z(1, 1) })), vec![]);
+    // Then its quorum: both commit, in order.
+    let outs = o.msg(0, l0.next(Peer::Ack { zxid: z(1, 1) }));
+    let committed: Vec<Note> = notes(&outs)
+        .into_iter()
+        .filter(|n| matches!(n, Note::Committed { .. }))
+        .collect();
+    assert_eq!(
+        committed,
+        vec![
+            Note::Committed { zxid: z(1, 1) },
+            Note::Committed { zxid: z(1, 2) }
+        ]
+    );
+    let to0: Vec<Peer> = peer_sends(&outs)
+        .into_iter()
+        .filter(|(t, _)| *t == p(0))
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(
+        to0,
+        vec![
+            Peer::Commit { zxid: z(1, 1) },
+            Peer::Commit { zxid: z(1, 2) }
+        ]
+    );
+    assert_eq!(o.s.last_applied_zxid(), z(1, 2));
+}
+
+#[test]
+fn follower_acks_only_durable_proposals_and_delivers_on_commit() {
+    let mut o = One::started(cfg(0, 3));
+    let mut l = synced_follower(&mut o, 2, 1);
+    let txn = Txn::new(
+        z(1, 1),
+        TxnOp::Write { key: 3, value: 4 },
+        Some(Origin {
+            server: p(2),
+            client: p(9),
+            req_id: 1,
+        }),
+    );
+    let outs = o.msg(2, l.next(Peer::Proposal { txn: txn.clone() }));
+    let w = fsyncs(&outs)[0];
+    assert_eq!(
+        outs,
+        vec![
+            Output::Append {
+                record: Record::Txn(txn.clone())
+            },
+            Output::Fsync { write: w }
+        ]
+    );
+    let outs = o.disk_done(w);
+    let conn = l.conn;
+    // Seq 3 from the follower: FOLLOWERINFO, ACKEPOCH, ACK_NEWLEADER came first.
+    assert_eq!(
+        outs,
+        vec![Output::Send {
+            to: p(2),
+            msg: peer(conn, 3, Peer::Ack { zxid: z(1, 1) })
+        }]
+    );
+    let outs = o.msg(2, l.next(Peer::Commit { zxid: z(1, 1) }));
+    // Another server's client: delivered, not answered here.
+    assert_eq!(
+        outs,
+        vec![Output::Note(Note::Delivered {
+            zxid: z(1, 1),
+            digest: txn.digest
+        })]
+    );
+}
+
+#[test]
+fn follower_forwards_writes_and_answers_after_applying_the_commit() {
+    let mut o = One::started(cfg(0, 3));
+    let mut l = synced_follower(&mut o, 2, 1);
+    let outs = o.msg(9, write(5, 1, 2));
+    let origin = Origin {
+        server: p(0),
+        client: p(9),
+        req_id: 5,
+    };
+    assert_eq!(
+        peer_sends(&outs),
+        vec![(
+            p(2),
+            Peer::Request {
+                op: TxnOp::Write { key: 1, value: 2 },
+                origin
+            }
+        )]
+    );
+    let txn = Txn::new(z(1, 1), TxnOp::Write { key: 1, value: 2 }, Some(origin));
+    let outs = o.msg(2, l.next(Peer::Proposal { txn: txn.clone() }));
+    o.complete_fsync(&outs);
+    let outs = o.msg(2, l.next(Peer::Commit { zxid: z(1, 1) }));
+    assert_eq!(
+        sends(&outs),
+        vec![(
+            p(9),
+            Msg::ClientReply {
+                req_id: 5,
+                zxid: z(1, 1),
+                result: ClientResult::Written
+            }
+        )]
+    );
+    // Reads come from the local applied state.
+    let outs = o.msg(
+        9,
+        Msg::ClientRequest {
+            req_id: 6,
+            op: ClientOp::Read { key: 1 },
+        },
+    );
+    assert_eq!(
+        sends(&outs),
+        vec![(
+            p(9),
+            Msg::ClientReply {
+                req_id: 6,
+                zxid: z(1, 1),
+                result: ClientResult::Value(Some(2))
+            }
+        )]
+    );
+}
+
+#[test]
+fn leader_proposes_forwarded_requests_and_ignores_pre_broadcast_ones() {
+    let (mut o, links) = leader();
+    let mut l0 = links[0];
+    let origin = Origin {
+        server: p(0),
+        client: p(9),
+        req_id: 5,
+    };
+    let outs = o.msg(
+        0,
+        l0.next(Peer::Request {
+            op: TxnOp::Write { key: 1, value: 2 },
+            origin,
+        }),
+    );
+    assert!(notes(&outs).contains(&Note::Proposed {
+        zxid: z(1, 1),
+        digest: Txn::new(z(1, 1), TxnOp::Write { key: 1, value: 2 }, Some(origin)).digest
+    }));
+    // A request claiming another origin server is dropped.
+    let bad = Origin {
+        server: p(1),
+        ..origin
+    };
+    assert_eq!(
+        o.msg(
+            0,
+            l0.next(Peer::Request {
+                op: TxnOp::Write { key: 1, value: 2 },
+                origin: bad
+            })
+        ),
+        vec![]
+    );
+}
+
+#[test]
+fn servers_not_in_broadcast_answer_connection_loss() {
+    let mut o = One::started(cfg(0, 3));
+    let outs = o.msg(9, write(1, 1, 1));
+    assert_eq!(
+        outs,
+        vec![Output::Send {
+            to: p(9),
+            msg: Msg::ClientReply {
+                req_id: 1,
+                zxid: Zxid::ZERO,
+                result: ClientResult::ConnectionLoss
+            }
+        }]
+    );
+    // Servers are not clients.
+    assert_eq!(o.msg(1, write(1, 1, 1)), vec![]);
+}
+
+#[test]
+fn leader_pings_and_steps_down_without_a_quorum() {
+    let (mut o, links) = leader();
+    let start = o.now;
+    o.advance_ms(200);
+    let outs = o.timer(TIMER_TICK);
+    assert_eq!(
+        effects(&outs),
+        vec![
+            Output::Send {
+                to: p(0),
+                msg: peer(links[0].conn, FIRST_LIVE_SEQ, Peer::Ping)
+            },
+            Output::Send {
+                to: p(1),
+                msg: peer(links[1].conn, FIRST_LIVE_SEQ, Peer::Ping)
+            },
+            Output::SetTimer {
+                timer: TIMER_TICK,
+                at: start.plus_ns(400 * proto::NS_PER_MS)
+            },
+        ]
+    );
+    // Follower 0 keeps answering, follower 1 is silent: still a quorum.
+    let mut l0 = links[0];
+    for _ in 0..6 {
+        o.advance_ms(200);
+        o.msg(0, l0.next(Peer::Ping));
+        o.timer(TIMER_TICK);
+    }
+    assert!(o.s.is_established_leader());
+    // Now both are silent for sync_limit (5 ticks): step down.
+    let pending = o.msg(9, write(3, 1, 1));
+    assert!(!pending.is_empty());
+    let mut last = Vec::new();
+    for _ in 0..6 {
+        o.advance_ms(200);
+        last = o.timer(TIMER_TICK);
+        if o.s.state() == ServerState::Looking {
+            break;
+        }
+    }
+    assert_eq!(o.s.state(), ServerState::Looking);
+    assert_eq!(o.s.last_leave_reason(), "lost a quorum of synced followers");
+    assert_eq!(
+        notes(&last),
+        vec![
+            Note::State {
+                state: ServerState::Looking,
+                epoch: Epoch(1)
+            },
+            Note::Phase(Phase::Election)
+        ]
+    );
+    // The write in flight is answered ConnectionLoss.
+    assert!(sends(&last).contains(&(
+        p(9),
+        Msg::ClientReply {
+            req_id: 3,
+            zxid: Zxid::ZERO,
+            result: ClientResult::ConnectionLoss
+        }
+    )));
+}
+
+#[test]
+fn follower_that_loses_its_leader_goes_looking() {
+    let mut o = One::started(cfg(0, 3));
+    let mut l = synced_follower(&mut o, 2, 1);
+    for _ in 0..4 {
+        o.advance_ms(200);
+        o.timer(TIMER_TICK);
+    }
+    // A ping keeps it alive.
+    let outs = o.msg(2, l.next(Peer::Ping));
+    assert_eq!(peer_sends(&outs), vec![(p(2), Peer::Ping)]);
+    for _ in 0..4 {
+        o.advance_ms(200);
+        o.timer(TIMER_TICK);
+    }
+    assert_eq!(o.s.state(), ServerState::Following);
+    o.advance_ms(200);
+    let outs = o.timer(TIMER_TICK);
+    assert_eq!(o.s.state(), ServerState::Looking);
+    assert_eq!(
+        o.s.last_leave_reason(),
+        "no word from the leader within the limit"
+    );
+    assert_eq!(
+        notes(&outs)[0],
+        Note::State {
+            state: ServerState::Looking,
+            epoch: Epoch(1)
+        }
+    );
+}
+
+#[test]
+fn leader_steps_down_before_the_zxid_counter_overflows() {
+    let mut c = cfg(2, 3);
+    c.zxid_counter_max = 2;
+    let (mut o, _) = leader_with(c);
+    o.msg(9, write(1, 1, 1));
+    o.msg(9, write(2, 1, 1));
+    assert_eq!(o.s.last_logged_zxid(), z(1, 2));
+    let outs = o.msg(9, write(3, 1, 1));
+    assert_eq!(o.s.state(), ServerState::Looking);
+    assert_eq!(o.s.last_leave_reason(), "zxid counter would overflow");
+    assert_eq!(
+        o.s.last_logged_zxid(),
+        z(1, 2),
+        "nothing proposed past the limit"
+    );
+    let lost: Vec<u64> = sends(&outs)
+        .into_iter()
+        .filter_map(|(_, m)| match m {
+            Msg::ClientReply {
+                req_id,
+                result: ClientResult::ConnectionLoss,
+                ..
+            } => Some(req_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lost, vec![1, 2, 3], "every write in flight fails once");
+}
+
+#[test]
+fn stale_connections_are_dropped_and_gaps_break_them() {
+    let mut o = One::started(cfg(0, 3));
+    let mut l = synced_follower(&mut o, 2, 1);
+    // A message on another connection id: dropped silently.
+    let stale = peer(l.conn.wrapping_add(1), 99, Peer::Commit { zxid: z(1, 1) });
+    assert_eq!(o.msg(2, stale), vec![]);
+    // From a server that is not our leader: dropped.
+    assert_eq!(o.msg(1, peer(l.conn, l.out_seq, Peer::Ping)), vec![]);
+    // A gap: the connection is broken.
+    l.out_seq += 1;
+    o.msg(2, l.next(Peer::Ping));
+    assert_eq!(o.s.state(), ServerState::Looking);
+    assert_eq!(
+        o.s.last_leave_reason(),
+        "connection to the leader lost messages"
+    );
+
+    // The leader side: a gap forgets the learner and resets its connection.
+    let (mut o, links) = leader();
+    let mut l0 = links[0];
+    l0.out_seq += 1;
+    let outs = o.msg(0, l0.next(Peer::Ping));
+    assert_eq!(
+        outs,
+        vec![Output::Send {
+            to: p(0),
+            msg: peer(links[0].conn, FIRST_LIVE_SEQ + 1, Peer::Ping)
+        }],
+        "a reset skips a sequence number"
+    );
+    // Later messages on that connection are dropped; proposals no longer go to it.
+    assert_eq!(o.msg(0, l0.next(Peer::Ack { zxid: z(1, 1) })), vec![]);
+    let outs = o.msg(9, write(1, 1, 1));
+    assert_eq!(
+        peer_sends(&outs)
+            .iter()
+            .map(|(t, _)| *t)
+            .collect::<Vec<_>>(),
+        vec![p(1)]
+    );
+}
+
+#[test]
+fn leader_forgets_learners_that_stay_silent() {
+    let (mut o, _) = leader();
+    let mut l0 = Link {
+        sid: 0,
+        conn: 1000,
+        out_seq: 3,
+    };
+    for _ in 0..6 {
+        o.advance_ms(200);
+        o.msg(0, l0.next(Peer::Ping));
+        o.timer(TIMER_TICK);
+    }
+    // Follower 1 was silent past sync_limit: no more pings to it.
+    o.advance_ms(200);
+    let outs = o.timer(TIMER_TICK);
+    assert_eq!(
+        peer_sends(&outs)
+            .iter()
+            .map(|(t, _)| *t)
+            .collect::<Vec<_>>(),
+        vec![p(0)]
+    );
+}
+
+#[test]
+fn observers_get_inform_instead_of_proposals() {
+    let c = zab::Config::new(p(2), vec![p(0), p(1), p(2)], vec![p(3)]);
+    let mut o = One::started(c);
+    elect_self(&mut o);
+    let links = establish(&mut o, &[0]);
+    // The observer connects late.
+    let mut ob = Link {
+        sid: 3,
+        conn: 33,
+        out_seq: 0,
+    };
+    o.msg(
+        3,
+        ob.next(Peer::ObserverInfo {
+            accepted_epoch: Epoch(0),
+        }),
+    );
+    o.msg(
+        3,
+        ob.next(Peer::AckEpoch {
+            current_epoch: Some(Epoch(0)),
+            last_zxid: Zxid::ZERO,
+        }),
+    );
+    o.msg(3, ob.next(Peer::AckNewLeader { epoch: Epoch(1) }));
+    let outs = o.msg(9, write(1, 1, 1));
+    assert_eq!(
+        peer_sends(&outs)
+            .iter()
+            .map(|(t, _)| *t)
+            .collect::<Vec<_>>(),
+        vec![p(0)]
+    );
+    let outs = o.complete_fsync(&outs);
+    assert_eq!(outs, vec![], "the leader alone is not a quorum of 3");
+    let mut l0 = links[0];
+    let outs = o.msg(0, l0.next(Peer::Ack { zxid: z(1, 1) }));
+    let informs: Vec<Peer> = peer_sends(&outs)
+        .into_iter()
+        .filter(|(t, _)| *t == p(3))
+        .map(|(_, b)| b)
+        .collect();
+    assert!(matches!(&informs[..], [Peer::Inform { txn }] if txn.zxid == z(1, 1)));
+    // An observer's ACK never counts.
+    assert_eq!(o.msg(3, ob.next(Peer::Ack { zxid: z(1, 1) })), vec![]);
+}
+
+#[test]
+fn fsyncs_are_batched_while_one_is_in_flight() {
+    let (mut o, _) = leader();
+    let outs = o.msg(9, write(1, 1, 1));
+    let w1 = fsyncs(&outs)[0];
+    // Two more proposals while the first fsync is in flight: appended, not fsynced.
+    for r in 2..=3 {
+        let outs = o.msg(9, write(r, 1, 1));
+        assert_eq!(appends(&outs).len(), 1);
+        assert_eq!(fsyncs(&outs), vec![]);
+    }
+    // The completion issues one fsync covering both.
+    let outs = o.disk_done(w1);
+    assert_eq!(fsyncs(&outs).len(), 1);
+    let (appended, fsynced) = o.s.disk_counters();
+    assert_eq!(
+        fsynced, 4,
+        "accepted epoch, current epoch, then two batches"
+    );
+    assert!(appended >= 5);
+}
+
+#[test]
+fn a_trunc_below_the_applied_point_rolls_back_to_the_snapshot() {
+    // Only reachable when a leader cuts a committed txn (a planted bug): the follower
+    // reports the cut and resets its applied state, like ZooKeeper's reload.
+    let mut o = One::started(cfg(0, 3));
+    let mut l = synced_follower(&mut o, 2, 1);
+    let t = Txn::new(z(1, 1), TxnOp::Write { key: 1, value: 1 }, None);
+    let outs = o.msg(2, l.next(Peer::Proposal { txn: t.clone() }));
+    o.complete_fsync(&outs);
+    o.msg(2, l.next(Peer::Commit { zxid: z(1, 1) }));
+    assert_eq!(o.s.last_applied_zxid(), z(1, 1));
+    // The leader goes away; a new one truncates below what we applied.
+    o.advance_ms(2000);
+    o.timer(TIMER_TICK);
+    let conn = follow(&mut o, 1);
+    let mut l = Link {
+        sid: 1,
+        conn,
+        out_seq: 0,
+    };
+    let outs = o.msg(
+        1,
+        l.next(Peer::LeaderInfo {
+            new_epoch: Epoch(2),
+        }),
+    );
+    o.complete_fsync(&outs);
+    let outs = o.msg(
+        1,
+        l.next(Peer::Trunc {
+            to: Zxid::ZERO,
+            committed_zxid: Zxid::ZERO,
+        }),
+    );
+    assert_eq!(
+        notes(&outs),
+        vec![
+            Note::Truncated {
+                after: Zxid::ZERO,
+                removed: vec![z(1, 1)]
+            },
+            Note::Reset {
+                upto: Zxid::ZERO,
+                history: 0
+            },
+            Note::Phase(Phase::Synchronization),
+        ]
+    );
+    assert_eq!(o.s.app().read(1), None);
+}

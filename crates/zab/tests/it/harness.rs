@@ -1,0 +1,340 @@
+//! Test harness: a deterministic fake entropy source, one server driven input by input with
+//! its outputs collected, and small builders for messages.
+
+#![allow(dead_code)]
+
+use proto::{
+    Ctx, Entropy, Epoch, NS_PER_MS, Output, Process, ProcessId, Recovered, Time, TimerId, WriteId,
+    Zxid,
+};
+use zab::{Config, Msg, Note, Notification, Peer, Record, Server, ServerState};
+
+pub type O = Output<Msg, Record, Note>;
+
+/// A SplitMix64 counter: deterministic "randomness".
+pub struct FakeRng(pub u64);
+
+impl Entropy for FakeRng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        proto::mix64(self.0)
+    }
+}
+
+pub fn p(i: u32) -> ProcessId {
+    ProcessId(i)
+}
+
+pub fn z(epoch: u32, counter: u32) -> Zxid {
+    Zxid::new(Epoch(epoch), counter)
+}
+
+/// Config for server `me` of voters `0..n`.
+pub fn cfg(me: u32, n: u32) -> Config {
+    Config::new(p(me), (0..n).map(p).collect(), vec![])
+}
+
+/// One server under test.
+pub struct One {
+    pub s: Server,
+    pub now: Time,
+    pub rng: FakeRng,
+    pub me: ProcessId,
+}
+
+impl One {
+    pub fn new(cfg: Config) -> One {
+        let me = cfg.me;
+        One {
+            s: Server::new(cfg),
+            now: Time::ZERO,
+            rng: FakeRng(u64::from(me.0) * 1000 + 1),
+            me,
+        }
+    }
+
+    /// A server started on an empty disk, its start outputs discarded.
+    pub fn started(cfg: Config) -> One {
+        let mut o = One::new(cfg);
+        o.start(&[], false);
+        o
+    }
+
+    fn run(&mut self, f: impl FnOnce(&mut Server, &mut Ctx, &mut zab::Out)) -> Vec<O> {
+        let mut out = zab::Out::default();
+        let mut ctx = Ctx {
+            me: self.me,
+            now: self.now,
+            rng: &mut self.rng,
+        };
+        f(&mut self.s, &mut ctx, &mut out);
+        out.drain().collect()
+    }
+
+    pub fn start(&mut self, records: &[Record], torn_tail: bool) -> Vec<O> {
+        self.run(|s, ctx, out| s.on_start(ctx, Recovered { records, torn_tail }, out))
+    }
+    pub fn msg(&mut self, from: u32, msg: Msg) -> Vec<O> {
+        self.run(|s, ctx, out| s.on_message(ctx, p(from), msg, out))
+    }
+    pub fn timer(&mut self, t: TimerId) -> Vec<O> {
+        self.run(|s, ctx, out| s.on_timer(ctx, t, out))
+    }
+    pub fn disk_done(&mut self, w: WriteId) -> Vec<O> {
+        self.run(|s, ctx, out| s.on_disk_done(ctx, w, out))
+    }
+    /// Completes the (only) fsync in `outs`.
+    pub fn complete_fsync(&mut self, outs: &[O]) -> Vec<O> {
+        let ws = fsyncs(outs);
+        assert_eq!(ws.len(), 1, "expected one fsync in {outs:#?}");
+        self.disk_done(ws[0])
+    }
+    pub fn at_ms(&mut self, ms: u64) {
+        self.now = Time(ms * NS_PER_MS);
+    }
+    pub fn advance_ms(&mut self, ms: u64) {
+        self.now = self.now.plus_ns(ms * NS_PER_MS);
+    }
+}
+
+pub fn sends(outs: &[O]) -> Vec<(ProcessId, Msg)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Send { to, msg } => Some((*to, msg.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The bodies of peer messages sent, with their destination.
+pub fn peer_sends(outs: &[O]) -> Vec<(ProcessId, Peer)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                to,
+                msg: Msg::Peer { body, .. },
+            } => Some((*to, body.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn notes(outs: &[O]) -> Vec<Note> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Note(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn fsyncs(outs: &[O]) -> Vec<WriteId> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Fsync { write } => Some(*write),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn appends(outs: &[O]) -> Vec<Record> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Append { record } => Some(record.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn timers_set(outs: &[O]) -> Vec<(TimerId, Time)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::SetTimer { timer, at } => Some((*timer, *at)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Outputs with the notes removed (for asserting the protocol's effects).
+pub fn effects(outs: &[O]) -> Vec<O> {
+    outs.iter()
+        .filter(|o| !matches!(o, Output::Note(_)))
+        .cloned()
+        .collect()
+}
+
+pub fn notif(leader: u32, zxid: Zxid, ee: u64, state: ServerState, sid: u32, pe: u32) -> Msg {
+    Msg::Notification(Notification {
+        leader: p(leader),
+        zxid,
+        election_epoch: ee,
+        state,
+        sid: p(sid),
+        peer_epoch: Epoch(pe),
+    })
+}
+
+pub fn peer(conn: u64, seq: u64, body: Peer) -> Msg {
+    Msg::Peer { conn, seq, body }
+}
+
+/// The connection id of the latest peer message in `outs` sent to `to`.
+pub fn conn_to(outs: &[O], to: u32) -> u64 {
+    outs.iter()
+        .rev()
+        .find_map(|o| match o {
+            Output::Send {
+                to: t,
+                msg: Msg::Peer { conn, .. },
+            } if *t == p(to) => Some(*conn),
+            _ => None,
+        })
+        .expect("a peer message")
+}
+
+pub fn ms(t: u64) -> Time {
+    Time(t * NS_PER_MS)
+}
+
+/// Makes `o` (LOOKING) decide for itself: every other voter sends a vote for it.
+pub fn elect_self(o: &mut One) {
+    let me = o.me.0;
+    let zxid = o.s.last_logged_zxid();
+    let pe = o.s.current_epoch().0;
+    let ee = o.s.election_epoch();
+    let voters = o.s.config().voters.clone();
+    for v in voters {
+        if v != o.me {
+            o.msg(v.0, notif(me, zxid, ee, ServerState::Looking, v.0, pe));
+        }
+    }
+    o.timer(zab::TIMER_FINALIZE);
+    assert_eq!(o.s.state(), ServerState::Leading);
+}
+
+/// Makes `o` (LOOKING) follow `leader`; returns the connection id of its FOLLOWERINFO.
+pub fn follow(o: &mut One, leader: u32) -> u64 {
+    // A quorum of decided servers points at `leader` (out-of-election join).
+    let voters = o.s.config().voters.clone();
+    let pe = o.s.current_epoch().0;
+    let mut outs = Vec::new();
+    for v in voters {
+        if v != o.me && o.s.state() == ServerState::Looking {
+            let state = if v.0 == leader {
+                ServerState::Leading
+            } else {
+                ServerState::Following
+            };
+            outs = o.msg(v.0, notif(leader, Zxid::ZERO, 1, state, v.0, pe));
+        }
+    }
+    assert!(matches!(
+        o.s.state(),
+        ServerState::Following | ServerState::Observing
+    ));
+    conn_to(&outs, leader)
+}
+
+/// The leader side of one connection in a test: the learner's conn and next sequence
+/// numbers in both directions, as the test (playing the other end) sees them.
+#[derive(Clone, Copy, Debug)]
+pub struct Link {
+    pub sid: u32,
+    pub conn: u64,
+    /// Next seq the test sends.
+    pub out_seq: u64,
+}
+
+impl Link {
+    pub fn next(&mut self, body: Peer) -> Msg {
+        let m = peer(self.conn, self.out_seq, body);
+        self.out_seq += 1;
+        m
+    }
+}
+
+/// A follower of `leader` that completed an empty sync in epoch `epoch` and is serving.
+/// Returns the link as seen from the leader (the test sends on it).
+pub fn synced_follower(o: &mut One, leader: u32, epoch: u32) -> Link {
+    let conn = follow(o, leader);
+    let mut l = Link {
+        sid: leader,
+        conn,
+        out_seq: 0,
+    };
+    let outs = o.msg(
+        leader,
+        l.next(Peer::LeaderInfo {
+            new_epoch: Epoch(epoch),
+        }),
+    );
+    if !fsyncs(&outs).is_empty() {
+        o.complete_fsync(&outs);
+    }
+    let last = o.s.last_logged_zxid();
+    o.msg(
+        leader,
+        l.next(Peer::Diff {
+            last_zxid: last,
+            committed_zxid: last,
+        }),
+    );
+    let outs = o.msg(
+        leader,
+        l.next(Peer::NewLeader {
+            epoch: Epoch(epoch),
+            last_zxid: last,
+        }),
+    );
+    let outs = o.complete_fsync(&outs);
+    o.complete_fsync(&outs);
+    o.msg(leader, l.next(Peer::UpToDate));
+    assert!(o.s.is_serving());
+    l
+}
+
+/// Drives an elected leader `o` through discovery and sync with `followers` (each opens a
+/// connection with id `1000 + sid` and reports an empty log), until established.
+/// Returns the links the test uses to speak for each follower.
+pub fn establish(o: &mut One, followers: &[u32]) -> Vec<Link> {
+    let mut links: Vec<Link> = followers
+        .iter()
+        .map(|&sid| Link {
+            sid,
+            conn: 1000 + u64::from(sid),
+            out_seq: 0,
+        })
+        .collect();
+    let mut pending = Vec::new();
+    for l in links.iter_mut() {
+        let outs = o.msg(
+            l.sid,
+            l.next(Peer::FollowerInfo {
+                accepted_epoch: Epoch(0),
+            }),
+        );
+        pending.extend(outs);
+    }
+    o.complete_fsync(&pending);
+    let mut pending = Vec::new();
+    for l in links.iter_mut() {
+        let last = o.s.last_logged_zxid();
+        let ce = o.s.current_epoch();
+        let _ = last;
+        let outs = o.msg(
+            l.sid,
+            l.next(Peer::AckEpoch {
+                current_epoch: Some(ce),
+                last_zxid: Zxid::ZERO,
+            }),
+        );
+        pending.extend(outs);
+    }
+    o.complete_fsync(&pending);
+    let epoch = o.s.current_epoch();
+    for l in links.iter_mut() {
+        o.msg(l.sid, l.next(Peer::AckNewLeader { epoch }));
+    }
+    assert!(o.s.is_established_leader());
+    links
+}
