@@ -741,62 +741,6 @@ mod tests {
         }
     }
 
-    /// How often each planted bug leads to a detected violation (run by hand:
-    /// `cargo test -p zab planted_bug_rates -- --ignored --nocapture`).
-    #[test]
-    #[ignore]
-    fn planted_bug_rates() {
-        std::panic::set_hook(Box::new(|_| {}));
-        let cases = [
-            (
-                "zk_1419",
-                zab::Bugs {
-                    zk_1419: true,
-                    ..Default::default()
-                },
-            ),
-            (
-                "zk_335",
-                zab::Bugs {
-                    zk_335: true,
-                    ..Default::default()
-                },
-            ),
-            (
-                "zk_1154",
-                zab::Bugs {
-                    zk_1154: true,
-                    ..Default::default()
-                },
-            ),
-            (
-                "zk_3911",
-                zab::Bugs {
-                    zk_3911: true,
-                    ..Default::default()
-                },
-            ),
-            (
-                "zk_2355",
-                zab::Bugs {
-                    zk_2355: true,
-                    ..Default::default()
-                },
-            ),
-        ];
-        for (name, bugs) in cases {
-            let mut failures = 0;
-            let mut example = None;
-            for seed in 0..300 {
-                if let Some((s, m)) = first_violation(bugs, seed..seed + 1) {
-                    failures += 1;
-                    example.get_or_insert((s, m));
-                }
-            }
-            eprintln!("{name}: {failures}/300 seeds fail; first {example:?}");
-        }
-    }
-
     /// `total`: crashes may take down every server (safety must hold; liveness only after
     /// healing). `all`: every server must end up serving (with the leader yielding to newer
     /// accepted epochs); else a quorum of voters must (ZooKeeper may exclude a server whose
