@@ -29,7 +29,10 @@ const TOKENS_TOTAL: u32 = 20_000;
 pub fn run(quick: u32) -> u8 {
     let quick = quick.max(1);
     println!("kernel: relay load, uniform 0.5–1.5 ms latency, {TOKENS_TOTAL} messages in flight");
-    println!("{:>10} {:>12} {:>14} {:>10}", "processes", "events", "events/s", "ns/event");
+    println!(
+        "{:>10} {:>12} {:>14} {:>10}",
+        "processes", "events", "events/s", "ns/event"
+    );
     for processes in [10u32, 100, 1_000, 10_000] {
         let events = 5_000_000 / quick as u64;
         let tokens = (TOKENS_TOTAL / processes).max(1);
@@ -57,6 +60,9 @@ pub fn run(quick: u32) -> u8 {
             secs * 1e9 / handled as f64
         );
     }
-    println!("memory per pending event: {} bytes (heap key + slab slot)", sim::run::bytes_per_pending_event());
+    println!(
+        "memory per pending event: {} bytes (heap key + slab slot)",
+        sim::run::bytes_per_pending_event()
+    );
     0
 }

@@ -10,8 +10,14 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "zabsim", version, about = "Deterministic simulation testbed for ZooKeeper-style coordination")]
-#[command(after_help = "Exit codes: 0 all checks passed, 1 a violation was found, 2 usage or input error, 3 inconclusive (a budget was hit).")]
+#[command(
+    name = "zabsim",
+    version,
+    about = "Deterministic simulation testbed for ZooKeeper-style coordination"
+)]
+#[command(
+    after_help = "Exit codes: 0 all checks passed, 1 a violation was found, 2 usage or input error, 3 inconclusive (a budget was hit)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,10 +77,22 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Run { scenario, seed, out } => runcmd::run(&scenario, seed.as_deref(), out.as_deref(), None),
-        Command::Replay { scenario, seed, expect_hash, out } => {
-            runcmd::run(&scenario, seed.as_deref(), out.as_deref(), Some(expect_hash.as_deref()))
-        }
+        Command::Run {
+            scenario,
+            seed,
+            out,
+        } => runcmd::run(&scenario, seed.as_deref(), out.as_deref(), None),
+        Command::Replay {
+            scenario,
+            seed,
+            expect_hash,
+            out,
+        } => runcmd::run(
+            &scenario,
+            seed.as_deref(),
+            out.as_deref(),
+            Some(expect_hash.as_deref()),
+        ),
         Command::Bench { quick } => bench::run(quick),
     };
     ExitCode::from(code)

@@ -31,11 +31,17 @@ pub fn repro_line(args: &ScenarioArgs, seed: u64, hash: u64) -> String {
 }
 
 fn parse_hash(text: &str) -> Result<u64, String> {
-    u64::from_str_radix(text.trim().trim_start_matches("0x"), 16).map_err(|_| format!("--expect-hash: `{text}` is not a hex hash"))
+    u64::from_str_radix(text.trim().trim_start_matches("0x"), 16)
+        .map_err(|_| format!("--expect-hash: `{text}` is not a hex hash"))
 }
 
 /// Run (or, with `expect`, replay) one seed. Returns the exit code.
-pub fn run(args: &ScenarioArgs, seed_flag: Option<&str>, out: Option<&str>, expect: Option<Option<&str>>) -> u8 {
+pub fn run(
+    args: &ScenarioArgs,
+    seed_flag: Option<&str>,
+    out: Option<&str>,
+    expect: Option<Option<&str>>,
+) -> u8 {
     let seed = match seed::choose(seed_flag) {
         Ok(s) => s,
         Err(e) => return usage(&e),
@@ -68,7 +74,9 @@ pub fn run(args: &ScenarioArgs, seed_flag: Option<&str>, out: Option<&str>, expe
         if want == hash {
             println!("replay: trace hash matches");
         } else {
-            println!("replay: TRACE HASH MISMATCH: expected {want:016x}, got {hash:016x} (nondeterminism or a different build)");
+            println!(
+                "replay: TRACE HASH MISMATCH: expected {want:016x}, got {hash:016x} (nondeterminism or a different build)"
+            );
             code = 1;
         }
     }
@@ -89,19 +97,43 @@ fn print_summary(loaded: &Loaded, r: &RunReport) {
     println!("scenario: {} ({})", loaded.scenario.name, loaded.origin);
     if let Some(sw) = &r.swarm {
         let kinds: Vec<String> = sw.kinds.iter().map(|k| format!("{k:?}")).collect();
-        println!("swarm: interval {} ms, kinds {}", sw.interval_ms, kinds.join(" "));
+        println!(
+            "swarm: interval {} ms, kinds {}",
+            sw.interval_ms,
+            kinds.join(" ")
+        );
     }
-    println!("faults: {} scheduled, {} applied", r.schedule.len(), o.faults.len());
+    println!(
+        "faults: {} scheduled, {} applied",
+        r.schedule.len(),
+        o.faults.len()
+    );
     println!(
         "events: {}  simulated: {}  crashes: {}  restarts: {}  fsyncs: {}  timers: {}",
-        s.events, proto::Time(o.end_ns), s.crashes, s.restarts, s.fsyncs, s.timers_fired
+        s.events,
+        proto::Time(o.end_ns),
+        s.crashes,
+        s.restarts,
+        s.fsyncs,
+        s.timers_fired
     );
     let n = &s.network;
     println!(
         "network: sent {} delivered {} retransmitted {} duplicated {} reordered {} dropped(loss {} partition {} dead {})",
-        n.sent, n.delivered, n.retransmitted, n.duplicated, n.reordered, n.dropped_loss, n.dropped_partition, n.dropped_dead
+        n.sent,
+        n.delivered,
+        n.retransmitted,
+        n.duplicated,
+        n.reordered,
+        n.dropped_loss,
+        n.dropped_partition,
+        n.dropped_dead
     );
-    let kinds: Vec<String> = s.messages_by_kind.iter().map(|(k, n)| format!("{k}={n}")).collect();
+    let kinds: Vec<String> = s
+        .messages_by_kind
+        .iter()
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect();
     println!("messages by kind: {}", kinds.join(" "));
     let figures: Vec<String> = r.figures.iter().map(|(k, v)| format!("{k}={v}")).collect();
     println!("figures: {}", figures.join(" "));
@@ -111,14 +143,21 @@ fn print_summary(loaded: &Loaded, r: &RunReport) {
     match o.verdict.finding() {
         Some(f) => println!("verdict: {} — {f}", o.verdict.name().to_uppercase()),
         None => match &o.verdict {
-            sim::observe::Verdict::Budget { budget, detail } => println!("verdict: INCONCLUSIVE — {budget} budget: {detail}"),
+            sim::observe::Verdict::Budget { budget, detail } => {
+                println!("verdict: INCONCLUSIVE — {budget} budget: {detail}")
+            }
             _ => println!("verdict: PASS"),
         },
     }
 }
 
 fn write_outputs(dir: &Path, loaded: &Loaded, r: &RunReport) -> std::io::Result<()> {
-    let resolved = ResolvedScenario { seed: r.outcome.seed, scenario: &loaded.scenario, swarm: &r.swarm, schedule: &r.schedule };
+    let resolved = ResolvedScenario {
+        seed: r.outcome.seed,
+        scenario: &loaded.scenario,
+        swarm: &r.swarm,
+        schedule: &r.schedule,
+    };
     write_json(dir, "scenario.json", &resolved)?;
     write_json(dir, "outcome.json", r)
 }

@@ -17,8 +17,8 @@ use crate::partition::Shape;
 use crate::queue::EventQueue;
 use crate::rng::{Purpose, Stream};
 use proto::{
-    Ctx, Message, Output, OutboxOf, Process, ProcessId, Recovered, StableHasher, Time, TimerId,
-    WriteId, NS_PER_MS,
+    Ctx, Message, NS_PER_MS, OutboxOf, Output, Process, ProcessId, Recovered, StableHasher, Time,
+    TimerId, WriteId,
 };
 use serde::Serialize;
 
@@ -57,12 +57,36 @@ enum Work<M> {
 
 #[derive(Debug)]
 enum Ev<M> {
-    Deliver { from: ProcessId, to: ProcessId, incarnation: u32, clamped: bool, msg: M },
-    Work { pid: ProcessId, incarnation: u32, work: Work<M> },
-    Timer { pid: ProcessId, incarnation: u32, timer: TimerId, generation: u64 },
-    DiskDone { pid: ProcessId, incarnation: u32, write: WriteId, len: usize },
-    Fault { index: usize },
-    End { end: FaultEnd },
+    Deliver {
+        from: ProcessId,
+        to: ProcessId,
+        incarnation: u32,
+        clamped: bool,
+        msg: M,
+    },
+    Work {
+        pid: ProcessId,
+        incarnation: u32,
+        work: Work<M>,
+    },
+    Timer {
+        pid: ProcessId,
+        incarnation: u32,
+        timer: TimerId,
+        generation: u64,
+    },
+    DiskDone {
+        pid: ProcessId,
+        incarnation: u32,
+        write: WriteId,
+        len: usize,
+    },
+    Fault {
+        index: usize,
+    },
+    End {
+        end: FaultEnd,
+    },
     Liveness,
     Probe,
 }
@@ -192,9 +216,16 @@ impl<P: Process> Sim<P> {
     pub fn new(config: KernelConfig, mut factory: Factory<P>) -> Sim<P> {
         let n = config.process_count as usize;
         assert!(n > 0, "a run needs processes");
-        assert_eq!(config.cpu_cost_ns.len(), P::Msg::KINDS.len(), "one CPU cost per message kind");
+        assert_eq!(
+            config.cpu_cost_ns.len(),
+            P::Msg::KINDS.len(),
+            "one CPU cost per message kind"
+        );
         assert_eq!(config.drift_ppm.len(), n, "one drift per process");
-        assert!(config.targets.iter().all(|t| t.index() < n), "fault target out of range");
+        assert!(
+            config.targets.iter().all(|t| t.index() < n),
+            "fault target out of range"
+        );
         let slots = (0..n)
             .map(|i| Slot {
                 process: Some(factory(ProcessId(i as u32))),
@@ -268,7 +299,11 @@ impl<P: Process> Sim<P> {
         for i in 0..self.slots.len() {
             self.start_process(ProcessId(i as u32), observer)?;
         }
-        let liveness_end = Time(self.config.safety_ns.saturating_add(self.config.liveness_ns));
+        let liveness_end = Time(
+            self.config
+                .safety_ns
+                .saturating_add(self.config.liveness_ns),
+        );
         loop {
             let Some((time, ev)) = self.queue.pop() else {
                 return self.judge_liveness(observer, "no events left");
@@ -281,7 +316,10 @@ impl<P: Process> Sim<P> {
             if self.events > self.config.events_max {
                 return Err(Stop::Verdict(Verdict::Budget {
                     budget: "events".into(),
-                    detail: format!("more than {} events by {}", self.config.events_max, self.now),
+                    detail: format!(
+                        "more than {} events by {}",
+                        self.config.events_max, self.now
+                    ),
                 }));
             }
             let touched = self.handle(ev, observer)?;
@@ -308,7 +346,10 @@ impl<P: Process> Sim<P> {
         self.queue.push(at, ev).map_err(|_| {
             Stop::Verdict(Verdict::Budget {
                 budget: "queue".into(),
-                detail: format!("more than {} pending events at {}", self.config.queue_max, self.now),
+                detail: format!(
+                    "more than {} pending events at {}",
+                    self.config.queue_max, self.now
+                ),
             })
         })?;
         self.stats.queue_len_max = self.stats.queue_len_max.max(self.queue.len());
@@ -324,7 +365,11 @@ impl<P: Process> Sim<P> {
             if let Progress::Waiting(v) = observer.liveness(self.now, &SlotView(&self.slots)) {
                 let detail = format!("{why} before recovery: {}", v.detail);
                 let v = Violation { detail, ..v };
-                return Err(Stop::Verdict(Verdict::Liveness(Finding::new(v, self.now, self.events))));
+                return Err(Stop::Verdict(Verdict::Liveness(Finding::new(
+                    v,
+                    self.now,
+                    self.events,
+                ))));
             }
             self.recovered_at.get_or_insert(self.now);
         }
@@ -332,31 +377,85 @@ impl<P: Process> Sim<P> {
     }
 
     /// Handle one event; returns the process that ran, if one did.
-    fn handle(&mut self, ev: Ev<P::Msg>, observer: &mut dyn Observer<P>) -> Result<Option<ProcessId>, Stop> {
+    fn handle(
+        &mut self,
+        ev: Ev<P::Msg>,
+        observer: &mut dyn Observer<P>,
+    ) -> Result<Option<ProcessId>, Stop> {
         match ev {
-            Ev::Deliver { from, to, incarnation, clamped, msg } => {
+            Ev::Deliver {
+                from,
+                to,
+                incarnation,
+                clamped,
+                msg,
+            } => {
                 if clamped {
                     self.network.arrived(from, to);
                 }
                 self.deliver(from, to, incarnation, msg, observer)
             }
-            Ev::Work { pid, incarnation, work } => {
+            Ev::Work {
+                pid,
+                incarnation,
+                work,
+            } => {
                 self.hash.word(TAG_WORK).word(self.now.0).word(pid.0 as u64);
-                if incarnation != self.slots[pid.index()].incarnation {
+                let slot = &self.slots[pid.index()];
+                if incarnation != slot.incarnation {
                     return Ok(None);
                 }
-                self.run_or_defer(pid, work, 0, observer)
+                // The work's CPU time was reserved when it was queued: it runs now, in
+                // reservation order, unless a pause began since (then it waits for the
+                // pause's end, still in order).
+                if slot.paused_until > self.now {
+                    let at = slot.paused_until;
+                    self.push(
+                        at,
+                        Ev::Work {
+                            pid,
+                            incarnation,
+                            work,
+                        },
+                    )?;
+                    return Ok(None);
+                }
+                self.dispatch(pid, work, observer)?;
+                Ok(Some(pid))
             }
-            Ev::Timer { pid, incarnation, timer, generation } => {
-                self.hash.word(TAG_TIMER).word(self.now.0).word(pid.0 as u64).word(timer.0);
+            Ev::Timer {
+                pid,
+                incarnation,
+                timer,
+                generation,
+            } => {
+                self.hash
+                    .word(TAG_TIMER)
+                    .word(self.now.0)
+                    .word(pid.0 as u64)
+                    .word(timer.0);
                 let slot = &self.slots[pid.index()];
-                if incarnation != slot.incarnation || !slot.timers.iter().any(|t| t.timer == timer && t.generation == generation) {
+                if incarnation != slot.incarnation
+                    || !slot
+                        .timers
+                        .iter()
+                        .any(|t| t.timer == timer && t.generation == generation)
+                {
                     return Ok(None);
                 }
                 self.run_or_defer(pid, Work::Timer { timer, generation }, 0, observer)
             }
-            Ev::DiskDone { pid, incarnation, write, len } => {
-                self.hash.word(TAG_DISK).word(self.now.0).word(pid.0 as u64).word(write.0);
+            Ev::DiskDone {
+                pid,
+                incarnation,
+                write,
+                len,
+            } => {
+                self.hash
+                    .word(TAG_DISK)
+                    .word(self.now.0)
+                    .word(pid.0 as u64)
+                    .word(write.0);
                 if incarnation != self.slots[pid.index()].incarnation {
                     return Ok(None);
                 }
@@ -364,7 +463,10 @@ impl<P: Process> Sim<P> {
                 self.run_or_defer(pid, Work::Disk { write }, 0, observer)
             }
             Ev::Fault { index } => {
-                self.hash.word(TAG_FAULT).word(self.now.0).word(index as u64);
+                self.hash
+                    .word(TAG_FAULT)
+                    .word(self.now.0)
+                    .word(index as u64);
                 self.apply_fault(index, observer)?;
                 Ok(None)
             }
@@ -385,8 +487,19 @@ impl<P: Process> Sim<P> {
         }
     }
 
-    fn deliver(&mut self, from: ProcessId, to: ProcessId, incarnation: u32, msg: P::Msg, observer: &mut dyn Observer<P>) -> Result<Option<ProcessId>, Stop> {
-        self.hash.word(TAG_DELIVER).word(self.now.0).word(((from.0 as u64) << 32) | to.0 as u64).word(msg.kind() as u64);
+    fn deliver(
+        &mut self,
+        from: ProcessId,
+        to: ProcessId,
+        incarnation: u32,
+        msg: P::Msg,
+        observer: &mut dyn Observer<P>,
+    ) -> Result<Option<ProcessId>, Stop> {
+        self.hash
+            .word(TAG_DELIVER)
+            .word(self.now.0)
+            .word(((from.0 as u64) << 32) | to.0 as u64)
+            .word(msg.kind() as u64);
         let slot = &self.slots[to.index()];
         let stale = self.network.is_tcp() && incarnation != slot.incarnation;
         let why = if slot.process.is_none() || stale {
@@ -408,7 +521,13 @@ impl<P: Process> Sim<P> {
 
     /// The CPU model: the work runs when the process is free and not paused, and takes
     /// `cost_ns`; its outputs leave when it completes.
-    fn run_or_defer(&mut self, pid: ProcessId, work: Work<P::Msg>, cost_ns: u64, observer: &mut dyn Observer<P>) -> Result<Option<ProcessId>, Stop> {
+    fn run_or_defer(
+        &mut self,
+        pid: ProcessId,
+        work: Work<P::Msg>,
+        cost_ns: u64,
+        observer: &mut dyn Observer<P>,
+    ) -> Result<Option<ProcessId>, Stop> {
         let now = self.now;
         let slot = &mut self.slots[pid.index()];
         let start = now.max(slot.busy_until).max(slot.paused_until);
@@ -416,22 +535,46 @@ impl<P: Process> Sim<P> {
         slot.busy_until = finish;
         if finish > now {
             let incarnation = slot.incarnation;
-            self.push(finish, Ev::Work { pid, incarnation, work })?;
+            self.push(
+                finish,
+                Ev::Work {
+                    pid,
+                    incarnation,
+                    work,
+                },
+            )?;
             return Ok(None);
         }
         self.dispatch(pid, work, observer)?;
         Ok(Some(pid))
     }
 
-    fn dispatch(&mut self, pid: ProcessId, work: Work<P::Msg>, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+    fn dispatch(
+        &mut self,
+        pid: ProcessId,
+        work: Work<P::Msg>,
+        observer: &mut dyn Observer<P>,
+    ) -> Result<(), Stop> {
         let now = self.now;
         let slot = &mut self.slots[pid.index()];
-        let Some(process) = slot.process.as_mut() else { return Ok(()) };
-        let mut ctx = Ctx { me: pid, now: slot.clock.local(now), rng: &mut slot.rng };
+        let Some(process) = slot.process.as_mut() else {
+            return Ok(());
+        };
+        let mut ctx = Ctx {
+            me: pid,
+            now: slot.clock.local(now),
+            rng: &mut slot.rng,
+        };
         match work {
-            Work::Message { from, msg } => process.on_message(&mut ctx, from, msg, &mut self.outbox),
+            Work::Message { from, msg } => {
+                process.on_message(&mut ctx, from, msg, &mut self.outbox)
+            }
             Work::Timer { timer, generation } => {
-                let Some(i) = slot.timers.iter().position(|t| t.timer == timer && t.generation == generation) else {
+                let Some(i) = slot
+                    .timers
+                    .iter()
+                    .position(|t| t.timer == timer && t.generation == generation)
+                else {
                     return Ok(());
                 };
                 slot.timers.swap_remove(i);
@@ -443,18 +586,39 @@ impl<P: Process> Sim<P> {
         self.apply_outputs(pid, observer)
     }
 
-    fn start_process(&mut self, pid: ProcessId, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
-        self.hash.word(TAG_START).word(self.now.0).word(pid.0 as u64);
+    fn start_process(
+        &mut self,
+        pid: ProcessId,
+        observer: &mut dyn Observer<P>,
+    ) -> Result<(), Stop> {
+        self.hash
+            .word(TAG_START)
+            .word(self.now.0)
+            .word(pid.0 as u64);
         let now = self.now;
         let slot = &mut self.slots[pid.index()];
-        let process = slot.process.as_mut().expect("starting a process that is not there");
-        let mut ctx = Ctx { me: pid, now: slot.clock.local(now), rng: &mut slot.rng };
-        let disk = Recovered { records: slot.disk.records(), torn_tail: slot.disk.torn_tail() };
+        let process = slot
+            .process
+            .as_mut()
+            .expect("starting a process that is not there");
+        let mut ctx = Ctx {
+            me: pid,
+            now: slot.clock.local(now),
+            rng: &mut slot.rng,
+        };
+        let disk = Recovered {
+            records: slot.disk.records(),
+            torn_tail: slot.disk.torn_tail(),
+        };
         process.on_start(&mut ctx, disk, &mut self.outbox);
         self.apply_outputs(pid, observer)
     }
 
-    fn apply_outputs(&mut self, pid: ProcessId, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+    fn apply_outputs(
+        &mut self,
+        pid: ProcessId,
+        observer: &mut dyn Observer<P>,
+    ) -> Result<(), Stop> {
         let mut outbox = std::mem::take(&mut self.outbox);
         let mut result = Ok(());
         for output in outbox.drain() {
@@ -467,7 +631,12 @@ impl<P: Process> Sim<P> {
         result
     }
 
-    fn apply_output(&mut self, pid: ProcessId, output: Output<P::Msg, P::Record, P::Note>, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+    fn apply_output(
+        &mut self,
+        pid: ProcessId,
+        output: Output<P::Msg, P::Record, P::Note>,
+        observer: &mut dyn Observer<P>,
+    ) -> Result<(), Stop> {
         match output {
             Output::Send { to, msg } => self.send(pid, to, msg),
             Output::SetTimer { timer, at } => self.set_timer(pid, timer, at),
@@ -482,30 +651,69 @@ impl<P: Process> Sim<P> {
             Output::Fsync { write } => {
                 self.stats.fsyncs += 1;
                 let slot = &mut self.slots[pid.index()];
-                let (at, len) = slot.disk.fsync(self.now, &self.config.disk, &mut self.disk_rng);
+                let (at, len) = slot
+                    .disk
+                    .fsync(self.now, &self.config.disk, &mut self.disk_rng);
                 let incarnation = slot.incarnation;
-                self.push(at, Ev::DiskDone { pid, incarnation, write, len })
+                self.push(
+                    at,
+                    Ev::DiskDone {
+                        pid,
+                        incarnation,
+                        write,
+                        len,
+                    },
+                )
             }
-            Output::Note(note) => observer.on_note(self.now, pid, &note).map_err(|v| self.safety(v)),
+            Output::Note(note) => observer
+                .on_note(self.now, pid, &note)
+                .map_err(|v| self.safety(v)),
         }
     }
 
     fn send(&mut self, from: ProcessId, to: ProcessId, msg: P::Msg) -> Result<(), Stop> {
-        assert!(to.index() < self.slots.len(), "{from} sent to nonexistent {to}");
+        assert!(
+            to.index() < self.slots.len(),
+            "{from} sent to nonexistent {to}"
+        );
         let kind = msg.kind();
         self.sent_by_kind[kind] += 1;
-        self.hash.word(TAG_SEND).word(((from.0 as u64) << 32) | to.0 as u64).word(kind as u64);
+        self.hash
+            .word(TAG_SEND)
+            .word(((from.0 as u64) << 32) | to.0 as u64)
+            .word(kind as u64);
         let incarnation = self.slots[to.index()].incarnation;
-        match self.network.send(&mut self.net_rng, self.now, from, to, msg.size_bytes()) {
+        match self
+            .network
+            .send(&mut self.net_rng, self.now, from, to, msg.size_bytes())
+        {
             Fate::Dropped(_) => {
                 self.hash.word(TAG_DROP);
                 Ok(())
             }
             Fate::Arrives { at, clamped, dup } => {
                 if let Some(dup_at) = dup {
-                    self.push(dup_at, Ev::Deliver { from, to, incarnation, clamped: false, msg: msg.clone() })?;
+                    self.push(
+                        dup_at,
+                        Ev::Deliver {
+                            from,
+                            to,
+                            incarnation,
+                            clamped: false,
+                            msg: msg.clone(),
+                        },
+                    )?;
                 }
-                self.push(at, Ev::Deliver { from, to, incarnation, clamped, msg })
+                self.push(
+                    at,
+                    Ev::Deliver {
+                        from,
+                        to,
+                        incarnation,
+                        clamped,
+                        msg,
+                    },
+                )
             }
         }
     }
@@ -515,11 +723,26 @@ impl<P: Process> Sim<P> {
         let slot = &mut self.slots[pid.index()];
         let generation = self.events;
         slot.timers.retain(|t| t.timer != timer);
-        assert!(slot.timers.len() < TIMERS_PER_PROCESS_MAX, "{pid} holds more than {TIMERS_PER_PROCESS_MAX} timers");
-        slot.timers.push(TimerEntry { timer, at_local, generation });
+        assert!(
+            slot.timers.len() < TIMERS_PER_PROCESS_MAX,
+            "{pid} holds more than {TIMERS_PER_PROCESS_MAX} timers"
+        );
+        slot.timers.push(TimerEntry {
+            timer,
+            at_local,
+            generation,
+        });
         let at = slot.clock.to_global(now, at_local);
         let incarnation = slot.incarnation;
-        self.push(at, Ev::Timer { pid, incarnation, timer, generation })
+        self.push(
+            at,
+            Ev::Timer {
+                pid,
+                incarnation,
+                timer,
+                generation,
+            },
+        )
     }
 
     /// Re-map every pending timer of `pid` after its clock changed.
@@ -534,31 +757,53 @@ impl<P: Process> Sim<P> {
     fn resolve_target(&self, target: Target) -> Option<ProcessId> {
         match target {
             Target::Node(i) => Some(self.config.targets[i as usize]),
-            Target::Leader => self.config.targets.iter().copied().find(|p| self.slots[p.index()].process.as_ref().is_some_and(|x| x.is_leader())),
+            Target::Leader => self.config.targets.iter().copied().find(|p| {
+                self.slots[p.index()]
+                    .process
+                    .as_ref()
+                    .is_some_and(|x| x.is_leader())
+            }),
             Target::Random => unreachable!("schedules hold no random targets"),
         }
     }
 
     fn targets_of(&self, nodes: &[u32]) -> Vec<ProcessId> {
-        nodes.iter().map(|&i| self.config.targets[i as usize]).collect()
+        nodes
+            .iter()
+            .map(|&i| self.config.targets[i as usize])
+            .collect()
     }
 
     fn apply_fault(&mut self, index: usize, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
         let fault = self.config.schedule[index].fault.clone();
         let now = self.now;
-        let mut record = Applied { at_ns: now.ns(), until_ns: None, fault: fault.clone(), processes: Vec::new() };
+        let mut record = Applied {
+            at_ns: now.ns(),
+            until_ns: None,
+            fault: fault.clone(),
+            processes: Vec::new(),
+        };
         let target = fault.target().and_then(|t| self.resolve_target(t));
         let until = fault.duration_ms().map(|d| now.plus_ns(d * NS_PER_MS));
         record.until_ns = until.map(Time::ns);
         record.processes.extend(target);
         match fault {
-            Fault::Crash { restart_after_ms, tear, .. } => {
+            Fault::Crash {
+                restart_after_ms,
+                tear,
+                ..
+            } => {
                 if let Some(pid) = target.filter(|p| self.slots[p.index()].process.is_some()) {
                     self.crash(pid, Fault::crash_mode(tear), observer);
                     let restart = restart_after_ms.map(|ms| now.plus_ns(ms * NS_PER_MS));
                     record.until_ns = restart.map(Time::ns);
                     if let Some(at) = restart {
-                        self.push(at, Ev::End { end: FaultEnd::Restart(pid) })?;
+                        self.push(
+                            at,
+                            Ev::End {
+                                end: FaultEnd::Restart(pid),
+                            },
+                        )?;
                     }
                 } else {
                     record.processes.clear();
@@ -583,19 +828,31 @@ impl<P: Process> Sim<P> {
             }
             Fault::ClockJump { jump_ms, .. } => {
                 if let Some(pid) = target {
-                    self.slots[pid.index()].clock.jump(now, jump_ms.saturating_mul(NS_PER_MS as i64));
+                    self.slots[pid.index()]
+                        .clock
+                        .jump(now, jump_ms.saturating_mul(NS_PER_MS as i64));
                     self.reschedule_timers(pid)?;
                 }
             }
             Fault::DiskSlow { factor, .. } => {
                 if let Some(pid) = target {
                     self.slots[pid.index()].disk.slow_factor = factor.max(1);
-                    self.push(until.expect("disk-slow has a duration"), Ev::End { end: FaultEnd::DiskSlow(pid) })?;
+                    self.push(
+                        until.expect("disk-slow has a duration"),
+                        Ev::End {
+                            end: FaultEnd::DiskSlow(pid),
+                        },
+                    )?;
                 }
             }
             Fault::Loss { rate, .. } => {
                 self.network.fault_loss = rate;
-                self.push(until.expect("loss has a duration"), Ev::End { end: FaultEnd::Loss })?;
+                self.push(
+                    until.expect("loss has a duration"),
+                    Ev::End {
+                        end: FaultEnd::Loss,
+                    },
+                )?;
             }
             Fault::Heal => self.heal_network(),
             partition => {
@@ -608,7 +865,12 @@ impl<P: Process> Sim<P> {
                 };
                 record.processes = shape_members(&shape);
                 let id = self.network.partitions.add(shape);
-                self.push(until.expect("partitions have a duration"), Ev::End { end: FaultEnd::Cut(id) })?;
+                self.push(
+                    until.expect("partitions have a duration"),
+                    Ev::End {
+                        end: FaultEnd::Cut(id),
+                    },
+                )?;
             }
         }
         self.applied.push(record);
@@ -617,16 +879,24 @@ impl<P: Process> Sim<P> {
 
     fn shape_of(&self, fault: &Fault, target: Option<ProcessId>) -> Option<Shape> {
         let all: Vec<u32> = (0..self.config.targets.len() as u32).collect();
-        let some = |v: &Option<Vec<u32>>| self.targets_of(v.as_deref().expect("resolved partition layout"));
+        let some = |v: &Option<Vec<u32>>| {
+            self.targets_of(v.as_deref().expect("resolved partition layout"))
+        };
         Some(match fault {
-            Fault::PartitionHalves { side, .. } => Shape::Halves { side: some(side), members: self.targets_of(&all) },
+            Fault::PartitionHalves { side, .. } => Shape::Halves {
+                side: some(side),
+                members: self.targets_of(&all),
+            },
             Fault::PartitionIsolate { .. } => Shape::Isolate { node: target? },
             Fault::PartitionBridge { a, b, bridge, .. } => Shape::Bridge {
                 a: some(a),
                 b: some(b),
                 bridge: self.config.targets[bridge.expect("resolved bridge") as usize],
             },
-            Fault::PartitionOneWay { from, to, .. } => Shape::OneWay { from: some(from), to: some(to) },
+            Fault::PartitionOneWay { from, to, .. } => Shape::OneWay {
+                from: some(from),
+                to: some(to),
+            },
             Fault::PartitionRing { ring, .. } => Shape::Ring { ring: some(ring) },
             other => unreachable!("not a partition: {other:?}"),
         })
@@ -650,8 +920,16 @@ impl<P: Process> Sim<P> {
         }
     }
 
-    pub(crate) fn crash(&mut self, pid: ProcessId, mode: CrashMode, observer: &mut dyn Observer<P>) {
-        self.hash.word(TAG_CRASH).word(self.now.0).word(pid.0 as u64);
+    pub(crate) fn crash(
+        &mut self,
+        pid: ProcessId,
+        mode: CrashMode,
+        observer: &mut dyn Observer<P>,
+    ) {
+        self.hash
+            .word(TAG_CRASH)
+            .word(self.now.0)
+            .word(pid.0 as u64);
         self.stats.crashes += 1;
         let now = self.now;
         let slot = &mut self.slots[pid.index()];

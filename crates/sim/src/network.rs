@@ -144,7 +144,11 @@ pub enum Fate {
     Dropped(Drop),
     /// Arrival time, whether it went through the FIFO clamp (the receiver must call
     /// [`Network::arrived`]), and the arrival time of a duplicate (never clamped).
-    Arrives { at: Time, clamped: bool, dup: Option<Time> },
+    Arrives {
+        at: Time,
+        clamped: bool,
+        dup: Option<Time>,
+    },
 }
 
 impl Network {
@@ -201,7 +205,11 @@ impl Network {
                     self.stats.retransmitted += 1;
                     delay_ns = delay_ns.saturating_add(self.config.retransmit_us * 1_000);
                 }
-                Fate::Arrives { at: self.clamp_fifo(from, to, now.plus_ns(delay_ns)), clamped: true, dup: None }
+                Fate::Arrives {
+                    at: self.clamp_fifo(from, to, now.plus_ns(delay_ns)),
+                    clamped: true,
+                    dup: None,
+                }
             }
             Transport::Datagram => {
                 if lost {
@@ -240,7 +248,10 @@ impl Network {
 
     /// Deliver no earlier than the previous message on the same link.
     fn clamp_fifo(&mut self, from: ProcessId, to: ProcessId, at: Time) -> Time {
-        let entry = self.in_flight.entry(link_key(from, to)).or_insert((Time::ZERO, 0));
+        let entry = self
+            .in_flight
+            .entry(link_key(from, to))
+            .or_insert((Time::ZERO, 0));
         let at = at.max(entry.0);
         *entry = (at, entry.1 + 1);
         at
@@ -250,7 +261,10 @@ impl Network {
     /// the link once nothing is in flight on it. Must be called once per clamped send.
     pub fn arrived(&mut self, from: ProcessId, to: ProcessId) {
         let key = link_key(from, to);
-        let entry = self.in_flight.get_mut(&key).expect("arrival on a link with nothing in flight");
+        let entry = self
+            .in_flight
+            .get_mut(&key)
+            .expect("arrival on a link with nothing in flight");
         assert!(entry.1 > 0);
         entry.1 -= 1;
         if entry.1 == 0 {
@@ -399,11 +413,19 @@ mod tests {
         // 1000 bytes at 8 Mbit/s = 1 ms.
         assert_eq!(
             n.send(&mut rng, Time(0), ProcessId(2), ProcessId(3), 1_000),
-            Fate::Arrives { at: Time(1_010_000), clamped: true, dup: None }
+            Fate::Arrives {
+                at: Time(1_010_000),
+                clamped: true,
+                dup: None
+            }
         );
         assert_eq!(
             n.send(&mut rng, Time(0), ProcessId(0), ProcessId(1), 0),
-            Fate::Arrives { at: Time(500_000), clamped: true, dup: None }
+            Fate::Arrives {
+                at: Time(500_000),
+                clamped: true,
+                dup: None
+            }
         );
     }
 

@@ -26,7 +26,13 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(v: Violation, at: Time, event: u64) -> Finding {
-        Finding { check: v.check, at_ns: at.ns(), event, processes: v.processes, detail: v.detail }
+        Finding {
+            check: v.check,
+            at_ns: at.ns(),
+            event,
+            processes: v.processes,
+            detail: v.detail,
+        }
     }
 }
 

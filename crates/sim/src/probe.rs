@@ -6,7 +6,9 @@
 //! the heal, every process gets an answer to a ping.
 
 use crate::observe::{Observer, Procs, Progress, Violation};
-use proto::{Ctx, Message, OutboxOf, Process, ProcessId, Recovered, Time, TimerId, WriteId, NS_PER_MS};
+use proto::{
+    Ctx, Message, NS_PER_MS, OutboxOf, Process, ProcessId, Recovered, Time, TimerId, WriteId,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProbeMsg {
@@ -41,8 +43,13 @@ pub enum ProbeNote {
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ProbeMode {
-    Ping { interval_ns: u64, payload_bytes: u32 },
-    Relay { tokens: u32 },
+    Ping {
+        interval_ns: u64,
+        payload_bytes: u32,
+    },
+    Relay {
+        tokens: u32,
+    },
 }
 
 const PING_TIMER: TimerId = TimerId(1);
@@ -67,7 +74,15 @@ const PENDING_MAX: usize = 64;
 impl Probe {
     pub fn new(mode: ProbeMode, processes: u32) -> Probe {
         assert!(processes >= 2, "a probe needs a peer");
-        Probe { mode, processes, seq_next: 0, pending: Vec::new(), answered: 0, answered_since_start: 0, recovered_records: 0 }
+        Probe {
+            mode,
+            processes,
+            seq_next: 0,
+            pending: Vec::new(),
+            answered: 0,
+            answered_since_start: 0,
+            recovered_records: 0,
+        }
     }
 
     fn random_peer(&self, ctx: &mut Ctx) -> ProcessId {
@@ -97,15 +112,31 @@ impl Process for Probe {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: ProbeMsg, out: &mut OutboxOf<Self>) {
+    fn on_message(
+        &mut self,
+        ctx: &mut Ctx,
+        from: ProcessId,
+        msg: ProbeMsg,
+        out: &mut OutboxOf<Self>,
+    ) {
         match msg {
-            ProbeMsg::Ping { seq, .. } => out.send(from, ProbeMsg::Pong { seq, sent_local: ctx.now }),
+            ProbeMsg::Ping { seq, .. } => out.send(
+                from,
+                ProbeMsg::Pong {
+                    seq,
+                    sent_local: ctx.now,
+                },
+            ),
             ProbeMsg::Pong { seq, .. } => {
-                let Some(i) = self.pending.iter().position(|&(s, _)| s == seq) else { return };
+                let Some(i) = self.pending.iter().position(|&(s, _)| s == seq) else {
+                    return;
+                };
                 let (_, sent) = self.pending.swap_remove(i);
                 self.answered += 1;
                 self.answered_since_start += 1;
-                out.note(ProbeNote::RoundTrip { rtt_ns: ctx.now.since_ns(sent) });
+                out.note(ProbeNote::RoundTrip {
+                    rtt_ns: ctx.now.since_ns(sent),
+                });
                 out.append(seq);
                 if self.answered % FSYNC_EVERY == 0 {
                     out.fsync(WriteId(self.answered));
@@ -120,7 +151,13 @@ impl Process for Probe {
 
     fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut OutboxOf<Self>) {
         assert_eq!(timer, PING_TIMER);
-        let ProbeMode::Ping { interval_ns, payload_bytes } = self.mode else { return };
+        let ProbeMode::Ping {
+            interval_ns,
+            payload_bytes,
+        } = self.mode
+        else {
+            return;
+        };
         let to = self.random_peer(ctx);
         let seq = self.seq_next;
         self.seq_next += 1;
@@ -154,7 +191,9 @@ impl Observer<Probe> for ProbeObserver {
         let answered = |p: ProcessId| procs.get(p).map_or(0, |x| x.answered_since_start);
         if self.liveness_from.is_none() {
             self.liveness_from = Some(now);
-            self.baseline = (0..procs.count() as u32).map(|i| answered(ProcessId(i))).collect();
+            self.baseline = (0..procs.count() as u32)
+                .map(|i| answered(ProcessId(i)))
+                .collect();
         }
         let stuck: Vec<ProcessId> = (0..procs.count() as u32)
             .map(ProcessId)
@@ -166,7 +205,11 @@ impl Observer<Probe> for ProbeObserver {
         Progress::Waiting(Violation {
             check: "Liveness".into(),
             processes: stuck.clone(),
-            detail: format!("{} processes got no answer to a ping since {}", stuck.len(), self.liveness_from.unwrap_or(now)),
+            detail: format!(
+                "{} processes got no answer to a ping since {}",
+                stuck.len(),
+                self.liveness_from.unwrap_or(now)
+            ),
         })
     }
 }
@@ -190,20 +233,61 @@ mod tests {
 
     #[test]
     fn ping_is_answered_and_logged() {
-        let mut p = Probe::new(ProbeMode::Ping { interval_ns: 1_000, payload_bytes: 4 }, 3);
+        let mut p = Probe::new(
+            ProbeMode::Ping {
+                interval_ns: 1_000,
+                payload_bytes: 4,
+            },
+            3,
+        );
         let mut rng = Fixed(0);
         let mut out = OutboxOf::<Probe>::default();
-        let mut ctx = Ctx { me: ProcessId(0), now: Time(0), rng: &mut rng };
-        p.on_start(&mut ctx, Recovered { records: &[], torn_tail: false }, &mut out);
+        let mut ctx = Ctx {
+            me: ProcessId(0),
+            now: Time(0),
+            rng: &mut rng,
+        };
+        p.on_start(
+            &mut ctx,
+            Recovered {
+                records: &[],
+                torn_tail: false,
+            },
+            &mut out,
+        );
         assert_eq!(out.drain().count(), 1);
         p.on_timer(&mut ctx, PING_TIMER, &mut out);
         let sent: Vec<_> = out.drain().collect();
-        assert_eq!(sent[0], proto::Output::Send { to: ProcessId(1), msg: ProbeMsg::Ping { seq: 0, payload_bytes: 4 } });
-        let mut ctx = Ctx { me: ProcessId(0), now: Time(500), rng: &mut rng };
-        p.on_message(&mut ctx, ProcessId(1), ProbeMsg::Pong { seq: 0, sent_local: Time(1) }, &mut out);
+        assert_eq!(
+            sent[0],
+            proto::Output::Send {
+                to: ProcessId(1),
+                msg: ProbeMsg::Ping {
+                    seq: 0,
+                    payload_bytes: 4
+                }
+            }
+        );
+        let mut ctx = Ctx {
+            me: ProcessId(0),
+            now: Time(500),
+            rng: &mut rng,
+        };
+        p.on_message(
+            &mut ctx,
+            ProcessId(1),
+            ProbeMsg::Pong {
+                seq: 0,
+                sent_local: Time(1),
+            },
+            &mut out,
+        );
         assert_eq!(
             out.drain().collect::<Vec<_>>(),
-            vec![proto::Output::Note(ProbeNote::RoundTrip { rtt_ns: 500 }), proto::Output::Append { record: 0 }]
+            vec![
+                proto::Output::Note(ProbeNote::RoundTrip { rtt_ns: 500 }),
+                proto::Output::Append { record: 0 }
+            ]
         );
     }
 }

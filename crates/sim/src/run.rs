@@ -2,9 +2,9 @@
 //! workload asks for, runs the kernel with the workload's observer and gathers the figures
 //! for the summary. The caller (the CLI) prints and writes files; this module does no I/O.
 
+use crate::fault::Scheduled;
 use crate::kernel::{Factory, KernelConfig, Outcome, Sim};
 use crate::nemesis::SwarmChoice;
-use crate::fault::Scheduled;
 use crate::probe::{Probe, ProbeMode, ProbeMsg, ProbeObserver};
 use crate::scenario::{self, Loaded, Scenario, ScenarioError, WorkloadConfig};
 use proto::{Message, NS_PER_MS};
@@ -30,19 +30,30 @@ pub struct ResolvedScenario<'a> {
 }
 
 fn problem(loaded: &Loaded, (field, message): (String, String)) -> ScenarioError {
-    ScenarioError { file: loaded.origin.clone(), line: None, column: None, field: Some(field), message }
+    ScenarioError {
+        file: loaded.origin.clone(),
+        line: None,
+        column: None,
+        field: Some(field),
+        message,
+    }
 }
 
 /// The message kinds of the processes `scenario` runs.
 pub fn message_kinds(scenario: &Scenario) -> &'static [&'static str] {
     match scenario.workload {
         WorkloadConfig::Probe { .. } | WorkloadConfig::Relay { .. } => ProbeMsg::KINDS,
+        WorkloadConfig::Writes { .. } => zab::Msg::KINDS,
     }
 }
 
 /// Resolve `loaded` for `seed` into a kernel configuration.
-pub fn kernel_config(loaded: &Loaded, seed: u64) -> Result<(KernelConfig, Option<SwarmChoice>), ScenarioError> {
-    let r = scenario::resolve(&loaded.scenario, seed, message_kinds(&loaded.scenario)).map_err(|p| problem(loaded, p))?;
+pub fn kernel_config(
+    loaded: &Loaded,
+    seed: u64,
+) -> Result<(KernelConfig, Option<SwarmChoice>), ScenarioError> {
+    let r = scenario::resolve(&loaded.scenario, seed, message_kinds(&loaded.scenario))
+        .map_err(|p| problem(loaded, p))?;
     Ok((r.kernel, r.swarm))
 }
 
@@ -52,22 +63,49 @@ pub fn run(loaded: &Loaded, seed: u64) -> Result<RunReport, ScenarioError> {
     let schedule = kernel.schedule.clone();
     let processes = kernel.process_count;
     let (outcome, figures) = match loaded.scenario.workload {
-        WorkloadConfig::Probe { interval_ms, payload_bytes } => {
-            let mode = ProbeMode::Ping { interval_ns: interval_ms * NS_PER_MS, payload_bytes };
+        WorkloadConfig::Probe {
+            interval_ms,
+            payload_bytes,
+        } => {
+            let mode = ProbeMode::Ping {
+                interval_ns: interval_ms * NS_PER_MS,
+                payload_bytes,
+            };
             run_probe(kernel, mode, processes)
         }
-        WorkloadConfig::Relay { tokens } => run_probe(kernel, ProbeMode::Relay { tokens }, processes),
+        WorkloadConfig::Relay { tokens } => {
+            run_probe(kernel, ProbeMode::Relay { tokens }, processes)
+        }
+        WorkloadConfig::Writes { .. } => {
+            let (outcome, figures, _) = crate::ensemble::run(&loaded.scenario, kernel);
+            (outcome, figures)
+        }
     };
-    Ok(RunReport { outcome, swarm, schedule, figures })
+    Ok(RunReport {
+        outcome,
+        swarm,
+        schedule,
+        figures,
+    })
 }
 
-fn run_probe(kernel: KernelConfig, mode: ProbeMode, processes: u32) -> (Outcome, Vec<(String, u64)>) {
+fn run_probe(
+    kernel: KernelConfig,
+    mode: ProbeMode,
+    processes: u32,
+) -> (Outcome, Vec<(String, u64)>) {
     let factory: Factory<Probe> = Box::new(move |_| Probe::new(mode, processes));
     let mut observer = ProbeObserver::default();
     let outcome = Sim::new(kernel, factory).run(&mut observer);
     let mut rtt = observer.rtt_ns;
     rtt.sort_unstable();
-    let q = |p: usize| if rtt.is_empty() { 0 } else { rtt[(rtt.len() - 1) * p / 100] };
+    let q = |p: usize| {
+        if rtt.is_empty() {
+            0
+        } else {
+            rtt[(rtt.len() - 1) * p / 100]
+        }
+    };
     let figures = vec![
         ("round_trips".to_string(), rtt.len() as u64),
         ("rtt_ns_p50".to_string(), q(50)),

@@ -12,7 +12,7 @@ use crate::kernel::KernelConfig;
 use crate::nemesis::{self, NemesisConfig, Plan, SwarmChoice};
 use crate::network::{NetworkConfig, Transport};
 use crate::rng::{Purpose, Stream};
-use proto::{ProcessId, NS_PER_MS, NS_PER_US};
+use proto::{NS_PER_MS, NS_PER_US, ProcessId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -47,6 +47,8 @@ pub struct Scenario {
     pub nemesis: NemesisConfig,
     #[serde(default)]
     pub workload: WorkloadConfig,
+    #[serde(default)]
+    pub zab: ZabConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -73,7 +75,12 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { safety_ms: 10_000, liveness_ms: 10_000, events_max: 50_000_000, queue_max: 10_000_000 }
+        RunConfig {
+            safety_ms: 10_000,
+            liveness_ms: 10_000,
+            events_max: 50_000_000,
+            queue_max: 10_000_000,
+        }
     }
 }
 
@@ -88,7 +95,10 @@ pub struct CpuConfig {
 
 impl Default for CpuConfig {
     fn default() -> Self {
-        CpuConfig { message_us: 2, kind_us: BTreeMap::new() }
+        CpuConfig {
+            message_us: 2,
+            kind_us: BTreeMap::new(),
+        }
     }
 }
 
@@ -104,14 +114,109 @@ pub struct ClockConfig {
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum WorkloadConfig {
     /// The kernel probe: every process pings a random peer every `interval_ms`.
-    Probe { interval_ms: u64, payload_bytes: u32 },
+    Probe {
+        interval_ms: u64,
+        payload_bytes: u32,
+    },
     /// The kernel probe passing `tokens` tokens per process as fast as possible.
     Relay { tokens: u32 },
+    /// ZooKeeper servers driven by `clients` request generators: each sends a request to a
+    /// random server every `interval_ms` (reads with probability `read_ratio`, writes
+    /// otherwise, on `keys` keys), at most `outstanding_max` in flight, giving up after
+    /// `timeout_ms`, and stops writing after `writes_max` acknowledged writes (0 = never).
+    Writes {
+        clients: u32,
+        interval_ms: u64,
+        #[serde(default = "default_outstanding")]
+        outstanding_max: u32,
+        #[serde(default = "default_timeout_ms")]
+        timeout_ms: u64,
+        #[serde(default)]
+        read_ratio: crate::dist::Probability,
+        #[serde(default = "default_keys")]
+        keys: u64,
+        #[serde(default)]
+        writes_max: u64,
+    },
+}
+
+fn default_outstanding() -> u32 {
+    8
+}
+fn default_timeout_ms() -> u64 {
+    2_000
+}
+fn default_keys() -> u64 {
+    16
+}
+
+impl WorkloadConfig {
+    /// Processes the workload adds beyond the servers (the clients).
+    pub fn clients(&self) -> u32 {
+        match self {
+            WorkloadConfig::Writes { clients, .. } => *clients,
+            _ => 0,
+        }
+    }
+
+    pub fn is_probe(&self) -> bool {
+        !matches!(self, WorkloadConfig::Writes { .. })
+    }
+}
+
+/// The `[zab]` section: ZooKeeper server settings (ZooKeeper's names, our units).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZabConfig {
+    pub tick_ms: u64,
+    pub init_limit_ticks: u64,
+    pub sync_limit_ticks: u64,
+    pub finalize_wait_ms: u64,
+    pub notify_timeout_ms_start: u64,
+    pub notify_timeout_ms_max: u64,
+    /// Committed txns kept for DIFF; a follower further behind gets a SNAP.
+    pub log_window_txns: u64,
+    /// Planted historical bugs to switch on: `zk-1419`, `zk-335`, `zk-1154`, `zk-3911`,
+    /// `zk-2355`. Empty (the default) is the correct protocol.
+    pub bugs: Vec<BugName>,
+}
+
+impl Default for ZabConfig {
+    fn default() -> Self {
+        ZabConfig {
+            tick_ms: 200,
+            init_limit_ticks: 10,
+            sync_limit_ticks: 5,
+            finalize_wait_ms: 200,
+            notify_timeout_ms_start: 200,
+            notify_timeout_ms_max: 60_000,
+            log_window_txns: 500,
+            bugs: Vec::new(),
+        }
+    }
+}
+
+/// The planted bugs, by ZooKeeper issue.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum BugName {
+    #[serde(rename = "zk-1419")]
+    Zk1419,
+    #[serde(rename = "zk-335")]
+    Zk335,
+    #[serde(rename = "zk-1154")]
+    Zk1154,
+    #[serde(rename = "zk-3911")]
+    Zk3911,
+    #[serde(rename = "zk-2355")]
+    Zk2355,
 }
 
 impl Default for WorkloadConfig {
     fn default() -> Self {
-        WorkloadConfig::Probe { interval_ms: 10, payload_bytes: 100 }
+        WorkloadConfig::Probe {
+            interval_ms: 10,
+            payload_bytes: 100,
+        }
     }
 }
 
@@ -158,13 +263,23 @@ enum Format {
 }
 
 fn format_of(origin: &str, text: &str) -> Format {
-    if origin.ends_with(".json") || text.trim_start().starts_with('{') { Format::Json } else { Format::Toml }
+    if origin.ends_with(".json") || text.trim_start().starts_with('{') {
+        Format::Json
+    } else {
+        Format::Toml
+    }
 }
 
 /// Load a scenario from `text` (named `origin` in messages), apply `overrides`
 /// (`a.b=value`, TOML syntax for the value, a bare word is a string) and validate.
 pub fn load(origin: &str, text: &str, overrides: &[String]) -> Result<Loaded, ScenarioError> {
-    let at = |line, column, field: Option<String>, message: String| ScenarioError { file: origin.to_string(), line, column, field, message };
+    let at = |line, column, field: Option<String>, message: String| ScenarioError {
+        file: origin.to_string(),
+        line,
+        column,
+        field,
+        message,
+    };
     let mut table: toml::Table = match format_of(origin, text) {
         Format::Toml => {
             toml::from_str::<Scenario>(text).map_err(|e| {
@@ -174,20 +289,51 @@ pub fn load(origin: &str, text: &str, overrides: &[String]) -> Result<Loaded, Sc
             toml::from_str(text).expect("parsed once already")
         }
         Format::Json => {
-            serde_json::from_str::<Scenario>(text).map_err(|e| at(Some(e.line()), Some(e.column()), None, strip_json_position(&e)))?;
+            serde_json::from_str::<Scenario>(text).map_err(|e| {
+                at(
+                    Some(e.line()),
+                    Some(e.column()),
+                    None,
+                    strip_json_position(&e),
+                )
+            })?;
             let value: serde_json::Value = serde_json::from_str(text).expect("parsed once already");
-            toml::Table::try_from(value).map_err(|e| at(None, None, None, format!("cannot be expressed as TOML: {e}")))?
+            toml::Table::try_from(value).map_err(|e| {
+                at(
+                    None,
+                    None,
+                    None,
+                    format!("cannot be expressed as TOML: {e}"),
+                )
+            })?
         }
     };
     for o in overrides {
         apply_override(&mut table, o).map_err(|m| at(None, None, Some(format!("--set {o}")), m))?;
-        Scenario::deserialize(toml::Value::Table(table.clone())).map_err(|e| at(None, None, Some(format!("--set {o}")), e.message().trim().to_string()))?;
+        Scenario::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+            at(
+                None,
+                None,
+                Some(format!("--set {o}")),
+                e.message().trim().to_string(),
+            )
+        })?;
     }
-    let scenario = Scenario::deserialize(toml::Value::Table(table)).map_err(|e| at(None, None, None, e.message().trim().to_string()))?;
+    let scenario = Scenario::deserialize(toml::Value::Table(table))
+        .map_err(|e| at(None, None, None, e.message().trim().to_string()))?;
     if let Err((path, message)) = validate(&scenario) {
-        let overridden = overrides.iter().find(|o| o.split('=').next().is_some_and(|k| path.starts_with(k.trim())));
+        let overridden = overrides.iter().find(|o| {
+            o.split('=')
+                .next()
+                .is_some_and(|k| path.starts_with(k.trim()))
+        });
         if let Some(o) = overridden {
-            return Err(at(None, None, Some(format!("--set {o}")), format!("{path}: {message}")));
+            return Err(at(
+                None,
+                None,
+                Some(format!("--set {o}")),
+                format!("{path}: {message}"),
+            ));
         }
         let (line, column) = match format_of(origin, text) {
             Format::Toml => locate_toml(text, &path).map(|s| line_col(text, s)).unzip(),
@@ -195,7 +341,10 @@ pub fn load(origin: &str, text: &str, overrides: &[String]) -> Result<Loaded, Sc
         };
         return Err(at(line, column, Some(path), message));
     }
-    Ok(Loaded { scenario, origin: origin.to_string() })
+    Ok(Loaded {
+        scenario,
+        origin: origin.to_string(),
+    })
 }
 
 /// Read and load a scenario file.
@@ -245,8 +394,12 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), String> {
     let (last, parents) = keys.split_last().expect("at least one key");
     let mut here = table;
     for k in parents {
-        let entry = here.entry(k.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        here = entry.as_table_mut().ok_or_else(|| format!("`{k}` is not a table"))?;
+        let entry = here
+            .entry(k.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        here = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{k}` is not a table"))?;
     }
     here.insert(last.to_string(), value);
     Ok(())
@@ -269,7 +422,9 @@ fn locate_toml(text: &str, path: &str) -> Option<usize> {
             Some(DeValue::Table(t)) => t,
             _ => return Some(span.start),
         };
-        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else { return Some(span.start) };
+        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
+            return Some(span.start);
+        };
         span = k.span();
         here = Some(v.get_ref());
         if let (Some(i), DeValue::Array(items)) = (index, v.get_ref()) {
@@ -284,40 +439,125 @@ fn locate_toml(text: &str, path: &str) -> Option<usize> {
 type Problem = (String, String);
 
 fn check(ok: bool, path: &str, message: impl Into<String>) -> Result<(), Problem> {
-    if ok { Ok(()) } else { Err((path.to_string(), message.into())) }
+    if ok {
+        Ok(())
+    } else {
+        Err((path.to_string(), message.into()))
+    }
 }
 
 /// Every rule a parsed scenario must meet; `Err((field path, message))` for the first broken.
 pub fn validate(s: &Scenario) -> Result<(), Problem> {
-    check(s.version == VERSION, "version", format!("version {} is not supported (this build reads version {VERSION})", s.version))?;
+    check(
+        s.version == VERSION,
+        "version",
+        format!(
+            "version {} is not supported (this build reads version {VERSION})",
+            s.version
+        ),
+    )?;
     let processes = s.cluster.servers as u64 + s.cluster.observers as u64;
-    check(s.cluster.servers >= 1, "cluster.servers", "at least one server is needed")?;
-    check(processes <= PROCESSES_MAX as u64, "cluster.servers", format!("at most {PROCESSES_MAX} processes"))?;
+    let all = processes + s.workload.clients() as u64;
+    check(
+        s.cluster.servers >= 1,
+        "cluster.servers",
+        "at least one server is needed",
+    )?;
+    check(
+        all <= PROCESSES_MAX as u64,
+        "cluster.servers",
+        format!("at most {PROCESSES_MAX} processes"),
+    )?;
     check(s.run.safety_ms > 0, "run.safety_ms", "must be positive")?;
     check(s.run.liveness_ms > 0, "run.liveness_ms", "must be positive")?;
     check(s.run.events_max > 0, "run.events_max", "must be positive")?;
-    check(s.run.queue_max > 0 && s.run.queue_max < u32::MAX as u64, "run.queue_max", "must be positive and below 2^32")?;
-    validate_network(&s.network, processes)?;
+    check(
+        s.run.queue_max > 0 && s.run.queue_max < u32::MAX as u64,
+        "run.queue_max",
+        "must be positive and below 2^32",
+    )?;
+    validate_network(&s.network, all)?;
     if let Err((field, m)) = s.disk.fsync.validate() {
         return Err((format!("disk.fsync.{field}"), m));
     }
-    check(s.clock.drift_ppm_max.abs() <= DRIFT_PPM_MAX, "clock.drift_ppm_max", format!("must be within ±{DRIFT_PPM_MAX}"))?;
+    check(
+        s.clock.drift_ppm_max.abs() <= DRIFT_PPM_MAX,
+        "clock.drift_ppm_max",
+        format!("must be within ±{DRIFT_PPM_MAX}"),
+    )?;
     validate_nemesis(&s.nemesis, processes as u32, s.run.safety_ms)?;
     match s.workload {
-        WorkloadConfig::Probe { interval_ms, .. } => check(interval_ms > 0, "workload.interval_ms", "must be positive")?,
-        WorkloadConfig::Relay { tokens } => check(tokens > 0, "workload.tokens", "must be positive")?,
+        WorkloadConfig::Probe { interval_ms, .. } => {
+            check(interval_ms > 0, "workload.interval_ms", "must be positive")?
+        }
+        WorkloadConfig::Relay { tokens } => {
+            check(tokens > 0, "workload.tokens", "must be positive")?
+        }
+        WorkloadConfig::Writes {
+            clients,
+            interval_ms,
+            outstanding_max,
+            timeout_ms,
+            keys,
+            ..
+        } => {
+            check(clients > 0, "workload.clients", "must be positive")?;
+            check(interval_ms > 0, "workload.interval_ms", "must be positive")?;
+            check(
+                outstanding_max > 0,
+                "workload.outstanding_max",
+                "must be positive",
+            )?;
+            check(timeout_ms > 0, "workload.timeout_ms", "must be positive")?;
+            check(keys > 0, "workload.keys", "must be positive")?;
+            validate_zab(&s.zab, s.cluster.servers + s.cluster.observers)?;
+        }
     }
-    check(processes >= 2, "cluster.servers", "the kernel probe needs at least two processes")
+    check(
+        !s.workload.is_probe() || processes >= 2,
+        "cluster.servers",
+        "the kernel probe needs at least two processes",
+    )
+}
+
+fn validate_zab(z: &ZabConfig, servers: u32) -> Result<(), Problem> {
+    check(
+        servers <= zab::MAX_SERVERS as u32,
+        "cluster.servers",
+        format!("at most {} servers", zab::MAX_SERVERS),
+    )?;
+    for (field, v) in [
+        ("tick_ms", z.tick_ms),
+        ("init_limit_ticks", z.init_limit_ticks),
+        ("sync_limit_ticks", z.sync_limit_ticks),
+        ("notify_timeout_ms_start", z.notify_timeout_ms_start),
+        ("log_window_txns", z.log_window_txns),
+    ] {
+        check(v > 0, &format!("zab.{field}"), "must be positive")?;
+    }
+    check(
+        z.notify_timeout_ms_start <= z.notify_timeout_ms_max,
+        "zab.notify_timeout_ms_max",
+        "must not be below notify_timeout_ms_start",
+    )
 }
 
 fn validate_network(n: &NetworkConfig, processes: u64) -> Result<(), Problem> {
     if let Err((field, m)) = n.latency.validate() {
         return Err((format!("network.latency.{field}"), m));
     }
-    check(n.transport == Transport::Datagram || n.retransmit_us > 0, "network.retransmit_us", "must be positive with tcp")?;
+    check(
+        n.transport == Transport::Datagram || n.retransmit_us > 0,
+        "network.retransmit_us",
+        "must be positive with tcp",
+    )?;
     for (i, l) in n.link.iter().enumerate() {
         for (field, node) in [("from", l.from), ("to", l.to)] {
-            check((node as u64) < processes, &format!("network.link[{i}].{field}"), format!("process {node} is out of range (0..{processes})"))?;
+            check(
+                (node as u64) < processes,
+                &format!("network.link[{i}].{field}"),
+                format!("process {node} is out of range (0..{processes})"),
+            )?;
         }
         if let Some(Err((field, m))) = l.latency.map(|x| x.validate()) {
             return Err((format!("network.link[{i}].latency.{field}"), m));
@@ -329,30 +569,83 @@ fn validate_network(n: &NetworkConfig, processes: u64) -> Result<(), Problem> {
 fn validate_nemesis(c: &NemesisConfig, targets: u32, safety_ms: u64) -> Result<(), Problem> {
     for (i, s) in c.script.iter().enumerate() {
         let path = |f: &str| format!("nemesis.script[{i}].{f}");
-        check(s.at_ms < safety_ms, &path("at_ms"), format!("{} is not inside the safety phase (0..{safety_ms})", s.at_ms))?;
+        check(
+            s.at_ms < safety_ms,
+            &path("at_ms"),
+            format!(
+                "{} is not inside the safety phase (0..{safety_ms})",
+                s.at_ms
+            ),
+        )?;
         for node in s.fault.named_nodes() {
-            let field = if matches!(s.fault.target(), Some(Target::Node(_))) { "target" } else { "kind" };
-            check(node < targets, &path(field), format!("node {node} is out of range ({targets} fault targets: 0..{})", targets.saturating_sub(1)))?;
+            let field = if matches!(s.fault.target(), Some(Target::Node(_))) {
+                "target"
+            } else {
+                "kind"
+            };
+            check(
+                node < targets,
+                &path(field),
+                format!(
+                    "node {node} is out of range ({targets} fault targets: 0..{})",
+                    targets.saturating_sub(1)
+                ),
+            )?;
         }
         if let Some(d) = s.fault.duration_ms() {
             check(d > 0, &path("duration_ms"), "must be positive")?;
         }
         match &s.fault {
-            Fault::Crash { restart_after_ms: Some(0), .. } => return Err((path("restart_after_ms"), "must be positive".into())),
-            Fault::ClockDrift { drift_ppm, .. } => check(drift_ppm.abs() <= DRIFT_PPM_MAX, &path("drift_ppm"), format!("must be within ±{DRIFT_PPM_MAX}"))?,
-            Fault::DiskSlow { factor, .. } => check(*factor >= 1, &path("factor"), "must be at least 1")?,
-            Fault::PartitionHalves { side: Some(side), .. } => check(!side.is_empty() && (side.len() as u32) < targets, &path("side"), "must name some but not all targets")?,
+            Fault::Crash {
+                restart_after_ms: Some(0),
+                ..
+            } => return Err((path("restart_after_ms"), "must be positive".into())),
+            Fault::ClockDrift { drift_ppm, .. } => check(
+                drift_ppm.abs() <= DRIFT_PPM_MAX,
+                &path("drift_ppm"),
+                format!("must be within ±{DRIFT_PPM_MAX}"),
+            )?,
+            Fault::DiskSlow { factor, .. } => {
+                check(*factor >= 1, &path("factor"), "must be at least 1")?
+            }
+            Fault::PartitionHalves {
+                side: Some(side), ..
+            } => check(
+                !side.is_empty() && (side.len() as u32) < targets,
+                &path("side"),
+                "must name some but not all targets",
+            )?,
             _ => {}
         }
     }
     if c.random {
-        check(!c.kinds.is_empty(), "nemesis.kinds", "random faults need at least one kind")?;
+        check(
+            !c.kinds.is_empty(),
+            "nemesis.kinds",
+            "random faults need at least one kind",
+        )?;
         check(c.interval_ms > 0, "nemesis.interval_ms", "must be positive")?;
-        check(c.duration_ms_min > 0, "nemesis.duration_ms_min", "must be positive")?;
-        check(c.duration_ms_min <= c.duration_ms_max, "nemesis.duration_ms_max", "must not be below duration_ms_min")?;
-        check(c.drift_ppm_max.abs() <= DRIFT_PPM_MAX, "nemesis.drift_ppm_max", format!("must be within ±{DRIFT_PPM_MAX}"))?;
+        check(
+            c.duration_ms_min > 0,
+            "nemesis.duration_ms_min",
+            "must be positive",
+        )?;
+        check(
+            c.duration_ms_min <= c.duration_ms_max,
+            "nemesis.duration_ms_max",
+            "must not be below duration_ms_min",
+        )?;
+        check(
+            c.drift_ppm_max.abs() <= DRIFT_PPM_MAX,
+            "nemesis.drift_ppm_max",
+            format!("must be within ±{DRIFT_PPM_MAX}"),
+        )?;
     }
-    check(!c.swarm || c.random, "nemesis.swarm", "swarm mode needs random = true")
+    check(
+        !c.swarm || c.random,
+        "nemesis.swarm",
+        "swarm mode needs random = true",
+    )
 }
 
 /// A scenario resolved for one seed: the kernel configuration and what the seed chose.
@@ -365,25 +658,41 @@ pub struct Resolved {
 /// Per-kind CPU costs for message kinds `kinds`; unknown kind names are an error.
 pub fn cpu_costs(cpu: &CpuConfig, kinds: &[&str]) -> Result<Vec<u64>, Problem> {
     for name in cpu.kind_us.keys() {
-        check(kinds.contains(&name.as_str()), &format!("cpu.kind_us.{name}"), format!("unknown message kind; valid kinds: {}", kinds.join(", ")))?;
+        check(
+            kinds.contains(&name.as_str()),
+            &format!("cpu.kind_us.{name}"),
+            format!("unknown message kind; valid kinds: {}", kinds.join(", ")),
+        )?;
     }
-    Ok(kinds.iter().map(|k| cpu.kind_us.get(*k).copied().unwrap_or(cpu.message_us) * NS_PER_US).collect())
+    Ok(kinds
+        .iter()
+        .map(|k| cpu.kind_us.get(*k).copied().unwrap_or(cpu.message_us) * NS_PER_US)
+        .collect())
 }
 
 /// Resolve `scenario` for `seed`: swarm choice, fault schedule and initial drifts come
 /// from the swarm and fault streams only.
 pub fn resolve(s: &Scenario, seed: u64, kinds: &[&str]) -> Result<Resolved, Problem> {
-    let processes = s.cluster.servers + s.cluster.observers;
-    let swarm = (s.nemesis.random && s.nemesis.swarm).then(|| nemesis::swarm_choice(&s.nemesis, &mut Stream::new(seed, Purpose::Swarm)));
+    let servers = s.cluster.servers + s.cluster.observers;
+    let processes = servers + s.workload.clients();
+    let swarm = (s.nemesis.random && s.nemesis.swarm)
+        .then(|| nemesis::swarm_choice(&s.nemesis, &mut Stream::new(seed, Purpose::Swarm)));
     let mut faults = Stream::new(seed, Purpose::Faults);
-    let plan = Plan { config: &s.nemesis, swarm: swarm.as_ref(), target_count: processes, safety_ms: s.run.safety_ms };
+    let plan = Plan {
+        config: &s.nemesis,
+        swarm: swarm.as_ref(),
+        target_count: servers,
+        safety_ms: s.run.safety_ms,
+    };
     let schedule = nemesis::build_schedule(&plan, &mut faults);
     let span = s.clock.drift_ppm_max.unsigned_abs();
-    let drift_ppm = (0..processes).map(|_| faults.between(0, 2 * span) as i64 - span as i64).collect();
+    let drift_ppm = (0..processes)
+        .map(|_| faults.between(0, 2 * span) as i64 - span as i64)
+        .collect();
     let kernel = KernelConfig {
         seed,
         process_count: processes,
-        targets: (0..processes).map(ProcessId).collect(),
+        targets: (0..servers).map(ProcessId).collect(),
         network: s.network.clone(),
         disk: s.disk.clone(),
         cpu_cost_ns: cpu_costs(&s.cpu, kinds)?,

@@ -1,0 +1,286 @@
+//! A ZooKeeper ensemble run: builds the servers (voters, observers) and request generators
+//! from a scenario, and the observer that watches it — election and commit statistics, and
+//! the liveness condition after the heal: one established leader, every server in
+//! broadcast under it, and every generator's writes committing again.
+
+use crate::kernel::{Factory, KernelConfig, Outcome, Sim};
+use crate::loadgen::{Loadgen, LoadgenConfig};
+use crate::node::Node;
+use crate::observe::{Observer, Procs, Progress, Violation};
+use crate::scenario::{BugName, Scenario, WorkloadConfig, ZabConfig};
+use proto::{Epoch, NS_PER_MS, ProcessId, Time};
+use serde::Serialize;
+use zab::{Bugs, Config, Note, Phase, ServerState};
+
+/// The process layout: voters first, then observers, then clients.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    pub voters: Vec<ProcessId>,
+    pub observers: Vec<ProcessId>,
+    pub clients: Vec<ProcessId>,
+}
+
+impl Layout {
+    pub fn of(s: &Scenario) -> Layout {
+        let v = s.cluster.servers;
+        let o = s.cluster.observers;
+        let c = s.workload.clients();
+        Layout {
+            voters: (0..v).map(ProcessId).collect(),
+            observers: (v..v + o).map(ProcessId).collect(),
+            clients: (v + o..v + o + c).map(ProcessId).collect(),
+        }
+    }
+
+    pub fn servers(&self) -> impl Iterator<Item = ProcessId> + '_ {
+        self.voters.iter().chain(&self.observers).copied()
+    }
+}
+
+pub fn bugs_of(names: &[BugName]) -> Bugs {
+    let mut b = Bugs::default();
+    for n in names {
+        match n {
+            BugName::Zk1419 => b.zk_1419 = true,
+            BugName::Zk335 => b.zk_335 = true,
+            BugName::Zk1154 => b.zk_1154 = true,
+            BugName::Zk3911 => b.zk_3911 = true,
+            BugName::Zk2355 => b.zk_2355 = true,
+        }
+    }
+    b
+}
+
+fn server_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> Config {
+    let mut c = Config::new(me, layout.voters.clone(), layout.observers.clone());
+    c.tick_ms = z.tick_ms;
+    c.init_limit_ticks = z.init_limit_ticks;
+    c.sync_limit_ticks = z.sync_limit_ticks;
+    c.finalize_wait_ms = z.finalize_wait_ms;
+    c.notify_timeout_ms_start = z.notify_timeout_ms_start;
+    c.notify_timeout_ms_max = z.notify_timeout_ms_max;
+    c.log_window_txns = z.log_window_txns as usize;
+    c.bugs = bugs_of(&z.bugs);
+    c
+}
+
+/// The factory building every process of the ensemble (first boot and restarts).
+pub fn factory(s: &Scenario) -> Factory<Node> {
+    let layout = Layout::of(s);
+    let zab = s.zab.clone();
+    let WorkloadConfig::Writes {
+        interval_ms,
+        outstanding_max,
+        timeout_ms,
+        read_ratio,
+        keys,
+        writes_max,
+        ..
+    } = s.workload
+    else {
+        panic!("an ensemble needs a writes workload");
+    };
+    let servers: Vec<ProcessId> = layout.servers().collect();
+    let generator = LoadgenConfig {
+        servers,
+        interval_ns: interval_ms * NS_PER_MS,
+        outstanding_max: outstanding_max as usize,
+        timeout_ns: timeout_ms * NS_PER_MS,
+        read_ppm: read_ratio.ppm,
+        keys,
+        writes_max,
+    };
+    Box::new(move |pid| {
+        if layout.clients.contains(&pid) {
+            Node::Loadgen(Loadgen::new(generator.clone()))
+        } else {
+            let c = server_config(&zab, pid, &layout);
+            c.validate();
+            Node::Server(Box::new(zab::Server::new(c)))
+        }
+    })
+}
+
+/// Election and commit figures of a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EnsembleStats {
+    /// Leaderless periods that ended with an established leader, ns each.
+    pub election_ns: Vec<u64>,
+    pub epochs: Vec<u32>,
+    pub commits: u64,
+    pub deliveries: u64,
+    pub truncations: u64,
+    pub snapshots_loaded: u64,
+}
+
+/// Watches an ensemble: statistics and the liveness condition.
+pub struct EnsembleObserver {
+    layout: Layout,
+    pub stats: EnsembleStats,
+    leader: Option<ProcessId>,
+    leaderless_since: Option<Time>,
+    liveness_from: Option<(Time, Vec<u64>)>,
+}
+
+impl EnsembleObserver {
+    pub fn new(layout: Layout) -> EnsembleObserver {
+        EnsembleObserver {
+            layout,
+            stats: EnsembleStats::default(),
+            leader: None,
+            leaderless_since: Some(Time::ZERO),
+            liveness_from: None,
+        }
+    }
+
+    fn lose_leader(&mut self, now: Time) {
+        self.leader = None;
+        self.leaderless_since.get_or_insert(now);
+    }
+
+    /// Which servers are not yet serving under one established leader, and why.
+    fn stuck_servers(&self, procs: &dyn Procs<Node>) -> Vec<(ProcessId, String)> {
+        let leaders: Vec<ProcessId> = self
+            .layout
+            .voters
+            .iter()
+            .copied()
+            .filter(|p| {
+                procs
+                    .get(*p)
+                    .and_then(Node::server)
+                    .is_some_and(|s| s.is_established_leader())
+            })
+            .collect();
+        let leader = if leaders.len() == 1 {
+            Some(leaders[0])
+        } else {
+            None
+        };
+        let mut stuck = Vec::new();
+        for pid in self.layout.servers() {
+            let Some(s) = procs.get(pid).and_then(Node::server) else {
+                stuck.push((pid, "down".to_string()));
+                continue;
+            };
+            let ok = s.phase() == Phase::Broadcast
+                && (s.leader() == leader || Some(pid) == leader)
+                && leader.is_some();
+            if !ok {
+                stuck.push((
+                    pid,
+                    format!("{:?}/{:?} following {:?}", s.state(), s.phase(), s.leader()),
+                ));
+            }
+        }
+        stuck
+    }
+}
+
+fn acked(procs: &dyn Procs<Node>, pid: ProcessId) -> u64 {
+    procs
+        .get(pid)
+        .and_then(Node::loadgen)
+        .map_or(0, |g| g.stats.writes_acked)
+}
+
+impl Observer<Node> for EnsembleObserver {
+    fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) -> Result<(), Violation> {
+        match note {
+            Note::Established { epoch } => {
+                if let Some(since) = self.leaderless_since.take() {
+                    self.stats.election_ns.push(now.since_ns(since));
+                }
+                self.leader = Some(pid);
+                self.stats.epochs.push(epoch.0);
+            }
+            Note::State { state, .. }
+                if Some(pid) == self.leader && *state != ServerState::Leading =>
+            {
+                self.lose_leader(now)
+            }
+            Note::Committed { .. } => self.stats.commits += 1,
+            Note::Delivered { .. } => self.stats.deliveries += 1,
+            Note::Truncated { .. } => self.stats.truncations += 1,
+            Note::Reset { upto, .. } if upto.0 > 0 => self.stats.snapshots_loaded += 1,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_crash(&mut self, now: Time, pid: ProcessId) {
+        if Some(pid) == self.leader {
+            self.lose_leader(now);
+        }
+    }
+
+    fn liveness(&mut self, now: Time, procs: &dyn Procs<Node>) -> Progress {
+        let clients = self.layout.clients.clone();
+        let (since, baseline) = self
+            .liveness_from
+            .get_or_insert_with(|| (now, clients.iter().map(|&c| acked(procs, c)).collect()))
+            .clone();
+        let mut stuck: Vec<(ProcessId, String)> = self.stuck_servers(procs);
+        // Queued writes must commit: a generator with a write target must reach it, one
+        // without must see writes acknowledged again after the heal.
+        for (i, &c) in clients.iter().enumerate() {
+            let Some(g) = procs.get(c).and_then(Node::loadgen) else {
+                continue;
+            };
+            if g.wants_writes() && g.has_write_target() {
+                stuck.push((
+                    c,
+                    format!(
+                        "{} of {} writes acknowledged",
+                        g.stats.writes_acked,
+                        g.writes_max()
+                    ),
+                ));
+            } else if !g.has_write_target() && acked(procs, c) <= baseline[i] {
+                stuck.push((c, "no write acknowledged since the heal".to_string()));
+            }
+        }
+        if stuck.is_empty() {
+            return Progress::Done;
+        }
+        let detail: Vec<String> = stuck.iter().map(|(p, why)| format!("{p}: {why}")).collect();
+        Progress::Waiting(Violation {
+            check: "Liveness".into(),
+            processes: stuck.iter().map(|s| s.0).collect(),
+            detail: format!("since the heal at {since}: {}", detail.join("; ")),
+        })
+    }
+}
+
+/// Run an ensemble scenario on a resolved kernel configuration.
+pub fn run(s: &Scenario, kernel: KernelConfig) -> (Outcome, Vec<(String, u64)>, EnsembleStats) {
+    let layout = Layout::of(s);
+    let mut observer = EnsembleObserver::new(layout.clone());
+    let outcome = Sim::new(kernel, factory(s)).run(&mut observer);
+    let stats = observer.stats;
+    let mut elections = stats.election_ns.clone();
+    elections.sort_unstable();
+    let median = elections.get(elections.len() / 2).copied().unwrap_or(0);
+    let figures = vec![
+        ("elections".to_string(), elections.len() as u64),
+        ("election_ns_median".to_string(), median),
+        (
+            "election_ns_max".to_string(),
+            elections.last().copied().unwrap_or(0),
+        ),
+        (
+            "epoch_max".to_string(),
+            stats
+                .epochs
+                .iter()
+                .copied()
+                .max()
+                .map_or(0, |e| Epoch(e).0 as u64),
+        ),
+        ("commits".to_string(), stats.commits),
+        ("deliveries".to_string(), stats.deliveries),
+        ("truncations".to_string(), stats.truncations),
+        ("snapshots_loaded".to_string(), stats.snapshots_loaded),
+    ];
+    (outcome, figures, stats)
+}
