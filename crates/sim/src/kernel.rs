@@ -61,7 +61,6 @@ enum Ev<M> {
         from: ProcessId,
         to: ProcessId,
         incarnation: u32,
-        clamped: bool,
         msg: M,
     },
     Work {
@@ -387,14 +386,8 @@ impl<P: Process> Sim<P> {
                 from,
                 to,
                 incarnation,
-                clamped,
                 msg,
-            } => {
-                if clamped {
-                    self.network.arrived(from, to);
-                }
-                self.deliver(from, to, incarnation, msg, observer)
-            }
+            } => self.deliver(from, to, incarnation, msg, observer),
             Ev::Work {
                 pid,
                 incarnation,
@@ -691,7 +684,7 @@ impl<P: Process> Sim<P> {
                 self.hash.word(TAG_DROP);
                 Ok(())
             }
-            Fate::Arrives { at, clamped, dup } => {
+            Fate::Arrives { at, dup } => {
                 if let Some(dup_at) = dup {
                     self.push(
                         dup_at,
@@ -699,7 +692,6 @@ impl<P: Process> Sim<P> {
                             from,
                             to,
                             incarnation,
-                            clamped: false,
                             msg: msg.clone(),
                         },
                     )?;
@@ -710,7 +702,6 @@ impl<P: Process> Sim<P> {
                         from,
                         to,
                         incarnation,
-                        clamped,
                         msg,
                     },
                 )

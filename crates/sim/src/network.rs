@@ -115,6 +115,8 @@ impl Hasher for LinkHasher {
         self.0 = mix64(self.0 ^ v);
     }
 }
+/// The FIFO table is pruned no more often than at this size.
+const PRUNE_LEN_MIN: usize = 1024;
 type LinkMap<V> = HashMap<u64, V, BuildHasherDefault<LinkHasher>>;
 
 fn link_key(from: ProcessId, to: ProcessId) -> u64 {
@@ -126,10 +128,11 @@ fn link_key(from: ProcessId, to: ProcessId) -> u64 {
 pub struct Network {
     config: NetworkConfig,
     overrides: LinkMap<usize>,
-    /// Per link with messages in flight: the last scheduled arrival and how many are in
-    /// flight. Entries leave when their last message arrives, so the table is bounded by
-    /// the messages in flight, not by the links ever used.
-    in_flight: LinkMap<(Time, u32)>,
+    /// Per link: the last scheduled arrival. Entries in the past constrain nothing and are
+    /// pruned when the table doubles, so it stays proportional to the links with messages
+    /// in flight, not to every link ever used.
+    last_arrival: LinkMap<Time>,
+    prune_at_len: usize,
     pub partitions: Partitions,
     /// Extra loss from an active `loss` fault (applies on top of the configured loss).
     pub fault_loss: Probability,
@@ -142,11 +145,9 @@ pub struct Network {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Fate {
     Dropped(Drop),
-    /// Arrival time, whether it went through the FIFO clamp (the receiver must call
-    /// [`Network::arrived`]), and the arrival time of a duplicate (never clamped).
+    /// Arrival time and the arrival time of a duplicate, if any (never FIFO-clamped).
     Arrives {
         at: Time,
-        clamped: bool,
         dup: Option<Time>,
     },
 }
@@ -160,7 +161,8 @@ impl Network {
         Network {
             config,
             overrides,
-            in_flight: LinkMap::default(),
+            last_arrival: LinkMap::default(),
+            prune_at_len: PRUNE_LEN_MIN,
             partitions: Partitions::new(process_count),
             fault_loss: Probability::ZERO,
             calm: false,
@@ -206,8 +208,7 @@ impl Network {
                     delay_ns = delay_ns.saturating_add(self.config.retransmit_us * 1_000);
                 }
                 Fate::Arrives {
-                    at: self.clamp_fifo(from, to, now.plus_ns(delay_ns)),
-                    clamped: true,
+                    at: self.clamp_fifo(now, from, to, now.plus_ns(delay_ns)),
                     dup: None,
                 }
             }
@@ -220,14 +221,13 @@ impl Network {
                 if reordered {
                     self.stats.reordered += 1;
                 } else {
-                    at = self.clamp_fifo(from, to, at);
+                    at = self.clamp_fifo(now, from, to, at);
                 }
-                let clamped = !reordered;
                 let dup = duplicated.then(|| {
                     self.stats.duplicated += 1;
                     now.plus_ns(latency.sample_ns(rng).saturating_add(size_ns))
                 });
-                Fate::Arrives { at, clamped, dup }
+                Fate::Arrives { at, dup }
             }
         }
     }
@@ -247,34 +247,25 @@ impl Network {
     }
 
     /// Deliver no earlier than the previous message on the same link.
-    fn clamp_fifo(&mut self, from: ProcessId, to: ProcessId, at: Time) -> Time {
-        let entry = self
-            .in_flight
+    fn clamp_fifo(&mut self, now: Time, from: ProcessId, to: ProcessId, at: Time) -> Time {
+        if self.last_arrival.len() >= self.prune_at_len {
+            // Order-independent: which entries go depends only on their own values, so the
+            // table's iteration order cannot shape the run.
+            self.last_arrival.retain(|_, last| *last > now);
+            self.prune_at_len = (2 * self.last_arrival.len()).max(PRUNE_LEN_MIN);
+        }
+        let last = self
+            .last_arrival
             .entry(link_key(from, to))
-            .or_insert((Time::ZERO, 0));
-        let at = at.max(entry.0);
-        *entry = (at, entry.1 + 1);
+            .or_insert(Time::ZERO);
+        let at = at.max(*last);
+        *last = at;
         at
     }
 
-    /// A message sent through the FIFO clamp arrived (or was dropped on arrival): forget
-    /// the link once nothing is in flight on it. Must be called once per clamped send.
-    pub fn arrived(&mut self, from: ProcessId, to: ProcessId) {
-        let key = link_key(from, to);
-        let entry = self
-            .in_flight
-            .get_mut(&key)
-            .expect("arrival on a link with nothing in flight");
-        assert!(entry.1 > 0);
-        entry.1 -= 1;
-        if entry.1 == 0 {
-            self.in_flight.remove(&key);
-        }
-    }
-
-    /// Links with messages in flight (the FIFO table's size).
-    pub fn links_in_flight(&self) -> usize {
-        self.in_flight.len()
+    /// Links in the FIFO table (those with recent traffic).
+    pub fn links_tracked(&self) -> usize {
+        self.last_arrival.len()
     }
 
     pub fn is_tcp(&self) -> bool {
@@ -415,7 +406,6 @@ mod tests {
             n.send(&mut rng, Time(0), ProcessId(2), ProcessId(3), 1_000),
             Fate::Arrives {
                 at: Time(1_010_000),
-                clamped: true,
                 dup: None
             }
         );
@@ -423,7 +413,6 @@ mod tests {
             n.send(&mut rng, Time(0), ProcessId(0), ProcessId(1), 0),
             Fate::Arrives {
                 at: Time(500_000),
-                clamped: true,
                 dup: None
             }
         );
