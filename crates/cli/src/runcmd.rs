@@ -137,6 +137,18 @@ fn print_summary(loaded: &Loaded, r: &RunReport) {
     println!("messages by kind: {}", kinds.join(" "));
     let figures: Vec<String> = r.figures.iter().map(|(k, v)| format!("{k}={v}")).collect();
     println!("figures: {}", figures.join(" "));
+    if !r.elections_ns.is_empty() {
+        let ms: Vec<String> = r
+            .elections_ns
+            .iter()
+            .map(|ns| format!("{:.1}", *ns as f64 / 1e6))
+            .collect();
+        println!(
+            "elections: {} (ms until a leader was established: {})",
+            ms.len(),
+            ms.join(" ")
+        );
+    }
     if let Some(at) = o.recovered_ns {
         println!("recovered: at {}", proto::Time(at));
     }

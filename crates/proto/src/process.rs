@@ -154,6 +154,16 @@ pub trait Process {
         write: WriteId,
         out: &mut Outbox<Self::Msg, Self::Record, Self::Note>,
     );
+    /// The connection to `peer` was reset: `peer`'s process crashed (its OS closed the
+    /// sockets), so messages in flight between the two are gone. Only under TCP-like
+    /// transport; a partition or a machine that stops answering gives no such signal.
+    fn on_disconnect(
+        &mut self,
+        _ctx: &mut Ctx,
+        _peer: ProcessId,
+        _out: &mut Outbox<Self::Msg, Self::Record, Self::Note>,
+    ) {
+    }
     /// Whether this process currently leads (used by leader-targeted faults).
     fn is_leader(&self) -> bool {
         false

@@ -53,6 +53,7 @@ enum Work<M> {
     Message { from: ProcessId, msg: M },
     Timer { timer: TimerId, generation: u64 },
     Disk { write: WriteId },
+    Disconnect { peer: ProcessId },
 }
 
 #[derive(Debug)]
@@ -88,6 +89,11 @@ enum Ev<M> {
     },
     Liveness,
     Probe,
+    Reset {
+        pid: ProcessId,
+        incarnation: u32,
+        peer: ProcessId,
+    },
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -210,6 +216,7 @@ const TAG_SEND: u64 = 8;
 const TAG_DROP: u64 = 9;
 const TAG_START: u64 = 10;
 const TAG_CRASH: u64 = 11;
+const TAG_RESET: u64 = 12;
 
 impl<P: Process> Sim<P> {
     pub fn new(config: KernelConfig, mut factory: Factory<P>) -> Sim<P> {
@@ -473,6 +480,20 @@ impl<P: Process> Sim<P> {
                 self.begin_liveness(observer)?;
                 Ok(None)
             }
+            Ev::Reset {
+                pid,
+                incarnation,
+                peer,
+            } => {
+                self.hash
+                    .word(TAG_RESET)
+                    .word(self.now.0)
+                    .word(((pid.0 as u64) << 32) | peer.0 as u64);
+                if incarnation != self.slots[pid.index()].incarnation {
+                    return Ok(None);
+                }
+                self.run_or_defer(pid, Work::Disconnect { peer }, 0, observer)
+            }
             Ev::Probe => {
                 self.judge_probe(observer)?;
                 Ok(None)
@@ -575,6 +596,7 @@ impl<P: Process> Sim<P> {
                 process.on_timer(&mut ctx, timer, &mut self.outbox)
             }
             Work::Disk { write } => process.on_disk_done(&mut ctx, write, &mut self.outbox),
+            Work::Disconnect { peer } => process.on_disconnect(&mut ctx, peer, &mut self.outbox),
         }
         self.apply_outputs(pid, observer)
     }
@@ -785,7 +807,7 @@ impl<P: Process> Sim<P> {
                 ..
             } => {
                 if let Some(pid) = target.filter(|p| self.slots[p.index()].process.is_some()) {
-                    self.crash(pid, Fault::crash_mode(tear), observer);
+                    self.crash(pid, Fault::crash_mode(tear), observer)?;
                     let restart = restart_after_ms.map(|ms| now.plus_ns(ms * NS_PER_MS));
                     record.until_ns = restart.map(Time::ns);
                     if let Some(at) = restart {
@@ -808,7 +830,15 @@ impl<P: Process> Sim<P> {
             Fault::Pause { duration_ms, .. } => {
                 if let Some(pid) = target {
                     let slot = &mut self.slots[pid.index()];
-                    slot.paused_until = slot.paused_until.max(now.plus_ns(duration_ms * NS_PER_MS));
+                    let until = slot.paused_until.max(now.plus_ns(duration_ms * NS_PER_MS));
+                    // Work already queued waits out the pause (see `Ev::Work`); push the
+                    // CPU reservation back by as much, so that inputs arriving during the
+                    // pause queue behind it instead of overtaking it.
+                    if slot.busy_until > now {
+                        let extension = until.since_ns(slot.paused_until.max(now));
+                        slot.busy_until = slot.busy_until.plus_ns(extension);
+                    }
+                    slot.paused_until = until;
                 }
             }
             Fault::ClockDrift { drift_ppm, .. } => {
@@ -911,12 +941,12 @@ impl<P: Process> Sim<P> {
         }
     }
 
-    pub(crate) fn crash(
+    fn crash(
         &mut self,
         pid: ProcessId,
         mode: CrashMode,
         observer: &mut dyn Observer<P>,
-    ) {
+    ) -> Result<(), Stop> {
         self.hash
             .word(TAG_CRASH)
             .word(self.now.0)
@@ -932,6 +962,36 @@ impl<P: Process> Sim<P> {
         slot.paused_until = now;
         slot.disk.crash(mode, &mut self.disk_rng);
         observer.on_crash(now, pid);
+        self.reset_connections(pid)
+    }
+
+    /// Under TCP, a crashed process's peers see its connections reset after one network
+    /// latency (its OS sends the resets); not across a partition.
+    fn reset_connections(&mut self, crashed: ProcessId) -> Result<(), Stop> {
+        if !self.network.is_tcp() {
+            return Ok(());
+        }
+        for i in 0..self.slots.len() {
+            let peer = ProcessId(i as u32);
+            if peer == crashed
+                || self.slots[i].process.is_none()
+                || self.network.partitions.blocks(crashed, peer)
+            {
+                continue;
+            }
+            let latency_ns = self.config.network.latency.sample_ns(&mut self.net_rng);
+            let incarnation = self.slots[i].incarnation;
+            let at = self.now.plus_ns(latency_ns);
+            self.push(
+                at,
+                Ev::Reset {
+                    pid: peer,
+                    incarnation,
+                    peer: crashed,
+                },
+            )?;
+        }
+        Ok(())
     }
 
     fn restart(&mut self, pid: ProcessId, observer: &mut dyn Observer<P>) -> Result<(), Stop> {

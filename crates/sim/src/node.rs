@@ -56,6 +56,12 @@ impl Process for Node {
             Node::Loadgen(g) => g.on_disk_done(ctx, write, out),
         }
     }
+    fn on_disconnect(&mut self, ctx: &mut Ctx, peer: ProcessId, out: &mut Out) {
+        match self {
+            Node::Server(s) => s.on_disconnect(ctx, peer, out),
+            Node::Loadgen(g) => g.on_disconnect(ctx, peer, out),
+        }
+    }
     fn is_leader(&self) -> bool {
         matches!(self, Node::Server(s) if s.is_leader())
     }

@@ -18,6 +18,8 @@ pub struct RunReport {
     pub schedule: Vec<Scheduled>,
     /// Workload figures: name → value, in a fixed order.
     pub figures: Vec<(String, u64)>,
+    /// For ensembles: every leaderless period that ended in an established leader, ns.
+    pub elections_ns: Vec<u64>,
 }
 
 /// The scenario with everything the seed chose, as written beside a run's outputs.
@@ -62,6 +64,7 @@ pub fn run(loaded: &Loaded, seed: u64) -> Result<RunReport, ScenarioError> {
     let (kernel, swarm) = kernel_config(loaded, seed)?;
     let schedule = kernel.schedule.clone();
     let processes = kernel.process_count;
+    let mut elections_ns = Vec::new();
     let (outcome, figures) = match loaded.scenario.workload {
         WorkloadConfig::Probe {
             interval_ms,
@@ -77,7 +80,8 @@ pub fn run(loaded: &Loaded, seed: u64) -> Result<RunReport, ScenarioError> {
             run_probe(kernel, ProbeMode::Relay { tokens }, processes)
         }
         WorkloadConfig::Writes { .. } => {
-            let (outcome, figures, _) = crate::ensemble::run(&loaded.scenario, kernel);
+            let (outcome, figures, stats) = crate::ensemble::run(&loaded.scenario, kernel);
+            elections_ns = stats.election_ns;
             (outcome, figures)
         }
     };
@@ -86,6 +90,7 @@ pub fn run(loaded: &Loaded, seed: u64) -> Result<RunReport, ScenarioError> {
         swarm,
         schedule,
         figures,
+        elections_ns,
     })
 }
 

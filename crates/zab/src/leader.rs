@@ -81,7 +81,7 @@ pub(crate) struct LeaderState {
     connecting: BTreeMap<ProcessId, Epoch>,
     epoch_acks: BTreeSet<ProcessId>,
     newleader_acks: BTreeSet<ProcessId>,
-    learners: BTreeMap<ProcessId, Handler>,
+    pub(crate) learners: BTreeMap<ProcessId, Handler>,
     outstanding: VecDeque<Outstanding>,
     last_proposed: Zxid,
 }

@@ -373,6 +373,22 @@ impl Process for Server {
     type Record = Record;
     type Note = Note;
 
+    /// A reset connection (the peer's process crashed): a learner whose leader is gone
+    /// starts an election at once; a leader forgets that learner (its quorum check on the
+    /// next tick decides whether it can go on leading) — as ZooKeeper does when a socket
+    /// read fails.
+    fn on_disconnect(&mut self, ctx: &mut Ctx, peer: ProcessId, out: &mut Out) {
+        match &mut self.role {
+            Role::Learning(l) if l.leader == peer => {
+                self.go_looking(ctx, "the connection to the leader was reset", out)
+            }
+            Role::Leading(l) => {
+                l.learners.remove(&peer);
+            }
+            _ => {}
+        }
+    }
+
     fn on_start(&mut self, ctx: &mut Ctx, disk: Recovered<'_, Record>, out: &mut Out) {
         assert!(!self.started, "on_start called twice on one incarnation");
         assert_eq!(ctx.me, self.cfg.me, "config.me is not the kernel's id");
