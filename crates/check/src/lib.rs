@@ -4,3 +4,4 @@
 pub mod import;
 pub mod lin;
 pub mod models;
+pub mod monitor;

@@ -8,6 +8,8 @@ use crate::loadgen::{Loadgen, LoadgenConfig};
 use crate::node::Node;
 use crate::observe::{Observer, Procs, Progress, Violation};
 use crate::scenario::{BugName, Scenario, WorkloadConfig, ZabConfig};
+use crate::zabmon::{self, ZabLog};
+use check::monitor::{MonitorViolation, Monitors, ProtocolEvent};
 use proto::{Epoch, NS_PER_MS, ProcessId, Time};
 use serde::Serialize;
 use zab::{Bugs, Config, Note, Phase, ServerState};
@@ -113,9 +115,11 @@ pub struct EnsembleStats {
     pub snapshots_loaded: u64,
 }
 
-/// Watches an ensemble: statistics and the liveness condition.
+/// Watches an ensemble: the protocol monitors after every event, statistics, and the
+/// liveness condition.
 pub struct EnsembleObserver {
     layout: Layout,
+    monitors: Monitors,
     pub stats: EnsembleStats,
     leader: Option<ProcessId>,
     leaderless_since: Option<Time>,
@@ -126,6 +130,7 @@ impl EnsembleObserver {
     pub fn new(layout: Layout) -> EnsembleObserver {
         EnsembleObserver {
             layout,
+            monitors: Monitors::new(),
             stats: EnsembleStats::default(),
             leader: None,
             leaderless_since: Some(Time::ZERO),
@@ -184,8 +189,19 @@ fn acked(procs: &dyn Procs<Node>, pid: ProcessId) -> u64 {
         .map_or(0, |g| g.stats.writes_acked)
 }
 
+fn violation(v: MonitorViolation) -> Violation {
+    Violation {
+        check: v.monitor.to_string(),
+        processes: v.processes,
+        detail: v.detail,
+    }
+}
+
 impl Observer<Node> for EnsembleObserver {
     fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) -> Result<(), Violation> {
+        self.monitors
+            .on_note(now, pid, &zabmon::event(note))
+            .map_err(violation)?;
         match note {
             Note::Established { epoch } => {
                 if let Some(since) = self.leaderless_since.take() {
@@ -209,9 +225,25 @@ impl Observer<Node> for EnsembleObserver {
     }
 
     fn on_crash(&mut self, now: Time, pid: ProcessId) {
+        if self.layout.servers().any(|s| s == pid) {
+            self.monitors
+                .on_note(now, pid, &ProtocolEvent::Crashed)
+                .expect("a crash breaks no invariant");
+        }
         if Some(pid) == self.leader {
             self.lose_leader(now);
         }
+    }
+
+    fn after_event(
+        &mut self,
+        now: Time,
+        procs: &dyn Procs<Node>,
+        _touched: Option<ProcessId>,
+    ) -> Result<(), Violation> {
+        self.monitors
+            .after_event(now, |pid| procs.get(pid).and_then(Node::server).map(ZabLog))
+            .map_err(violation)
     }
 
     fn liveness(&mut self, now: Time, procs: &dyn Procs<Node>) -> Progress {

@@ -20,3 +20,4 @@ pub mod queue;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod zabmon;

@@ -297,7 +297,11 @@ pub fn load(origin: &str, text: &str, overrides: &[String]) -> Result<Loaded, Sc
                     strip_json_position(&e),
                 )
             })?;
-            let value: serde_json::Value = serde_json::from_str(text).expect("parsed once already");
+            let mut value: serde_json::Value =
+                serde_json::from_str(text).expect("parsed once already");
+            // TOML has no null: an optional field set to null is the field left out (this is
+            // how the resolved scenario written beside a run spells its unset options).
+            drop_nulls(&mut value);
             toml::Table::try_from(value).map_err(|e| {
                 at(
                     None,
@@ -345,6 +349,18 @@ pub fn load(origin: &str, text: &str, overrides: &[String]) -> Result<Loaded, Sc
         scenario,
         origin: origin.to_string(),
     })
+}
+
+/// Remove every object member whose value is null, recursively.
+fn drop_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
 }
 
 /// Read and load a scenario file.
