@@ -188,6 +188,9 @@ pub struct Sim<P: Process> {
     applied: Vec<Applied>,
     recovered_at: Option<Time>,
     last_waiting: Option<Violation>,
+    /// Stamps every timer setting, so that a stale timer event (one set again since, even
+    /// within the same handler call) never fires.
+    timer_generation: u64,
 }
 
 struct SlotView<'a, P: Process>(&'a [Slot<P>]);
@@ -261,6 +264,7 @@ impl<P: Process> Sim<P> {
             applied: Vec::new(),
             recovered_at: None,
             last_waiting: None,
+            timer_generation: 0,
             config,
         }
     }
@@ -733,8 +737,9 @@ impl<P: Process> Sim<P> {
 
     fn set_timer(&mut self, pid: ProcessId, timer: TimerId, at_local: Time) -> Result<(), Stop> {
         let now = self.now;
+        self.timer_generation += 1;
+        let generation = self.timer_generation;
         let slot = &mut self.slots[pid.index()];
-        let generation = self.events;
         slot.timers.retain(|t| t.timer != timer);
         assert!(
             slot.timers.len() < TIMERS_PER_PROCESS_MAX,

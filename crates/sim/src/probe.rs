@@ -138,7 +138,7 @@ impl Process for Probe {
                     rtt_ns: ctx.now.since_ns(sent),
                 });
                 out.append(seq);
-                if self.answered % FSYNC_EVERY == 0 {
+                if self.answered.is_multiple_of(FSYNC_EVERY) {
                     out.fsync(WriteId(self.answered));
                 }
             }
