@@ -269,6 +269,12 @@ impl<P: Process> Sim<P> {
         }
     }
 
+    /// Fold one event into the trace hash: its time, and its tag with what it concerns.
+    #[inline]
+    fn trace(&mut self, tag: u64, subject: u64) {
+        self.hash.word(self.now.0).word((tag << 56) ^ subject);
+    }
+
     /// Bytes held per pending event: one heap key plus one slab slot.
     pub fn bytes_per_pending_event() -> usize {
         EventQueue::<Ev<P::Msg>>::bytes_per_event()
@@ -404,7 +410,7 @@ impl<P: Process> Sim<P> {
                 incarnation,
                 work,
             } => {
-                self.hash.word(TAG_WORK).word(self.now.0).word(pid.0 as u64);
+                self.trace(TAG_WORK, pid.0 as u64);
                 let slot = &self.slots[pid.index()];
                 if incarnation != slot.incarnation {
                     return Ok(None);
@@ -433,11 +439,7 @@ impl<P: Process> Sim<P> {
                 timer,
                 generation,
             } => {
-                self.hash
-                    .word(TAG_TIMER)
-                    .word(self.now.0)
-                    .word(pid.0 as u64)
-                    .word(timer.0);
+                self.trace(TAG_TIMER, pair(pid.0, 0) ^ timer.0);
                 let slot = &self.slots[pid.index()];
                 if incarnation != slot.incarnation
                     || !slot
@@ -455,11 +457,7 @@ impl<P: Process> Sim<P> {
                 write,
                 len,
             } => {
-                self.hash
-                    .word(TAG_DISK)
-                    .word(self.now.0)
-                    .word(pid.0 as u64)
-                    .word(write.0);
+                self.trace(TAG_DISK, pair(pid.0, 0) ^ write.0);
                 if incarnation != self.slots[pid.index()].incarnation {
                     return Ok(None);
                 }
@@ -467,20 +465,17 @@ impl<P: Process> Sim<P> {
                 self.run_or_defer(pid, Work::Disk { write }, 0, observer)
             }
             Ev::Fault { index } => {
-                self.hash
-                    .word(TAG_FAULT)
-                    .word(self.now.0)
-                    .word(index as u64);
+                self.trace(TAG_FAULT, index as u64);
                 self.apply_fault(index, observer)?;
                 Ok(None)
             }
             Ev::End { end } => {
-                self.hash.word(TAG_END).word(self.now.0);
+                self.trace(TAG_END, 0);
                 self.end_fault(end, observer)?;
                 Ok(None)
             }
             Ev::Liveness => {
-                self.hash.word(TAG_PHASE).word(self.now.0);
+                self.trace(TAG_PHASE, 0);
                 self.begin_liveness(observer)?;
                 Ok(None)
             }
@@ -489,10 +484,7 @@ impl<P: Process> Sim<P> {
                 incarnation,
                 peer,
             } => {
-                self.hash
-                    .word(TAG_RESET)
-                    .word(self.now.0)
-                    .word(((pid.0 as u64) << 32) | peer.0 as u64);
+                self.trace(TAG_RESET, pair(pid.0, peer.0));
                 if incarnation != self.slots[pid.index()].incarnation {
                     return Ok(None);
                 }
@@ -513,11 +505,7 @@ impl<P: Process> Sim<P> {
         msg: P::Msg,
         observer: &mut dyn Observer<P>,
     ) -> Result<Option<ProcessId>, Stop> {
-        self.hash
-            .word(TAG_DELIVER)
-            .word(self.now.0)
-            .word(((from.0 as u64) << 32) | to.0 as u64)
-            .word(msg.kind() as u64);
+        self.trace(TAG_DELIVER, pair(from.0, to.0) ^ msg.kind() as u64);
         let slot = &self.slots[to.index()];
         let stale = self.network.is_tcp() && incarnation != slot.incarnation;
         let why = if slot.process.is_none() || stale {
@@ -610,10 +598,7 @@ impl<P: Process> Sim<P> {
         pid: ProcessId,
         observer: &mut dyn Observer<P>,
     ) -> Result<(), Stop> {
-        self.hash
-            .word(TAG_START)
-            .word(self.now.0)
-            .word(pid.0 as u64);
+        self.trace(TAG_START, pid.0 as u64);
         let now = self.now;
         let slot = &mut self.slots[pid.index()];
         let process = slot
@@ -698,9 +683,7 @@ impl<P: Process> Sim<P> {
         let kind = msg.kind();
         self.sent_by_kind[kind] += 1;
         self.hash
-            .word(TAG_SEND)
-            .word(((from.0 as u64) << 32) | to.0 as u64)
-            .word(kind as u64);
+            .word((TAG_SEND << 56) ^ pair(from.0, to.0) ^ kind as u64);
         let incarnation = self.slots[to.index()].incarnation;
         match self
             .network
@@ -834,8 +817,13 @@ impl<P: Process> Sim<P> {
             }
             Fault::Pause { duration_ms, .. } => {
                 if let Some(pid) = target {
+                    // The liveness phase starts with every fault healed: a pause never
+                    // lasts past the safety phase.
+                    let safety_end = Time(self.config.safety_ns);
                     let slot = &mut self.slots[pid.index()];
-                    let until = slot.paused_until.max(now.plus_ns(duration_ms * NS_PER_MS));
+                    let until = slot
+                        .paused_until
+                        .max(now.plus_ns(duration_ms * NS_PER_MS).min(safety_end));
                     // Work already queued waits out the pause (see `Ev::Work`); push the
                     // CPU reservation back by as much, so that inputs arriving during the
                     // pause queue behind it instead of overtaking it.
@@ -952,10 +940,7 @@ impl<P: Process> Sim<P> {
         mode: CrashMode,
         observer: &mut dyn Observer<P>,
     ) -> Result<(), Stop> {
-        self.hash
-            .word(TAG_CRASH)
-            .word(self.now.0)
-            .word(pid.0 as u64);
+        self.trace(TAG_CRASH, pid.0 as u64);
         self.stats.crashes += 1;
         let now = self.now;
         let slot = &mut self.slots[pid.index()];
@@ -1059,6 +1044,13 @@ impl<P: Process> Sim<P> {
             faults: self.applied,
         }
     }
+}
+
+/// Two process ids in one word: bits 32..56 and 8..32 (ids stay below 2^24), leaving the
+/// top byte for a tag and the low byte for a message kind.
+fn pair(a: u32, b: u32) -> u64 {
+    debug_assert!(a < 1 << 24 && b < 1 << 24);
+    ((a as u64) << 32) | ((b as u64) << 8)
 }
 
 fn shape_members(shape: &Shape) -> Vec<ProcessId> {

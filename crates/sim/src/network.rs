@@ -189,10 +189,13 @@ impl Network {
             self.stats.dropped_partition += 1;
             return Fate::Dropped(Drop::Partition);
         }
-        let link = self
-            .overrides
-            .get(&link_key(from, to))
-            .map(|&i| &self.config.link[i]);
+        let link = if self.overrides.is_empty() {
+            None
+        } else {
+            self.overrides
+                .get(&link_key(from, to))
+                .map(|&i| &self.config.link[i])
+        };
         let latency = link.and_then(|l| l.latency).unwrap_or(self.config.latency);
         let loss = link.and_then(|l| l.loss).unwrap_or(self.config.loss);
         let size_ns = match self.config.bandwidth_mbit_s {
