@@ -58,7 +58,11 @@ fn ensemble(quick: u32) -> u8 {
     println!();
     println!("ensemble: 5 servers, no faults, 50 clients writing, every protocol monitor on");
     let safety_ms = 4_000 / quick as u64;
-    let loaded = match scenario::load("<bench>", ENSEMBLE_SCENARIO, &[format!("run.safety_ms={safety_ms}")]) {
+    let loaded = match scenario::load(
+        "<bench>",
+        ENSEMBLE_SCENARIO,
+        &[format!("run.safety_ms={safety_ms}")],
+    ) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
@@ -68,7 +72,11 @@ fn ensemble(quick: u32) -> u8 {
     let started = Instant::now();
     let report = sim::run::run(&loaded, 1).expect("bench scenario resolves");
     let secs = started.elapsed().as_secs_f64();
-    let commits = report.figures.iter().find(|f| f.0 == "commits").map_or(0, |f| f.1);
+    let commits = report
+        .figures
+        .iter()
+        .find(|f| f.0 == "commits")
+        .map_or(0, |f| f.1);
     let sim_secs = report.outcome.end_ns as f64 / 1e9;
     println!(
         "verdict {}, {} committed writes in {:.2} s simulated, {:.2} s wall: {:.0} committed writes per wall-second ({:.0} per simulated second), {:.0} events/s",

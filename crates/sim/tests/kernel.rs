@@ -90,6 +90,12 @@ enum Role {
     Timers(Vec<(u64, Time)>),
     /// The disk script (see `on_start`/`on_disk_done` below).
     Disk,
+    /// Round `r` (at local `first_ns + r·every_ns`) appends record `r` and issues fsync `r`.
+    Syncer {
+        first_ns: u64,
+        every_ns: u64,
+        rounds: u64,
+    },
 }
 
 const ROUND_TIMER: TimerId = TimerId(1);
@@ -111,6 +117,11 @@ impl Actor {
                 every_ns,
                 rounds,
                 ..
+            }
+            | Role::Syncer {
+                first_ns,
+                every_ns,
+                rounds,
             } if self.round < *rounds => Some(Time(first_ns + self.round * every_ns)),
             _ => None,
         }
@@ -142,7 +153,7 @@ impl Process for Actor {
                     );
                 }
             }
-            Role::Chatter { .. } => {
+            Role::Chatter { .. } | Role::Syncer { .. } => {
                 if let Some(at) = self.round_at() {
                     out.set_timer(ROUND_TIMER, at);
                 }
@@ -205,6 +216,14 @@ impl Process for Actor {
                     out.set_timer(ROUND_TIMER, at);
                 }
             }
+            (Role::Syncer { .. }, ROUND_TIMER) => {
+                out.append(self.round);
+                out.fsync(WriteId(self.round));
+                self.round += 1;
+                if let Some(at) = self.round_at() {
+                    out.set_timer(ROUND_TIMER, at);
+                }
+            }
             (Role::Disk, APPEND_LATE_TIMER) => {
                 out.append(14);
                 out.fsync(WriteId(3));
@@ -248,12 +267,24 @@ type Noted = Vec<(Time, ProcessId, Note)>;
 #[derive(Default)]
 struct Recorder {
     notes: Noted,
+    /// Keep the liveness phase going until this global time (default: done at once).
+    hold_until: Option<Time>,
 }
 
 impl Observer<Actor> for Recorder {
     fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) -> Result<(), Violation> {
         self.notes.push((now, pid, note.clone()));
         Ok(())
+    }
+    fn liveness(&mut self, now: Time, _procs: &dyn Procs<Actor>) -> Progress {
+        match self.hold_until {
+            Some(t) if now < t => Progress::Waiting(Violation {
+                check: "Hold".into(),
+                processes: vec![],
+                detail: "holding".into(),
+            }),
+            _ => Progress::Done,
+        }
     }
 }
 
@@ -314,8 +345,20 @@ fn at(at_ms: u64, fault: Fault) -> Scheduled {
     Scheduled { at_ms, fault }
 }
 
-/// Every `Got` note: (global time, receiver, sender, message counter, round, sent_at).
-fn received(notes: &Noted) -> Vec<(Time, ProcessId, ProcessId, u64, u64, Time)> {
+/// One `Got` note.
+#[derive(Clone, Debug)]
+struct Delivery {
+    /// Global time of the handling.
+    at: Time,
+    to: ProcessId,
+    from: ProcessId,
+    seq: u64,
+    round: u64,
+    sent_at: Time,
+}
+
+/// Every `Got` note, in handling order.
+fn received(notes: &Noted) -> Vec<Delivery> {
     notes
         .iter()
         .filter_map(|(t, to, n)| match n {
@@ -325,11 +368,24 @@ fn received(notes: &Noted) -> Vec<(Time, ProcessId, ProcessId, u64, u64, Time)> 
                 round,
                 sent_at,
                 ..
-            } => Some((*t, *to, *from, *seq, *round, *sent_at)),
+            } => Some(Delivery {
+                at: *t,
+                to: *to,
+                from: *from,
+                seq: *seq,
+                round: *round,
+                sent_at: *sent_at,
+            }),
             _ => None,
         })
         .collect()
 }
+
+/// (sender, message counter) → deliveries; sender → message counters in delivery order.
+type Deliveries = (
+    BTreeMap<(ProcessId, u64), u32>,
+    BTreeMap<ProcessId, Vec<u64>>,
+);
 
 fn chatter(peers: &[u32], first_ns: u64, every_ns: u64, rounds: u64, per_round: u64) -> Role {
     Role::Chatter {
@@ -430,7 +486,7 @@ fn determinism_200_faulty_seeds_twice_and_across_threads() {
 }
 
 #[test]
-fn determinism_default_scenario_shortened() {
+fn determinism_probe_scenario_shortened() {
     let overrides: Vec<String> = [
         "run.safety_ms=3000",
         "run.liveness_ms=2000",
@@ -439,11 +495,12 @@ fn determinism_default_scenario_shortened() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let loaded = scenario::load_default(&overrides).unwrap_or_else(|e| panic!("{e}"));
-    let first = hashes(&loaded, 1_000..1_100);
-    let again = hashes(&loaded, 1_000..1_100);
+    let loaded = scenario::load_file(&scenario_path("probe.toml"), &overrides)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = hashes(&loaded, 1_000..1_040);
+    let again = hashes(&loaded, 1_000..1_040);
     assert_eq!(first, again);
-    assert_eq!(first.iter().collect::<BTreeSet<_>>().len(), 100);
+    assert_eq!(first.iter().collect::<BTreeSet<_>>().len(), 40);
 }
 
 #[test]
@@ -534,8 +591,8 @@ fn datagram_loss_rate_within_bounds_over_100k_deliveries() {
     let (o, notes) = run(c, roles);
     assert_eq!(o.verdict, Verdict::Pass);
     let got = received(&notes);
-    let to1 = got.iter().filter(|g| g.1 == p(1)).count() as u64;
-    let to2 = got.iter().filter(|g| g.1 == p(2)).count() as u64;
+    let to1 = got.iter().filter(|g| g.to == p(1)).count() as u64;
+    let to2 = got.iter().filter(|g| g.to == p(2)).count() as u64;
     // Binomial(100k, 0.9): sd ≈ 95; Binomial(100k, 0.5): sd ≈ 158; ±6 sd.
     assert!((89_430..=90_570).contains(&to1), "p1 got {to1} of 100000");
     assert!((49_050..=50_950).contains(&to2), "p2 got {to2} of 100000");
@@ -545,7 +602,7 @@ fn datagram_loss_rate_within_bounds_over_100k_deliveries() {
     assert_eq!(n.dropped_loss + n.delivered, 200_000);
     assert_eq!(n.duplicated, 0);
     // No message arrives twice.
-    let distinct: BTreeSet<(ProcessId, u64)> = got.iter().map(|g| (g.1, g.3)).collect();
+    let distinct: BTreeSet<(ProcessId, u64)> = got.iter().map(|g| (g.to, g.seq)).collect();
     assert_eq!(distinct.len(), got.len());
 }
 
@@ -568,8 +625,8 @@ fn loss_fault_drops_only_inside_its_window() {
     let (o, notes) = run(c, roles);
     let got = received(&notes);
     let inside = |t: Time| (ms(200)..ms(400)).contains(&t);
-    let got_inside = got.iter().filter(|g| inside(g.5)).count();
-    let got_outside = got.iter().filter(|g| !inside(g.5)).count();
+    let got_inside = got.iter().filter(|g| inside(g.sent_at)).count();
+    let got_outside = got.iter().filter(|g| !inside(g.sent_at)).count();
     assert_eq!(got_outside, 40_000, "loss outside the fault's window");
     // Binomial(20k, 0.5): sd ≈ 71; ±6 sd.
     assert!(
@@ -702,7 +759,7 @@ fn partitions_cut_exactly_their_links_for_their_window() {
     }
     let got: BTreeSet<(ProcessId, ProcessId, Time)> = received(&rec.notes)
         .iter()
-        .map(|g| (g.2, g.1, g.5))
+        .map(|g| (g.from, g.to, g.sent_at))
         .collect();
     let missing: Vec<_> = expected.difference(&got).take(5).collect();
     let extra: Vec<_> = got.difference(&expected).take(5).collect();
@@ -982,7 +1039,7 @@ fn cpu_cost_queues_messages_behind_each_other() {
     ];
     let (o, notes) = run(c, roles);
     assert_eq!(o.verdict, Verdict::Pass);
-    let handled: Vec<(Time, ProcessId)> = received(&notes).iter().map(|g| (g.0, g.2)).collect();
+    let handled: Vec<(Time, ProcessId)> = received(&notes).iter().map(|g| (g.at, g.from)).collect();
     assert_eq!(
         handled,
         vec![(ms(2), p(0)), (ms(3), p(1)), (ms(4), p(2)), (ms(4), p(4))]
@@ -990,17 +1047,12 @@ fn cpu_cost_queues_messages_behind_each_other() {
 }
 
 /// (sender, message counter) → how often and in which order messages were delivered.
-fn deliveries(
-    notes: &Noted,
-) -> (
-    BTreeMap<(ProcessId, u64), u32>,
-    BTreeMap<ProcessId, Vec<u64>>,
-) {
+fn deliveries(notes: &Noted) -> Deliveries {
     let mut count = BTreeMap::new();
     let mut order: BTreeMap<ProcessId, Vec<u64>> = BTreeMap::new();
     for g in received(notes) {
-        *count.entry((g.2, g.3)).or_insert(0) += 1;
-        order.entry(g.2).or_default().push(g.3);
+        *count.entry((g.from, g.seq)).or_insert(0) += 1;
+        order.entry(g.from).or_default().push(g.seq);
     }
     (count, order)
 }
@@ -1361,4 +1413,319 @@ fn kernel_runs_are_deterministic_and_seed_sensitive() {
         seen.insert(a.trace_hash);
     }
     assert_eq!(seen.len(), 20);
+}
+
+#[test]
+fn pause_during_a_cpu_backlog_keeps_arrival_order() {
+    // Three DATA messages (1.5 ms of CPU each) reach p3 at 1 ms: reserved to finish at 2.5,
+    // 4 and 5.5 ms. p3 is paused in [3, 13) ms and has a timer at 3.5 ms. The messages that
+    // arrived at 1 ms must still be handled before the timer that fired at 3.5 ms.
+    let mut c = config(4);
+    c.cpu_cost_ns = vec![1_500 * NS_PER_US, 0];
+    c.schedule = vec![at(
+        3,
+        Fault::Pause {
+            target: Target::Node(3),
+            duration_ms: 10,
+        },
+    )];
+    let burst = Role::Burst {
+        to: p(3),
+        kind: DATA,
+        count: 1,
+    };
+    let roles = vec![
+        burst.clone(),
+        burst.clone(),
+        burst,
+        Role::Timers(vec![(7, Time(3_500 * NS_PER_US))]),
+    ];
+    let (o, notes) = run(c, roles);
+    assert_eq!(o.verdict, Verdict::Pass);
+    let handled: Vec<(Time, String)> = notes
+        .iter()
+        .filter(|n| n.1 == p(3))
+        .filter_map(|(t, _, n)| match n {
+            Note::Got { from, .. } => Some((*t, format!("{from}"))),
+            Note::Fired { timer, .. } => Some((*t, format!("timer{timer}"))),
+            _ => None,
+        })
+        .collect();
+    let order: Vec<&str> = handled.iter().map(|h| h.1.as_str()).collect();
+    assert_eq!(order, vec!["p0", "p1", "p2", "timer7"], "{handled:?}");
+    assert_eq!(handled[0].0, Time(2_500 * NS_PER_US));
+    assert!(handled[1..].iter().all(|h| h.0 >= ms(13)), "{handled:?}");
+    assert!(handled.windows(2).all(|w| w[0].0 <= w[1].0));
+}
+
+#[test]
+fn disk_slow_multiplies_fsync_latency_for_its_window() {
+    // p0 issues fsync r at 1 + 2r ms (100 µs each); fsyncs are 10× slower in [10, 20) ms.
+    let mut c = config(2);
+    c.schedule = vec![at(
+        10,
+        Fault::DiskSlow {
+            target: Target::Node(0),
+            factor: 10,
+            duration_ms: 10,
+        },
+    )];
+    let roles = vec![
+        Role::Syncer {
+            first_ns: NS_PER_MS,
+            every_ns: 2 * NS_PER_MS,
+            rounds: 15,
+        },
+        Role::Sink,
+    ];
+    let (o, notes) = run(c, roles);
+    assert_eq!(o.verdict, Verdict::Pass);
+    let latency: Vec<(u64, u64)> = notes
+        .iter()
+        .filter_map(|(t, _, n)| match n {
+            Note::Synced { write } => {
+                Some((*write, t.since_ns(Time(NS_PER_MS + write * 2 * NS_PER_MS))))
+            }
+            _ => None,
+        })
+        .collect();
+    let expect: Vec<(u64, u64)> = (0..15)
+        .map(|r| {
+            (
+                r,
+                if (10..20).contains(&(1 + 2 * r)) {
+                    1_000 * NS_PER_US
+                } else {
+                    100 * NS_PER_US
+                },
+            )
+        })
+        .collect();
+    assert_eq!(latency, expect);
+    assert_eq!(o.stats.fsyncs, 15);
+}
+
+#[test]
+fn messages_in_flight_to_a_restarted_process() {
+    // p0 sends to p1 every 1 ms from 1 ms (5 ms latency); p1 crashes at 10 ms and restarts
+    // at 12 ms. Arrivals in [10, 12] find it down; arrivals at 13, 14 ms were sent to the
+    // old incarnation: tcp drops them (the connection is gone), datagrams get through.
+    let sent_rounds = |transport| {
+        let mut c = config(2);
+        c.network = NetworkConfig {
+            transport,
+            latency: Latency::Constant { us: 5_000 },
+            ..Default::default()
+        };
+        c.schedule = vec![at(
+            10,
+            Fault::Crash {
+                target: Target::Node(1),
+                restart_after_ms: Some(2),
+                tear: false,
+            },
+        )];
+        let (o, notes) = run(
+            c,
+            vec![chatter(&[1], NS_PER_MS, NS_PER_MS, 30, 1), Role::Sink],
+        );
+        let rounds: Vec<u64> = received(&notes).iter().map(|g| g.round).collect();
+        (rounds, o.stats.network.dropped_dead)
+    };
+    // Round r is sent at r + 1 ms and arrives at r + 6 ms.
+    let tcp: Vec<u64> = (0..4).chain(9..30).collect();
+    let datagram: Vec<u64> = (0..4).chain(7..30).collect();
+    assert_eq!(sent_rounds(Transport::Tcp), (tcp, 5));
+    assert_eq!(sent_rounds(Transport::Datagram), (datagram, 3));
+}
+
+#[test]
+fn heal_and_restart_faults_and_target_indices() {
+    // Fault targets are a list of processes: node index i means `targets[i]`. Here the
+    // targets are p2, p1, p0 (reversed).
+    let mut c = config(3);
+    c.targets = vec![p(2), p(1), p(0)];
+    c.safety_ns = 500 * NS_PER_MS;
+    c.schedule = vec![
+        // Node 0 = p2: cut from everyone in [100, 600) ms, but a heal at 200 ms ends it.
+        at(
+            100,
+            Fault::PartitionIsolate {
+                target: Target::Node(0),
+                duration_ms: 500,
+            },
+        ),
+        at(200, Fault::Heal),
+        // Node 2 = p0: crashed at 300 ms without a restart time, restarted by a script at 350.
+        at(
+            300,
+            Fault::Crash {
+                target: Target::Node(2),
+                restart_after_ms: None,
+                tear: false,
+            },
+        ),
+        at(
+            350,
+            Fault::Restart {
+                target: Target::Node(2),
+            },
+        ),
+    ];
+    let roles = vec![
+        Role::Sink,
+        chatter(&[0, 2], 5 * NS_PER_MS, 10 * NS_PER_MS, 40, 1),
+        Role::Sink,
+    ];
+    let (o, notes) = run(c, roles);
+    assert_eq!(o.verdict, Verdict::Pass);
+    let got = received(&notes);
+    let rounds_to = |pid: u32| {
+        got.iter()
+            .filter(|g| g.to == p(pid))
+            .map(|g| g.round)
+            .collect::<Vec<u64>>()
+    };
+    // Round r is sent at 5 + 10r ms: p2 misses rounds 10..=19 (sent in [100, 200) ms).
+    assert_eq!(rounds_to(2), (0..10).chain(20..40).collect::<Vec<_>>());
+    // p0 misses rounds 30..=34 (arriving in [300, 350) ms).
+    assert_eq!(rounds_to(0), (0..30).chain(35..40).collect::<Vec<_>>());
+    let starts: Vec<(Time, ProcessId)> = notes
+        .iter()
+        .filter(|n| matches!(n.2, Note::Started { .. }) && n.0 > Time::ZERO)
+        .map(|n| (n.0, n.1))
+        .collect();
+    assert_eq!(starts, vec![(ms(350), p(0))]);
+    assert_eq!(o.faults[0].processes, vec![p(2)]);
+    assert_eq!(o.faults[2].processes, vec![p(0)]);
+    assert_eq!((o.stats.crashes, o.stats.restarts), (1, 1));
+}
+
+#[test]
+fn resetting_a_timer_moves_it() {
+    // Setting a timer that is already set moves it — also when both settings happen in the
+    // same handler call. p0 moves timer 7 earlier, p1 moves it later, p2 sets two timers.
+    let roles = vec![
+        Role::Timers(vec![(7, ms(100)), (7, ms(50))]),
+        Role::Timers(vec![(7, ms(50)), (7, ms(100))]),
+        Role::Timers(vec![(7, ms(50)), (8, ms(60))]),
+    ];
+    let (o, notes) = run(config(3), roles);
+    assert_eq!(o.verdict, Verdict::Pass);
+    let fired: Vec<(Time, u32, u64)> = notes
+        .iter()
+        .filter_map(|(t, pid, n)| match n {
+            Note::Fired { timer, .. } => Some((*t, pid.0, *timer)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fired,
+        vec![
+            (ms(50), 0, 7),
+            (ms(50), 2, 7),
+            (ms(60), 2, 8),
+            (ms(100), 1, 7)
+        ]
+    );
+    assert_eq!(o.stats.timers_fired, 4);
+}
+
+#[test]
+fn liveness_phase_heals_the_network_clocks_and_the_crashed() {
+    // Safety phase [0, 2 s): datagrams all lost, p2 isolated from 1.5 s for 10 s, p0's
+    // clock 10% fast, p3 crashed for good. The liveness phase must heal all of it.
+    let mut c = config(4);
+    c.network.transport = Transport::Datagram;
+    c.network.loss = Probability::from_ppm(1_000_000);
+    c.drift_ppm = vec![100_000, 0, 0, 0];
+    c.schedule = vec![
+        at(
+            1_500,
+            Fault::PartitionIsolate {
+                target: Target::Node(2),
+                duration_ms: 10_000,
+            },
+        ),
+        at(
+            1_600,
+            Fault::Crash {
+                target: Target::Node(3),
+                restart_after_ms: None,
+                tear: false,
+            },
+        ),
+    ];
+    let safety = c.safety_ns;
+    // p1 sends to p2 every 100 ms from 50 ms; p0 has a timer at local 3 s.
+    let roles = vec![
+        Role::Timers(vec![(7, ms(3_000))]),
+        chatter(&[2], 50 * NS_PER_MS, 100 * NS_PER_MS, 30, 1),
+        Role::Sink,
+        Role::Sink,
+    ];
+    let mut rec = Recorder {
+        hold_until: Some(Time(safety + 900 * NS_PER_MS)),
+        ..Default::default()
+    };
+    let o = run_with(c, roles, &mut rec);
+    assert_eq!(o.verdict, Verdict::Pass);
+    assert_eq!(o.recovered_ns, Some(safety + 900 * NS_PER_MS));
+    // Nothing arrives before the heal (loss, then the cut); everything sent after it does.
+    let rounds: Vec<u64> = received(&rec.notes).iter().map(|g| g.round).collect();
+    assert_eq!(
+        rounds,
+        (20..29).collect::<Vec<_>>(),
+        "rounds sent at 2050 … 2850 ms"
+    );
+    // p0 ran 10% fast until 2 s (local 2.2 s), then at the true rate: local 3 s at 2.8 s.
+    let fired: Vec<(Time, ProcessId)> = rec
+        .notes
+        .iter()
+        .filter(|n| matches!(n.2, Note::Fired { .. }))
+        .map(|n| (n.0, n.1))
+        .collect();
+    assert_eq!(fired, vec![(ms(2_800), p(0))]);
+    // p3 came back at the start of the liveness phase.
+    let restarts: Vec<(Time, ProcessId)> = rec
+        .notes
+        .iter()
+        .filter(|n| matches!(n.2, Note::Started { .. }) && n.0 > Time::ZERO)
+        .map(|n| (n.0, n.1))
+        .collect();
+    assert_eq!(restarts, vec![(Time(safety), p(3))]);
+}
+
+#[test]
+fn a_pause_ends_with_the_safety_phase() {
+    // p1 is paused at 1.9 s for 1 s, but the liveness phase (from 2 s) starts with every
+    // fault healed: what waited is handled at 2 s, in order, and later messages on time.
+    let mut c = config(2);
+    c.schedule = vec![at(
+        1_900,
+        Fault::Pause {
+            target: Target::Node(1),
+            duration_ms: 1_000,
+        },
+    )];
+    let safety = c.safety_ns;
+    let roles = vec![
+        chatter(&[1], 50 * NS_PER_MS, 100 * NS_PER_MS, 30, 1),
+        Role::Sink,
+    ];
+    let mut rec = Recorder {
+        hold_until: Some(Time(safety + 950 * NS_PER_MS)),
+        ..Default::default()
+    };
+    let o = run_with(c, roles, &mut rec);
+    assert_eq!(o.verdict, Verdict::Pass);
+    // Round r is sent at 50 + 100r ms and arrives 1 ms later.
+    let got: Vec<(Time, u64)> = received(&rec.notes)
+        .iter()
+        .filter(|g| g.round >= 18)
+        .map(|g| (g.at, g.round))
+        .collect();
+    let mut expect = vec![(ms(1_851), 18), (ms(2_000), 19)];
+    expect.extend((20..29).map(|r| (ms(51 + 100 * r), r)));
+    assert_eq!(got, expect);
 }
