@@ -10,6 +10,31 @@ const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 /// atanh: (1/3)^33/33 < 2e-17; exp: 0.347^14/14! < 5e-18.
 const LN_TERMS: u32 = 17;
 const EXP_TERMS: u32 = 15;
+/// 1/(2k+1) for k in 0..LN_TERMS (each the correctly rounded quotient, computed at compile
+/// time by IEEE division, so the same on every machine).
+const ODD_RECIPROCALS: [f64; LN_TERMS as usize] = {
+    let mut t = [0.0; LN_TERMS as usize];
+    let mut k = 0;
+    while k < LN_TERMS as usize {
+        t[k] = 1.0 / (2 * k + 1) as f64;
+        k += 1;
+    }
+    t
+};
+/// 1/n! for n in 0..EXP_TERMS.
+const INV_FACTORIALS: [f64; EXP_TERMS as usize] = {
+    let mut t = [0.0; EXP_TERMS as usize];
+    let mut f = 1.0;
+    let mut n = 0;
+    while n < EXP_TERMS as usize {
+        if n > 0 {
+            f *= n as f64;
+        }
+        t[n] = 1.0 / f;
+        n += 1;
+    }
+    t
+};
 
 /// Natural logarithm of `x > 0`.
 pub fn ln(x: f64) -> f64 {
@@ -26,12 +51,12 @@ pub fn ln(x: f64) -> f64 {
     // ln(m) = 2 atanh(s), s = (m − 1)/(m + 1) in [0, 1/3).
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let mut term = s;
-    let mut sum = 0.0;
-    for k in 0..LN_TERMS {
-        sum += term / (2 * k + 1) as f64;
-        term *= s2;
+    // atanh(s)/s = Σ s^(2k)/(2k+1), by Horner's rule with exact-quotient constants.
+    let mut poly = 0.0;
+    for k in (0..LN_TERMS as usize).rev() {
+        poly = poly * s2 + ODD_RECIPROCALS[k];
     }
+    let sum = s * poly;
     2.0 * sum + e as f64 * LN2
 }
 
@@ -43,11 +68,10 @@ pub fn exp(x: f64) -> f64 {
     let k = (x / LN2 + if x >= 0.0 { 0.5 } else { -0.5 }) as i64;
     // Cody–Waite: ln2 split in two so that k·ln2 is exact in its high part.
     let r = (x - k as f64 * LN2_HI) - k as f64 * LN2_LO;
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for n in 1..EXP_TERMS {
-        term *= r / n as f64;
-        sum += term;
+    // Σ r^n/n! by Horner's rule with the reciprocal factorials.
+    let mut sum = 0.0;
+    for n in (0..EXP_TERMS as usize).rev() {
+        sum = sum * r + INV_FACTORIALS[n];
     }
     sum * pow2(k)
 }
