@@ -231,7 +231,8 @@ impl<E> EventQueue<E> {
                 self.file(e);
             }
         }
-        self.drain.sort_unstable_by(|a, b| b.key.cmp(&a.key));
+        self.drain
+            .sort_unstable_by_key(|e| std::cmp::Reverse(e.key));
         true
     }
 
@@ -313,7 +314,7 @@ mod tests {
         let mut id = 0u64;
         for round in 0..200_000u64 {
             x = proto::mix64(x ^ round);
-            if x % 3 != 0 || model.is_empty() {
+            if !x.is_multiple_of(3) || model.is_empty() {
                 let spread = [0u64, 100, 5_000, 1_000_000, 20_000_000, 60_000_000_000]
                     [(x >> 8) as usize % 6];
                 let t = now.plus_ns(if spread == 0 { 0 } else { (x >> 16) % spread });
