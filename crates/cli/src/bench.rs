@@ -125,7 +125,7 @@ fn kernel(quick: u32) -> u8 {
         );
     }
     println!(
-        "memory per pending event: {} bytes (heap key + slab slot)",
+        "memory per pending event: {} bytes (key and payload, inline in its bucket)",
         sim::run::bytes_per_pending_event()
     );
     0
