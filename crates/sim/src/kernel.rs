@@ -187,7 +187,6 @@ pub struct Sim<P: Process> {
     stats: KernelStats,
     applied: Vec<Applied>,
     recovered_at: Option<Time>,
-    last_waiting: Option<Violation>,
     /// Stamps every timer setting, so that a stale timer event (one set again since, even
     /// within the same handler call) never fires.
     timer_generation: u64,
@@ -263,7 +262,6 @@ impl<P: Process> Sim<P> {
             stats: KernelStats::default(),
             applied: Vec::new(),
             recovered_at: None,
-            last_waiting: None,
             timer_generation: 0,
             config,
         }
@@ -1016,10 +1014,8 @@ impl<P: Process> Sim<P> {
                 self.recovered_at = Some(self.now);
                 Ok(())
             }
-            Progress::Waiting(v) => {
-                self.last_waiting = Some(v);
-                self.push(self.now.plus_ns(LIVENESS_PROBE_NS), Ev::Probe)
-            }
+            // Not yet: probe again; the final verdict asks the observer once more.
+            Progress::Waiting(_) => self.push(self.now.plus_ns(LIVENESS_PROBE_NS), Ev::Probe),
         }
     }
 
@@ -1033,7 +1029,6 @@ impl<P: Process> Sim<P> {
             .filter(|(_, n)| **n > 0)
             .map(|(k, n)| (k.to_string(), *n))
             .collect();
-        let _ = &self.last_waiting;
         Outcome {
             seed: self.config.seed,
             verdict,

@@ -13,6 +13,8 @@ use crate::partition::Partitions;
 use crate::rng::Stream;
 use proto::{ProcessId, Time, mix64};
 use serde::{Deserialize, Serialize};
+// Lookup-only tables keyed by link, with a fixed hasher; the one pass over them (pruning)
+// removes entries by their own value, so hash order can never shape a run.
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
