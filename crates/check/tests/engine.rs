@@ -202,6 +202,20 @@ fn step_budget_ends_in_unknown() {
 }
 
 #[test]
+fn tiny_step_budgets_end_in_unknown_not_a_panic() {
+    // A level scan may overshoot a grant smaller than itself; the budget must saturate.
+    let history = etcd("etcd_002");
+    let model = RegisterModel::default();
+    for steps in [1, 100, 1_000] {
+        assert_eq!(
+            check(&model, &history, &Budget::steps(steps)),
+            Verdict::Unknown(Exhausted::Steps),
+            "budget {steps}"
+        );
+    }
+}
+
+#[test]
 fn cache_budget_ends_in_unknown() {
     let history = etcd("etcd_002");
     let budget = Budget {

@@ -1,6 +1,7 @@
 //! `zabsim bench`: the performance figures, as rates (DESIGN.md §8). Kernel: events per
 //! wall-second on one core for a message-heavy relay load over 10 … 10,000 processes (the
-//! cost per event must stay flat), and bytes of memory per pending event.
+//! cost per event must stay flat), bytes of memory per pending event, and the linearizability
+//! checker's time on Porcupine's histories.
 
 use sim::scenario;
 use std::time::Instant;
@@ -50,7 +51,11 @@ pub fn run(quick: u32) -> u8 {
     if code != 0 {
         return code;
     }
-    ensemble(quick.max(1))
+    let code = ensemble(quick.max(1));
+    if code != 0 {
+        return code;
+    }
+    checker(quick.max(1))
 }
 
 /// Committed writes per wall-second for a fault-free 5-server ensemble, monitors on.
@@ -128,5 +133,114 @@ fn kernel(quick: u32) -> u8 {
         "memory per pending event: {} bytes (key and payload, inline in its bucket)",
         sim::run::bytes_per_pending_event()
     );
+    0
+}
+
+/// Where Porcupine's test histories are: `ZABSIM_PORCUPINE_DIR`, else
+/// `../shared/anchors/porcupine` relative to the current directory.
+fn porcupine_dir() -> Result<std::path::PathBuf, std::path::PathBuf> {
+    let dir = match std::env::var_os("ZABSIM_PORCUPINE_DIR") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::path::PathBuf::from("../shared/anchors/porcupine"),
+    };
+    if dir.join("jepsen").is_dir() {
+        Ok(dir)
+    } else {
+        Err(dir)
+    }
+}
+
+/// Best wall time in ms of `runs` runs of `f`, and the result of the last one.
+fn best_ms<T>(runs: u32, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut best = f64::INFINITY;
+    let mut last = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let result = f();
+        best = best.min(started.elapsed().as_secs_f64() * 1e3);
+        last = Some(result);
+    }
+    (best, last.expect("at least one run"))
+}
+
+/// Linearizability checking of Porcupine's histories (parsing excluded), best of 5 runs
+/// per history, next to Porcupine's own figures.
+fn checker(quick: u32) -> u8 {
+    use check::import::{porcupine_etcd, porcupine_kv};
+    use check::lin::{Budget, check};
+    use check::models::{kv::KvModel, register::RegisterModel};
+
+    println!();
+    let dir = match porcupine_dir() {
+        Ok(dir) => dir,
+        Err(tried) => {
+            println!(
+                "checker: skipped (Porcupine histories not found at {}; set ZABSIM_PORCUPINE_DIR)",
+                tried.display()
+            );
+            return 0;
+        }
+    };
+    let runs = if quick > 1 { 1 } else { 5 };
+    println!(
+        "checker: Porcupine's histories from {}, check only (parsing excluded), best of {runs} runs each",
+        dir.display()
+    );
+    let mut etcd: Vec<(String, f64, bool)> = Vec::new();
+    for number in 0..=102 {
+        let name = format!("etcd_{number:03}");
+        let Ok(text) = std::fs::read_to_string(dir.join(format!("jepsen/{name}.log"))) else {
+            continue;
+        };
+        let ops = match porcupine_etcd::parse(&text) {
+            Ok(ops) => ops,
+            Err(e) => {
+                eprintln!("error: {name}.log:{}: {}", e.line, e.message);
+                return 2;
+            }
+        };
+        let model = RegisterModel::default();
+        let (ms, verdict) = best_ms(runs, || check(&model, &ops, &Budget::DEFAULT));
+        etcd.push((name, ms, verdict.is_linearizable()));
+    }
+    if !etcd.is_empty() {
+        let total: f64 = etcd.iter().map(|e| e.1).sum();
+        let mut times: Vec<f64> = etcd.iter().map(|e| e.1).collect();
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        let max = etcd
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("non-empty");
+        let linearizable = etcd.iter().filter(|e| e.2).count();
+        println!(
+            "  etcd: {} histories ({linearizable} linearizable): total {total:.1} ms (Porcupine 341 ms), median {median:.3} ms, max {:.1} ms ({})",
+            etcd.len(),
+            max.1,
+            max.0
+        );
+        if let Some(e) = etcd.iter().find(|e| e.0 == "etcd_002") {
+            println!("  etcd_002: {:.1} ms (Porcupine 125 ms)", e.1);
+        }
+    }
+    for (name, reference) in [("c50-ok", Some(116)), ("c50-bad", None), ("c10-ok", None)] {
+        let Ok(text) = std::fs::read_to_string(dir.join(format!("kv/{name}.txt"))) else {
+            println!("  kv {name}: missing");
+            continue;
+        };
+        let ops = match porcupine_kv::parse(&text) {
+            Ok(ops) => ops,
+            Err(e) => {
+                eprintln!("error: {name}.txt:{}: {}", e.line, e.message);
+                return 2;
+            }
+        };
+        let (ms, verdict) = best_ms(runs, || check(&KvModel, &ops, &Budget::DEFAULT));
+        let reference = reference.map_or(String::new(), |r| format!(" (Porcupine {r} ms)"));
+        println!(
+            "  kv {name}: {ms:.1} ms{reference}, linearizable={}",
+            verdict.is_linearizable()
+        );
+    }
     0
 }

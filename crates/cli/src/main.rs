@@ -2,6 +2,7 @@
 //! 0 all checks passed, 1 a violation, 2 usage or input error, 3 inconclusive).
 
 mod bench;
+mod checkcmd;
 mod output;
 mod runcmd;
 mod seed;
@@ -65,6 +66,24 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         quick: u32,
     },
+    /// Check recorded histories for linearizability, one verdict per file.
+    Check {
+        /// Sequential specification: `register` or `kv` (`zk` is not implemented yet).
+        #[arg(long)]
+        model: String,
+        /// History format: `porcupine-etcd` (with `register`) or `porcupine-kv` (with `kv`).
+        #[arg(long)]
+        format: String,
+        /// Print one JSON object per file instead of a line.
+        #[arg(long)]
+        json: bool,
+        /// Give up with verdict `unknown` (exit 3) after this many search steps per file.
+        #[arg(long, value_name = "N")]
+        budget_steps: Option<u64>,
+        /// The history files.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -94,6 +113,13 @@ fn main() -> ExitCode {
             Some(expect_hash.as_deref()),
         ),
         Command::Bench { quick } => bench::run(quick),
+        Command::Check {
+            model,
+            format,
+            json,
+            budget_steps,
+            files,
+        } => checkcmd::run(&model, &format, &files, json, budget_steps),
     };
     ExitCode::from(code)
 }

@@ -93,7 +93,8 @@ pub fn check_with_stats<M: Model>(
                 .max_cache_bytes
                 .saturating_sub(live_cache_bytes - bytes_before);
             let outcome = search.run(grant, allowance);
-            steps_left -= search.steps - steps_before;
+            // A level scan may overshoot its grant by a little: the budget then ends at 0.
+            steps_left = steps_left.saturating_sub(search.steps - steps_before);
             live_cache_bytes = live_cache_bytes - bytes_before + search.cache_bytes();
             match outcome {
                 None => still_live.push(search),

@@ -1,0 +1,174 @@
+//! `zabsim check`: checks externally recorded histories (Porcupine's etcd and kv formats)
+//! for linearizability with the `check::lin` engine, one verdict line (or JSON object) per
+//! file, and the exit code over all files (0 all linearizable, 1 a violation, 2 unreadable
+//! input or an unknown model/format, 3 inconclusive).
+
+use std::fmt::Debug;
+use std::time::Instant;
+
+use check::import::{ParseError, porcupine_etcd, porcupine_kv};
+use check::lin::{Budget, Exhausted, Model, Operation, Verdict, check};
+use check::models::kv::KvModel;
+use check::models::register::RegisterModel;
+
+/// A model paired with the history format it can read.
+#[derive(Clone, Copy)]
+enum Pairing {
+    RegisterEtcd,
+    KvKv,
+}
+
+fn pairing(model: &str, format: &str) -> Result<Pairing, String> {
+    match (model, format) {
+        ("register", "porcupine-etcd") => Ok(Pairing::RegisterEtcd),
+        ("kv", "porcupine-kv") => Ok(Pairing::KvKv),
+        ("zk", _) => Err(
+            "model `zk` is not implemented yet (available: `--model register --format porcupine-etcd`, `--model kv --format porcupine-kv`)"
+                .to_string(),
+        ),
+        ("register" | "kv", _) => Err(format!(
+            "model `{model}` cannot read format `{format}` (available: `--model register --format porcupine-etcd`, `--model kv --format porcupine-kv`)"
+        )),
+        _ => Err(format!(
+            "unknown model `{model}` (available: `register`, `kv`)"
+        )),
+    }
+}
+
+/// The outcome of checking one readable file.
+struct FileResult {
+    verdict: &'static str,
+    exhausted: Option<Exhausted>,
+    explanation: Option<String>,
+    ms: f64,
+}
+
+fn run_model<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    budget: &Budget,
+) -> FileResult
+where
+    M::Input: Debug,
+    M::Output: Debug,
+{
+    let started = Instant::now();
+    let verdict = check(model, ops, budget);
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    match verdict {
+        Verdict::Linearizable => FileResult {
+            verdict: "linearizable",
+            exhausted: None,
+            explanation: None,
+            ms,
+        },
+        Verdict::NotLinearizable(explanation) => FileResult {
+            verdict: "not-linearizable",
+            exhausted: None,
+            explanation: Some(explanation.render(ops)),
+            ms,
+        },
+        Verdict::Unknown(reason) => FileResult {
+            verdict: "unknown",
+            exhausted: Some(reason),
+            explanation: None,
+            ms,
+        },
+    }
+}
+
+fn check_text(pairing: Pairing, text: &str, budget: &Budget) -> Result<FileResult, ParseError> {
+    Ok(match pairing {
+        Pairing::RegisterEtcd => {
+            let ops = porcupine_etcd::parse(text)?;
+            run_model(&RegisterModel::default(), &ops, budget)
+        }
+        Pairing::KvKv => {
+            let ops = porcupine_kv::parse(text)?;
+            run_model(&KvModel, &ops, budget)
+        }
+    })
+}
+
+pub fn run(
+    model: &str,
+    format: &str,
+    files: &[String],
+    json: bool,
+    budget_steps: Option<u64>,
+) -> u8 {
+    let pairing = match pairing(model, format) {
+        Ok(p) => p,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 2;
+        }
+    };
+    let budget = budget_steps.map_or(Budget::DEFAULT, Budget::steps);
+    let (mut any_bad, mut any_unknown, mut any_unreadable) = (false, false, false);
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{file}: cannot read: {e}");
+                any_unreadable = true;
+                continue;
+            }
+        };
+        let result = match check_text(pairing, &text, &budget) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{file}:{}: {}", e.line, e.message);
+                any_unreadable = true;
+                continue;
+            }
+        };
+        match result.verdict {
+            "not-linearizable" => any_bad = true,
+            "unknown" => any_unknown = true,
+            _ => {}
+        }
+        if json {
+            let mut object = serde_json::json!({
+                "file": file,
+                "verdict": result.verdict,
+                "ms": result.ms,
+            });
+            if let Some(reason) = result.exhausted {
+                object["exhausted"] = serde_json::json!(match reason {
+                    Exhausted::Steps => "steps",
+                    Exhausted::CacheBytes => "cache-bytes",
+                });
+            }
+            if let Some(explanation) = &result.explanation {
+                object["explanation"] = serde_json::json!(explanation);
+            }
+            println!("{object}");
+        } else {
+            let words = match result.verdict {
+                "not-linearizable" => "not linearizable",
+                other => other,
+            };
+            println!("{file}: {words}");
+            match result.exhausted {
+                Some(Exhausted::Steps) => println!("    step budget exhausted"),
+                Some(Exhausted::CacheBytes) => println!("    cache budget exhausted"),
+                None => {}
+            }
+            if let Some(explanation) = &result.explanation {
+                for line in explanation.lines() {
+                    println!("    {line}");
+                }
+            }
+        }
+    }
+    if any_unreadable {
+        2
+    } else if any_bad {
+        1
+    } else if any_unknown {
+        3
+    } else {
+        0
+    }
+}
