@@ -6,9 +6,7 @@
 //! the heal, every process gets an answer to a ping.
 
 use crate::observe::{Observer, Procs, Progress, Violation};
-use proto::{
-    Ctx, Message, NS_PER_MS, OutboxOf, Process, ProcessId, Recovered, Time, TimerId, WriteId,
-};
+use proto::{Ctx, Message, OutboxOf, Process, ProcessId, Recovered, Time, TimerId, WriteId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProbeMsg {
@@ -213,9 +211,6 @@ impl Observer<Probe> for ProbeObserver {
         })
     }
 }
-
-/// A relay token rate is only bounded by latency: a default for benchmarks.
-pub const RELAY_LATENCY_NS: u64 = NS_PER_MS;
 
 #[cfg(test)]
 mod tests {
