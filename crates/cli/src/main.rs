@@ -3,6 +3,7 @@
 
 mod bench;
 mod checkcmd;
+mod fuzz;
 mod output;
 mod runcmd;
 mod seed;
@@ -60,6 +61,23 @@ enum Command {
         #[arg(long)]
         out: Option<String>,
     },
+    /// Run many seeds (in parallel processes' worth of threads); one result line per seed.
+    Fuzz {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        /// How many seeds.
+        #[arg(long, default_value_t = 100)]
+        seeds: u64,
+        /// The first seed.
+        #[arg(long, default_value_t = 0)]
+        seed_start: u64,
+        /// Seeds run at once (each run stays single-threaded).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Append one JSON line per seed here (flushed per seed).
+        #[arg(long)]
+        results: Option<String>,
+    },
     /// Print the performance figures zabsim is judged by.
     Bench {
         /// Scale the work down for a quick look (1 = full).
@@ -112,6 +130,13 @@ fn main() -> ExitCode {
             out.as_deref(),
             Some(expect_hash.as_deref()),
         ),
+        Command::Fuzz {
+            scenario,
+            seeds,
+            seed_start,
+            jobs,
+            results,
+        } => fuzz::run(&scenario, seed_start, seeds, jobs, results.as_deref()),
         Command::Bench { quick } => bench::run(quick),
         Command::Check {
             model,
