@@ -63,20 +63,11 @@ fn ensemble(quick: u32) -> u8 {
     println!();
     println!("ensemble: 5 servers, no faults, 50 clients writing, every protocol monitor on");
     let safety_ms = 4_000 / quick as u64;
-    let loaded = match scenario::load(
-        "<bench>",
-        ENSEMBLE_SCENARIO,
-        &[format!("run.safety_ms={safety_ms}")],
-    ) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+    let (report, secs) = match timed_run(ENSEMBLE_SCENARIO, &[format!("run.safety_ms={safety_ms}")])
+    {
+        Ok(r) => r,
+        Err(code) => return code,
     };
-    let started = Instant::now();
-    let report = sim::run::run(&loaded, 1).expect("bench scenario resolves");
-    let secs = started.elapsed().as_secs_f64();
     let commits = report
         .figures
         .iter()
@@ -96,6 +87,18 @@ fn ensemble(quick: u32) -> u8 {
     0
 }
 
+/// Load a built-in bench scenario with `overrides`, run seed 1, and time the run (wall
+/// seconds). `Err` is the exit code for a bench scenario that does not load.
+fn timed_run(text: &str, overrides: &[String]) -> Result<(sim::run::RunReport, f64), u8> {
+    let loaded = scenario::load("<bench>", text, overrides).map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })?;
+    let started = Instant::now();
+    let report = sim::run::run(&loaded, 1).expect("bench scenario resolves");
+    Ok((report, started.elapsed().as_secs_f64()))
+}
+
 fn kernel(quick: u32) -> u8 {
     println!("kernel: relay load, uniform 0.5–1.5 ms latency, {TOKENS_TOTAL} messages in flight");
     println!(
@@ -110,16 +113,10 @@ fn kernel(quick: u32) -> u8 {
             format!("run.events_max={events}"),
             format!("workload.tokens={tokens}"),
         ];
-        let loaded = match scenario::load("<bench>", RELAY_SCENARIO, &overrides) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
+        let (report, secs) = match timed_run(RELAY_SCENARIO, &overrides) {
+            Ok(r) => r,
+            Err(code) => return code,
         };
-        let started = Instant::now();
-        let report = sim::run::run(&loaded, 1).expect("bench scenario resolves");
-        let secs = started.elapsed().as_secs_f64();
         let handled = report.outcome.stats.events;
         println!(
             "{:>10} {:>12} {:>14.0} {:>10.1}",

@@ -11,6 +11,8 @@ pub mod zxid;
 
 pub use hash::{StableHasher, hash_words, mix64};
 pub use ids::{ProcessId, TimerId, WriteId};
-pub use process::{Ctx, Entropy, Message, Outbox, OutboxOf, Output, Process, Recovered};
+pub use process::{
+    Ctx, Entropy, Message, Outbox, OutboxOf, Output, Process, Recovered, uniform_below,
+};
 pub use time::{NS_PER_MS, NS_PER_SEC, NS_PER_US, Time};
 pub use zxid::{Epoch, Zxid};

@@ -33,13 +33,20 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// A uniform draw in `0..bound` (`bound > 0`), by Lemire's multiply-shift with rejection.
     pub fn below(&mut self, bound: u64) -> u64 {
-        assert!(bound > 0, "below(0) has no values");
-        let threshold = bound.wrapping_neg() % bound;
-        loop {
-            let product = (self.rng.next_u64() as u128) * (bound as u128);
-            if (product as u64) >= threshold {
-                return (product >> 64) as u64;
-            }
+        uniform_below(bound, || self.rng.next_u64())
+    }
+}
+
+/// A uniform draw in `0..bound` (`bound > 0`) from raw `u64` draws, by Lemire's
+/// multiply-shift with rejection: unbiased, usually one draw. zabsim's one implementation,
+/// used by the kernel's streams and by processes alike.
+pub fn uniform_below(bound: u64, mut draw: impl FnMut() -> u64) -> u64 {
+    assert!(bound > 0, "below(0) has no values");
+    let threshold = bound.wrapping_neg() % bound;
+    loop {
+        let product = (draw() as u128) * (bound as u128);
+        if (product as u64) >= threshold {
+            return (product >> 64) as u64;
         }
     }
 }

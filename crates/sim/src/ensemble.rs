@@ -10,7 +10,7 @@ use crate::observe::{Observer, Procs, Progress, Violation};
 use crate::scenario::{BugName, Scenario, WorkloadConfig, ZabConfig};
 use crate::zabmon::{self, ZabLog};
 use check::monitor::{MonitorViolation, Monitors, ProtocolEvent};
-use proto::{Epoch, NS_PER_MS, ProcessId, Time};
+use proto::{NS_PER_MS, ProcessId, Time};
 use serde::Serialize;
 use zab::{Bugs, Config, Note, Phase, ServerState};
 
@@ -302,12 +302,7 @@ pub fn run(s: &Scenario, kernel: KernelConfig) -> (Outcome, Vec<(String, u64)>, 
         ),
         (
             "epoch_max".to_string(),
-            stats
-                .epochs
-                .iter()
-                .copied()
-                .max()
-                .map_or(0, |e| Epoch(e).0 as u64),
+            stats.epochs.iter().copied().max().map_or(0, |e| e as u64),
         ),
         ("commits".to_string(), stats.commits),
         ("deliveries".to_string(), stats.deliveries),

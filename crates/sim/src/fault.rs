@@ -206,6 +206,11 @@ impl Fault {
 
     /// The single target, for faults that hit one node.
     pub fn target(&self) -> Option<Target> {
+        self.clone().target_mut().copied()
+    }
+
+    /// The single target, to resolve in place.
+    pub fn target_mut(&mut self) -> Option<&mut Target> {
         match self {
             Fault::Crash { target, .. }
             | Fault::Restart { target }
@@ -213,7 +218,7 @@ impl Fault {
             | Fault::ClockDrift { target, .. }
             | Fault::ClockJump { target, .. }
             | Fault::DiskSlow { target, .. }
-            | Fault::PartitionIsolate { target, .. } => Some(*target),
+            | Fault::PartitionIsolate { target, .. } => Some(target),
             _ => None,
         }
     }
@@ -224,12 +229,12 @@ impl Fault {
             Some(Target::Node(i)) => vec![i],
             _ => Vec::new(),
         };
-        let lists: [&Option<Vec<u32>>; 6] = match self {
-            Fault::PartitionHalves { side, .. } => [side, &None, &None, &None, &None, &None],
-            Fault::PartitionBridge { a, b, .. } => [a, b, &None, &None, &None, &None],
-            Fault::PartitionOneWay { from, to, .. } => [from, to, &None, &None, &None, &None],
-            Fault::PartitionRing { ring, .. } => [ring, &None, &None, &None, &None, &None],
-            _ => [&None, &None, &None, &None, &None, &None],
+        let lists: Vec<&Option<Vec<u32>>> = match self {
+            Fault::PartitionHalves { side, .. } => vec![side],
+            Fault::PartitionBridge { a, b, .. } => vec![a, b],
+            Fault::PartitionOneWay { from, to, .. } => vec![from, to],
+            Fault::PartitionRing { ring, .. } => vec![ring],
+            _ => Vec::new(),
         };
         for list in lists.into_iter().flatten() {
             v.extend(list);

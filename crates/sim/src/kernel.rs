@@ -424,15 +424,7 @@ impl<P: Process> Sim<P> {
                 // pause's end, still in order).
                 if slot.paused_until > self.now {
                     let at = slot.paused_until;
-                    self.push(
-                        at,
-                        Ev::Work {
-                            pid,
-                            incarnation,
-                            work,
-                        },
-                    )?;
-                    return Ok(None);
+                    return self.defer(at, pid, incarnation, work);
                 }
                 self.dispatch(pid, work, observer)?;
                 Ok(Some(pid))
@@ -545,18 +537,29 @@ impl<P: Process> Sim<P> {
         slot.busy_until = finish;
         if finish > now {
             let incarnation = slot.incarnation;
-            self.push(
-                finish,
-                Ev::Work {
-                    pid,
-                    incarnation,
-                    work,
-                },
-            )?;
-            return Ok(None);
+            return self.defer(finish, pid, incarnation, work);
         }
         self.dispatch(pid, work, observer)?;
         Ok(Some(pid))
+    }
+
+    /// Queue `work` for `pid` to run at `at`; nothing ran now.
+    fn defer(
+        &mut self,
+        at: Time,
+        pid: ProcessId,
+        incarnation: u32,
+        work: Work<P::Msg>,
+    ) -> Result<Option<ProcessId>, Stop> {
+        self.push(
+            at,
+            Ev::Work {
+                pid,
+                incarnation,
+                work,
+            },
+        )?;
+        Ok(None)
     }
 
     fn dispatch(

@@ -239,50 +239,33 @@ fn random_fault(kind: FaultKind, plan: &Plan, rng: &mut Stream) -> Fault {
 /// Replace every random choice in `fault` by a draw from `rng`.
 pub fn resolve(fault: &Fault, n: u32, rng: &mut Stream) -> Fault {
     let mut f = fault.clone();
-    let pick = |t: &mut Target, rng: &mut Stream| {
-        if *t == Target::Random {
-            *t = Target::Node(rng.below(n as u64) as u32);
-        }
-    };
+    if let Some(t) = f.target_mut().filter(|t| **t == Target::Random) {
+        *t = Target::Node(rng.below(n as u64) as u32);
+    }
     match &mut f {
-        Fault::Crash { target, .. }
-        | Fault::Restart { target }
-        | Fault::Pause { target, .. }
-        | Fault::ClockDrift { target, .. }
-        | Fault::ClockJump { target, .. }
-        | Fault::DiskSlow { target, .. }
-        | Fault::PartitionIsolate { target, .. } => pick(target, rng),
-        Fault::PartitionHalves { side, .. } => {
-            if side.is_none() {
-                let order = shuffled(n, rng);
-                let size = 1 + rng.below(((n - 1) / 2).max(1) as u64) as usize;
-                *side = Some(sorted(order[..size.min(order.len())].to_vec()));
-            }
+        Fault::PartitionHalves { side, .. } if side.is_none() => {
+            let order = shuffled(n, rng);
+            let size = 1 + rng.below(((n - 1) / 2).max(1) as u64) as usize;
+            *side = Some(sorted(order[..size.min(order.len())].to_vec()));
         }
-        Fault::PartitionBridge { a, b, bridge, .. } => {
-            if a.is_none() || b.is_none() || bridge.is_none() {
-                let order = shuffled(n, rng);
-                let rest = &order[1..];
-                let half = rest.len() / 2;
-                *bridge = Some(order[0]);
-                *a = Some(sorted(rest[..half].to_vec()));
-                *b = Some(sorted(rest[half..].to_vec()));
-            }
+        Fault::PartitionBridge { a, b, bridge, .. }
+            if a.is_none() || b.is_none() || bridge.is_none() =>
+        {
+            let order = shuffled(n, rng);
+            let rest = &order[1..];
+            let half = rest.len() / 2;
+            *bridge = Some(order[0]);
+            *a = Some(sorted(rest[..half].to_vec()));
+            *b = Some(sorted(rest[half..].to_vec()));
         }
-        Fault::PartitionOneWay { from, to, .. } => {
-            if from.is_none() || to.is_none() {
-                let order = shuffled(n, rng);
-                let cut = 1 + rng.below((n as u64 - 1).max(1)) as usize;
-                *from = Some(sorted(order[..cut.min(order.len())].to_vec()));
-                *to = Some(sorted(order[cut.min(order.len())..].to_vec()));
-            }
+        Fault::PartitionOneWay { from, to, .. } if from.is_none() || to.is_none() => {
+            let order = shuffled(n, rng);
+            let cut = 1 + rng.below((n as u64 - 1).max(1)) as usize;
+            *from = Some(sorted(order[..cut.min(order.len())].to_vec()));
+            *to = Some(sorted(order[cut.min(order.len())..].to_vec()));
         }
-        Fault::PartitionRing { ring, .. } => {
-            if ring.is_none() {
-                *ring = Some(shuffled(n, rng));
-            }
-        }
-        Fault::Loss { .. } | Fault::Heal => {}
+        Fault::PartitionRing { ring, .. } if ring.is_none() => *ring = Some(shuffled(n, rng)),
+        _ => {}
     }
     f
 }

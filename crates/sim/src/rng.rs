@@ -62,14 +62,7 @@ impl Stream {
 
     /// Uniform in `0..bound`, `bound > 0` (Lemire's multiply-shift with rejection).
     pub fn below(&mut self, bound: u64) -> u64 {
-        assert!(bound > 0, "below(0) has no values");
-        let threshold = bound.wrapping_neg() % bound;
-        loop {
-            let product = (self.u64() as u128) * (bound as u128);
-            if (product as u64) >= threshold {
-                return (product >> 64) as u64;
-            }
-        }
+        proto::uniform_below(bound, || self.u64())
     }
 
     /// Uniform in `lo..=hi`.
