@@ -434,7 +434,9 @@ fn hashes(loaded: &Loaded, seeds: std::ops::Range<u64>) -> Vec<u64> {
         .collect()
 }
 
-/// The same seeds run on `threads` threads, results in seed order.
+/// The same seeds run on `threads` threads, results in seed order. Each thread runs whole,
+/// independent simulations (as `zabsim fuzz --jobs` does); no run is shared between threads,
+/// so scheduling cannot shape any run — which is what the test checks.
 fn hashes_threaded(loaded: &Loaded, seeds: std::ops::Range<u64>, threads: u64) -> Vec<u64> {
     let per = (seeds.end - seeds.start).div_ceil(threads);
     std::thread::scope(|s| {
