@@ -1,89 +1,87 @@
-//! The request/apply layer: the applied key-value state and the client requests this server
-//! is waiting to answer. This is the narrow interface the replication core talks to
-//! (`apply`, `snapshot`, `restore`, pending requests); the znode tree will replace it.
-//! Invariants: at most `max_pending` requests are tracked; a request is answered at most
-//! once (it is removed from `pending` when answered or failed).
+//! The replicated application state: the znode tree plus the set of live sessions with their
+//! negotiated timeouts (ZooKeeper's `DataTree` + `sessionsWithTimeouts`, both part of every
+//! snapshot). Committed txns are applied here in zxid order and nothing else changes it.
+//! Invariants: a session is live from its `CreateSession` txn until its `CloseSession` txn;
+//! the tree never holds an ephemeral node of a session that is not live (checked in
+//! [`ZkState::check_invariants`]); at most [`SESSIONS_MAX`] sessions are live.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use proto::ProcessId;
+use datatree::{DataTree, TxnBody};
+use proto::zk::{OpResult, SessionId};
 
-use crate::types::{Origin, Txn, TxnOp};
+use crate::types::Txn;
 
-/// The applied state: a map from key to value.
-pub type AppState = BTreeMap<u64, u64>;
+/// Most live sessions one ensemble tracks.
+pub const SESSIONS_MAX: usize = 1 << 20;
 
-/// A key-value state machine plus this server's in-flight client writes.
-#[derive(Clone, Debug, Default)]
-pub struct KvApp {
-    data: AppState,
-    /// Writes this server accepted from clients, keyed by (client, req_id).
-    pending: BTreeSet<(ProcessId, u64)>,
-    max_pending: usize,
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ZkState {
+    tree: DataTree,
+    sessions: BTreeMap<SessionId, u32>,
 }
 
-impl KvApp {
-    pub fn new(max_pending: usize) -> KvApp {
-        assert!(max_pending > 0);
-        KvApp {
-            data: AppState::new(),
-            pending: BTreeSet::new(),
-            max_pending,
-        }
+impl ZkState {
+    pub fn new() -> ZkState {
+        ZkState::default()
     }
 
-    /// Applies one committed txn. Returns the client to answer if this server accepted it.
-    pub fn apply(&mut self, me: ProcessId, txn: &Txn) -> Option<Origin> {
-        match txn.op {
-            TxnOp::Write { key, value } => {
-                self.data.insert(key, value);
+    /// Applies one committed txn and returns the client's result.
+    pub fn apply(&mut self, txn: &Txn) -> OpResult {
+        let result = self.tree.apply(&txn.tree_txn());
+        match &txn.body {
+            TxnBody::CreateSession { timeout_ms } => {
+                assert!(!txn.session.is_none(), "CreateSession without a session id");
+                self.sessions.insert(txn.session, *timeout_ms);
+                assert!(self.sessions.len() <= SESSIONS_MAX, "too many sessions");
             }
+            TxnBody::CloseSession { .. } => {
+                self.sessions.remove(&txn.session);
+            }
+            _ => {}
         }
-        let origin = txn.origin?;
-        if origin.server != me {
-            return None;
+        result
+    }
+
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    /// Live sessions with their negotiated timeouts, in id order.
+    pub fn sessions(&self) -> &BTreeMap<SessionId, u32> {
+        &self.sessions
+    }
+
+    pub fn session_live(&self, session: SessionId) -> bool {
+        self.sessions.contains_key(&session)
+    }
+
+    /// A stable digest of tree and sessions.
+    pub fn digest(&self) -> u64 {
+        let mut words = vec![self.tree.digest(), self.sessions.len() as u64];
+        words.extend(self.sessions.iter().flat_map(|(s, t)| [s.0, u64::from(*t)]));
+        proto::hash_words(&words)
+    }
+
+    /// Bytes a snapshot of this state takes (paths, data, stat per node; sessions).
+    pub fn size_bytes(&self) -> usize {
+        const STAT_BYTES: usize = 68;
+        let nodes: usize = self
+            .tree
+            .paths()
+            .map(|p| p.len() + STAT_BYTES + self.tree.data(p).map_or(0, <[u8]>::len))
+            .sum();
+        nodes + 12 * self.sessions.len()
+    }
+
+    /// Asserts the invariants in this file's header. O(n); for tests and monitors.
+    pub fn check_invariants(&self) {
+        self.tree.check_invariants();
+        for owner in self.tree.sessions_with_ephemerals() {
+            assert!(
+                self.sessions.contains_key(&owner),
+                "ephemerals of dead session {owner}"
+            );
         }
-        self.pending
-            .remove(&(origin.client, origin.req_id))
-            .then_some(origin)
-    }
-
-    pub fn read(&self, key: u64) -> Option<u64> {
-        self.data.get(&key).copied()
-    }
-
-    pub fn state(&self) -> &AppState {
-        &self.data
-    }
-
-    pub fn restore(&mut self, state: &AppState) {
-        self.data = state.clone();
-    }
-
-    /// Starts tracking a write; false when full or already tracked.
-    pub fn track(&mut self, client: ProcessId, req_id: u64) -> bool {
-        if self.pending.len() >= self.max_pending || self.pending.contains(&(client, req_id)) {
-            return false;
-        }
-        self.pending.insert((client, req_id));
-        assert!(self.pending.len() <= self.max_pending);
-        true
-    }
-
-    pub fn is_tracked(&self, client: ProcessId, req_id: u64) -> bool {
-        self.pending.contains(&(client, req_id))
-    }
-
-    pub fn untrack(&mut self, client: ProcessId, req_id: u64) -> bool {
-        self.pending.remove(&(client, req_id))
-    }
-
-    /// Forgets every tracked write, returning them in (client, req_id) order.
-    pub fn take_pending(&mut self) -> Vec<(ProcessId, u64)> {
-        std::mem::take(&mut self.pending).into_iter().collect()
-    }
-
-    pub fn pending_len(&self) -> usize {
-        self.pending.len()
     }
 }

@@ -70,9 +70,11 @@ pub struct Config {
     /// Largest zxid counter a leader may use; at this limit it steps down (ZooKeeper uses
     /// `0xffff_fffe`: the low 32 bits must not roll over). Lower it to test the step-down.
     pub zxid_counter_max: u32,
-    /// Most client writes a server tracks while they are in flight; more are refused with
-    /// ConnectionLoss.
+    /// Most requests one client connection may have unanswered; a client that sends more
+    /// is disconnected (`Overloaded`).
     pub max_pending_requests: usize,
+    /// Most client connections one server holds.
+    pub max_client_connections: usize,
     /// Not ZooKeeper: an established (or establishing) leader steps down when a learner
     /// connects with an accepted epoch above the leader's epoch. In ZooKeeper such a learner
     /// (e.g. one that alone accepted the epoch of its own failed leadership attempt) refuses
@@ -99,6 +101,7 @@ impl Config {
             log_window_txns: 500,
             zxid_counter_max: Zxid::COUNTER_MAX - 1,
             max_pending_requests: 4096,
+            max_client_connections: 100_000,
             yield_to_newer_accepted_epoch: false,
             bugs: Bugs::default(),
         }
@@ -122,7 +125,7 @@ impl Config {
         assert!(self.notify_timeout_ms_start <= self.notify_timeout_ms_max);
         assert!(self.log_window_txns > 0);
         assert!(self.zxid_counter_max > 0);
-        assert!(self.max_pending_requests > 0);
+        assert!(self.max_pending_requests > 0 && self.max_client_connections > 0);
     }
 
     pub fn is_voter(&self, p: ProcessId) -> bool {

@@ -11,7 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use proto::{Ctx, Epoch, ProcessId, Time, Zxid};
+use datatree::{PendingChanges, TxnBody, TxnHeader};
+use proto::zk::{Op, SessionId, ZkError};
+use proto::{Ctx, Epoch, NS_PER_MS, ProcessId, Time, Zxid};
 
 use crate::config::{MAX_OUTSTANDING_PROPOSALS, TIMER_TICK};
 use crate::disk::Waiter;
@@ -20,8 +22,9 @@ use crate::msg::Peer;
 use crate::notes::Note;
 use crate::record::Record;
 use crate::server::{Out, Role, Server};
+use crate::sessions::SessionTracker;
 use crate::sync::{SyncPlan, plan_sync};
-use crate::types::{Origin, Phase, ServerState, Txn, TxnOp};
+use crate::types::{Origin, Phase, ServerState, Txn};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum LeaderStage {
@@ -84,7 +87,16 @@ pub(crate) struct LeaderState {
     pub(crate) learners: BTreeMap<ProcessId, Handler>,
     outstanding: VecDeque<Outstanding>,
     last_proposed: Zxid,
+    /// Changes prepared but not applied yet (ZooKeeper's outstanding change records).
+    pub(crate) pending: PendingChanges,
+    /// Live sessions (started when established).
+    pub(crate) tracker: SessionTracker,
+    /// Syncs waiting for every proposal up to their zxid to commit, in arrival order.
+    syncs: VecDeque<(Zxid, Origin, String)>,
 }
+
+/// Most syncs a leader holds back at once; more are answered when the next commit lands.
+const SYNCS_MAX: usize = 100_000;
 
 impl Server {
     fn lead(&mut self) -> &mut LeaderState {
@@ -126,6 +138,9 @@ impl Server {
             learners: BTreeMap::new(),
             outstanding: VecDeque::new(),
             last_proposed: Zxid::ZERO,
+            pending: PendingChanges::new(),
+            tracker: SessionTracker::default(),
+            syncs: VecDeque::new(),
         }));
         self.set_state(ServerState::Leading, out);
         self.set_phase(Phase::Discovery, out);
@@ -318,7 +333,10 @@ impl Server {
         }
         self.commit_upto = last;
         self.apply_committed(out);
+        assert_eq!(self.applied_zxid, last, "established with unapplied history");
+        let tracker = SessionTracker::starting(self.app.sessions(), self.now);
         let l = self.lead();
+        l.tracker = tracker;
         for (sid, h) in l.learners.iter_mut() {
             if h.stage == HandlerStage::AwaitingUpToDate {
                 h.link.send(*sid, Peer::UpToDate, out);
@@ -367,8 +385,28 @@ impl Server {
             } => self.leader_on_ack_epoch(ctx, from, current_epoch, last_zxid, out),
             Peer::AckNewLeader { epoch } => self.leader_on_ack_newleader(from, epoch, out),
             Peer::Ack { zxid } => self.leader_on_ack(from, zxid, out),
-            Peer::Request { op, origin } => self.leader_on_request(ctx, from, op, origin, out),
-            Peer::Ping => {}
+            Peer::Request {
+                session,
+                op,
+                origin,
+            } => self.leader_on_request(ctx, from, session, op, origin, out),
+            Peer::Sync { origin, path } => {
+                if self.leader_learner_in_broadcast(from, origin) {
+                    self.leader_sync(origin, path, out);
+                }
+            }
+            Peer::Revalidate {
+                session,
+                client,
+                conn,
+            } => self.leader_on_revalidate(from, session, client, conn, out),
+            Peer::Ping { touched } => {
+                let now = self.now;
+                let l = self.lead();
+                for session in touched {
+                    l.tracker.touch(session, now);
+                }
+            }
             // Leader → learner kinds are not expected here: the learner is confused.
             _ => {
                 self.lead().learners.remove(&from);
@@ -562,33 +600,67 @@ impl Server {
         }
         if committed_any {
             self.apply_committed(out);
+            self.leader_answer_syncs(out);
         }
     }
 
-    /// Issues a new txn. False (and nothing proposed) when the leader cannot take more; the
-    /// leader steps down if the zxid counter would pass `zxid_counter_max`.
-    pub(crate) fn leader_propose(
-        &mut self,
-        ctx: &mut Ctx,
-        op: TxnOp,
-        origin: Origin,
-        out: &mut Out,
-    ) -> bool {
+    /// The zxid for a new proposal; None when the leader cannot take more. The leader
+    /// steps down if the counter would pass `zxid_counter_max`.
+    fn leader_next_zxid(&mut self, ctx: &mut Ctx, out: &mut Out) -> Option<Zxid> {
         let counter_max = self.cfg.zxid_counter_max;
         let l = self.lead_ref();
         assert_eq!(l.stage, LeaderStage::Established);
         if l.outstanding.len() >= MAX_OUTSTANDING_PROPOSALS {
-            return false;
+            return None;
         }
         let counter = l.last_proposed.counter();
         if counter >= counter_max {
             self.go_looking(ctx, "zxid counter would overflow", out);
-            return false;
+            return None;
         }
         let zxid = Zxid::new(l.last_proposed.epoch(), counter + 1);
         assert!(zxid > self.log.last_zxid(), "proposal below the log end");
+        Some(zxid)
+    }
+
+    /// Prepares `op` of `session` against the tree plus the outstanding changes
+    /// (ZooKeeper's `PrepRequestProcessor`, session checks first) and proposes the txn.
+    /// `origin: None` is a session expiry. False (nothing proposed) when refused.
+    pub(crate) fn leader_submit(
+        &mut self,
+        ctx: &mut Ctx,
+        session: SessionId,
+        op: &Op,
+        origin: Option<Origin>,
+        out: &mut Out,
+    ) -> bool {
+        assert!(op.is_write(), "submit of a read");
+        let Some(zxid) = self.leader_next_zxid(ctx, out) else {
+            return false;
+        };
+        let now = ctx.now;
+        let header = TxnHeader {
+            session,
+            zxid,
+            time_ms: i64::try_from(now.0 / NS_PER_MS).expect("time fits"),
+        };
+        let Role::Leading(l) = &mut self.role else {
+            unreachable!("leader_next_zxid checked the role")
+        };
+        let body = match session_check(&mut l.tracker, session, op, origin, now) {
+            Err(err) => TxnBody::Error(err),
+            Ok(()) => self.app.tree().prepare_with(&mut l.pending, header, op).body,
+        };
+        self.leader_propose(Txn::new(zxid, session, header.time_ms, body, origin), out);
+        true
+    }
+
+    /// Logs, persists and broadcasts a new txn.
+    fn leader_propose(&mut self, txn: Txn, out: &mut Out) {
+        let zxid = txn.zxid;
+        let l = self.lead_ref();
+        assert!(zxid > l.last_proposed && zxid > self.log.last_zxid());
         let round = l.round;
-        let txn = Txn::new(zxid, op, Some(origin));
         self.log.append(txn.clone());
         self.disk.append(Record::Txn(txn.clone()), out);
         self.disk.sync(Waiter::LeaderTxn { round, zxid }, out);
@@ -607,26 +679,91 @@ impl Server {
                 h.link.send(*sid, Peer::Proposal { txn: txn.clone() }, out);
             }
         }
-        true
+    }
+
+    fn leader_learner_in_broadcast(&self, from: ProcessId, origin: Origin) -> bool {
+        let l = self.lead_ref();
+        origin.server == from
+            && l.stage == LeaderStage::Established
+            && l.learners[&from].stage == HandlerStage::Broadcast
     }
 
     fn leader_on_request(
         &mut self,
         ctx: &mut Ctx,
         from: ProcessId,
-        op: TxnOp,
+        session: SessionId,
+        op: Op,
         origin: Origin,
         out: &mut Out,
     ) {
-        let l = self.lead_ref();
-        if origin.server != from
-            || l.stage != LeaderStage::Established
-            || l.learners[&from].stage != HandlerStage::Broadcast
-        {
+        if !self.leader_learner_in_broadcast(from, origin) || !op.is_write() {
             return;
         }
         // Refused proposals are dropped: the learner answers its client when it loses us.
-        let _ = self.leader_propose(ctx, op, origin, out);
+        let _ = self.leader_submit(ctx, session, &op, Some(origin), out);
+    }
+
+    /// A sync is answered once every proposal issued before it is committed.
+    pub(crate) fn leader_sync(&mut self, origin: Origin, path: String, out: &mut Out) {
+        let l = self.lead();
+        if l.syncs.len() >= SYNCS_MAX {
+            return; // the client times out and retries elsewhere
+        }
+        let upto = l.last_proposed;
+        l.syncs.push_back((upto, origin, path));
+        self.leader_answer_syncs(out);
+    }
+
+    fn leader_answer_syncs(&mut self, out: &mut Out) {
+        let committed = self.commit_upto;
+        let me = self.cfg.me;
+        while let Some((upto, origin, path)) = self.lead_ref().syncs.front().cloned() {
+            if upto > committed {
+                break;
+            }
+            self.lead().syncs.pop_front();
+            if origin.server == me {
+                self.complete_sync(origin, path, out);
+            } else if let Some(h) = self.lead().learners.get_mut(&origin.server) {
+                h.link.send(origin.server, Peer::SyncDone { origin, path }, out);
+            }
+        }
+    }
+
+    fn leader_on_revalidate(
+        &mut self,
+        from: ProcessId,
+        session: SessionId,
+        client: ProcessId,
+        conn: u64,
+        out: &mut Out,
+    ) {
+        let now = self.now;
+        let l = self.lead();
+        if l.stage != LeaderStage::Established {
+            return;
+        }
+        let timeout_ms = l.tracker.revalidate(session, from, now);
+        let h = l.learners.get_mut(&from).expect("checked by the caller");
+        let reply = Peer::Revalidated {
+            session,
+            client,
+            conn,
+            timeout_ms,
+        };
+        h.link.send(from, reply, out);
+    }
+
+    /// Proposes a CloseSession for every session past its deadline.
+    fn leader_expire_sessions(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        let now = ctx.now;
+        let expired = self.lead().tracker.expire(now);
+        for session in expired {
+            if !self.leader_submit(ctx, session, &Op::CloseSession, None, out) {
+                return;
+            }
+        }
     }
 
     pub(crate) fn leader_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
@@ -656,6 +793,10 @@ impl Server {
                 self.go_looking(ctx, "lost a quorum of synced followers", out);
                 return;
             }
+            self.leader_expire_sessions(ctx, out);
+            if !self.is_established_leader() {
+                return;
+            }
         }
         // Forget learners that went silent (ZooKeeper's learner socket timeout).
         let init_ns = self.cfg.init_limit_ns();
@@ -670,9 +811,41 @@ impl Server {
         });
         for (sid, h) in l.learners.iter_mut() {
             if h.stage >= HandlerStage::Syncing {
-                h.link.send(*sid, Peer::Ping, out);
+                h.link.send(
+                    *sid,
+                    Peer::Ping {
+                        touched: Vec::new(),
+                    },
+                    out,
+                );
             }
         }
         out.set_timer(TIMER_TICK, now.plus_ns(self.cfg.tick_ns()));
+    }
+}
+
+/// ZooKeeper's session checks before a write is prepared: a new session starts being
+/// tracked, a close marks it closing, anything else must come from the session's owner.
+fn session_check(
+    tracker: &mut SessionTracker,
+    session: SessionId,
+    op: &Op,
+    origin: Option<Origin>,
+    now: Time,
+) -> Result<(), ZkError> {
+    match (op, origin) {
+        (Op::CreateSession { timeout_ms }, Some(o)) => {
+            tracker.add(session, *timeout_ms, Some(o.server), now);
+            Ok(())
+        }
+        (Op::CloseSession, None) => Ok(()), // an expiry: marked closing already
+        (Op::CloseSession, Some(o)) => {
+            tracker.check(session, o.server)?;
+            let closing = tracker.set_closing(session);
+            assert!(closing);
+            Ok(())
+        }
+        (_, Some(o)) => tracker.check(session, o.server),
+        (_, None) => panic!("only a session expiry has no origin: {op:?}"),
     }
 }

@@ -19,7 +19,7 @@ use crate::msg::Peer;
 use crate::notes::Note;
 use crate::record::Record;
 use crate::server::{Out, Role, Server};
-use crate::types::{Origin, Phase, ServerState, Snapshot, Txn, TxnOp};
+use crate::types::{Phase, ServerState, Snapshot, Txn};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum LearnerStage {
@@ -184,10 +184,26 @@ impl Server {
                 self.learner_on_uptodate(out);
                 true
             }
-            Peer::Ping => {
+            Peer::Ping { .. } => {
+                let touched = self.clients.take_touched();
                 let l = self.learn();
                 let leader = l.leader;
-                l.link.send(leader, Peer::Ping, out);
+                l.link.send(leader, Peer::Ping { touched }, out);
+                true
+            }
+            Peer::SyncDone { origin, path } if stage == LearnerStage::Broadcast => {
+                if origin.server == self.cfg.me {
+                    self.complete_sync(origin, path, out);
+                }
+                true
+            }
+            Peer::Revalidated {
+                session,
+                client,
+                conn,
+                timeout_ms,
+            } if stage == LearnerStage::Broadcast => {
+                self.finish_connect(client, conn, session, timeout_ms, out);
                 true
             }
             _ => false,
@@ -496,11 +512,15 @@ impl Server {
         self.apply_committed(out);
     }
 
-    /// Forwards a client write to the leader (REQUEST).
-    pub(crate) fn learner_forward(&mut self, op: TxnOp, origin: Origin, out: &mut Out) {
+    /// Sends the leader a client's write (REQUEST), sync or session revalidation.
+    pub(crate) fn learner_forward(&mut self, body: Peer, out: &mut Out) {
+        assert!(matches!(
+            body,
+            Peer::Request { .. } | Peer::Sync { .. } | Peer::Revalidate { .. }
+        ));
         let l = self.learn();
         assert_eq!(l.stage, LearnerStage::Broadcast);
         let leader = l.leader;
-        l.link.send(leader, Peer::Request { op, origin }, out);
+        l.link.send(leader, body, out);
     }
 }

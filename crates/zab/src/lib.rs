@@ -1,7 +1,7 @@
 //! One ZooKeeper server as a sans-IO state machine ([`Server`], a [`proto::Process`]): fast
 //! leader election, ZAB discovery, synchronization and broadcast, observers, a log-structured
-//! durable state (epochs, txn log, snapshots as [`Record`]s) and a minimal request pipeline
-//! (a key-value map standing in for the znode tree).
+//! durable state (epochs, txn log, snapshots as [`Record`]s), sessions (tracked and expired
+//! by the leader), watches, and the request pipeline over the znode tree of `datatree`.
 //!
 //! Module map (each file's `//!` header states the invariants it keeps):
 //! - `config`   — [`Config`], [`Bugs`], named bounds.
@@ -15,11 +15,16 @@
 //! - `leader`   — the leader's discovery, synchronization and broadcast.
 //! - `sync`     — the pure DIFF / TRUNC / SNAP decision.
 //! - `learner`  — the follower's and observer's side of discovery, sync and broadcast.
-//! - `app`      — the request/apply layer (replaceable by the znode tree).
+//! - `app`      — [`ZkState`]: the applied znode tree and live sessions.
+//! - `sessions` — the leader's session tracker (expiry, owners, revalidation).
+//! - `clients`  — client connections and their per-session request queues.
+//! - `watches`  — the server's data / child watch tables.
+//! - `requests` — connects, requests, replies, watch events, syncs.
 //! - `notes`    — [`Note`]s for the invariant monitors.
 //! - `server`   — [`Server`]: dispatch, role transitions, delivery, read-only views.
 
 mod app;
+mod clients;
 mod config;
 mod disk;
 mod election;
@@ -32,10 +37,12 @@ mod notes;
 mod record;
 mod requests;
 mod server;
+mod sessions;
 mod sync;
 mod types;
+mod watches;
 
-pub use app::{AppState, KvApp};
+pub use app::{SESSIONS_MAX, ZkState};
 pub use config::{
     Bugs, Config, MAX_FSYNC_WAITERS, MAX_OUTSTANDING_PROPOSALS, MAX_SERVERS, TIMER_FINALIZE,
     TIMER_NOTIFY, TIMER_TICK,
@@ -46,6 +53,5 @@ pub use notes::Note;
 pub use record::{DiskImage, Record, recover};
 pub use server::{Out, Server};
 pub use sync::{SyncPlan, plan_sync};
-pub use types::{
-    ClientOp, ClientResult, Origin, Phase, ServerState, Snapshot, Txn, TxnOp, Vote, chain_digest,
-};
+pub use types::{Origin, Phase, ServerState, Snapshot, Txn, Vote, chain_digest};
+pub use watches::WATCHES_MAX;

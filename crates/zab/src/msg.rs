@@ -1,13 +1,15 @@
 //! The wire messages of one ensemble: election notifications, leader–learner messages
 //! (each tagged with a connection id and a per-direction sequence number, see `link`), and
-//! client requests/replies; their kind names and realistic sizes.
+//! the client–server protocol of `proto::wire`; their kind names and realistic sizes.
 //! Invariants: `KINDS[kind(m)]` names `m`; kind indices are the constants in [`kind`].
 
 use std::sync::Arc;
 
+use proto::wire::{ClientMsg, ServerMsg, op_size_bytes, result_size_bytes};
+use proto::zk::{Op, SessionId};
 use proto::{Epoch, Message, ProcessId, Zxid};
 
-use crate::types::{ClientOp, ClientResult, Origin, ServerState, Snapshot, Txn, TxnOp, Vote};
+use crate::types::{Origin, ServerState, Snapshot, Txn, Vote};
 
 /// A fast-leader-election notification `(leader, zxid, electionEpoch, state, sid, peerEpoch)`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -91,12 +93,40 @@ pub enum Peer {
     Inform {
         txn: Txn,
     },
-    /// Both directions: liveness.
-    Ping,
-    /// Learner → leader: a client write to propose.
+    /// Both directions: liveness. Learner → leader: the sessions its clients were heard
+    /// from since the last ping (the leader keeps them alive).
+    Ping {
+        touched: Vec<SessionId>,
+    },
+    /// Learner → leader: a client write of `session` to prepare and propose.
     Request {
-        op: TxnOp,
+        session: SessionId,
+        op: Op,
         origin: Origin,
+    },
+    /// Learner → leader: a client's `sync`; answered with `SyncDone` once every proposal
+    /// issued before it is committed (and its COMMIT sent ahead on this link).
+    Sync {
+        origin: Origin,
+        path: String,
+    },
+    SyncDone {
+        origin: Origin,
+        path: String,
+    },
+    /// Learner → leader: may this reconnecting session move to me?
+    Revalidate {
+        session: SessionId,
+        client: ProcessId,
+        conn: u64,
+    },
+    /// Leader → learner: the session's timeout if it is live (and now owned by the
+    /// learner), None if it expired.
+    Revalidated {
+        session: SessionId,
+        client: ProcessId,
+        conn: u64,
+        timeout_ms: Option<u32>,
     },
 }
 
@@ -110,17 +140,10 @@ pub enum Msg {
         seq: u64,
         body: Peer,
     },
-    /// Client → any server.
-    ClientRequest {
-        req_id: u64,
-        op: ClientOp,
-    },
-    /// Server → client. `zxid`: the write's zxid, or the server's last applied zxid.
-    ClientReply {
-        req_id: u64,
-        zxid: Zxid,
-        result: ClientResult,
-    },
+    /// Client → server.
+    FromClient(ClientMsg),
+    /// Server → client.
+    ToClient(ServerMsg),
 }
 
 /// Indices into [`Msg::KINDS`].
@@ -142,14 +165,23 @@ pub mod kind {
     pub const INFORM: usize = 14;
     pub const PING: usize = 15;
     pub const REQUEST: usize = 16;
-    pub const CLIENT_REQUEST: usize = 17;
-    pub const CLIENT_REPLY: usize = 18;
+    pub const SYNC: usize = 17;
+    pub const SYNC_DONE: usize = 18;
+    pub const REVALIDATE: usize = 19;
+    pub const REVALIDATED: usize = 20;
+    pub const CONNECT: usize = 21;
+    pub const CLIENT_REQUEST: usize = 22;
+    pub const CLIENT_PING: usize = 23;
+    pub const CLIENT_DISCONNECT: usize = 24;
+    pub const CONNECTED: usize = 25;
+    pub const SESSION_END: usize = 26;
+    pub const CLIENT_REPLY: usize = 27;
+    pub const WATCH_EVENT: usize = 28;
+    pub const PONG: usize = 29;
 }
 
 /// Bytes of a quorum packet header: type, zxid, data length, connection id, sequence.
 const PEER_HEADER_BYTES: u32 = 4 + 8 + 4 + 8 + 8;
-/// A txn on the wire: header (zxid, time, type, session, cxid) plus a small payload.
-const TXN_BYTES: u32 = 8 + 8 + 4 + 8 + 4 + 16 + 8;
 
 impl Peer {
     pub fn kind(&self) -> usize {
@@ -168,8 +200,12 @@ impl Peer {
             Peer::Ack { .. } => kind::ACK,
             Peer::Commit { .. } => kind::COMMIT,
             Peer::Inform { .. } => kind::INFORM,
-            Peer::Ping => kind::PING,
+            Peer::Ping { .. } => kind::PING,
             Peer::Request { .. } => kind::REQUEST,
+            Peer::Sync { .. } => kind::SYNC,
+            Peer::SyncDone { .. } => kind::SYNC_DONE,
+            Peer::Revalidate { .. } => kind::REVALIDATE,
+            Peer::Revalidated { .. } => kind::REVALIDATED,
         }
     }
 
@@ -180,8 +216,16 @@ impl Peer {
             Peer::Diff { .. } | Peer::Trunc { .. } | Peer::NewLeader { .. } => 8,
             Peer::Snap { snapshot } => snapshot.size_bytes(),
             Peer::UpToDate | Peer::Ack { .. } | Peer::Commit { .. } => 0,
-            Peer::Proposal { .. } | Peer::Inform { .. } | Peer::Request { .. } => TXN_BYTES,
-            Peer::Ping => 16,
+            Peer::Proposal { txn } | Peer::Inform { txn } => txn.size_bytes(),
+            Peer::Request { op, .. } => 8 + 24 + op_size_bytes(op),
+            Peer::Ping { touched } => {
+                let n = u32::try_from(touched.len()).unwrap_or(u32::MAX);
+                16u32.saturating_add(n.saturating_mul(12))
+            }
+            Peer::Sync { path, .. } | Peer::SyncDone { path, .. } => {
+                24 + u32::try_from(path.len()).unwrap_or(u32::MAX)
+            }
+            Peer::Revalidate { .. } | Peer::Revalidated { .. } => 28,
         }
     }
 }
@@ -205,16 +249,38 @@ impl Message for Msg {
         "INFORM",
         "PING",
         "REQUEST",
+        "SYNC",
+        "SYNC_DONE",
+        "REVALIDATE",
+        "REVALIDATED",
+        "CONNECT",
         "CLIENT_REQUEST",
+        "CLIENT_PING",
+        "CLIENT_DISCONNECT",
+        "CONNECTED",
+        "SESSION_END",
         "CLIENT_REPLY",
+        "WATCH_EVENT",
+        "PONG",
     ];
 
     fn kind(&self) -> usize {
         match self {
             Msg::Notification(_) => kind::NOTIFICATION,
             Msg::Peer { body, .. } => body.kind(),
-            Msg::ClientRequest { .. } => kind::CLIENT_REQUEST,
-            Msg::ClientReply { .. } => kind::CLIENT_REPLY,
+            Msg::FromClient(m) => match m {
+                ClientMsg::Connect { .. } => kind::CONNECT,
+                ClientMsg::Request { .. } => kind::CLIENT_REQUEST,
+                ClientMsg::Ping { .. } => kind::CLIENT_PING,
+                ClientMsg::Disconnect { .. } => kind::CLIENT_DISCONNECT,
+            },
+            Msg::ToClient(m) => match m {
+                ServerMsg::Connected { .. } => kind::CONNECTED,
+                ServerMsg::Expired { .. } | ServerMsg::Closed { .. } => kind::SESSION_END,
+                ServerMsg::Reply { .. } => kind::CLIENT_REPLY,
+                ServerMsg::Watch { .. } => kind::WATCH_EVENT,
+                ServerMsg::Pong { .. } => kind::PONG,
+            },
         }
     }
 
@@ -224,10 +290,41 @@ impl Message for Msg {
             // version, config length, plus the frame header.
             Msg::Notification(_) => 4 + 8 + 8 + 8 + 8 + 4 + 4 + 12,
             Msg::Peer { body, .. } => PEER_HEADER_BYTES.saturating_add(body.payload_bytes()),
-            // Request header (xid, type) + path-sized key + a value.
-            Msg::ClientRequest { .. } => 4 + 4 + 4 + 8 + 8 + 16,
-            // Reply header (xid, zxid, err) + stat-sized result.
-            Msg::ClientReply { .. } => 4 + 4 + 8 + 4 + 16,
+            Msg::FromClient(m) => client_msg_bytes(m),
+            Msg::ToClient(m) => server_msg_bytes(m),
         }
     }
+}
+
+/// Frame length + request header (xid, type) and connection id.
+const CLIENT_HEADER_BYTES: u32 = 4 + 8 + 8;
+/// Frame length + reply header (xid, zxid, err) and connection id.
+const REPLY_HEADER_BYTES: u32 = 4 + 8 + 8 + 4 + 8;
+
+fn client_msg_bytes(m: &ClientMsg) -> u32 {
+    let body = match m {
+        ClientMsg::Connect { watches, .. } => {
+            let paths: usize = [&watches.data, &watches.exist, &watches.child]
+                .iter()
+                .flat_map(|v| v.iter())
+                .map(|p| 4 + p.len())
+                .sum();
+            32u32.saturating_add(u32::try_from(paths).unwrap_or(u32::MAX))
+        }
+        ClientMsg::Request { op, .. } => op_size_bytes(op),
+        ClientMsg::Ping { .. } | ClientMsg::Disconnect { .. } => 0,
+    };
+    CLIENT_HEADER_BYTES.saturating_add(body)
+}
+
+fn server_msg_bytes(m: &ServerMsg) -> u32 {
+    let body = match m {
+        ServerMsg::Connected { .. } => 36,
+        ServerMsg::Expired { .. } | ServerMsg::Closed { .. } | ServerMsg::Pong { .. } => 0,
+        ServerMsg::Reply { result, .. } => result_size_bytes(result),
+        ServerMsg::Watch { event, .. } => {
+            12u32.saturating_add(u32::try_from(event.path.len()).unwrap_or(u32::MAX))
+        }
+    };
+    REPLY_HEADER_BYTES.saturating_add(body)
 }

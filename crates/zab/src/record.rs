@@ -38,7 +38,7 @@ impl Record {
     pub fn size_bytes(&self) -> u32 {
         match self {
             Record::AcceptedEpoch(_) | Record::CurrentEpoch(_) => 8,
-            Record::Txn(_) => 64,
+            Record::Txn(txn) => txn.size_bytes(),
             Record::Truncate { .. } => 16,
             Record::Snapshot { snapshot, .. } | Record::InstallSnapshot(snapshot) => {
                 snapshot.size_bytes()

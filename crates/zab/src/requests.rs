@@ -1,91 +1,429 @@
-//! The request pipeline on top of the replication core: client reads are answered from the
-//! local applied state, client writes are proposed (leader) or forwarded (learner) and
-//! answered by the accepting server once it applied the commit.
-//! Policy when not serving (not in broadcast phase): answer ConnectionLoss at once (nothing
-//! is queued); on leaving broadcast every tracked write is answered ConnectionLoss.
-//! Invariants: every client request gets at most one reply from this incarnation.
+//! The client side of a server (ZooKeeper's `ServerCnxn` + request pipeline): connects
+//! (new sessions through a CreateSession txn, reconnects revalidated by the leader, refused
+//! when the client has seen more than this server applied), requests (reads answered from
+//! the local tree, writes and syncs through the leader), watches, pings, and what applying a
+//! committed txn means for the clients here (watch events, replies, closed sessions).
+//! Policy when not serving (not in broadcast): connects are refused and, on leaving
+//! broadcast, every connection is closed (`NotServing`) — the clients move on.
+//! Invariants: replies on a connection leave in xid order from the head of its queue; a
+//! watch event for a txn is sent before any reply that reflects that txn; every request gets
+//! at most one reply from this incarnation.
 
-use proto::{ProcessId, Zxid};
+use proto::wire::{ClientMsg, CloseReason, ServerMsg, WatchEvent, WatchSet};
+use proto::zk::{Op, OpResult, SessionId, ZkError};
+use proto::{Ctx, ProcessId, Zxid};
 
-use crate::msg::Msg;
+use crate::clients::{Conn, ConnState, Status};
+use crate::msg::{Msg, Peer};
 use crate::server::{Out, Role, Server};
-use crate::types::{ClientOp, ClientResult, Origin, TxnOp};
+use crate::types::{Origin, Txn};
+use crate::watches::Fired;
+
+/// xid of the CreateSession a connect submits (clients number requests from 1).
+const CONNECT_XID: u64 = 0;
 
 impl Server {
-    fn reply(
-        &self,
-        client: ProcessId,
-        req_id: u64,
-        zxid: Zxid,
-        result: ClientResult,
-        out: &mut Out,
-    ) {
-        out.send(
-            client,
-            Msg::ClientReply {
-                req_id,
-                zxid,
-                result,
-            },
-        );
+    fn to_client(client: ProcessId, msg: ServerMsg, out: &mut Out) {
+        out.send(client, Msg::ToClient(msg));
     }
 
-    pub(crate) fn on_client_request(
+    pub(crate) fn on_client_msg(
         &mut self,
-        ctx: &mut proto::Ctx,
+        ctx: &mut Ctx,
         from: ProcessId,
-        req_id: u64,
-        op: ClientOp,
+        msg: ClientMsg,
         out: &mut Out,
     ) {
         if self.cfg.is_server(from) {
             return; // servers are not clients
         }
-        let applied = self.applied_zxid;
-        if !self.serving() {
-            self.reply(from, req_id, applied, ClientResult::ConnectionLoss, out);
-            return;
-        }
-        match op {
-            ClientOp::Read { key } => {
-                let value = self.app.read(key);
-                self.reply(from, req_id, applied, ClientResult::Value(value), out);
+        match msg {
+            ClientMsg::Connect {
+                conn,
+                session,
+                timeout_ms,
+                last_zxid_seen,
+                watches,
+            } => self.on_connect(ctx, from, conn, session, timeout_ms, last_zxid_seen, watches, out),
+            ClientMsg::Request { conn, xid, op } => self.on_request(ctx, from, conn, xid, op, out),
+            ClientMsg::Ping { conn } => {
+                if self.touch_conn(from, conn) {
+                    let zxid = self.applied_zxid;
+                    Self::to_client(from, ServerMsg::Pong { conn, zxid }, out);
+                } else {
+                    let reason = CloseReason::UnknownConnection;
+                    Self::to_client(from, ServerMsg::Closed { conn, reason }, out);
+                }
             }
-            ClientOp::Write { key, value } => {
-                if self.app.is_tracked(from, req_id) {
-                    return; // already in flight; it will be answered once
-                }
-                if !self.app.track(from, req_id) {
-                    self.reply(from, req_id, applied, ClientResult::ConnectionLoss, out);
-                    return;
-                }
-                let origin = Origin {
-                    server: self.cfg.me,
-                    client: from,
-                    req_id,
-                };
-                let op = TxnOp::Write { key, value };
-                match self.role {
-                    Role::Leading(_) => {
-                        if !self.leader_propose(ctx, op, origin, out)
-                            && self.app.untrack(from, req_id)
-                        {
-                            let applied = self.applied_zxid;
-                            self.reply(from, req_id, applied, ClientResult::ConnectionLoss, out);
-                        }
-                    }
-                    Role::Learning(_) => self.learner_forward(op, origin, out),
-                    Role::Looking => unreachable!("serving while looking"),
+            ClientMsg::Disconnect { conn } => {
+                if self.clients.get(from).is_some_and(|c| c.conn == conn) {
+                    self.drop_conn(from);
                 }
             }
         }
     }
 
-    /// Answers every tracked write with ConnectionLoss (leaving broadcast).
-    pub(crate) fn fail_pending(&mut self, out: &mut Out) {
-        let applied = self.applied_zxid;
-        for (client, req_id) in self.app.take_pending() {
-            self.reply(client, req_id, applied, ClientResult::ConnectionLoss, out);
+    /// Marks the client's open connection `conn` as heard from (and its session alive).
+    fn touch_conn(&mut self, client: ProcessId, conn: u64) -> bool {
+        let now = self.now;
+        let Some(c) = self.clients.on_conn(client, conn) else {
+            return false;
+        };
+        if c.state != ConnState::Open {
+            return false;
         }
+        c.last_heard = now;
+        c.touched = true;
+        let session = c.session;
+        if let Role::Leading(l) = &mut self.role {
+            l.tracker.touch(session, now);
+        }
+        true
+    }
+
+    fn drop_conn(&mut self, client: ProcessId) {
+        self.clients.remove(client);
+        self.watches.remove_client(client);
+    }
+
+    fn close_conn(&mut self, client: ProcessId, reason: CloseReason, out: &mut Out) {
+        if let Some(c) = self.clients.get(client) {
+            let conn = c.conn;
+            Self::to_client(client, ServerMsg::Closed { conn, reason }, out);
+            self.drop_conn(client);
+        }
+    }
+
+    /// The timeout ZooKeeper negotiates: within [2, 20] ticks.
+    fn negotiate_timeout_ms(&self, requested_ms: u32) -> u32 {
+        let tick_ms = u32::try_from(self.cfg.tick_ms).expect("tick fits");
+        requested_ms.clamp(2 * tick_ms, 20 * tick_ms)
+    }
+
+    fn next_session_id(&mut self) -> SessionId {
+        self.next_session = self.next_session.wrapping_add(1);
+        assert_ne!(self.next_session, 0);
+        SessionId(self.next_session)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_connect(
+        &mut self,
+        ctx: &mut Ctx,
+        client: ProcessId,
+        conn: u64,
+        session: Option<SessionId>,
+        timeout_ms: u32,
+        last_zxid_seen: Zxid,
+        watches: WatchSet,
+        out: &mut Out,
+    ) {
+        if self.clients.get(client).is_some_and(|c| c.conn >= conn) {
+            return; // a stale connect
+        }
+        let refuse = if !self.serving() {
+            Some(CloseReason::NotServing)
+        } else if last_zxid_seen > self.applied_zxid {
+            Some(CloseReason::ClientAhead)
+        } else {
+            None
+        };
+        if let Some(reason) = refuse {
+            self.drop_conn(client);
+            Self::to_client(client, ServerMsg::Closed { conn, reason }, out);
+            return;
+        }
+        let now = self.now;
+        let timeout_ms = self.negotiate_timeout_ms(timeout_ms);
+        let origin = Origin {
+            server: self.cfg.me,
+            client,
+            conn,
+            xid: CONNECT_XID,
+        };
+        let Some(session) = session else {
+            let session = self.next_session_id();
+            let c = Conn::new(conn, session, timeout_ms, ConnState::Creating, now);
+            self.insert_conn(client, c);
+            self.submit_write(ctx, session, Op::CreateSession { timeout_ms }, origin, out);
+            return;
+        };
+        let state = ConnState::Revalidating {
+            watches,
+            relative: last_zxid_seen,
+        };
+        self.insert_conn(client, Conn::new(conn, session, timeout_ms, state, now));
+        match &mut self.role {
+            Role::Leading(l) => {
+                let timeout_ms = l.tracker.revalidate(session, self.cfg.me, now);
+                self.finish_connect(client, conn, session, timeout_ms, out);
+            }
+            Role::Learning(_) => {
+                let body = Peer::Revalidate {
+                    session,
+                    client,
+                    conn,
+                };
+                self.learner_forward(body, out);
+            }
+            Role::Looking => unreachable!("serving while looking"),
+        }
+    }
+
+    fn insert_conn(&mut self, client: ProcessId, c: Conn) {
+        if let Some(other) = self.clients.client_of(c.session) {
+            self.watches.remove_client(other);
+        }
+        self.watches.remove_client(client);
+        self.clients.insert(client, c);
+        assert!(self.clients.len() <= self.cfg.max_client_connections);
+    }
+
+    /// A connect's session is live (`Some(timeout)`) or expired (`None`).
+    pub(crate) fn finish_connect(
+        &mut self,
+        client: ProcessId,
+        conn: u64,
+        session: SessionId,
+        timeout_ms: Option<u32>,
+        out: &mut Out,
+    ) {
+        let applied = self.applied_zxid;
+        let Some(c) = self.clients.on_conn(client, conn) else {
+            return;
+        };
+        if c.session != session || c.state == ConnState::Open {
+            return;
+        }
+        let Some(timeout_ms) = timeout_ms else {
+            Self::to_client(client, ServerMsg::Expired { conn }, out);
+            self.drop_conn(client);
+            return;
+        };
+        let previous = std::mem::replace(&mut c.state, ConnState::Open);
+        c.timeout_ms = timeout_ms;
+        let connected = ServerMsg::Connected {
+            conn,
+            session,
+            timeout_ms,
+        };
+        Self::to_client(client, connected, out);
+        if let ConnState::Revalidating { watches, relative } = previous {
+            let mut fired = Vec::new();
+            let tree = self.app.tree();
+            self.watches
+                .set_watches(tree, client, relative, &watches, &mut fired);
+            self.send_events(fired, applied, out);
+        }
+    }
+
+    fn send_events(&mut self, fired: Vec<Fired>, zxid: Zxid, out: &mut Out) {
+        for (client, kind, path) in fired {
+            let Some(c) = self.clients.get(client) else {
+                continue;
+            };
+            let event = WatchEvent { kind, path, zxid };
+            let conn = c.conn;
+            Self::to_client(client, ServerMsg::Watch { conn, event }, out);
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        ctx: &mut Ctx,
+        client: ProcessId,
+        conn: u64,
+        xid: u64,
+        op: Op,
+        out: &mut Out,
+    ) {
+        if !self.touch_conn(client, conn) {
+            let reason = CloseReason::UnknownConnection;
+            Self::to_client(client, ServerMsg::Closed { conn, reason }, out);
+            return;
+        }
+        let queue_max = self.cfg.max_pending_requests;
+        let c = self.clients.get_mut(client).expect("touched");
+        if c.queue.len() >= queue_max || c.queue.back().is_some_and(|r| r.xid >= xid) {
+            self.close_conn(client, CloseReason::Overloaded, out);
+            return;
+        }
+        let session = c.session;
+        let origin = Origin {
+            server: self.cfg.me,
+            client,
+            conn,
+            xid,
+        };
+        match op {
+            Op::CreateSession { .. } => {
+                let result = OpResult::Err(ZkError::BadArguments);
+                let zxid = self.applied_zxid;
+                c.push(xid, op, Status::Done { zxid, result });
+            }
+            Op::Sync { ref path } => {
+                let path = path.clone();
+                c.push(xid, op, Status::Submitted);
+                self.submit_sync(origin, path, out);
+            }
+            ref write if write.is_write() => {
+                c.push(xid, write.clone(), Status::Submitted);
+                self.submit_write(ctx, session, op, origin, out);
+            }
+            read => c.push(xid, read, Status::Waiting),
+        }
+        self.drain(client, out);
+    }
+
+    fn submit_write(
+        &mut self,
+        ctx: &mut Ctx,
+        session: SessionId,
+        op: Op,
+        origin: Origin,
+        out: &mut Out,
+    ) {
+        match self.role {
+            Role::Leading(_) => {
+                if !self.leader_submit(ctx, session, &op, Some(origin), out)
+                    && self.serving()
+                {
+                    self.close_conn(origin.client, CloseReason::Overloaded, out);
+                }
+            }
+            Role::Learning(_) => {
+                let body = Peer::Request {
+                    session,
+                    op,
+                    origin,
+                };
+                self.learner_forward(body, out);
+            }
+            Role::Looking => unreachable!("serving while looking"),
+        }
+    }
+
+    fn submit_sync(&mut self, origin: Origin, path: String, out: &mut Out) {
+        match self.role {
+            Role::Leading(_) => self.leader_sync(origin, path, out),
+            Role::Learning(_) => self.learner_forward(Peer::Sync { origin, path }, out),
+            Role::Looking => unreachable!("serving while looking"),
+        }
+    }
+
+    /// A sync of this server's client is done: everything the leader had proposed before it
+    /// is applied here.
+    pub(crate) fn complete_sync(&mut self, origin: Origin, path: String, out: &mut Out) {
+        let zxid = self.applied_zxid;
+        if let Some(c) = self.clients.on_conn(origin.client, origin.conn) {
+            c.complete(origin.xid, zxid, OpResult::Synced { path });
+            self.drain(origin.client, out);
+        }
+    }
+
+    /// Answers requests from the head of the client's queue while they can be answered.
+    fn drain(&mut self, client: ProcessId, out: &mut Out) {
+        let applied = self.applied_zxid;
+        loop {
+            let Some(c) = self.clients.get_mut(client) else {
+                return;
+            };
+            let conn = c.conn;
+            let Some(head) = c.queue.front() else {
+                return;
+            };
+            let (zxid, result) = match &head.status {
+                Status::Submitted => return,
+                Status::Done { zxid, result } => (*zxid, result.clone()),
+                Status::Waiting => (applied, self.app.tree().read(&head.op)),
+            };
+            let head = c.queue.pop_front().expect("head");
+            if head.status == Status::Waiting {
+                self.register_watch(client, &head.op, &result);
+            }
+            let closed = result == OpResult::SessionClosed;
+            let xid = head.xid;
+            let reply = ServerMsg::Reply {
+                conn,
+                xid,
+                zxid,
+                result,
+            };
+            Self::to_client(client, reply, out);
+            if closed {
+                self.drop_conn(client);
+                return;
+            }
+        }
+    }
+
+    /// ZooKeeper's server-side watch registration for a read that was just answered.
+    fn register_watch(&mut self, client: ProcessId, op: &Op, result: &OpResult) {
+        match (op, result) {
+            (Op::GetData { path, watch: true }, OpResult::Data { .. })
+            | (Op::Exists { path, watch: true }, OpResult::Exists(_)) => {
+                self.watches.add_data(client, path)
+            }
+            (Op::GetChildren { path, watch: true }, OpResult::Children(_)) => {
+                self.watches.add_child(client, path)
+            }
+            _ => {}
+        }
+    }
+
+    /// What applying committed `txn` (with `result`) means for the clients of this server:
+    /// watch events first, then the reply to the request it answers, then the close of a
+    /// connection whose session ended.
+    pub(crate) fn on_applied(&mut self, txn: &Txn, result: OpResult, out: &mut Out) {
+        if let Role::Leading(l) = &mut self.role {
+            l.pending.retire(txn.zxid);
+            if matches!(txn.body, datatree::TxnBody::CloseSession { .. }) {
+                l.tracker.remove(txn.session);
+            }
+        }
+        let mut fired = Vec::new();
+        for effect in txn.body.effects() {
+            self.watches.trigger(&effect, &mut fired);
+        }
+        self.send_events(fired, txn.zxid, out);
+        if let Some(origin) = txn.origin.filter(|o| o.server == self.cfg.me) {
+            self.answer(origin, txn, result, out);
+        }
+        if matches!(txn.body, datatree::TxnBody::CloseSession { .. })
+            && let Some(client) = self.clients.client_of(txn.session)
+        {
+            self.close_conn(client, CloseReason::SessionClosed, out);
+        }
+    }
+
+    fn answer(&mut self, origin: Origin, txn: &Txn, result: OpResult, out: &mut Out) {
+        if origin.xid == CONNECT_XID {
+            let timeout_ms = match result {
+                OpResult::SessionCreated { timeout_ms } => Some(timeout_ms),
+                _ => None,
+            };
+            self.finish_connect(origin.client, origin.conn, txn.session, timeout_ms, out);
+            return;
+        }
+        if let Some(c) = self.clients.on_conn(origin.client, origin.conn) {
+            if c.complete(origin.xid, txn.zxid, result) {
+                self.drain(origin.client, out);
+            }
+        }
+    }
+
+    /// Closes every client connection (leaving broadcast).
+    pub(crate) fn fail_pending(&mut self, out: &mut Out) {
+        for (client, c) in self.clients.drain() {
+            let reason = CloseReason::NotServing;
+            Self::to_client(client, ServerMsg::Closed { conn: c.conn, reason }, out);
+            self.watches.remove_client(client);
+        }
+        assert_eq!(self.watches.len(), 0, "watches of closed connections");
+    }
+
+    /// The transport reset the connection to `client` (its process crashed).
+    pub(crate) fn on_client_reset(&mut self, client: ProcessId) {
+        self.drop_conn(client);
     }
 }

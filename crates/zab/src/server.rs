@@ -10,9 +10,10 @@
 
 use std::sync::Arc;
 
-use proto::{Ctx, Epoch, Process, ProcessId, Recovered, TimerId, WriteId, Zxid};
+use proto::{Ctx, Epoch, Process, ProcessId, Recovered, Time, TimerId, WriteId, Zxid};
 
-use crate::app::KvApp;
+use crate::app::ZkState;
+use crate::clients::Clients;
 use crate::config::{Config, TIMER_FINALIZE, TIMER_NOTIFY, TIMER_TICK};
 use crate::disk::{Disk, Waiter};
 use crate::election::Election;
@@ -22,7 +23,8 @@ use crate::log::TxnLog;
 use crate::msg::Msg;
 use crate::notes::Note;
 use crate::record::{Record, recover};
-use crate::types::{ClientResult, Phase, ServerState, Snapshot, chain_digest};
+use crate::types::{Phase, ServerState, Snapshot, chain_digest};
+use crate::watches::Watches;
 
 /// The outbox a [`Server`] writes to.
 pub type Out = proto::Outbox<Msg, Record, Note>;
@@ -55,7 +57,15 @@ pub struct Server {
     pub(crate) disk: Disk,
     pub(crate) election: Election,
     pub(crate) role: Role,
-    pub(crate) app: KvApp,
+    /// The applied znode tree and live sessions.
+    pub(crate) app: ZkState,
+    /// Client connections to this server.
+    pub(crate) clients: Clients,
+    pub(crate) watches: Watches,
+    /// The last session id this server handed out (ZooKeeper's `nextSessionId`).
+    pub(crate) next_session: u64,
+    /// The local time of the input being handled.
+    pub(crate) now: Time,
     /// Counts role incarnations (leader rounds), to invalidate stale fsync waiters.
     pub(crate) rounds: u64,
     /// Why this server last left a role (for tests and traces).
@@ -67,7 +77,6 @@ pub struct Server {
 impl Server {
     pub fn new(config: Config) -> Server {
         config.validate();
-        let app = KvApp::new(config.max_pending_requests);
         Server {
             cfg: config,
             started: false,
@@ -83,7 +92,11 @@ impl Server {
             disk: Disk::new(0),
             election: Election::new(),
             role: Role::Looking,
-            app,
+            app: ZkState::new(),
+            clients: Clients::default(),
+            watches: Watches::default(),
+            next_session: 0,
+            now: Time::ZERO,
             rounds: 0,
             leave_reason: "",
             zk2355_claimed_last: None,
@@ -165,16 +178,8 @@ impl Server {
                 zxid: txn.zxid,
                 digest: txn.digest,
             });
-            if let Some(origin) = self.app.apply(self.cfg.me, &txn) {
-                out.send(
-                    origin.client,
-                    Msg::ClientReply {
-                        req_id: origin.req_id,
-                        zxid: txn.zxid,
-                        result: ClientResult::Written,
-                    },
-                );
-            }
+            let result = self.app.apply(&txn);
+            self.on_applied(&txn, result, out);
         }
         assert_eq!(
             self.log.digest_at(self.applied_zxid),
@@ -211,7 +216,7 @@ impl Server {
         Snapshot {
             zxid: self.applied_zxid,
             history: self.applied_history,
-            data: self.app.state().clone(),
+            state: self.app.clone(),
         }
     }
 
@@ -229,7 +234,7 @@ impl Server {
         self.applied_zxid = snapshot.zxid;
         self.applied_history = snapshot.history;
         self.commit_upto = snapshot.zxid;
-        self.app.restore(&snapshot.data);
+        self.app = snapshot.state.clone();
         out.note(Note::Reset {
             upto: snapshot.zxid,
             history: snapshot.history,
@@ -324,9 +329,24 @@ impl Server {
     pub fn log(&self) -> &TxnLog {
         &self.log
     }
-    /// The applied key-value state.
-    pub fn app(&self) -> &KvApp {
+    /// The applied znode tree and live sessions.
+    pub fn app(&self) -> &ZkState {
         &self.app
+    }
+    /// Client connections open on this server.
+    pub fn client_connections(&self) -> usize {
+        self.clients.len()
+    }
+    /// Watches registered on this server.
+    pub fn watch_count(&self) -> usize {
+        self.watches.len()
+    }
+    /// Sessions the leader tracks (None unless leading).
+    pub fn tracked_sessions(&self) -> Option<usize> {
+        match &self.role {
+            Role::Leading(l) => Some(l.tracker.len()),
+            _ => None,
+        }
     }
     pub fn is_established_leader(&self) -> bool {
         matches!(&self.role, Role::Leading(l) if l.stage == LeaderStage::Established)
@@ -378,6 +398,11 @@ impl Process for Server {
     /// next tick decides whether it can go on leading) — as ZooKeeper does when a socket
     /// read fails.
     fn on_disconnect(&mut self, ctx: &mut Ctx, peer: ProcessId, out: &mut Out) {
+        self.now = ctx.now;
+        if !self.cfg.is_server(peer) {
+            self.on_client_reset(peer);
+            return;
+        }
         match &mut self.role {
             Role::Learning(l) if l.leader == peer => {
                 self.go_looking(ctx, "the connection to the leader was reset", out)
@@ -393,6 +418,11 @@ impl Process for Server {
         assert!(!self.started, "on_start called twice on one incarnation");
         assert_eq!(ctx.me, self.cfg.me, "config.me is not the kernel's id");
         self.started = true;
+        self.now = ctx.now;
+        // ZooKeeper's `initializeNextSession`: the server id in the top byte, then a
+        // per-incarnation random base, so ids never repeat across servers or restarts.
+        let me_byte = u64::from(self.cfg.me.0) & 0xff;
+        self.next_session = (me_byte << 56) | ((ctx.rng.next_u64() >> 24) << 16);
         // A random WriteId origin per incarnation: completions of an earlier incarnation
         // can never be mistaken for ours. Halved so the sequence cannot wrap.
         self.disk = Disk::new(ctx.rng.next_u64() >> 1);
@@ -419,6 +449,7 @@ impl Process for Server {
         if !self.started {
             return;
         }
+        self.now = ctx.now;
         match msg {
             Msg::Notification(n) => self.on_notification(ctx, from, n, out),
             Msg::Peer { conn, seq, body } => {
@@ -431,8 +462,8 @@ impl Process for Server {
                     Role::Looking => {}
                 }
             }
-            Msg::ClientRequest { req_id, op } => self.on_client_request(ctx, from, req_id, op, out),
-            Msg::ClientReply { .. } => {}
+            Msg::FromClient(m) => self.on_client_msg(ctx, from, m, out),
+            Msg::ToClient(_) => {}
         }
     }
 
@@ -440,6 +471,7 @@ impl Process for Server {
         if !self.started {
             return;
         }
+        self.now = ctx.now;
         match timer {
             TIMER_NOTIFY => self.on_notify_timeout(ctx, out),
             TIMER_FINALIZE => self.on_finalize_timeout(ctx, out),
@@ -456,6 +488,7 @@ impl Process for Server {
         if !self.started {
             return;
         }
+        self.now = ctx.now;
         let Some(waiters) = self.disk.complete(write) else {
             return;
         };

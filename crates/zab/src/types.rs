@@ -1,5 +1,5 @@
-//! Plain data shared by every part of a server: roles, phases, votes, txns, snapshots,
-//! client operations and results.
+//! Plain data shared by every part of a server: roles, phases, votes, txns (znode-tree txns
+//! with their origin) and snapshots.
 //! Invariants: a txn's `digest` is a pure function of its zxid and content ([`Txn::new`]
 //! computes it, [`Txn::digest_ok`] re-checks it); cumulative history digests are built only
 //! with [`chain_digest`] (`h_0 = 0`, `h_k = hash_words([h_{k-1}, zxid_k, digest_k])`), so
@@ -8,7 +8,10 @@
 use proto::{Epoch, ProcessId, StableHasher, Zxid, hash_words};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
+use datatree::{TxnBody, TxnHeader};
+use proto::zk::SessionId;
+
+use crate::app::ZkState;
 
 /// ZooKeeper's server states.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -36,79 +39,150 @@ pub struct Vote {
     pub peer_epoch: Epoch,
 }
 
-/// What a client asks a server.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ClientOp {
-    Write { key: u64, value: u64 },
-    Read { key: u64 },
-}
-
-/// What a server answers a client.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ClientResult {
-    /// The write was committed and applied at the replying server.
-    Written,
-    /// A read's result from the replying server's applied state.
-    Value(Option<u64>),
-    /// The server is not serving (not in broadcast phase, lost its leader, too many
-    /// requests in flight). For a write the outcome is unknown: it may still commit.
-    ConnectionLoss,
-}
-
-/// Who asked for a txn: the server that must reply, the client and its request id.
+/// Who asked for a txn: the server that must reply, the client process, its connection and
+/// the request's xid (0 for the connect that creates a session).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Origin {
     pub server: ProcessId,
     pub client: ProcessId,
-    pub req_id: u64,
+    pub conn: u64,
+    pub xid: u64,
 }
 
-/// A state change carried by a txn.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TxnOp {
-    Write { key: u64, value: u64 },
-}
-
-/// One transaction of the replicated log.
+/// One transaction of the replicated log: a znode-tree txn (ZooKeeper's `TxnHeader` + body)
+/// plus who asked for it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Txn {
     pub zxid: Zxid,
-    pub op: TxnOp,
+    /// The session that issued it (`SessionId::NONE` for none).
+    pub session: SessionId,
+    /// The leader's clock at prepare, in milliseconds (ctime/mtime).
+    pub time_ms: i64,
+    pub body: TxnBody,
     pub origin: Option<Origin>,
     /// Stable hash over zxid and content; see [`Txn::compute_digest`].
     pub digest: u64,
 }
 
 impl Txn {
-    pub fn new(zxid: Zxid, op: TxnOp, origin: Option<Origin>) -> Txn {
-        let digest = Txn::compute_digest(zxid, &op, origin.as_ref());
-        Txn {
+    pub fn new(
+        zxid: Zxid,
+        session: SessionId,
+        time_ms: i64,
+        body: TxnBody,
+        origin: Option<Origin>,
+    ) -> Txn {
+        let mut txn = Txn {
             zxid,
-            op,
+            session,
+            time_ms,
+            body,
             origin,
-            digest,
+            digest: 0,
+        };
+        txn.digest = txn.compute_digest();
+        txn
+    }
+
+    /// The tree's view of this txn (what `DataTree::apply` takes).
+    pub fn tree_txn(&self) -> datatree::Txn {
+        datatree::Txn {
+            header: self.header(),
+            body: self.body.clone(),
         }
     }
 
-    pub fn compute_digest(zxid: Zxid, op: &TxnOp, origin: Option<&Origin>) -> u64 {
+    pub fn header(&self) -> TxnHeader {
+        TxnHeader {
+            session: self.session,
+            zxid: self.zxid,
+            time_ms: self.time_ms,
+        }
+    }
+
+    pub fn compute_digest(&self) -> u64 {
         let mut h = StableHasher::new();
-        h.word(zxid.0);
-        match *op {
-            TxnOp::Write { key, value } => h.word(1).word(key).word(value),
-        };
-        match origin {
+        h.word(self.zxid.0)
+            .word(self.session.0)
+            .word(self.time_ms as u64);
+        hash_body(&mut h, &self.body);
+        match &self.origin {
             None => h.word(0),
             Some(o) => h
                 .word(1)
                 .word(u64::from(o.server.0))
                 .word(u64::from(o.client.0))
-                .word(o.req_id),
+                .word(o.conn)
+                .word(o.xid),
         };
         h.finish()
     }
 
     pub fn digest_ok(&self) -> bool {
-        self.digest == Txn::compute_digest(self.zxid, &self.op, self.origin.as_ref())
+        self.digest == self.compute_digest()
+    }
+
+    /// Bytes on the wire / disk (header, paths, data).
+    pub fn size_bytes(&self) -> u32 {
+        const HEADER_BYTES: usize = 8 + 8 + 8 + 4 + 4;
+        let bytes = HEADER_BYTES + body_size_bytes(&self.body);
+        u32::try_from(bytes).unwrap_or(u32::MAX)
+    }
+}
+
+fn hash_body(h: &mut StableHasher, body: &TxnBody) {
+    match body {
+        TxnBody::Create {
+            path,
+            data,
+            ephemeral,
+            parent_cversion,
+        } => h
+            .word(1)
+            .bytes(path.as_bytes())
+            .bytes(data)
+            .word(u64::from(*ephemeral))
+            .word(*parent_cversion as u32 as u64),
+        TxnBody::Delete { path } => h.word(2).bytes(path.as_bytes()),
+        TxnBody::SetData {
+            path,
+            data,
+            version,
+        } => h
+            .word(3)
+            .bytes(path.as_bytes())
+            .bytes(data)
+            .word(*version as u32 as u64),
+        TxnBody::Check { path, version } => h
+            .word(4)
+            .bytes(path.as_bytes())
+            .word(*version as u32 as u64),
+        TxnBody::Multi(subs) => {
+            h.word(5).word(subs.len() as u64);
+            subs.iter().for_each(|s| hash_body(h, s));
+            h
+        }
+        TxnBody::CreateSession { timeout_ms } => h.word(6).word(u64::from(*timeout_ms)),
+        TxnBody::CloseSession { paths } => {
+            h.word(7).word(paths.len() as u64);
+            paths.iter().for_each(|p| {
+                h.bytes(p.as_bytes());
+            });
+            h
+        }
+        TxnBody::Error(err) => h.word(8).word(err.code() as u32 as u64),
+    };
+}
+
+fn body_size_bytes(body: &TxnBody) -> usize {
+    match body {
+        TxnBody::Create { path, data, .. } | TxnBody::SetData { path, data, .. } => {
+            12 + path.len() + data.len()
+        }
+        TxnBody::Delete { path } | TxnBody::Check { path, .. } => 8 + path.len(),
+        TxnBody::Multi(subs) => 8 + subs.iter().map(body_size_bytes).sum::<usize>(),
+        TxnBody::CloseSession { paths } => 8 + paths.iter().map(|p| 4 + p.len()).sum::<usize>(),
+        TxnBody::CreateSession { .. } | TxnBody::Error(_) => 8,
     }
 }
 
@@ -119,11 +193,11 @@ pub fn chain_digest(prev: u64, zxid: Zxid, digest: u64) -> u64 {
 
 /// The applied state after every txn up to and including `zxid`, with the cumulative
 /// history digest of those txns (so a server that loads it can keep the history chain).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub zxid: Zxid,
     pub history: u64,
-    pub data: AppState,
+    pub state: ZkState,
 }
 
 impl Snapshot {
@@ -134,7 +208,7 @@ impl Snapshot {
 
     /// Bytes this snapshot occupies on the wire / disk (a realistic estimate).
     pub fn size_bytes(&self) -> u32 {
-        let n = u32::try_from(self.data.len()).unwrap_or(u32::MAX);
-        32u32.saturating_add(n.saturating_mul(16))
+        let bytes = 32 + self.state.size_bytes();
+        u32::try_from(bytes).unwrap_or(u32::MAX)
     }
 }

@@ -1,11 +1,11 @@
 //! Broadcast: PROPOSAL → durable → ACK → COMMIT in zxid order, requests, pings, losing the
 //! quorum or the leader, the zxid counter limit, stale connections.
 
+use datatree::TxnBody;
+use proto::wire::{CloseReason, ServerMsg};
+use proto::zk::{OpResult, SessionId};
 use proto::{Epoch, Output, Zxid};
-use zab::{
-    ClientOp, ClientResult, Msg, Note, Origin, Peer, Phase, Record, ServerState, TIMER_TICK, Txn,
-    TxnOp,
-};
+use zab::{Msg, Note, Origin, Peer, Phase, Record, ServerState, TIMER_TICK};
 
 use crate::harness::*;
 
@@ -22,11 +22,10 @@ fn leader_with(c: zab::Config) -> (One, Vec<Link>) {
     (o, links)
 }
 
-fn write(req_id: u64, key: u64, value: u64) -> Msg {
-    Msg::ClientRequest {
-        req_id,
-        op: ClientOp::Write { key, value },
-    }
+/// A message that makes a leader propose: a new session's connect (number `conn`) from
+/// the client; a later connect of the same client replaces the earlier connection.
+fn write(conn: u64) -> Msg {
+    connect(conn, None, Zxid::ZERO)
 }
 
 /// The leader's next link seq to follower `i` is 3 after establish (LEADERINFO, DIFF,
@@ -35,19 +34,23 @@ const FIRST_LIVE_SEQ: u64 = 4;
 
 #[test]
 fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
-    let (mut o, links) = leader();
-    let client = 9;
-    let outs = o.msg(client, write(7, 1, 11));
-    let zxid = z(1, 1);
-    let txn = Txn::new(
-        zxid,
-        TxnOp::Write { key: 1, value: 11 },
-        Some(Origin {
-            server: p(2),
-            client: p(9),
-            req_id: 7,
-        }),
-    );
+    let (mut o, mut links) = leader();
+    let session = leader_session(&mut o, &mut links);
+    let outs = o.msg(CLIENT, request(1, 1, create("/a", "11")));
+    let zxid = z(1, 2);
+    let origin = Origin {
+        server: p(2),
+        client: p(CLIENT),
+        conn: 1,
+        xid: 1,
+    };
+    let body = TxnBody::Create {
+        path: "/a".into(),
+        data: b"11".to_vec(),
+        ephemeral: false,
+        parent_cversion: 1,
+    };
+    let txn = zab::Txn::new(zxid, session, 100, body, Some(origin));
     let w = fsyncs(&outs)[0];
     assert_eq!(
         outs,
@@ -64,7 +67,7 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
                 to: p(0),
                 msg: peer(
                     links[0].conn,
-                    FIRST_LIVE_SEQ,
+                    FIRST_LIVE_SEQ + 2,
                     Peer::Proposal { txn: txn.clone() }
                 )
             },
@@ -72,26 +75,34 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
                 to: p(1),
                 msg: peer(
                     links[1].conn,
-                    FIRST_LIVE_SEQ,
+                    FIRST_LIVE_SEQ + 2,
                     Peer::Proposal { txn: txn.clone() }
                 )
             },
         ]
     );
     // One follower's ACK is not a quorum without the leader's own durable copy.
-    let mut l0 = links[0];
-    assert_eq!(o.msg(0, l0.next(Peer::Ack { zxid })), vec![]);
+    assert_eq!(o.msg(0, links[0].next(Peer::Ack { zxid })), vec![]);
     let outs = o.disk_done(w);
+    let reply = ServerMsg::Reply {
+        conn: 1,
+        xid: 1,
+        zxid,
+        result: OpResult::Created {
+            path: "/a".into(),
+            stat: o.s.app().tree().stat("/a"),
+        },
+    };
     assert_eq!(
         outs,
         vec![
             Output::Send {
                 to: p(0),
-                msg: peer(links[0].conn, FIRST_LIVE_SEQ + 1, Peer::Commit { zxid })
+                msg: peer(links[0].conn, FIRST_LIVE_SEQ + 3, Peer::Commit { zxid })
             },
             Output::Send {
                 to: p(1),
-                msg: peer(links[1].conn, FIRST_LIVE_SEQ + 1, Peer::Commit { zxid })
+                msg: peer(links[1].conn, FIRST_LIVE_SEQ + 3, Peer::Commit { zxid })
             },
             Output::Note(Note::Committed { zxid }),
             Output::Note(Note::Delivered {
@@ -99,16 +110,12 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
                 digest: txn.digest
             }),
             Output::Send {
-                to: p(9),
-                msg: Msg::ClientReply {
-                    req_id: 7,
-                    zxid,
-                    result: ClientResult::Written
-                }
+                to: p(CLIENT),
+                msg: Msg::ToClient(reply)
             },
         ]
     );
-    assert_eq!(o.s.app().read(1), Some(11));
+    assert_eq!(o.s.app().tree().data("/a"), Some(&b"11"[..]));
     // A late ACK changes nothing.
     let mut l1 = links[1];
     assert_eq!(o.msg(1, l1.next(Peer::Ack { zxid })), vec![]);
@@ -118,8 +125,8 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
 fn commits_happen_strictly_in_zxid_order() {
     let (mut o, links) = leader();
     let (mut l0, mut l1) = (links[0], links[1]);
-    o.msg(9, write(1, 1, 1));
-    o.msg(9, write(2, 2, 2));
+    o.msg(9, write(1));
+    o.msg(9, write(2));
     // The second is acked by both followers first: still nothing commits.
     assert_eq!(o.msg(0, l0.next(Peer::Ack { zxid: z(1, 2) })), vec![]);
     assert_eq!(o.msg(1, l1.next(Peer::Ack { zxid: z(1, 2) })), vec![]);
@@ -157,15 +164,13 @@ fn commits_happen_strictly_in_zxid_order() {
 fn follower_acks_only_durable_proposals_and_delivers_on_commit() {
     let mut o = One::started(cfg(0, 3));
     let mut l = synced_follower(&mut o, 2, 1);
-    let txn = Txn::new(
-        z(1, 1),
-        TxnOp::Write { key: 3, value: 4 },
-        Some(Origin {
-            server: p(2),
-            client: p(9),
-            req_id: 1,
-        }),
-    );
+    let origin = Origin {
+        server: p(2),
+        client: p(9),
+        conn: 1,
+        xid: 1,
+    };
+    let txn = kv_txn(z(1, 1), 3, 4, Some(origin));
     let outs = o.msg(2, l.next(Peer::Proposal { txn: txn.clone() }));
     let w = fsyncs(&outs)[0];
     assert_eq!(
@@ -202,55 +207,61 @@ fn follower_acks_only_durable_proposals_and_delivers_on_commit() {
 fn follower_forwards_writes_and_answers_after_applying_the_commit() {
     let mut o = One::started(cfg(0, 3));
     let mut l = synced_follower(&mut o, 2, 1);
-    let outs = o.msg(9, write(5, 1, 2));
+    let session = follower_session(&mut o, &mut l, z(1, 1));
+    let outs = o.msg(CLIENT, request(1, 5, create("/k", "2")));
     let origin = Origin {
         server: p(0),
-        client: p(9),
-        req_id: 5,
+        client: p(CLIENT),
+        conn: 1,
+        xid: 5,
     };
     assert_eq!(
         peer_sends(&outs),
         vec![(
             p(2),
             Peer::Request {
-                op: TxnOp::Write { key: 1, value: 2 },
+                session,
+                op: create("/k", "2"),
                 origin
             }
         )]
     );
-    let txn = Txn::new(z(1, 1), TxnOp::Write { key: 1, value: 2 }, Some(origin));
-    let outs = o.msg(2, l.next(Peer::Proposal { txn: txn.clone() }));
+    // A read behind the write waits for it (the session's FIFO order).
+    let outs = o.msg(CLIENT, request(1, 6, get("/k", false)));
+    assert_eq!(to_client(&outs, CLIENT), vec![]);
+    let body = TxnBody::Create {
+        path: "/k".into(),
+        data: b"2".to_vec(),
+        ephemeral: false,
+        parent_cversion: 1,
+    };
+    let txn = zab::Txn::new(z(1, 2), session, 7, body, Some(origin));
+    let outs = o.msg(2, l.next(Peer::Proposal { txn }));
     o.complete_fsync(&outs);
-    let outs = o.msg(2, l.next(Peer::Commit { zxid: z(1, 1) }));
+    let outs = o.msg(2, l.next(Peer::Commit { zxid: z(1, 2) }));
+    let stat = o.s.app().tree().stat("/k").expect("created");
     assert_eq!(
-        sends(&outs),
-        vec![(
-            p(9),
-            Msg::ClientReply {
-                req_id: 5,
-                zxid: z(1, 1),
-                result: ClientResult::Written
+        to_client(&outs, CLIENT),
+        vec![
+            ServerMsg::Reply {
+                conn: 1,
+                xid: 5,
+                zxid: z(1, 2),
+                result: OpResult::Created {
+                    path: "/k".into(),
+                    stat: Some(stat)
+                }
+            },
+            ServerMsg::Reply {
+                conn: 1,
+                xid: 6,
+                zxid: z(1, 2),
+                result: OpResult::Data {
+                    data: b"2".to_vec(),
+                    stat
+                }
             }
-        )]
-    );
-    // Reads come from the local applied state.
-    let outs = o.msg(
-        9,
-        Msg::ClientRequest {
-            req_id: 6,
-            op: ClientOp::Read { key: 1 },
-        },
-    );
-    assert_eq!(
-        sends(&outs),
-        vec![(
-            p(9),
-            Msg::ClientReply {
-                req_id: 6,
-                zxid: z(1, 1),
-                result: ClientResult::Value(Some(2))
-            }
-        )]
+        ]
     );
 }
 
@@ -261,53 +272,62 @@ fn leader_proposes_forwarded_requests_and_ignores_pre_broadcast_ones() {
     let origin = Origin {
         server: p(0),
         client: p(9),
-        req_id: 5,
+        conn: 1,
+        xid: 0,
     };
+    let session = SessionId(77);
+    let op = proto::zk::Op::CreateSession { timeout_ms: 4000 };
     let outs = o.msg(
         0,
         l0.next(Peer::Request {
-            op: TxnOp::Write { key: 1, value: 2 },
+            session,
+            op: op.clone(),
             origin,
         }),
     );
+    let body = TxnBody::CreateSession { timeout_ms: 4000 };
     assert!(notes(&outs).contains(&Note::Proposed {
         zxid: z(1, 1),
-        digest: Txn::new(z(1, 1), TxnOp::Write { key: 1, value: 2 }, Some(origin)).digest
+        digest: zab::Txn::new(z(1, 1), session, 100, body, Some(origin)).digest
     }));
     // A request claiming another origin server is dropped.
     let bad = Origin {
         server: p(1),
         ..origin
     };
-    assert_eq!(
-        o.msg(
-            0,
-            l0.next(Peer::Request {
-                op: TxnOp::Write { key: 1, value: 2 },
-                origin: bad
-            })
-        ),
-        vec![]
-    );
+    let req = Peer::Request {
+        session,
+        op,
+        origin: bad,
+    };
+    assert_eq!(o.msg(0, l0.next(req)), vec![]);
+    // A write of a session that was never created fails with SessionExpired.
+    let req = Peer::Request {
+        session: SessionId(78),
+        op: create("/x", ""),
+        origin,
+    };
+    let outs = o.msg(0, l0.next(req));
+    let txn = proposals_to(&outs, 0).pop().expect("proposed");
+    assert_eq!(txn.body, TxnBody::Error(proto::zk::ZkError::SessionExpired));
 }
 
 #[test]
-fn servers_not_in_broadcast_answer_connection_loss() {
+fn servers_not_in_broadcast_refuse_connections() {
     let mut o = One::started(cfg(0, 3));
-    let outs = o.msg(9, write(1, 1, 1));
+    let outs = o.msg(9, write(1));
     assert_eq!(
         outs,
         vec![Output::Send {
             to: p(9),
-            msg: Msg::ClientReply {
-                req_id: 1,
-                zxid: Zxid::ZERO,
-                result: ClientResult::ConnectionLoss
-            }
+            msg: Msg::ToClient(ServerMsg::Closed {
+                conn: 1,
+                reason: CloseReason::NotServing
+            })
         }]
     );
     // Servers are not clients.
-    assert_eq!(o.msg(1, write(1, 1, 1)), vec![]);
+    assert_eq!(o.msg(1, write(1)), vec![]);
 }
 
 #[test]
@@ -321,11 +341,11 @@ fn leader_pings_and_steps_down_without_a_quorum() {
         vec![
             Output::Send {
                 to: p(0),
-                msg: peer(links[0].conn, FIRST_LIVE_SEQ, Peer::Ping)
+                msg: peer(links[0].conn, FIRST_LIVE_SEQ, Peer::Ping { touched: vec![] })
             },
             Output::Send {
                 to: p(1),
-                msg: peer(links[1].conn, FIRST_LIVE_SEQ, Peer::Ping)
+                msg: peer(links[1].conn, FIRST_LIVE_SEQ, Peer::Ping { touched: vec![] })
             },
             Output::SetTimer {
                 timer: TIMER_TICK,
@@ -337,12 +357,12 @@ fn leader_pings_and_steps_down_without_a_quorum() {
     let mut l0 = links[0];
     for _ in 0..6 {
         o.advance_ms(200);
-        o.msg(0, l0.next(Peer::Ping));
+        o.msg(0, l0.next(Peer::Ping { touched: vec![] }));
         o.timer(TIMER_TICK);
     }
     assert!(o.s.is_established_leader());
     // Now both are silent for sync_limit (5 ticks): step down.
-    let pending = o.msg(9, write(3, 1, 1));
+    let pending = o.msg(9, write(3));
     assert!(!pending.is_empty());
     let mut last = Vec::new();
     for _ in 0..6 {
@@ -364,15 +384,14 @@ fn leader_pings_and_steps_down_without_a_quorum() {
             Note::Phase(Phase::Election)
         ]
     );
-    // The write in flight is answered ConnectionLoss.
-    assert!(sends(&last).contains(&(
-        p(9),
-        Msg::ClientReply {
-            req_id: 3,
-            zxid: Zxid::ZERO,
-            result: ClientResult::ConnectionLoss
-        }
-    )));
+    // The connection with a write in flight is closed.
+    assert_eq!(
+        to_client(&last, 9),
+        vec![ServerMsg::Closed {
+            conn: 3,
+            reason: CloseReason::NotServing
+        }]
+    );
 }
 
 #[test]
@@ -384,8 +403,8 @@ fn follower_that_loses_its_leader_goes_looking() {
         o.timer(TIMER_TICK);
     }
     // A ping keeps it alive.
-    let outs = o.msg(2, l.next(Peer::Ping));
-    assert_eq!(peer_sends(&outs), vec![(p(2), Peer::Ping)]);
+    let outs = o.msg(2, l.next(Peer::Ping { touched: vec![] }));
+    assert_eq!(peer_sends(&outs), vec![(p(2), Peer::Ping { touched: vec![] })]);
     for _ in 0..4 {
         o.advance_ms(200);
         o.timer(TIMER_TICK);
@@ -412,10 +431,10 @@ fn leader_steps_down_before_the_zxid_counter_overflows() {
     let mut c = cfg(2, 3);
     c.zxid_counter_max = 2;
     let (mut o, _) = leader_with(c);
-    o.msg(9, write(1, 1, 1));
-    o.msg(9, write(2, 1, 1));
+    o.msg(9, write(1));
+    o.msg(10, write(1));
     assert_eq!(o.s.last_logged_zxid(), z(1, 2));
-    let outs = o.msg(9, write(3, 1, 1));
+    let outs = o.msg(11, write(1));
     assert_eq!(o.s.state(), ServerState::Looking);
     assert_eq!(o.s.last_leave_reason(), "zxid counter would overflow");
     assert_eq!(
@@ -423,18 +442,14 @@ fn leader_steps_down_before_the_zxid_counter_overflows() {
         z(1, 2),
         "nothing proposed past the limit"
     );
-    let lost: Vec<u64> = sends(&outs)
+    let closed: Vec<u32> = sends(&outs)
         .into_iter()
-        .filter_map(|(_, m)| match m {
-            Msg::ClientReply {
-                req_id,
-                result: ClientResult::ConnectionLoss,
-                ..
-            } => Some(req_id),
+        .filter_map(|(to, m)| match m {
+            Msg::ToClient(ServerMsg::Closed { .. }) => Some(to.0),
             _ => None,
         })
         .collect();
-    assert_eq!(lost, vec![1, 2, 3], "every write in flight fails once");
+    assert_eq!(closed, vec![9, 10, 11], "every connection is closed once");
 }
 
 #[test]
@@ -445,10 +460,10 @@ fn stale_connections_are_dropped_and_gaps_break_them() {
     let stale = peer(l.conn.wrapping_add(1), 99, Peer::Commit { zxid: z(1, 1) });
     assert_eq!(o.msg(2, stale), vec![]);
     // From a server that is not our leader: dropped.
-    assert_eq!(o.msg(1, peer(l.conn, l.out_seq, Peer::Ping)), vec![]);
+    assert_eq!(o.msg(1, peer(l.conn, l.out_seq, Peer::Ping { touched: vec![] })), vec![]);
     // A gap: the connection is broken.
     l.out_seq += 1;
-    o.msg(2, l.next(Peer::Ping));
+    o.msg(2, l.next(Peer::Ping { touched: vec![] }));
     assert_eq!(o.s.state(), ServerState::Looking);
     assert_eq!(
         o.s.last_leave_reason(),
@@ -459,18 +474,18 @@ fn stale_connections_are_dropped_and_gaps_break_them() {
     let (mut o, links) = leader();
     let mut l0 = links[0];
     l0.out_seq += 1;
-    let outs = o.msg(0, l0.next(Peer::Ping));
+    let outs = o.msg(0, l0.next(Peer::Ping { touched: vec![] }));
     assert_eq!(
         outs,
         vec![Output::Send {
             to: p(0),
-            msg: peer(links[0].conn, FIRST_LIVE_SEQ + 1, Peer::Ping)
+            msg: peer(links[0].conn, FIRST_LIVE_SEQ + 1, Peer::Ping { touched: vec![] })
         }],
         "a reset skips a sequence number"
     );
     // Later messages on that connection are dropped; proposals no longer go to it.
     assert_eq!(o.msg(0, l0.next(Peer::Ack { zxid: z(1, 1) })), vec![]);
-    let outs = o.msg(9, write(1, 1, 1));
+    let outs = o.msg(9, write(1));
     assert_eq!(
         peer_sends(&outs)
             .iter()
@@ -490,7 +505,7 @@ fn leader_forgets_learners_that_stay_silent() {
     };
     for _ in 0..6 {
         o.advance_ms(200);
-        o.msg(0, l0.next(Peer::Ping));
+        o.msg(0, l0.next(Peer::Ping { touched: vec![] }));
         o.timer(TIMER_TICK);
     }
     // Follower 1 was silent past sync_limit: no more pings to it.
@@ -531,7 +546,7 @@ fn observers_get_inform_instead_of_proposals() {
         }),
     );
     o.msg(3, ob.next(Peer::AckNewLeader { epoch: Epoch(1) }));
-    let outs = o.msg(9, write(1, 1, 1));
+    let outs = o.msg(9, write(1));
     assert_eq!(
         peer_sends(&outs)
             .iter()
@@ -556,11 +571,11 @@ fn observers_get_inform_instead_of_proposals() {
 #[test]
 fn fsyncs_are_batched_while_one_is_in_flight() {
     let (mut o, _) = leader();
-    let outs = o.msg(9, write(1, 1, 1));
+    let outs = o.msg(9, write(1));
     let w1 = fsyncs(&outs)[0];
     // Two more proposals while the first fsync is in flight: appended, not fsynced.
     for r in 2..=3 {
-        let outs = o.msg(9, write(r, 1, 1));
+        let outs = o.msg(9, write(r));
         assert_eq!(appends(&outs).len(), 1);
         assert_eq!(fsyncs(&outs), vec![]);
     }
@@ -581,7 +596,7 @@ fn a_trunc_below_the_applied_point_rolls_back_to_the_snapshot() {
     // reports the cut and resets its applied state, like ZooKeeper's reload.
     let mut o = One::started(cfg(0, 3));
     let mut l = synced_follower(&mut o, 2, 1);
-    let t = Txn::new(z(1, 1), TxnOp::Write { key: 1, value: 1 }, None);
+    let t = kv_txn(z(1, 1), 1, 1, None);
     let outs = o.msg(2, l.next(Peer::Proposal { txn: t.clone() }));
     o.complete_fsync(&outs);
     o.msg(2, l.next(Peer::Commit { zxid: z(1, 1) }));
@@ -623,5 +638,5 @@ fn a_trunc_below_the_applied_point_rolls_back_to_the_snapshot() {
             Note::Phase(Phase::Synchronization),
         ]
     );
-    assert_eq!(o.s.app().read(1), None);
+    assert_eq!(kv_read(&o.s, 1), None);
 }

@@ -7,6 +7,8 @@ use proto::{
     Ctx, Entropy, Epoch, NS_PER_MS, Output, Process, ProcessId, Recovered, Time, TimerId, WriteId,
     Zxid,
 };
+use proto::wire::{ClientMsg, ServerMsg, WatchSet};
+use proto::zk::{CreateMode, Op, SessionId};
 use zab::{Config, Msg, Note, Notification, Peer, Record, Server, ServerState};
 
 pub type O = Output<Msg, Record, Note>;
@@ -337,4 +339,145 @@ pub fn establish(o: &mut One, followers: &[u32]) -> Vec<Link> {
     }
     assert!(o.s.is_established_leader());
     links
+}
+
+// ---- the replicated state and clients -------------------------------------------------
+
+/// A test txn standing for "key := value": creates `/k{key}-{zxid:016x}` holding `value`
+/// (a fresh path per zxid, so it applies cleanly on any prefix of a log).
+pub fn kv_txn(zxid: Zxid, key: u64, value: u64, origin: Option<zab::Origin>) -> zab::Txn {
+    let body = datatree::TxnBody::Create {
+        path: format!("/k{key}-{:016x}", zxid.0),
+        data: value.to_string().into_bytes(),
+        ephemeral: false,
+        parent_cversion: -1,
+    };
+    zab::Txn::new(zxid, SessionId::NONE, 0, body, origin)
+}
+
+/// The value of the latest `kv_txn` for `key` applied by `s`.
+pub fn kv_read(s: &Server, key: u64) -> Option<u64> {
+    let tree = s.app().tree();
+    let prefix = format!("k{key}-");
+    let name = tree
+        .children("/")
+        .expect("root")
+        .into_iter()
+        .filter(|n| n.starts_with(&prefix))
+        .max()?;
+    let data = tree.data(&format!("/{name}")).expect("listed");
+    Some(std::str::from_utf8(data).unwrap().parse().unwrap())
+}
+
+/// The client process of the single-server tests.
+pub const CLIENT: u32 = 9;
+
+pub fn connect(conn: u64, session: Option<SessionId>, last_zxid_seen: Zxid) -> Msg {
+    Msg::FromClient(ClientMsg::Connect {
+        conn,
+        session,
+        timeout_ms: 4000,
+        last_zxid_seen,
+        watches: WatchSet::default(),
+    })
+}
+
+pub fn request(conn: u64, xid: u64, op: Op) -> Msg {
+    Msg::FromClient(ClientMsg::Request { conn, xid, op })
+}
+
+/// `create path` (persistent, data = `data`).
+pub fn create(path: &str, data: &str) -> Op {
+    Op::Create {
+        path: path.into(),
+        data: data.as_bytes().to_vec(),
+        mode: CreateMode::Persistent,
+    }
+}
+
+pub fn get(path: &str, watch: bool) -> Op {
+    Op::GetData {
+        path: path.into(),
+        watch,
+    }
+}
+
+/// What was sent to client `c`, in order.
+pub fn to_client(outs: &[O], c: u32) -> Vec<ServerMsg> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                to,
+                msg: Msg::ToClient(m),
+            } if *to == p(c) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The txns proposed to follower `to` in `outs`.
+pub fn proposals_to(outs: &[O], to: u32) -> Vec<zab::Txn> {
+    peer_sends(outs)
+        .into_iter()
+        .filter_map(|(t, b)| match b {
+            Peer::Proposal { txn } if t == p(to) => Some(txn),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Opens a session for `CLIENT` (connection 1) on an established leader whose followers'
+/// links are `links`: the CreateSession is proposed, follower 0 ACKs, the leader's fsync
+/// completes, and `Connected` goes out. Returns the session.
+pub fn leader_session(o: &mut One, links: &mut [Link]) -> SessionId {
+    let outs = o.msg(CLIENT, connect(1, None, Zxid::ZERO));
+    let txn = proposals_to(&outs, 0).pop().expect("CreateSession proposed");
+    let session = txn.session;
+    o.msg(0, links[0].next(Peer::Ack { zxid: txn.zxid }));
+    let outs = o.complete_fsync(&outs);
+    assert_eq!(
+        to_client(&outs, CLIENT),
+        vec![ServerMsg::Connected {
+            conn: 1,
+            session,
+            timeout_ms: 4000
+        }]
+    );
+    session
+}
+
+/// Opens a session for `CLIENT` (connection 1) on a synced follower: the forwarded
+/// CreateSession comes back from the leader as `zxid`, proposed and committed.
+pub fn follower_session(o: &mut One, l: &mut Link, zxid: Zxid) -> SessionId {
+    let outs = o.msg(CLIENT, connect(1, None, Zxid::ZERO));
+    let (session, origin) = match peer_sends(&outs).pop() {
+        Some((_, Peer::Request { session, origin, op })) => {
+            assert_eq!(op, Op::CreateSession { timeout_ms: 4000 });
+            (session, origin)
+        }
+        other => panic!("expected a forwarded CreateSession, got {other:?}"),
+    };
+    let body = datatree::TxnBody::CreateSession { timeout_ms: 4000 };
+    let txn = zab::Txn::new(zxid, session, 0, body, Some(origin));
+    let outs = o.msg(l.sid, l.next(Peer::Proposal { txn }));
+    o.complete_fsync(&outs);
+    let outs = o.msg(l.sid, l.next(Peer::Commit { zxid }));
+    assert_eq!(
+        to_client(&outs, CLIENT),
+        vec![ServerMsg::Connected {
+            conn: 1,
+            session,
+            timeout_ms: 4000
+        }]
+    );
+    session
+}
+
+/// The state after applying `txns` to an empty one.
+pub fn state_of(txns: &[zab::Txn]) -> zab::ZkState {
+    let mut st = zab::ZkState::new();
+    for t in txns {
+        st.apply(t);
+    }
+    st
 }

@@ -3,19 +3,12 @@
 use std::sync::Arc;
 
 use proto::{Epoch, Output, Zxid};
-use zab::{Note, Peer, Record, ServerState, Snapshot, Txn, TxnLog, TxnOp, recover};
+use zab::{Note, Peer, Record, ServerState, Snapshot, Txn, TxnLog, recover};
 
 use crate::harness::*;
 
 fn txn(e: u32, c: u32) -> Txn {
-    Txn::new(
-        z(e, c),
-        TxnOp::Write {
-            key: u64::from(c),
-            value: u64::from(e) * 100,
-        },
-        None,
-    )
+    kv_txn(z(e, c), u64::from(c), u64::from(e) * 100, None)
 }
 
 fn disk() -> Vec<Record> {
@@ -81,7 +74,7 @@ fn truncate_and_snapshot_records_replay() {
     let snap = Arc::new(Snapshot {
         zxid: z(1, 2),
         history: l.digest_at(z(1, 2)).unwrap(),
-        data: [(1, 100), (2, 100)].into_iter().collect(),
+        state: state_of(&[txn(1, 1), txn(1, 2)]),
     });
     let mut r = disk();
     r.push(Record::Snapshot {
@@ -98,7 +91,7 @@ fn truncate_and_snapshot_records_replay() {
         }
     );
     assert_eq!(o.s.last_applied_zxid(), z(1, 2));
-    assert_eq!(o.s.app().read(2), Some(100));
+    assert_eq!(kv_read(&o.s, 2), Some(100));
     assert_eq!(o.s.log().base_zxid(), z(1, 1));
     assert_eq!(o.s.log_digest_at(z(1, 1)), l.digest_at(z(1, 1)));
     assert_eq!(o.s.last_logged_zxid(), z(2, 1));

@@ -4,19 +4,12 @@
 use std::sync::Arc;
 
 use proto::{Epoch, Output, Zxid};
-use zab::{Note, Peer, Phase, Record, Snapshot, SyncPlan, Txn, TxnLog, TxnOp, plan_sync};
+use zab::{Note, Peer, Phase, Record, Snapshot, SyncPlan, Txn, TxnLog, plan_sync};
 
 use crate::harness::*;
 
 fn txn(e: u32, c: u32) -> Txn {
-    Txn::new(
-        z(e, c),
-        TxnOp::Write {
-            key: u64::from(c),
-            value: u64::from(e),
-        },
-        None,
-    )
+    kv_txn(z(e, c), u64::from(c), u64::from(e), None)
 }
 
 fn log_of(txns: &[Txn]) -> TxnLog {
@@ -209,11 +202,10 @@ fn leader_truncates_a_divergent_follower_then_diffs() {
 fn leader_sends_a_snapshot_to_a_follower_behind_its_window() {
     let t: Vec<Txn> = (1..=6).map(|c| txn(1, c)).collect();
     let full = log_of(&t);
-    let data = (1..=4u64).map(|k| (k, 1)).collect();
     let snap = Arc::new(Snapshot {
         zxid: z(1, 4),
         history: full.digest_at(z(1, 4)).unwrap(),
-        data,
+        state: state_of(&t[..4]),
     });
     let mut r = records(1, &t);
     r.push(Record::Snapshot {
@@ -412,7 +404,7 @@ fn follower_installs_a_snapshot() {
     let snap = Arc::new(Snapshot {
         zxid: z(1, 9),
         history: 1234,
-        data: [(5, 6)].into_iter().collect(),
+        state: state_of(&[kv_txn(z(1, 9), 5, 6, None)]),
     });
     let outs = o.msg(
         2,
@@ -435,7 +427,7 @@ fn follower_installs_a_snapshot() {
     );
     assert_eq!(o.s.last_applied_zxid(), z(1, 9));
     assert_eq!(o.s.applied_history(), 1234);
-    assert_eq!(o.s.app().read(5), Some(6));
+    assert_eq!(kv_read(&o.s, 5), Some(6));
     assert_eq!(o.s.log_digest_at(z(1, 1)), None);
     assert_eq!(o.s.log_digest_at(z(1, 9)), Some(1234));
 }
@@ -514,7 +506,7 @@ fn zk_2355_planted_claims_the_diff_end_after_a_broken_sync() {
     );
     // The connection breaks mid-DIFF (a gap).
     l.out_seq += 1;
-    o.msg(2, l.next(Peer::Ping));
+    o.msg(2, l.next(Peer::Ping { touched: vec![] }));
     assert_eq!(o.s.state(), zab::ServerState::Looking);
     // The next election (and ACKEPOCH) claims txns it never received.
     let conn = follow(&mut o, 2);

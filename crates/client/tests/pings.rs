@@ -1,0 +1,84 @@
+//! Pings and the read timeout: a ping after 1/3 of the session timeout without sending,
+//! traffic postpones it, pongs raise the zxid and keep the connection, silence for 2/3 of
+//! the timeout drops it; the single timer is re-armed only when its deadline moves.
+
+mod common;
+
+use client::SessionState;
+use common::*;
+use proto::Zxid;
+use proto::wire::{ClientMsg, ServerMsg, WatchSet};
+use proto::zk::OpResult;
+
+fn ping() -> ClientMsg {
+    ClientMsg::Ping { conn: 1 }
+}
+
+#[test]
+fn pings_go_out_after_a_third_of_the_timeout_and_pongs_keep_the_connection() {
+    let mut c = Client::connected(); // Connect sent at 0, Connected at 10
+    assert_eq!(c.at(2000).timer(), vec![send(P0, ping()), timer(4000)]);
+    let pong = ServerMsg::Pong {
+        conn: 1,
+        zxid: Zxid(7),
+    };
+    assert_eq!(
+        c.at(2005).msg(P0, pong),
+        vec![],
+        "read deadline 6005 is later"
+    );
+    assert_eq!(c.session.last_zxid_seen(), Zxid(7));
+    assert_eq!(c.at(4000).timer(), vec![send(P0, ping()), timer(6000)]);
+    assert_eq!(c.session.counters().pings_sent, 2);
+    assert_eq!(c.session.state(), SessionState::Connected);
+}
+
+#[test]
+fn traffic_postpones_the_ping() {
+    let mut c = Client::connected();
+    let (_, out) = c.at(1500).submit(get("/a", false));
+    assert_eq!(
+        out,
+        vec![send(P0, request(1, 1, get("/a", false))), timer(3500)]
+    );
+    c.at(1600).msg(P0, reply(1, 1, 3, data()));
+    // Ping at 1500 + 2000; the read deadline 1600 + 4000 is later.
+    assert_eq!(c.at(3500).timer(), vec![send(P0, ping()), timer(5500)]);
+}
+
+#[test]
+fn silence_for_two_thirds_of_the_timeout_drops_the_connection() {
+    let mut c = Client::connected();
+    c.at(2000).timer(); // ping, next at 4000
+    // At 4000 the ping is due again; the read deadline is 10 + 4000.
+    assert_eq!(c.at(4000).timer(), vec![send(P0, ping()), timer(4010)]);
+    assert_eq!(
+        c.at(4010).timer(),
+        vec![
+            state(SessionState::Disconnected),
+            send(P0, ClientMsg::Disconnect { conn: 1 }),
+            send(P1, connect(2, Some(SID), 0, WatchSet::default())),
+            timer(6010),
+        ]
+    );
+    assert_eq!(c.session.counters().read_timeouts, 1);
+    assert_eq!(c.session.state(), SessionState::Disconnected);
+}
+
+#[test]
+fn the_timer_is_set_only_when_its_deadline_moves() {
+    let mut c = Client::connected();
+    let (_, out) = c.at(100).submit(get("/a", false));
+    assert_eq!(out.last(), Some(&timer(2100)));
+    let (_, out) = c.submit(get("/b", false));
+    assert_eq!(out, vec![send(P0, request(1, 2, get("/b", false)))]);
+    // Receiving moves the read deadline, which is not the earliest.
+    assert_eq!(
+        c.at(200).msg(P0, reply(1, 1, 1, data())),
+        vec![done(1, get("/a", false), data(), 1)]
+    );
+    // A stray timer (fired early) re-arms the same deadline: the caller's timer is gone.
+    assert_eq!(c.at(300).timer(), vec![timer(2100)]);
+    // Unmatched watch events and stale messages change nothing.
+    assert_eq!(c.at(400).msg(P1, reply(1, 2, 2, OpResult::Deleted)), vec![]);
+}
