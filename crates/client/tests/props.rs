@@ -54,26 +54,26 @@ enum Msg {
 
 fn msg() -> impl Strategy<Value = Msg> {
     prop_oneof![
-        3 => (prop::bool::weighted(0.1), prop::sample::select(vec![0u32, 900, 6000]))
+        30 => (prop::bool::weighted(0.1), prop_oneof![1 => Just(0u32), 10 => Just(900), 10 => Just(6000)])
             .prop_map(|(other_session, timeout_ms)| Msg::Connected { other_session, timeout_ms }),
         1 => Just(Msg::Expired),
-        2 => Just(Msg::Closed),
-        8 => (prop::bool::weighted(0.9), 0u8..7, 0u64..50)
+        10 => Just(Msg::Closed),
+        80 => (prop::bool::weighted(0.9), 0u8..7, 0u64..50)
             .prop_map(|(oldest, result, zxid)| Msg::Reply { oldest, result, zxid }),
-        3 => (0u8..4, 0u8..3, 0u64..50).prop_map(|(kind, path, zxid)| Msg::Watch { kind, path, zxid }),
-        2 => (0u64..50).prop_map(|zxid| Msg::Pong { zxid }),
+        40 => (0u8..4, 0u8..3, 0u64..50).prop_map(|(kind, path, zxid)| Msg::Watch { kind, path, zxid }),
+        20 => (0u64..50).prop_map(|zxid| Msg::Pong { zxid }),
     ]
 }
 
 fn input() -> impl Strategy<Value = Input> {
     prop_oneof![
-        4 => (0u64..3000).prop_map(|ms| Input::Advance { ms }),
-        4 => Just(Input::FireTimer),
-        1 => Just(Input::StrayTimer),
-        6 => (0u8..5, 0u8..3).prop_map(|(op, path)| Input::Submit { op, path }),
+        40 => (0u64..3000).prop_map(|ms| Input::Advance { ms }),
+        40 => Just(Input::FireTimer),
+        5 => Just(Input::StrayTimer),
+        60 => (0u8..5, 0u8..3).prop_map(|(op, path)| Input::Submit { op, path }),
         1 => Just(Input::Close),
-        1 => (0u8..4).prop_map(|server| Input::Reset { server }),
-        12 => (prop::bool::weighted(0.85), prop::bool::weighted(0.9), 0u8..4, msg())
+        5 => (0u8..4).prop_map(|server| Input::Reset { server }),
+        150 => (prop::bool::weighted(0.85), prop::bool::weighted(0.9), 0u8..4, msg())
             .prop_map(|(current_server, current_conn, server, msg)| Input::Server {
                 server: if current_server { 0 } else { 1 + server % 3 },
                 conn: if current_conn { 0 } else { server % 3 },
@@ -368,6 +368,5 @@ proptest! {
         for input in inputs {
             h.apply(input);
         }
-        eprintln!("STAT {:?} completed={} {:?}", h.session.state(), h.completed.len(), h.session.counters());
     }
 }

@@ -241,3 +241,31 @@ fn submit_of_close_session_is_close() {
     c.at(30).msg(P0, reply(1, xid, 2, OpResult::SessionClosed));
     assert_eq!(c.session.state(), SessionState::Closed);
 }
+
+#[test]
+fn requests_queued_while_disconnected_go_to_the_next_server() {
+    let mut c = Client::connected();
+    c.at(20).submit(set("/a"));
+    // The transport resets p1's attempt too: p2 is next, still within the round.
+    c.at(100).reset(P0);
+    let (xid, out) = c.at(110).submit(set("/b"));
+    assert_eq!(out, vec![]);
+    assert_eq!(c.session.pending(), 1);
+    assert_eq!(
+        c.at(120).reset(P1),
+        vec![
+            failed(xid, set("/b"), ZkError::ConnectionLoss),
+            send(P2, connect(3, Some(SID), 0, WatchSet::default())),
+            timer(2120),
+        ]
+    );
+    let (xid, _) = c.at(130).submit(set("/c"));
+    assert_eq!(
+        c.at(140).msg(P2, connected(3)),
+        vec![
+            state(SessionState::Connected),
+            send(P2, request(3, xid, set("/c"))),
+            timer(2140),
+        ]
+    );
+}

@@ -48,15 +48,21 @@ impl StatPersisted {
         !self.ephemeral_owner.is_none()
     }
 
-    /// The client-visible `Stat` (`DataNode.copyStat`).
+    /// The client-visible `Stat` (`DataNode.copyStat`). The stored `cversion` counts child
+    /// creations; ZooKeeper reports `2 × creations − children`, i.e. creations plus
+    /// deletions ("v3 semantics"), so a client sees every child change.
     pub fn to_stat(&self, data_length: usize, num_children: usize) -> Stat {
+        let cversion = self
+            .cversion
+            .wrapping_mul(2)
+            .wrapping_sub(len_i32(num_children));
         Stat {
             czxid: self.czxid,
             mzxid: self.mzxid,
             ctime: self.ctime,
             mtime: self.mtime,
             version: self.version,
-            cversion: self.cversion,
+            cversion,
             aversion: self.aversion,
             ephemeral_owner: self.ephemeral_owner,
             data_length: len_i32(data_length),

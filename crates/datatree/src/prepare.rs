@@ -9,11 +9,12 @@
 //!   where `parentCVersion` is the parent's *current cversion*; the create then sets the
 //!   parent's cversion to `parentCVersion + 1` and its pzxid to the create's zxid (both in the
 //!   parent's `ChangeRecord` and, via `CreateTxn.parentCVersion`, in `DataTree.createNode`).
-//! - Deletes never touch the parent's cversion: `pRequest2Txn` case `delete` only does
-//!   `childCount--` and `setPzxid(zxid)`, and `DataTree.deleteNode` only raises pzxid. So
-//!   cversion counts child *creations* (plain and sequential alike), and sequence numbers
-//!   are never reused after deletes. (The anchors' remark that cversion also counts
-//!   deletions does not match the 3.8 source.)
+//! - Deletes never touch the parent's stored cversion: `pRequest2Txn` case `delete` only does
+//!   `childCount--` and `setPzxid(zxid)`, and `DataTree.deleteNode` only raises pzxid. So the
+//!   stored cversion counts child *creations* (plain and sequential alike), and sequence
+//!   numbers are never reused after deletes. The cversion a client sees is derived from it
+//!   (`DataNode.copyStat`: `2 × stored − numChildren`, creations plus deletions), checked
+//!   against a real ZooKeeper 3.8.0 in `crates/cli/tests/zk_conformance/`.
 //! - Error precedence, first failing check wins:
 //!   create: path (client-side `PathUtils.validatePath(path, sequential)`) → BadArguments;
 //!   parent missing → NoNode; final name invalid → BadArguments; node exists → NodeExists;

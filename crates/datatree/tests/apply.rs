@@ -35,8 +35,9 @@ fn replayed_create_is_a_misfit_with_zookeepers_cversion_fixup() {
         tree.apply(&create_txn(2, "/a", 5)),
         OpResult::Err(ZkError::NodeExists)
     );
+    // Stored cversion 5 with one child: a client sees 2 × 5 − 1.
     let root = tree.stat("/").unwrap();
-    assert_eq!((root.cversion, root.pzxid.counter()), (5, 2));
+    assert_eq!((root.cversion, root.pzxid.counter()), (9, 2));
     assert!(tree.misfits() >= 1);
     tree.check_invariants();
 }

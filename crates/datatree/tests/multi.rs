@@ -19,7 +19,7 @@ fn successful_multi_applies_every_op_at_one_zxid() {
         ),
         (
             "stat /m",
-            "czxid=1 mzxid=1 pzxid=1 ctime=1000 mtime=1000 version=0 cversion=1 aversion=0 \
+            "czxid=1 mzxid=1 pzxid=1 ctime=1000 mtime=1000 version=0 cversion=2 aversion=0 \
              owner=0x0 len=0 children=0",
         ),
         ("children /", "children [m]"),

@@ -98,14 +98,14 @@ fn sequential_names_count_child_creations_not_deletions() {
         ),
         (
             "stat /q",
-            "czxid=1 mzxid=1 pzxid=6 ctime=1000 mtime=1000 version=0 cversion=4 aversion=0 \
+            "czxid=1 mzxid=1 pzxid=6 ctime=1000 mtime=1000 version=0 cversion=5 aversion=0 \
              owner=0x0 len=0 children=3",
         ),
         ("delete /q/0000000001 -1", "deleted"),
-        // Deletion: pzxid moves to the delete's zxid, cversion stays.
+        // Deletion: pzxid moves to the delete's zxid; the visible cversion counts it too.
         (
             "stat /q",
-            "czxid=1 mzxid=1 pzxid=7 ctime=1000 mtime=1000 version=0 cversion=4 aversion=0 \
+            "czxid=1 mzxid=1 pzxid=7 ctime=1000 mtime=1000 version=0 cversion=6 aversion=0 \
              owner=0x0 len=0 children=2",
         ),
         // Failed creates advance nothing.
@@ -235,15 +235,15 @@ fn close_session_deletes_only_its_ephemerals() {
         ("exists /e2", "absent"),
         ("exists /app/lock-0000000000", "absent"),
         ("children /app", "children [lock-0000000001 p]"),
-        // Deletes raise pzxid to the close's zxid; cversion counts creations only.
+        // Deletes raise pzxid to the close's zxid and the visible cversion (2 × creations − children).
         (
             "stat /app",
-            "czxid=1 mzxid=1 pzxid=6 ctime=1000 mtime=1000 version=0 cversion=3 aversion=0 \
+            "czxid=1 mzxid=1 pzxid=6 ctime=1000 mtime=1000 version=0 cversion=4 aversion=0 \
              owner=0x0 len=0 children=2",
         ),
         (
             "stat /",
-            "czxid=0 mzxid=0 pzxid=6 ctime=0 mtime=0 version=0 cversion=2 aversion=0 \
+            "czxid=0 mzxid=0 pzxid=6 ctime=0 mtime=0 version=0 cversion=3 aversion=0 \
              owner=0x0 len=0 children=1",
         ),
         ("s2 close", "closed"),

@@ -291,7 +291,8 @@ fn contents(tree: &DataTree) -> BTreeMap<String, RefNode> {
             let node = RefNode {
                 data: tree.data(p).unwrap().to_vec(),
                 version: s.version,
-                cversion: s.cversion,
+                // The model counts creations; a client sees creations + deletions.
+                cversion: (s.cversion + s.num_children) / 2,
                 owner: s.ephemeral_owner.0,
             };
             (p.to_owned(), node)

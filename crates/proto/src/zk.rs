@@ -286,8 +286,9 @@ impl std::fmt::Display for SessionId {
 /// - `czxid`/`ctime`: zxid and time (ms) of the create;
 /// - `mzxid`/`mtime`: zxid and time (ms) of the last create or setData;
 /// - `pzxid`: zxid of the last change to the children (child create or delete);
-/// - `version`: data version (setData count), `cversion`: child version (in ZooKeeper 3.8
-///   this counts child *creations* only; see the datatree crate), `aversion`: ACL version;
+/// - `version`: data version (setData count), `cversion`: child version (child creations
+///   plus deletions as ZooKeeper 3.8 reports it; the tree stores creations only, which is the
+///   sequential suffix; see the datatree crate), `aversion`: ACL version;
 /// - `ephemeral_owner`: owning session, or `SessionId::NONE`;
 /// - `data_length`: data size in bytes, `num_children`: current number of children.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
