@@ -73,7 +73,7 @@ pub fn factory(s: &Scenario) -> Factory<Node> {
     let WorkloadConfig::Writes {
         interval_ms,
         outstanding_max,
-        timeout_ms,
+        session_timeout_ms,
         read_ratio,
         keys,
         writes_max,
@@ -87,7 +87,7 @@ pub fn factory(s: &Scenario) -> Factory<Node> {
         servers,
         interval_ns: interval_ms * NS_PER_MS,
         outstanding_max: outstanding_max as usize,
-        timeout_ns: timeout_ms * NS_PER_MS,
+        session_timeout_ms: u32::try_from(session_timeout_ms).expect("validated"),
         read_ppm: read_ratio.ppm,
         keys,
         writes_max,

@@ -9,6 +9,7 @@ pub mod dist;
 pub mod ensemble;
 pub mod fault;
 pub mod kernel;
+pub mod clienthost;
 pub mod loadgen;
 pub mod nemesis;
 pub mod network;

@@ -120,17 +120,19 @@ pub enum WorkloadConfig {
     },
     /// The kernel probe passing `tokens` tokens per process as fast as possible.
     Relay { tokens: u32 },
-    /// ZooKeeper servers driven by `clients` request generators: each sends a request to a
-    /// random server every `interval_ms` (reads with probability `read_ratio`, writes
-    /// otherwise, on `keys` keys), at most `outstanding_max` in flight, giving up after
-    /// `timeout_ms`, and stops writing after `writes_max` acknowledged writes (0 = never).
+    /// ZooKeeper servers driven by `clients` request generators: each holds a ZooKeeper
+    /// session (requested timeout `session_timeout_ms`; servers negotiate it into
+    /// [2, 20] ticks), sends a request every `interval_ms` (getData with probability
+    /// `read_ratio`, else setData / create, on `keys` znodes `/k0`…), at most
+    /// `outstanding_max` in flight, and stops writing after `writes_max` acknowledged
+    /// writes (0 = never).
     Writes {
         clients: u32,
         interval_ms: u64,
         #[serde(default = "default_outstanding")]
         outstanding_max: u32,
-        #[serde(default = "default_timeout_ms")]
-        timeout_ms: u64,
+        #[serde(default = "default_session_timeout_ms")]
+        session_timeout_ms: u64,
         #[serde(default)]
         read_ratio: crate::dist::Probability,
         #[serde(default = "default_keys")]
@@ -143,7 +145,7 @@ pub enum WorkloadConfig {
 fn default_outstanding() -> u32 {
     8
 }
-fn default_timeout_ms() -> u64 {
+fn default_session_timeout_ms() -> u64 {
     2_000
 }
 fn default_keys() -> u64 {
@@ -513,7 +515,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             clients,
             interval_ms,
             outstanding_max,
-            timeout_ms,
+            session_timeout_ms,
             keys,
             ..
         } => {
@@ -524,7 +526,11 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 "workload.outstanding_max",
                 "must be positive",
             )?;
-            check(timeout_ms > 0, "workload.timeout_ms", "must be positive")?;
+            check(
+                (1..=3_600_000).contains(&session_timeout_ms),
+                "workload.session_timeout_ms",
+                "must be in 1..=3600000",
+            )?;
             check(keys > 0, "workload.keys", "must be positive")?;
             validate_zab(&s.zab, s.cluster.servers + s.cluster.observers)?;
         }
