@@ -82,6 +82,9 @@ pub enum CloseReason {
     ClientAhead,
     /// The session was closed or expired (the client learns which when it reconnects).
     SessionClosed,
+    /// A request found the session owned by another server (ZooKeeper closes the
+    /// connection on SessionMoved; the client reconnects).
+    SessionMoved,
     /// Too many requests queued on this connection.
     Overloaded,
     /// A connection the server does not know (e.g. it restarted).

@@ -263,13 +263,15 @@ impl Observer<Node> for EnsembleObserver {
                 stuck.push((
                     c,
                     format!(
-                        "{} of {} writes acknowledged",
+                        "{} of {} writes acknowledged ({})",
                         g.stats.writes_acked,
-                        g.writes_max()
+                        g.writes_max(),
+                        g.describe()
                     ),
                 ));
             } else if !g.has_write_target() && acked(procs, c) <= baseline[i] {
-                stuck.push((c, "no write acknowledged since the heal".to_string()));
+                let why = format!("no write acknowledged since the heal ({})", g.describe());
+                stuck.push((c, why));
             }
         }
         if stuck.is_empty() {

@@ -41,6 +41,8 @@ pub struct LoadgenStats {
     pub refused: u64,
     /// Sessions that expired (each replaced by a new one).
     pub sessions_expired: u64,
+    /// The error of the last refused request.
+    pub last_error: Option<ZkError>,
     /// Acknowledged latencies, ns (for the summary).
     pub ack_latency_ns: Vec<u64>,
     /// The local time of the last acknowledgement.
@@ -96,6 +98,30 @@ impl Loadgen {
     /// Whether this generator still has writes to issue.
     pub fn wants_writes(&self) -> bool {
         self.config.writes_max == 0 || self.stats.writes_acked < self.config.writes_max
+    }
+
+    /// The client's session as a liveness report shows it.
+    pub fn describe(&self) -> String {
+        let Some(h) = &self.host else {
+            return "not started".into();
+        };
+        let s = h.session();
+        let c = s.counters();
+        format!(
+            "session {:?} {:?} on {:?}, {} outstanding, {} sessions, {} connects, {} losses, \
+             {} violations, {} acked, {} refused, last error {:?}",
+            s.session_id(),
+            s.state(),
+            s.server(),
+            self.outstanding.len(),
+            h.sessions_started,
+            c.connect_attempts,
+            c.connection_losses,
+            c.protocol_violations,
+            self.stats.writes_acked,
+            self.stats.refused,
+            self.stats.last_error
+        )
     }
 
     fn host(&mut self) -> &mut ClientHost {
@@ -184,6 +210,9 @@ impl Loadgen {
                 self.stats.refused += 1;
             }
             _ => self.stats.refused += 1,
+        }
+        if let OpResult::Err(err) = result {
+            self.stats.last_error = Some(*err);
         }
     }
 }

@@ -405,10 +405,19 @@ impl Server {
             self.finish_connect(origin.client, origin.conn, txn.session, timeout_ms, out);
             return;
         }
-        if let Some(c) = self.clients.on_conn(origin.client, origin.conn) {
-            if c.complete(origin.xid, txn.zxid, result) {
-                self.drain(origin.client, out);
-            }
+        if self.clients.on_conn(origin.client, origin.conn).is_none() {
+            return;
+        }
+        if result == OpResult::Err(ZkError::SessionMoved) {
+            // ZooKeeper's FinalRequestProcessor (ZOOKEEPER-710): SessionMoved is a
+            // connection-level error; the connection is torn down, never answered, so a
+            // client that still talks to this server reconnects (and moves the session back).
+            self.close_conn(origin.client, CloseReason::SessionMoved, out);
+            return;
+        }
+        let c = self.clients.on_conn(origin.client, origin.conn).expect("checked");
+        if c.complete(origin.xid, txn.zxid, result) {
+            self.drain(origin.client, out);
         }
     }
 
