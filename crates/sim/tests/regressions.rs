@@ -1,0 +1,49 @@
+//! Runs every seed in `scenarios/regressions.txt` (seeds that once found a bug in zabsim) and
+//! expects each to pass: a fixed bug stays fixed.
+
+use sim::observe::Verdict;
+use sim::run::run;
+use sim::scenario::load_file;
+
+fn scenarios_dir() -> String {
+    format!("{}/../../scenarios", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// (scenario file, seed, why) per non-comment line.
+fn regressions() -> Vec<(String, u64, String)> {
+    let path = format!("{}/regressions.txt", scenarios_dir());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line.splitn(3, ' ');
+        let file = parts.next().expect("a scenario").to_string();
+        let seed = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{path}:{}: no seed", i + 1));
+        let why = parts.next().unwrap_or_default().to_string();
+        assert!(!why.is_empty(), "{path}:{}: say what the seed found", i + 1);
+        out.push((file, seed, why));
+    }
+    out
+}
+
+#[test]
+fn every_regression_seed_passes() {
+    let list = regressions();
+    assert!(list.len() >= 3, "the list is read");
+    for (file, seed, why) in list {
+        let path = format!("{}/{file}", scenarios_dir());
+        let loaded = load_file(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let report = run(&loaded, seed).expect("scenario resolves");
+        assert_eq!(
+            report.outcome.verdict,
+            Verdict::Pass,
+            "{file} seed {seed} ({why})"
+        );
+    }
+}
