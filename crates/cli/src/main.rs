@@ -7,6 +7,7 @@ mod fuzz;
 mod output;
 mod runcmd;
 mod seed;
+mod zkscriptcmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -84,6 +85,16 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         quick: u32,
     },
+    /// Run a script of client operations (JSON lines) on a fault-free 3-server ensemble,
+    /// one operation at a time; print one JSON result line per operation.
+    #[command(name = "zk-script")]
+    ZkScript {
+        /// The script: one `{"session":0,"op":"create","path":"/a",...}` object per line.
+        file: String,
+        /// The seed of the simulated ensemble (the results do not depend on it).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Check recorded histories for linearizability, one verdict per file.
     Check {
         /// Sequential specification: `register` or `kv` (`zk` is not implemented yet).
@@ -138,6 +149,7 @@ fn main() -> ExitCode {
             results,
         } => fuzz::run(&scenario, seed_start, seeds, jobs, results.as_deref()),
         Command::Bench { quick } => bench::run(quick),
+        Command::ZkScript { file, seed } => zkscriptcmd::run(&file, seed),
         Command::Check {
             model,
             format,

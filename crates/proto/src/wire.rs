@@ -2,8 +2,8 @@
 //! and what it gets back ([`ServerMsg`]), modelled on ZooKeeper's `ConnectRequest`,
 //! `RequestHeader`/`ReplyHeader`, `SetWatches` and `WatcherEvent` packets.
 //!
-//! A client talks to one server at a time over a *connection* it numbers (`conn`, strictly
-//! increasing per client process); every message carries it, so a message of an old
+//! A client talks to one server at a time over a *connection* it numbers (`conn`, unique
+//! per client process, which may hold several sessions); every message carries it, so a message of an old
 //! connection is recognised and ignored by both sides (a TCP connection's identity).
 //! Requests on a connection carry the client's `xid` (strictly increasing per session) and
 //! are answered in xid order; watch events and replies share the one ordered channel, so a
@@ -62,6 +62,17 @@ pub enum ClientMsg {
 }
 
 impl ClientMsg {
+    /// The same message on connection `conn`.
+    pub fn with_conn(mut self, conn: u64) -> ClientMsg {
+        match &mut self {
+            ClientMsg::Connect { conn: c, .. }
+            | ClientMsg::Request { conn: c, .. }
+            | ClientMsg::Ping { conn: c }
+            | ClientMsg::Disconnect { conn: c } => *c = conn,
+        }
+        self
+    }
+
     pub fn conn(&self) -> u64 {
         match self {
             ClientMsg::Connect { conn, .. }
@@ -140,6 +151,19 @@ pub enum ServerMsg {
 }
 
 impl ServerMsg {
+    /// The same message on connection `conn`.
+    pub fn with_conn(mut self, conn: u64) -> ServerMsg {
+        match &mut self {
+            ServerMsg::Connected { conn: c, .. }
+            | ServerMsg::Expired { conn: c }
+            | ServerMsg::Closed { conn: c, .. }
+            | ServerMsg::Reply { conn: c, .. }
+            | ServerMsg::Watch { conn: c, .. }
+            | ServerMsg::Pong { conn: c, .. } => *c = conn,
+        }
+        self
+    }
+
     pub fn conn(&self) -> u64 {
         match self {
             ServerMsg::Connected { conn, .. }
@@ -198,7 +222,10 @@ mod tests {
         };
         assert_eq!(op_size_bytes(&small), 14);
         assert_eq!(op_size_bytes(&big), 1014);
-        assert_eq!(op_size_bytes(&Op::Multi(vec![small.clone(), big])), 8 + 14 + 1014);
+        assert_eq!(
+            op_size_bytes(&Op::Multi(vec![small.clone(), big])),
+            8 + 14 + 1014
+        );
         let children = OpResult::Children(vec!["ab".into(), "c".into()]);
         assert_eq!(result_size_bytes(&children), 4 + 6 + 5);
     }
@@ -215,10 +242,12 @@ mod tests {
             },
         ];
         assert!(msgs.iter().all(|m| m.conn() == 7));
+        assert!(msgs.iter().all(|m| m.clone().with_conn(8).conn() == 8));
         let reply = ServerMsg::Pong {
             conn: 9,
             zxid: Zxid::ZERO,
         };
         assert_eq!(reply.conn(), 9);
+        assert_eq!(reply.with_conn(3).conn(), 3);
     }
 }

@@ -1,17 +1,22 @@
 //! Hosts one `client::Session` inside a simulated process: carries out the session's sends
-//! and timer as kernel outputs (timer [`SESSION_TIMER`]) and hands everything else
+//! and timer as kernel outputs (host `id`'s timer is `SESSION_TIMER_BASE + id`) and hands
+//! everything else
 //! (completions, watch events, state changes) back to the application on top — a workload
 //! generator, a recipe, a script driver. It also renews a session that expired or closed.
+//! Connection numbers on the wire are `id << 48 | generation << 32 | the session's own`,
+//! so every session a process ever runs (several hosts, renewals) has its own connections.
 //! Invariants: every `Send`/`SetTimer` action reaches the outbox in order; the application
-//! sees every other action exactly once, in order.
+//! sees every other action exactly once, in order; a message for another host or an
+//! earlier generation is not given to the session.
 
 use client::{Action, ClientConfig, Session};
 use proto::zk::Op;
 use proto::{Ctx, Outbox, ProcessId, TimerId};
 use zab::{Msg, Note, Record};
 
-/// The timer id the session's single timer uses; applications use other ids.
-pub const SESSION_TIMER: TimerId = TimerId(101);
+/// Host `id`'s session timer is `TimerId(SESSION_TIMER_BASE + id)`; applications use ids
+/// below it.
+pub const SESSION_TIMER_BASE: u64 = 1 << 32;
 
 type Out = Outbox<Msg, Record, Note>;
 
@@ -24,27 +29,66 @@ pub struct HostConfig {
     pub max_pending: usize,
 }
 
+/// Most hosts one process may run, and most sessions one host may start.
+pub const HOSTS_MAX: u32 = 1 << 16;
+pub const GENERATIONS_MAX: u64 = 1 << 16;
+const SESSION_CONN_MAX: u64 = 1 << 32;
+
 pub struct ClientHost {
     config: HostConfig,
+    /// This host's number within its process.
+    id: u32,
     session: Session,
     /// Sessions started by this host (1 after `start`, more after renewals).
     pub sessions_started: u64,
 }
 
 impl ClientHost {
-    /// A host whose first session tries a random server first.
-    pub fn new(ctx: &mut Ctx, config: HostConfig) -> ClientHost {
-        let session = Session::new(Self::session_config(ctx, &config));
+    /// Host `id` of its process; its first session tries a random server first.
+    pub fn new(ctx: &mut Ctx, config: HostConfig, id: u32) -> ClientHost {
+        let first = ctx.below(config.servers.len() as u64) as usize;
+        ClientHost::with_first_server(config, id, first)
+    }
+
+    /// Host `id` whose first session tries `servers[first]` first.
+    pub fn with_first_server(config: HostConfig, id: u32, first: usize) -> ClientHost {
+        assert!(id < HOSTS_MAX);
+        let session = Session::new(Self::session_config(first, &config));
         ClientHost {
             config,
+            id,
             session,
             sessions_started: 0,
         }
     }
 
-    fn session_config(ctx: &mut Ctx, c: &HostConfig) -> ClientConfig {
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// This host's session timer.
+    pub fn timer(&self) -> TimerId {
+        TimerId(SESSION_TIMER_BASE + u64::from(self.id))
+    }
+
+    /// The host whose session timer `timer` is, if it is one.
+    pub fn id_of_timer(timer: TimerId) -> Option<u32> {
+        let id = timer.0.checked_sub(SESSION_TIMER_BASE)?;
+        u32::try_from(id).ok().filter(|id| *id < HOSTS_MAX)
+    }
+
+    /// The host a wire connection number belongs to.
+    pub fn id_of_conn(conn: u64) -> u32 {
+        (conn >> 48) as u32
+    }
+
+    fn wire_base(&self) -> u64 {
+        assert!(self.sessions_started < GENERATIONS_MAX, "too many sessions");
+        (u64::from(self.id) << 48) | (self.sessions_started << 32)
+    }
+
+    fn session_config(first_server: usize, c: &HostConfig) -> ClientConfig {
         assert!(!c.servers.is_empty());
-        let first_server = ctx.below(c.servers.len() as u64) as usize;
         let config = ClientConfig {
             servers: c.servers.clone(),
             first_server,
@@ -65,26 +109,27 @@ impl ClientHost {
         self.sessions_started += 1;
         let mut actions = Vec::new();
         self.session.start(ctx.now, &mut actions);
-        Self::dispatch(actions, out)
+        self.dispatch(actions, out)
     }
 
     /// Replaces a dead (expired or closed) session by a new one and starts it.
     pub fn renew(&mut self, ctx: &mut Ctx, out: &mut Out) -> Vec<Action> {
         assert!(!self.session.is_alive(), "renewing a live session");
-        self.session = Session::new(Self::session_config(ctx, &self.config));
+        let first = ctx.below(self.config.servers.len() as u64) as usize;
+        self.session = Session::new(Self::session_config(first, &self.config));
         self.start(ctx, out)
     }
 
     pub fn submit(&mut self, ctx: &mut Ctx, op: Op, out: &mut Out) -> (u64, Vec<Action>) {
         let mut actions = Vec::new();
         let xid = self.session.submit(ctx.now, op, &mut actions);
-        (xid, Self::dispatch(actions, out))
+        (xid, self.dispatch(actions, out))
     }
 
     pub fn close(&mut self, ctx: &mut Ctx, out: &mut Out) -> (u64, Vec<Action>) {
         let mut actions = Vec::new();
         let xid = self.session.close(ctx.now, &mut actions);
-        (xid, Self::dispatch(actions, out))
+        (xid, self.dispatch(actions, out))
     }
 
     /// A message for the session; None if it is not a server's message to clients.
@@ -98,30 +143,46 @@ impl ClientHost {
         let Msg::ToClient(m) = msg else {
             return Vec::new();
         };
+        let base = self.wire_base();
+        let conn = m.conn();
+        if conn & !(SESSION_CONN_MAX - 1) != base {
+            return Vec::new(); // another host's, or an earlier session's
+        }
         let mut actions = Vec::new();
-        self.session.on_message(ctx.now, from, m, &mut actions);
-        Self::dispatch(actions, out)
+        let local = m.with_conn(conn - base);
+        self.session.on_message(ctx.now, from, local, &mut actions);
+        self.dispatch(actions, out)
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx, out: &mut Out) -> Vec<Action> {
         let mut actions = Vec::new();
         self.session.on_timer(ctx.now, &mut actions);
-        Self::dispatch(actions, out)
+        self.dispatch(actions, out)
     }
 
-    pub fn on_disconnect(&mut self, ctx: &mut Ctx, server: ProcessId, out: &mut Out) -> Vec<Action> {
+    pub fn on_disconnect(
+        &mut self,
+        ctx: &mut Ctx,
+        server: ProcessId,
+        out: &mut Out,
+    ) -> Vec<Action> {
         let mut actions = Vec::new();
         self.session.on_disconnect(ctx.now, server, &mut actions);
-        Self::dispatch(actions, out)
+        self.dispatch(actions, out)
     }
 
     /// Carries out sends and the timer; returns what the application must see.
-    fn dispatch(actions: Vec<Action>, out: &mut Out) -> Vec<Action> {
+    fn dispatch(&self, actions: Vec<Action>, out: &mut Out) -> Vec<Action> {
+        let base = self.wire_base();
         let mut rest = Vec::new();
         for a in actions {
             match a {
-                Action::Send { to, msg } => out.send(to, Msg::FromClient(msg)),
-                Action::SetTimer { at } => out.set_timer(SESSION_TIMER, at),
+                Action::Send { to, msg } => {
+                    let conn = msg.conn();
+                    assert!(conn < SESSION_CONN_MAX, "session connection numbers fit");
+                    out.send(to, Msg::FromClient(msg.with_conn(base | conn)));
+                }
+                Action::SetTimer { at } => out.set_timer(self.timer(), at),
                 other => rest.push(other),
             }
         }

@@ -66,10 +66,21 @@ fn server_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> Config {
     c
 }
 
+/// Builds the servers of an ensemble scenario (first boot and restarts) by process id.
+pub fn server_factory(s: &Scenario) -> impl FnMut(ProcessId) -> Node + use<> {
+    let layout = Layout::of(s);
+    let zab = s.zab.clone();
+    move |pid| {
+        let c = server_config(&zab, pid, &layout);
+        c.validate();
+        Node::Server(Box::new(zab::Server::new(c)))
+    }
+}
+
 /// The factory building every process of the ensemble (first boot and restarts).
 pub fn factory(s: &Scenario) -> Factory<Node> {
     let layout = Layout::of(s);
-    let zab = s.zab.clone();
+    let mut server = server_factory(s);
     let WorkloadConfig::Writes {
         interval_ms,
         outstanding_max,
@@ -94,11 +105,9 @@ pub fn factory(s: &Scenario) -> Factory<Node> {
     };
     Box::new(move |pid| {
         if layout.clients.contains(&pid) {
-            Node::Loadgen(Loadgen::new(generator.clone()))
+            Node::Loadgen(Box::new(Loadgen::new(generator.clone())))
         } else {
-            let c = server_config(&zab, pid, &layout);
-            c.validate();
-            Node::Server(Box::new(zab::Server::new(c)))
+            server(pid)
         }
     })
 }

@@ -2,6 +2,7 @@
 //! random streams, network/disk/CPU/clock models, faults and the nemesis, scenarios, and the
 //! loop that drives sans-IO processes. Single-threaded by design; see DESIGN.md §3–4.
 
+pub mod clienthost;
 pub mod clock;
 pub mod detmath;
 pub mod disk;
@@ -9,7 +10,6 @@ pub mod dist;
 pub mod ensemble;
 pub mod fault;
 pub mod kernel;
-pub mod clienthost;
 pub mod loadgen;
 pub mod nemesis;
 pub mod network;
@@ -22,3 +22,4 @@ pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod zabmon;
+pub mod zkscript;

@@ -14,7 +14,7 @@ use proto::zk::{CreateMode, Op, OpResult, ZkError};
 use proto::{Ctx, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId, Zxid};
 use zab::{Msg, Note, Record};
 
-use crate::clienthost::{ClientHost, HostConfig, SESSION_TIMER};
+use crate::clienthost::{ClientHost, HostConfig};
 
 const TICK: TimerId = TimerId(100);
 /// Pause after a session died before the next one starts.
@@ -232,7 +232,7 @@ impl Process for Loadgen {
             reconnect_delay_ms: 200,
             max_pending: self.config.outstanding_max.max(1) + 1,
         };
-        self.host = Some(ClientHost::new(ctx, config));
+        self.host = Some(ClientHost::new(ctx, config, 0));
         let actions = self.host().start(ctx, out);
         self.handle(ctx, actions, out);
         let jitter = ctx.below(self.config.interval_ns.max(1));
@@ -245,11 +245,12 @@ impl Process for Loadgen {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out) {
+        if ClientHost::id_of_timer(timer).is_some() {
+            let actions = self.host().on_timer(ctx, out);
+            self.handle(ctx, actions, out);
+            return;
+        }
         match timer {
-            SESSION_TIMER => {
-                let actions = self.host().on_timer(ctx, out);
-                self.handle(ctx, actions, out);
-            }
             RENEW => {
                 if !self.host().session().is_alive() {
                     let actions = self.host().renew(ctx, out);

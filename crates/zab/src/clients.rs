@@ -1,10 +1,11 @@
-//! The client connections one server holds (ZooKeeper's `ServerCnxn`s): per client process
-//! at most one connection, its session, and the requests it sent that are not answered yet,
-//! in arrival (xid) order. Answers leave strictly from the head of that queue, which is how
+//! The client connections one server holds (ZooKeeper's `ServerCnxn`s), each named by the
+//! client process and its connection number ([`ConnKey`]; one process may hold several
+//! sessions), with its session and the requests it sent that are not answered yet, in
+//! arrival (xid) order. Answers leave strictly from the head of that queue, which is how
 //! a session's requests complete in FIFO order and a read waits behind the same session's
 //! earlier writes (ZooKeeper's `CommitProcessor`).
 //! Invariants: a queue's xids strictly increase; only an open connection has requests; one
-//! connection per session on this server (`by_session` mirrors `by_client`); a queue holds at
+//! connection per session on this server (`by_session` mirrors `by_key`); a queue holds at
 //! most `queue_max` requests.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -19,7 +20,10 @@ pub(crate) enum ConnState {
     Creating,
     /// A reconnect: the leader is asked whether the session is live. The client's watches
     /// wait here until the connection opens.
-    Revalidating { watches: WatchSet, relative: Zxid },
+    Revalidating {
+        watches: WatchSet,
+        relative: Zxid,
+    },
     Open,
 }
 
@@ -29,7 +33,10 @@ pub(crate) enum Status {
     Waiting,
     /// A write or sync on its way through the leader.
     Submitted,
-    Done { zxid: Zxid, result: OpResult },
+    Done {
+        zxid: Zxid,
+        result: OpResult,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -39,9 +46,15 @@ pub(crate) struct Request {
     pub(crate) status: Status,
 }
 
+/// A connection's name: the client process and its connection number.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct ConnKey {
+    pub(crate) client: ProcessId,
+    pub(crate) conn: u64,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Conn {
-    pub(crate) conn: u64,
     pub(crate) session: SessionId,
     pub(crate) timeout_ms: u32,
     pub(crate) state: ConnState,
@@ -53,57 +66,65 @@ pub(crate) struct Conn {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Clients {
-    by_client: BTreeMap<ProcessId, Conn>,
-    by_session: BTreeMap<SessionId, ProcessId>,
+    by_key: BTreeMap<ConnKey, Conn>,
+    by_session: BTreeMap<SessionId, ConnKey>,
 }
 
 impl Clients {
-    pub(crate) fn get(&self, client: ProcessId) -> Option<&Conn> {
-        self.by_client.get(&client)
+    pub(crate) fn get(&self, key: ConnKey) -> Option<&Conn> {
+        self.by_key.get(&key)
     }
 
-    pub(crate) fn get_mut(&mut self, client: ProcessId) -> Option<&mut Conn> {
-        self.by_client.get_mut(&client)
+    pub(crate) fn get_mut(&mut self, key: ConnKey) -> Option<&mut Conn> {
+        self.by_key.get_mut(&key)
     }
 
-    /// The connection of `client` if it is connection number `conn`.
-    pub(crate) fn on_conn(&mut self, client: ProcessId, conn: u64) -> Option<&mut Conn> {
-        self.by_client.get_mut(&client).filter(|c| c.conn == conn)
-    }
-
-    pub(crate) fn client_of(&self, session: SessionId) -> Option<ProcessId> {
+    pub(crate) fn key_of(&self, session: SessionId) -> Option<ConnKey> {
         self.by_session.get(&session).copied()
     }
 
-    /// Adds a connection, replacing any earlier one of the same client or session.
-    pub(crate) fn insert(&mut self, client: ProcessId, c: Conn) {
+    /// Adds a connection, replacing an earlier one of the same session. Returns the
+    /// replaced connection's key.
+    pub(crate) fn insert(&mut self, key: ConnKey, c: Conn) -> Option<ConnKey> {
         assert!(c.queue.is_empty());
-        self.remove(client);
-        if let Some(other) = self.by_session.get(&c.session).copied() {
+        assert!(!self.by_key.contains_key(&key), "connection {key:?} exists");
+        let replaced = self.by_session.get(&c.session).copied();
+        if let Some(other) = replaced {
             self.remove(other);
         }
-        self.by_session.insert(c.session, client);
-        self.by_client.insert(client, c);
-        assert_eq!(self.by_session.len(), self.by_client.len());
+        self.by_session.insert(c.session, key);
+        self.by_key.insert(key, c);
+        assert_eq!(self.by_session.len(), self.by_key.len());
+        replaced
     }
 
-    pub(crate) fn remove(&mut self, client: ProcessId) -> Option<Conn> {
-        let c = self.by_client.remove(&client)?;
+    pub(crate) fn remove(&mut self, key: ConnKey) -> Option<Conn> {
+        let c = self.by_key.remove(&key)?;
         let owner = self.by_session.remove(&c.session);
-        assert_eq!(owner, Some(client), "session index out of step");
+        assert_eq!(owner, Some(key), "session index out of step");
         Some(c)
     }
 
-    /// Every connection, removed, in client order.
-    pub(crate) fn drain(&mut self) -> Vec<(ProcessId, Conn)> {
+    /// The keys of every connection of `client`.
+    pub(crate) fn keys_of(&self, client: ProcessId) -> Vec<ConnKey> {
+        let from = ConnKey { client, conn: 0 };
+        self.by_key
+            .range(from..)
+            .take_while(|(k, _)| k.client == client)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// Every connection, removed, in key order.
+    pub(crate) fn drain(&mut self) -> Vec<(ConnKey, Conn)> {
         self.by_session.clear();
-        std::mem::take(&mut self.by_client).into_iter().collect()
+        std::mem::take(&mut self.by_key).into_iter().collect()
     }
 
     /// Sessions heard from since the last call (for the leader), clearing the marks.
     pub(crate) fn take_touched(&mut self) -> Vec<SessionId> {
         let mut touched = Vec::new();
-        for c in self.by_client.values_mut() {
+        for c in self.by_key.values_mut() {
             if c.touched && c.state == ConnState::Open {
                 touched.push(c.session);
             }
@@ -113,14 +134,13 @@ impl Clients {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.by_client.len()
+        self.by_key.len()
     }
 }
 
 impl Conn {
-    pub(crate) fn new(conn: u64, session: SessionId, timeout_ms: u32, state: ConnState, now: Time) -> Conn {
+    pub(crate) fn new(session: SessionId, timeout_ms: u32, state: ConnState, now: Time) -> Conn {
         Conn {
-            conn,
             session,
             timeout_ms,
             state,
@@ -132,7 +152,11 @@ impl Conn {
 
     /// Appends a request; its xid must exceed every queued one.
     pub(crate) fn push(&mut self, xid: u64, op: Op, status: Status) {
-        assert_eq!(self.state, ConnState::Open, "request on a connection that is not open");
+        assert_eq!(
+            self.state,
+            ConnState::Open,
+            "request on a connection that is not open"
+        );
         if let Some(last) = self.queue.back() {
             assert!(xid > last.xid, "xid {xid} after {}", last.xid);
         }

@@ -333,7 +333,10 @@ impl Server {
         }
         self.commit_upto = last;
         self.apply_committed(out);
-        assert_eq!(self.applied_zxid, last, "established with unapplied history");
+        assert_eq!(
+            self.applied_zxid, last,
+            "established with unapplied history"
+        );
         let tracker = SessionTracker::starting(self.app.sessions(), self.now);
         let l = self.lead();
         l.tracker = tracker;
@@ -649,7 +652,12 @@ impl Server {
         };
         let body = match session_check(&mut l.tracker, session, op, origin, now) {
             Err(err) => TxnBody::Error(err),
-            Ok(()) => self.app.tree().prepare_with(&mut l.pending, header, op).body,
+            Ok(()) => {
+                self.app
+                    .tree()
+                    .prepare_with(&mut l.pending, header, op)
+                    .body
+            }
         };
         self.leader_propose(Txn::new(zxid, session, header.time_ms, body, origin), out);
         true
@@ -726,7 +734,8 @@ impl Server {
             if origin.server == me {
                 self.complete_sync(origin, path, out);
             } else if let Some(h) = self.lead().learners.get_mut(&origin.server) {
-                h.link.send(origin.server, Peer::SyncDone { origin, path }, out);
+                h.link
+                    .send(origin.server, Peer::SyncDone { origin, path }, out);
             }
         }
     }

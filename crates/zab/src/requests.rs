@@ -13,7 +13,7 @@ use proto::wire::{ClientMsg, CloseReason, ServerMsg, WatchEvent, WatchSet};
 use proto::zk::{Op, OpResult, SessionId, ZkError};
 use proto::{Ctx, ProcessId, Zxid};
 
-use crate::clients::{Conn, ConnState, Status};
+use crate::clients::{Conn, ConnKey, ConnState, Status};
 use crate::msg::{Msg, Peer};
 use crate::server::{Out, Role, Server};
 use crate::types::{Origin, Txn};
@@ -25,6 +25,10 @@ const CONNECT_XID: u64 = 0;
 impl Server {
     fn to_client(client: ProcessId, msg: ServerMsg, out: &mut Out) {
         out.send(client, Msg::ToClient(msg));
+    }
+
+    fn key(client: ProcessId, conn: u64) -> ConnKey {
+        ConnKey { client, conn }
     }
 
     pub(crate) fn on_client_msg(
@@ -44,10 +48,19 @@ impl Server {
                 timeout_ms,
                 last_zxid_seen,
                 watches,
-            } => self.on_connect(ctx, from, conn, session, timeout_ms, last_zxid_seen, watches, out),
+            } => self.on_connect(
+                ctx,
+                from,
+                conn,
+                session,
+                timeout_ms,
+                last_zxid_seen,
+                watches,
+                out,
+            ),
             ClientMsg::Request { conn, xid, op } => self.on_request(ctx, from, conn, xid, op, out),
             ClientMsg::Ping { conn } => {
-                if self.touch_conn(from, conn) {
+                if self.touch_conn(Self::key(from, conn)) {
                     let zxid = self.applied_zxid;
                     Self::to_client(from, ServerMsg::Pong { conn, zxid }, out);
                 } else {
@@ -55,18 +68,14 @@ impl Server {
                     Self::to_client(from, ServerMsg::Closed { conn, reason }, out);
                 }
             }
-            ClientMsg::Disconnect { conn } => {
-                if self.clients.get(from).is_some_and(|c| c.conn == conn) {
-                    self.drop_conn(from);
-                }
-            }
+            ClientMsg::Disconnect { conn } => self.drop_conn(Self::key(from, conn)),
         }
     }
 
-    /// Marks the client's open connection `conn` as heard from (and its session alive).
-    fn touch_conn(&mut self, client: ProcessId, conn: u64) -> bool {
+    /// Marks an open connection as heard from (and its session alive).
+    fn touch_conn(&mut self, key: ConnKey) -> bool {
         let now = self.now;
-        let Some(c) = self.clients.on_conn(client, conn) else {
+        let Some(c) = self.clients.get_mut(key) else {
             return false;
         };
         if c.state != ConnState::Open {
@@ -81,16 +90,16 @@ impl Server {
         true
     }
 
-    fn drop_conn(&mut self, client: ProcessId) {
-        self.clients.remove(client);
-        self.watches.remove_client(client);
+    fn drop_conn(&mut self, key: ConnKey) {
+        self.clients.remove(key);
+        self.watches.remove_client(key);
     }
 
-    fn close_conn(&mut self, client: ProcessId, reason: CloseReason, out: &mut Out) {
-        if let Some(c) = self.clients.get(client) {
-            let conn = c.conn;
-            Self::to_client(client, ServerMsg::Closed { conn, reason }, out);
-            self.drop_conn(client);
+    fn close_conn(&mut self, key: ConnKey, reason: CloseReason, out: &mut Out) {
+        if self.clients.get(key).is_some() {
+            let conn = key.conn;
+            Self::to_client(key.client, ServerMsg::Closed { conn, reason }, out);
+            self.drop_conn(key);
         }
     }
 
@@ -118,8 +127,9 @@ impl Server {
         watches: WatchSet,
         out: &mut Out,
     ) {
-        if self.clients.get(client).is_some_and(|c| c.conn >= conn) {
-            return; // a stale connect
+        let key = Self::key(client, conn);
+        if self.clients.get(key).is_some() {
+            return; // a duplicate connect
         }
         let refuse = if !self.serving() {
             Some(CloseReason::NotServing)
@@ -129,7 +139,6 @@ impl Server {
             None
         };
         if let Some(reason) = refuse {
-            self.drop_conn(client);
             Self::to_client(client, ServerMsg::Closed { conn, reason }, out);
             return;
         }
@@ -143,8 +152,8 @@ impl Server {
         };
         let Some(session) = session else {
             let session = self.next_session_id();
-            let c = Conn::new(conn, session, timeout_ms, ConnState::Creating, now);
-            self.insert_conn(client, c);
+            let c = Conn::new(session, timeout_ms, ConnState::Creating, now);
+            self.insert_conn(key, c);
             self.submit_write(ctx, session, Op::CreateSession { timeout_ms }, origin, out);
             return;
         };
@@ -152,7 +161,7 @@ impl Server {
             watches,
             relative: last_zxid_seen,
         };
-        self.insert_conn(client, Conn::new(conn, session, timeout_ms, state, now));
+        self.insert_conn(key, Conn::new(session, timeout_ms, state, now));
         match &mut self.role {
             Role::Leading(l) => {
                 let timeout_ms = l.tracker.revalidate(session, self.cfg.me, now);
@@ -170,12 +179,11 @@ impl Server {
         }
     }
 
-    fn insert_conn(&mut self, client: ProcessId, c: Conn) {
-        if let Some(other) = self.clients.client_of(c.session) {
-            self.watches.remove_client(other);
+    /// Adds a connection; an older connection of the same session here is dropped.
+    fn insert_conn(&mut self, key: ConnKey, c: Conn) {
+        if let Some(replaced) = self.clients.insert(key, c) {
+            self.watches.remove_client(replaced);
         }
-        self.watches.remove_client(client);
-        self.clients.insert(client, c);
         assert!(self.clients.len() <= self.cfg.max_client_connections);
     }
 
@@ -189,7 +197,8 @@ impl Server {
         out: &mut Out,
     ) {
         let applied = self.applied_zxid;
-        let Some(c) = self.clients.on_conn(client, conn) else {
+        let key = Self::key(client, conn);
+        let Some(c) = self.clients.get_mut(key) else {
             return;
         };
         if c.session != session || c.state == ConnState::Open {
@@ -197,7 +206,7 @@ impl Server {
         }
         let Some(timeout_ms) = timeout_ms else {
             Self::to_client(client, ServerMsg::Expired { conn }, out);
-            self.drop_conn(client);
+            self.drop_conn(key);
             return;
         };
         let previous = std::mem::replace(&mut c.state, ConnState::Open);
@@ -212,19 +221,19 @@ impl Server {
             let mut fired = Vec::new();
             let tree = self.app.tree();
             self.watches
-                .set_watches(tree, client, relative, &watches, &mut fired);
+                .set_watches(tree, key, relative, &watches, &mut fired);
             self.send_events(fired, applied, out);
         }
     }
 
     fn send_events(&mut self, fired: Vec<Fired>, zxid: Zxid, out: &mut Out) {
-        for (client, kind, path) in fired {
-            let Some(c) = self.clients.get(client) else {
+        for (key, kind, path) in fired {
+            if self.clients.get(key).is_none() {
                 continue;
-            };
+            }
             let event = WatchEvent { kind, path, zxid };
-            let conn = c.conn;
-            Self::to_client(client, ServerMsg::Watch { conn, event }, out);
+            let conn = key.conn;
+            Self::to_client(key.client, ServerMsg::Watch { conn, event }, out);
         }
     }
 
@@ -237,15 +246,16 @@ impl Server {
         op: Op,
         out: &mut Out,
     ) {
-        if !self.touch_conn(client, conn) {
+        let key = Self::key(client, conn);
+        if !self.touch_conn(key) {
             let reason = CloseReason::UnknownConnection;
             Self::to_client(client, ServerMsg::Closed { conn, reason }, out);
             return;
         }
         let queue_max = self.cfg.max_pending_requests;
-        let c = self.clients.get_mut(client).expect("touched");
+        let c = self.clients.get_mut(key).expect("touched");
         if c.queue.len() >= queue_max || c.queue.back().is_some_and(|r| r.xid >= xid) {
-            self.close_conn(client, CloseReason::Overloaded, out);
+            self.close_conn(key, CloseReason::Overloaded, out);
             return;
         }
         let session = c.session;
@@ -272,7 +282,7 @@ impl Server {
             }
             read => c.push(xid, read, Status::Waiting),
         }
-        self.drain(client, out);
+        self.drain(key, out);
     }
 
     fn submit_write(
@@ -285,10 +295,9 @@ impl Server {
     ) {
         match self.role {
             Role::Leading(_) => {
-                if !self.leader_submit(ctx, session, &op, Some(origin), out)
-                    && self.serving()
-                {
-                    self.close_conn(origin.client, CloseReason::Overloaded, out);
+                if !self.leader_submit(ctx, session, &op, Some(origin), out) && self.serving() {
+                    let key = Self::key(origin.client, origin.conn);
+                    self.close_conn(key, CloseReason::Overloaded, out);
                 }
             }
             Role::Learning(_) => {
@@ -315,20 +324,21 @@ impl Server {
     /// is applied here.
     pub(crate) fn complete_sync(&mut self, origin: Origin, path: String, out: &mut Out) {
         let zxid = self.applied_zxid;
-        if let Some(c) = self.clients.on_conn(origin.client, origin.conn) {
+        let key = Self::key(origin.client, origin.conn);
+        if let Some(c) = self.clients.get_mut(key) {
             c.complete(origin.xid, zxid, OpResult::Synced { path });
-            self.drain(origin.client, out);
+            self.drain(key, out);
         }
     }
 
     /// Answers requests from the head of the client's queue while they can be answered.
-    fn drain(&mut self, client: ProcessId, out: &mut Out) {
+    fn drain(&mut self, key: ConnKey, out: &mut Out) {
         let applied = self.applied_zxid;
+        let (client, conn) = (key.client, key.conn);
         loop {
-            let Some(c) = self.clients.get_mut(client) else {
+            let Some(c) = self.clients.get_mut(key) else {
                 return;
             };
-            let conn = c.conn;
             let Some(head) = c.queue.front() else {
                 return;
             };
@@ -339,7 +349,7 @@ impl Server {
             };
             let head = c.queue.pop_front().expect("head");
             if head.status == Status::Waiting {
-                self.register_watch(client, &head.op, &result);
+                self.register_watch(key, &head.op, &result);
             }
             let closed = result == OpResult::SessionClosed;
             let xid = head.xid;
@@ -351,14 +361,14 @@ impl Server {
             };
             Self::to_client(client, reply, out);
             if closed {
-                self.drop_conn(client);
+                self.drop_conn(key);
                 return;
             }
         }
     }
 
     /// ZooKeeper's server-side watch registration for a read that was just answered.
-    fn register_watch(&mut self, client: ProcessId, op: &Op, result: &OpResult) {
+    fn register_watch(&mut self, client: ConnKey, op: &Op, result: &OpResult) {
         match (op, result) {
             (Op::GetData { path, watch: true }, OpResult::Data { .. })
             | (Op::Exists { path, watch: true }, OpResult::Exists(_)) => {
@@ -390,9 +400,9 @@ impl Server {
             self.answer(origin, txn, result, out);
         }
         if matches!(txn.body, datatree::TxnBody::CloseSession { .. })
-            && let Some(client) = self.clients.client_of(txn.session)
+            && let Some(key) = self.clients.key_of(txn.session)
         {
-            self.close_conn(client, CloseReason::SessionClosed, out);
+            self.close_conn(key, CloseReason::SessionClosed, out);
         }
     }
 
@@ -405,34 +415,38 @@ impl Server {
             self.finish_connect(origin.client, origin.conn, txn.session, timeout_ms, out);
             return;
         }
-        if self.clients.on_conn(origin.client, origin.conn).is_none() {
+        let key = Self::key(origin.client, origin.conn);
+        if self.clients.get(key).is_none() {
             return;
         }
         if result == OpResult::Err(ZkError::SessionMoved) {
             // ZooKeeper's FinalRequestProcessor (ZOOKEEPER-710): SessionMoved is a
             // connection-level error; the connection is torn down, never answered, so a
             // client that still talks to this server reconnects (and moves the session back).
-            self.close_conn(origin.client, CloseReason::SessionMoved, out);
+            self.close_conn(key, CloseReason::SessionMoved, out);
             return;
         }
-        let c = self.clients.on_conn(origin.client, origin.conn).expect("checked");
+        let c = self.clients.get_mut(key).expect("checked");
         if c.complete(origin.xid, txn.zxid, result) {
-            self.drain(origin.client, out);
+            self.drain(key, out);
         }
     }
 
     /// Closes every client connection (leaving broadcast).
     pub(crate) fn fail_pending(&mut self, out: &mut Out) {
-        for (client, c) in self.clients.drain() {
+        for (key, _) in self.clients.drain() {
             let reason = CloseReason::NotServing;
-            Self::to_client(client, ServerMsg::Closed { conn: c.conn, reason }, out);
-            self.watches.remove_client(client);
+            let conn = key.conn;
+            Self::to_client(key.client, ServerMsg::Closed { conn, reason }, out);
+            self.watches.remove_client(key);
         }
         assert_eq!(self.watches.len(), 0, "watches of closed connections");
     }
 
     /// The transport reset the connection to `client` (its process crashed).
     pub(crate) fn on_client_reset(&mut self, client: ProcessId) {
-        self.drop_conn(client);
+        for key in self.clients.keys_of(client) {
+            self.drop_conn(key);
+        }
     }
 }

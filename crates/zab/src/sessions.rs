@@ -169,7 +169,10 @@ mod tests {
         assert_eq!(t.check(S, ProcessId(3)), Err(ZkError::SessionMoved));
         assert_eq!(t.revalidate(S, ProcessId(3), ms(10)), Some(1000));
         assert_eq!(t.check(S, ProcessId(3)), Ok(()));
-        assert_eq!(t.check(SessionId(8), ProcessId(3)), Err(ZkError::SessionExpired));
+        assert_eq!(
+            t.check(SessionId(8), ProcessId(3)),
+            Err(ZkError::SessionExpired)
+        );
         assert!(t.set_closing(S));
         assert!(!t.set_closing(S));
         assert_eq!(t.revalidate(S, ProcessId(3), ms(20)), None);

@@ -1,6 +1,6 @@
 //! The server's watch tables (ZooKeeper's `WatchManager` pair in `DataTree`): data watches
 //! (set by getData and exists) and child watches (set by getChildren), per path, per client
-//! process. Watches are one-shot: triggering removes them. A txn's tree effects become
+//! connection. Watches are one-shot: triggering removes them. A txn's tree effects become
 //! events exactly as `DataTree.createNode/deleteNode/setData` trigger them.
 //! Invariants: the per-client index and the per-path tables hold the same pairs; a client
 //! gets at most one event per triggering effect for one path (ZooKeeper suppresses the
@@ -10,8 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use datatree::{DataTree, Effect};
-use proto::ProcessId;
 use proto::wire::{EventType, WatchSet};
+
+use crate::clients::ConnKey;
 
 /// Most watches (path, client, kind) one server holds.
 pub const WATCHES_MAX: usize = 1 << 20;
@@ -24,24 +25,24 @@ enum Kind {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Watches {
-    by_path: BTreeMap<(Kind, String), BTreeSet<ProcessId>>,
-    by_client: BTreeMap<ProcessId, BTreeSet<(Kind, String)>>,
+    by_path: BTreeMap<(Kind, String), BTreeSet<ConnKey>>,
+    by_client: BTreeMap<ConnKey, BTreeSet<(Kind, String)>>,
     len: usize,
 }
 
 /// One event to send: (client, kind, path).
-pub(crate) type Fired = (ProcessId, EventType, String);
+pub(crate) type Fired = (ConnKey, EventType, String);
 
 impl Watches {
-    pub(crate) fn add_data(&mut self, client: ProcessId, path: &str) {
+    pub(crate) fn add_data(&mut self, client: ConnKey, path: &str) {
         self.add(Kind::Data, client, path);
     }
 
-    pub(crate) fn add_child(&mut self, client: ProcessId, path: &str) {
+    pub(crate) fn add_child(&mut self, client: ConnKey, path: &str) {
         self.add(Kind::Child, client, path);
     }
 
-    fn add(&mut self, kind: Kind, client: ProcessId, path: &str) {
+    fn add(&mut self, kind: Kind, client: ConnKey, path: &str) {
         let key = (kind, path.to_owned());
         if self.by_path.entry(key.clone()).or_default().insert(client) {
             self.by_client.entry(client).or_default().insert(key);
@@ -50,8 +51,8 @@ impl Watches {
         }
     }
 
-    /// Drops every watch of `client` (its connection closed).
-    pub(crate) fn remove_client(&mut self, client: ProcessId) {
+    /// Drops every watch of connection `client` (it closed).
+    pub(crate) fn remove_client(&mut self, client: ConnKey) {
         let Some(keys) = self.by_client.remove(&client) else {
             return;
         };
@@ -66,7 +67,7 @@ impl Watches {
     }
 
     /// Removes and returns the clients watching `path` with `kind`.
-    fn take(&mut self, kind: Kind, path: &str) -> BTreeSet<ProcessId> {
+    fn take(&mut self, kind: Kind, path: &str) -> BTreeSet<ConnKey> {
         let key = (kind, path.to_owned());
         let clients = self.by_path.remove(&key).unwrap_or_default();
         for c in &clients {
@@ -82,7 +83,7 @@ impl Watches {
 
     /// The events one effect fires, in ZooKeeper's order, removing the watches.
     pub(crate) fn trigger(&mut self, effect: &Effect, fired: &mut Vec<Fired>) {
-        let push = |fired: &mut Vec<Fired>, set: BTreeSet<ProcessId>, kind, path: &str| {
+        let push = |fired: &mut Vec<Fired>, set: BTreeSet<ConnKey>, kind, path: &str| {
             fired.extend(set.into_iter().map(|c| (c, kind, path.to_owned())));
         };
         match effect {
@@ -95,7 +96,7 @@ impl Watches {
             }
             Effect::NodeDeleted(path) => {
                 let data = self.take(Kind::Data, path);
-                let child: BTreeSet<ProcessId> = self
+                let child: BTreeSet<ConnKey> = self
                     .take(Kind::Child, path)
                     .into_iter()
                     .filter(|c| !data.contains(c))
@@ -119,7 +120,7 @@ impl Watches {
     pub(crate) fn set_watches(
         &mut self,
         tree: &DataTree,
-        client: ProcessId,
+        client: ConnKey,
         relative: proto::Zxid,
         set: &WatchSet,
         fired: &mut Vec<Fired>,
@@ -160,8 +161,14 @@ impl Watches {
 mod tests {
     use super::*;
 
-    const A: ProcessId = ProcessId(10);
-    const B: ProcessId = ProcessId(11);
+    const A: ConnKey = ConnKey {
+        client: proto::ProcessId(10),
+        conn: 1,
+    };
+    const B: ConnKey = ConnKey {
+        client: proto::ProcessId(11),
+        conn: 1,
+    };
 
     #[test]
     fn create_fires_data_then_parent_child_watches_once() {
@@ -215,6 +222,9 @@ mod tests {
         assert_eq!(w.len(), 1);
         let mut fired = Vec::new();
         w.trigger(&Effect::NodeDataChanged("/a".into()), &mut fired);
-        assert_eq!(fired, vec![(B, EventType::NodeDataChanged, "/a".to_string())]);
+        assert_eq!(
+            fired,
+            vec![(B, EventType::NodeDataChanged, "/a".to_string())]
+        );
     }
 }

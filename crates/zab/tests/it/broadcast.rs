@@ -341,11 +341,19 @@ fn leader_pings_and_steps_down_without_a_quorum() {
         vec![
             Output::Send {
                 to: p(0),
-                msg: peer(links[0].conn, FIRST_LIVE_SEQ, Peer::Ping { touched: vec![] })
+                msg: peer(
+                    links[0].conn,
+                    FIRST_LIVE_SEQ,
+                    Peer::Ping { touched: vec![] }
+                )
             },
             Output::Send {
                 to: p(1),
-                msg: peer(links[1].conn, FIRST_LIVE_SEQ, Peer::Ping { touched: vec![] })
+                msg: peer(
+                    links[1].conn,
+                    FIRST_LIVE_SEQ,
+                    Peer::Ping { touched: vec![] }
+                )
             },
             Output::SetTimer {
                 timer: TIMER_TICK,
@@ -404,7 +412,10 @@ fn follower_that_loses_its_leader_goes_looking() {
     }
     // A ping keeps it alive.
     let outs = o.msg(2, l.next(Peer::Ping { touched: vec![] }));
-    assert_eq!(peer_sends(&outs), vec![(p(2), Peer::Ping { touched: vec![] })]);
+    assert_eq!(
+        peer_sends(&outs),
+        vec![(p(2), Peer::Ping { touched: vec![] })]
+    );
     for _ in 0..4 {
         o.advance_ms(200);
         o.timer(TIMER_TICK);
@@ -460,7 +471,10 @@ fn stale_connections_are_dropped_and_gaps_break_them() {
     let stale = peer(l.conn.wrapping_add(1), 99, Peer::Commit { zxid: z(1, 1) });
     assert_eq!(o.msg(2, stale), vec![]);
     // From a server that is not our leader: dropped.
-    assert_eq!(o.msg(1, peer(l.conn, l.out_seq, Peer::Ping { touched: vec![] })), vec![]);
+    assert_eq!(
+        o.msg(1, peer(l.conn, l.out_seq, Peer::Ping { touched: vec![] })),
+        vec![]
+    );
     // A gap: the connection is broken.
     l.out_seq += 1;
     o.msg(2, l.next(Peer::Ping { touched: vec![] }));
@@ -479,7 +493,11 @@ fn stale_connections_are_dropped_and_gaps_break_them() {
         outs,
         vec![Output::Send {
             to: p(0),
-            msg: peer(links[0].conn, FIRST_LIVE_SEQ + 1, Peer::Ping { touched: vec![] })
+            msg: peer(
+                links[0].conn,
+                FIRST_LIVE_SEQ + 1,
+                Peer::Ping { touched: vec![] }
+            )
         }],
         "a reset skips a sequence number"
     );

@@ -5,11 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use proto::wire::{ClientMsg, ServerMsg, WatchSet};
 use proto::{
     Ctx, Entropy, Epoch, NS_PER_MS, Output, Process, ProcessId, Recovered, Time, TimerId, WriteId,
     Zxid,
 };
-use proto::wire::{ClientMsg, ServerMsg, WatchSet};
 use zab::{Config, Msg, Note, Record, Server, chain_digest};
 
 /// How a write (a new session's connect) ended.

@@ -3,12 +3,12 @@
 
 #![allow(dead_code)]
 
+use proto::wire::{ClientMsg, ServerMsg, WatchSet};
+use proto::zk::{CreateMode, Op, SessionId};
 use proto::{
     Ctx, Entropy, Epoch, NS_PER_MS, Output, Process, ProcessId, Recovered, Time, TimerId, WriteId,
     Zxid,
 };
-use proto::wire::{ClientMsg, ServerMsg, WatchSet};
-use proto::zk::{CreateMode, Op, SessionId};
 use zab::{Config, Msg, Note, Notification, Peer, Record, Server, ServerState};
 
 pub type O = Output<Msg, Record, Note>;
@@ -431,7 +431,9 @@ pub fn proposals_to(outs: &[O], to: u32) -> Vec<zab::Txn> {
 /// completes, and `Connected` goes out. Returns the session.
 pub fn leader_session(o: &mut One, links: &mut [Link]) -> SessionId {
     let outs = o.msg(CLIENT, connect(1, None, Zxid::ZERO));
-    let txn = proposals_to(&outs, 0).pop().expect("CreateSession proposed");
+    let txn = proposals_to(&outs, 0)
+        .pop()
+        .expect("CreateSession proposed");
     let session = txn.session;
     o.msg(0, links[0].next(Peer::Ack { zxid: txn.zxid }));
     let outs = o.complete_fsync(&outs);
@@ -451,7 +453,14 @@ pub fn leader_session(o: &mut One, links: &mut [Link]) -> SessionId {
 pub fn follower_session(o: &mut One, l: &mut Link, zxid: Zxid) -> SessionId {
     let outs = o.msg(CLIENT, connect(1, None, Zxid::ZERO));
     let (session, origin) = match peer_sends(&outs).pop() {
-        Some((_, Peer::Request { session, origin, op })) => {
+        Some((
+            _,
+            Peer::Request {
+                session,
+                origin,
+                op,
+            },
+        )) => {
             assert_eq!(op, Op::CreateSession { timeout_ms: 4000 });
             (session, origin)
         }
