@@ -8,4 +8,5 @@ mod discovery;
 mod election;
 mod harness;
 mod recovery;
+mod sessions;
 mod sync;
