@@ -3,6 +3,7 @@
 //! of its own: everything here is plain data and pure functions.
 
 pub mod hash;
+pub mod history;
 pub mod ids;
 pub mod process;
 pub mod time;

@@ -1,0 +1,188 @@
+//! The client-visible history of a run (`history.jsonl`, one [`Event`] per line), what the
+//! offline checkers judge: every client operation with its session, invocation and
+//! completion time (global simulated ns), input, outcome, result and reply zxid; watch
+//! events as clients received them; sessions ending as clients learned it; session closes
+//! the servers made on their own (expiry); and queue-recipe operations.
+//!
+//! Outcomes follow Jepsen: `ok` (succeeded), `fail` (a definite error: the op changed
+//! nothing, e.g. NoNode — in ZooKeeper such a write still consumed a zxid), `info`
+//! (unknown: connection lost, expired while pending, never answered — a write may or may
+//! not have taken effect; a read constrains nothing).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ProcessId;
+use crate::Zxid;
+use crate::wire::WatchEvent;
+use crate::zk::{Op, OpResult, SessionId, ZkError};
+
+/// Jepsen's `:type` of a completed operation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Fail,
+    Info,
+}
+
+impl Outcome {
+    /// How a client's completion is classified: a result the client produced itself (no
+    /// reply zxid) or a connection-level error is unknown; any other error is a failure.
+    pub fn of(result: &OpResult, zxid: Option<Zxid>) -> Outcome {
+        match result.error() {
+            None => Outcome::Ok,
+            Some(_) if zxid.is_none() => Outcome::Info,
+            Some(ZkError::ConnectionLoss | ZkError::OperationTimeout) => Outcome::Info,
+            Some(_) => Outcome::Fail,
+        }
+    }
+}
+
+/// One client operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpRecord {
+    /// The client process.
+    pub process: ProcessId,
+    /// The session it was submitted in (`SessionId::NONE` before the first connect).
+    pub session: SessionId,
+    /// The session's request number.
+    pub xid: u64,
+    pub op: Op,
+    pub invoke_ns: u64,
+    /// None: never answered by the end of the run (outcome `info`).
+    pub complete_ns: Option<u64>,
+    #[serde(rename = "type")]
+    pub outcome: Outcome,
+    /// None when never answered.
+    pub result: Option<OpResult>,
+    /// The reply's zxid: a write's own zxid, a read's (or sync's) server applied zxid at
+    /// the answer. None when the client produced the result itself.
+    pub zxid: Option<Zxid>,
+}
+
+/// How a session ended, as its client learned it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionEnd {
+    Expired,
+    Closed,
+}
+
+/// A queue recipe's operation kinds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueKind {
+    /// A producer put `item` (an id unique per run) in the queue.
+    Enqueue,
+    /// A consumer took `item` out (for a claim-based recipe: finished processing it).
+    Dequeue,
+}
+
+/// One queue-recipe operation (the recipe's own view, above the znode operations).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueRecord {
+    pub process: ProcessId,
+    pub queue: String,
+    pub kind: QueueKind,
+    pub item: u64,
+    pub invoke_ns: u64,
+    pub complete_ns: Option<u64>,
+    #[serde(rename = "type")]
+    pub outcome: Outcome,
+    /// The recipe delivers at least once (a consumer that fails may see an item again).
+    pub at_least_once: bool,
+}
+
+/// One line of `history.jsonl`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Op(OpRecord),
+    /// A watch event as the client received it.
+    Watch {
+        process: ProcessId,
+        session: SessionId,
+        time_ns: u64,
+        watch: WatchEvent,
+    },
+    /// The client learned its session ended.
+    SessionEnd {
+        process: ProcessId,
+        session: SessionId,
+        time_ns: u64,
+        end: SessionEnd,
+    },
+    /// A CloseSession txn no client asked for (the leader expired the session), at its
+    /// commit.
+    ServerClose {
+        session: SessionId,
+        zxid: Zxid,
+        time_ns: u64,
+    },
+    Queue(QueueRecord),
+}
+
+impl Event {
+    /// The time the event is ordered by in a history file (completion for operations;
+    /// pending operations at their invocation).
+    pub fn time_ns(&self) -> u64 {
+        match self {
+            Event::Op(o) => o.complete_ns.unwrap_or(o.invoke_ns),
+            Event::Queue(q) => q.complete_ns.unwrap_or(q.invoke_ns),
+            Event::Watch { time_ns, .. }
+            | Event::SessionEnd { time_ns, .. }
+            | Event::ServerClose { time_ns, .. } => *time_ns,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zk::CreateMode;
+
+    #[test]
+    fn outcomes_follow_jepsen() {
+        let created = OpResult::Created {
+            path: "/a".into(),
+            stat: None,
+        };
+        assert_eq!(Outcome::of(&created, Some(Zxid(5))), Outcome::Ok);
+        let no_node = OpResult::Err(ZkError::NoNode);
+        assert_eq!(Outcome::of(&no_node, Some(Zxid(5))), Outcome::Fail);
+        let lost = OpResult::Err(ZkError::ConnectionLoss);
+        assert_eq!(Outcome::of(&lost, None), Outcome::Info);
+        let expired_locally = OpResult::Err(ZkError::SessionExpired);
+        assert_eq!(Outcome::of(&expired_locally, None), Outcome::Info);
+        let expired_by_server = OpResult::Err(ZkError::SessionExpired);
+        assert_eq!(Outcome::of(&expired_by_server, Some(Zxid(9))), Outcome::Fail);
+    }
+
+    #[test]
+    fn events_round_trip_as_json_lines() {
+        let e = Event::Op(OpRecord {
+            process: ProcessId(7),
+            session: SessionId(0x100),
+            xid: 3,
+            op: Op::Create {
+                path: "/q/item-".into(),
+                data: b"x".to_vec(),
+                mode: CreateMode::PersistentSequential,
+            },
+            invoke_ns: 10,
+            complete_ns: Some(20),
+            outcome: Outcome::Ok,
+            result: Some(OpResult::Created {
+                path: "/q/item-0000000000".into(),
+                stat: None,
+            }),
+            zxid: Some(Zxid(0x1_0000_0003)),
+        });
+        let line = serde_json::to_string(&e).unwrap();
+        assert!(line.contains("\"event\":\"op\""), "{line}");
+        assert!(line.contains("\"type\":\"ok\""), "{line}");
+        let back: Event = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(back.time_ns(), 20);
+    }
+}
