@@ -1,6 +1,7 @@
 //! `zabsim run` and `zabsim replay`: load the scenario, print the seed first, run, print
 //! the summary, the verdict, the trace hash and — for a finding — the `REPRO:` line; write
-//! the resolved scenario and the outcome beside the run when `--out` is given.
+//! the resolved scenario, the outcome and the history (`history.jsonl`) beside the run
+//! when `--out` is given.
 
 use crate::ScenarioArgs;
 use crate::output::write_json;
@@ -171,5 +172,21 @@ fn write_outputs(dir: &Path, loaded: &Loaded, r: &RunReport) -> std::io::Result<
         schedule: &r.schedule,
     };
     write_json(dir, "scenario.json", &resolved)?;
-    write_json(dir, "outcome.json", r)
+    write_json(dir, "outcome.json", r)?;
+    if !r.history.is_empty() {
+        write_history(dir, &r.history)?;
+    }
+    Ok(())
+}
+
+/// `history.jsonl`: one event per line, in time order.
+fn write_history(dir: &Path, history: &[proto::history::Event]) -> std::io::Result<()> {
+    use std::io::Write;
+    let file = std::fs::File::create(dir.join("history.jsonl"))?;
+    let mut w = std::io::BufWriter::new(file);
+    for e in history {
+        serde_json::to_writer(&mut w, e)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()
 }

@@ -136,6 +136,32 @@ impl Event {
     }
 }
 
+/// What a client process reports for the history, as data (the simulator stamps each with
+/// the global time and pairs invocations with completions by `call`, a number unique
+/// within the process).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientNote {
+    Invoke {
+        call: u64,
+        session: SessionId,
+        xid: u64,
+        op: Op,
+    },
+    Complete {
+        call: u64,
+        result: OpResult,
+        zxid: Option<Zxid>,
+    },
+    Watch {
+        session: SessionId,
+        watch: WatchEvent,
+    },
+    SessionEnd {
+        session: SessionId,
+        end: SessionEnd,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

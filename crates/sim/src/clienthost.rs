@@ -5,11 +5,14 @@
 //! generator, a recipe, a script driver. It also renews a session that expired or closed.
 //! Connection numbers on the wire are `id << 48 | generation << 32 | the session's own`,
 //! so every session a process ever runs (several hosts, renewals) has its own connections.
+//! Every invocation, completion, watch event and session end is also reported as a
+//! `Note::Client` for the run's history (`call` = the wire base | xid).
 //! Invariants: every `Send`/`SetTimer` action reaches the outbox in order; the application
 //! sees every other action exactly once, in order; a message for another host or an
 //! earlier generation is not given to the session.
 
-use client::{Action, ClientConfig, Session};
+use client::{Action, ClientConfig, Session, SessionState};
+use proto::history::{ClientNote, SessionEnd};
 use proto::zk::Op;
 use proto::{Ctx, Outbox, ProcessId, TimerId};
 use zab::{Msg, Note, Record};
@@ -122,13 +125,15 @@ impl ClientHost {
 
     pub fn submit(&mut self, ctx: &mut Ctx, op: Op, out: &mut Out) -> (u64, Vec<Action>) {
         let mut actions = Vec::new();
-        let xid = self.session.submit(ctx.now, op, &mut actions);
+        let xid = self.session.submit(ctx.now, op.clone(), &mut actions);
+        self.note_invoke(xid, op, out);
         (xid, self.dispatch(actions, out))
     }
 
     pub fn close(&mut self, ctx: &mut Ctx, out: &mut Out) -> (u64, Vec<Action>) {
         let mut actions = Vec::new();
         let xid = self.session.close(ctx.now, &mut actions);
+        self.note_invoke(xid, Op::CloseSession, out);
         (xid, self.dispatch(actions, out))
     }
 
@@ -171,6 +176,46 @@ impl ClientHost {
         self.dispatch(actions, out)
     }
 
+    fn note_invoke(&self, xid: u64, op: Op, out: &mut Out) {
+        assert!(xid < SESSION_CONN_MAX, "xids fit");
+        let session = self.session.session_id().unwrap_or_default();
+        let call = self.wire_base() | xid;
+        out.note(Note::Client(ClientNote::Invoke {
+            call,
+            session,
+            xid,
+            op,
+        }));
+    }
+
+    /// Reports an action the application sees to the history.
+    fn note(&self, action: &Action, out: &mut Out) {
+        let session = self.session.session_id().unwrap_or_default();
+        let note = match action {
+            Action::Completed {
+                xid, result, zxid, ..
+            } => ClientNote::Complete {
+                call: self.wire_base() | xid,
+                result: result.clone(),
+                zxid: *zxid,
+            },
+            Action::Watch(watch) => ClientNote::Watch {
+                session,
+                watch: watch.clone(),
+            },
+            Action::State(SessionState::Expired) => ClientNote::SessionEnd {
+                session,
+                end: SessionEnd::Expired,
+            },
+            Action::State(SessionState::Closed) => ClientNote::SessionEnd {
+                session,
+                end: SessionEnd::Closed,
+            },
+            _ => return,
+        };
+        out.note(Note::Client(note));
+    }
+
     /// Carries out sends and the timer; returns what the application must see.
     fn dispatch(&self, actions: Vec<Action>, out: &mut Out) -> Vec<Action> {
         let base = self.wire_base();
@@ -183,7 +228,10 @@ impl ClientHost {
                     out.send(to, Msg::FromClient(msg.with_conn(base | conn)));
                 }
                 Action::SetTimer { at } => out.set_timer(self.timer(), at),
-                other => rest.push(other),
+                other => {
+                    self.note(&other, out);
+                    rest.push(other);
+                }
             }
         }
         rest

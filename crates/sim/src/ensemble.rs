@@ -3,6 +3,7 @@
 //! the liveness condition after the heal: one established leader, every server in
 //! broadcast under it, and every generator's writes committing again.
 
+use crate::history::HistoryRecorder;
 use crate::kernel::{Factory, KernelConfig, Outcome, Sim};
 use crate::loadgen::{Loadgen, LoadgenConfig};
 use crate::node::Node;
@@ -129,6 +130,8 @@ pub struct EnsembleStats {
 pub struct EnsembleObserver {
     layout: Layout,
     monitors: Monitors,
+    /// The client-visible history.
+    pub history: HistoryRecorder,
     pub stats: EnsembleStats,
     leader: Option<ProcessId>,
     leaderless_since: Option<Time>,
@@ -140,6 +143,7 @@ impl EnsembleObserver {
         EnsembleObserver {
             layout,
             monitors: Monitors::new(),
+            history: HistoryRecorder::default(),
             stats: EnsembleStats::default(),
             leader: None,
             leaderless_since: Some(Time::ZERO),
@@ -208,9 +212,11 @@ fn violation(v: MonitorViolation) -> Violation {
 
 impl Observer<Node> for EnsembleObserver {
     fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) -> Result<(), Violation> {
-        self.monitors
-            .on_note(now, pid, &zabmon::event(note))
-            .map_err(violation)?;
+        if let Some(ev) = zabmon::event(note) {
+            self.monitors.on_note(now, pid, &ev).map_err(violation)?;
+        } else {
+            self.history.on_note(now, pid, note);
+        }
         match note {
             Note::Established { epoch } => {
                 if let Some(since) = self.leaderless_since.take() {
@@ -296,11 +302,13 @@ impl Observer<Node> for EnsembleObserver {
 }
 
 /// Run an ensemble scenario on a resolved kernel configuration.
-pub fn run(s: &Scenario, kernel: KernelConfig) -> (Outcome, Vec<(String, u64)>, EnsembleStats) {
+pub fn run(s: &Scenario, kernel: KernelConfig) -> EnsembleRun {
     let layout = Layout::of(s);
     let mut observer = EnsembleObserver::new(layout.clone());
     let outcome = Sim::new(kernel, factory(s)).run(&mut observer);
     let stats = observer.stats;
+    let history_dropped = observer.history.dropped;
+    let history = observer.history.finish();
     let mut elections = stats.election_ns.clone();
     elections.sort_unstable();
     let median = elections.get(elections.len() / 2).copied().unwrap_or(0);
@@ -319,6 +327,22 @@ pub fn run(s: &Scenario, kernel: KernelConfig) -> (Outcome, Vec<(String, u64)>, 
         ("deliveries".to_string(), stats.deliveries),
         ("truncations".to_string(), stats.truncations),
         ("snapshots_loaded".to_string(), stats.snapshots_loaded),
+        ("history_events".to_string(), history.len() as u64),
+        ("history_dropped".to_string(), history_dropped),
     ];
-    (outcome, figures, stats)
+    EnsembleRun {
+        outcome,
+        figures,
+        stats,
+        history,
+    }
+}
+
+/// What an ensemble run produced.
+pub struct EnsembleRun {
+    pub outcome: Outcome,
+    pub figures: Vec<(String, u64)>,
+    pub stats: EnsembleStats,
+    /// The client-visible history, in time order.
+    pub history: Vec<proto::history::Event>,
 }

@@ -20,6 +20,9 @@ pub struct RunReport {
     pub figures: Vec<(String, u64)>,
     /// For ensembles: every leaderless period that ended in an established leader, ns.
     pub elections_ns: Vec<u64>,
+    /// For ensembles: the client-visible history (`history.jsonl`).
+    #[serde(skip)]
+    pub history: Vec<proto::history::Event>,
 }
 
 /// The scenario with everything the seed chose, as written beside a run's outputs.
@@ -65,6 +68,7 @@ pub fn run(loaded: &Loaded, seed: u64) -> Result<RunReport, ScenarioError> {
     let schedule = kernel.schedule.clone();
     let processes = kernel.process_count;
     let mut elections_ns = Vec::new();
+    let mut history = Vec::new();
     let (outcome, figures) = match loaded.scenario.workload {
         WorkloadConfig::Probe {
             interval_ms,
@@ -80,9 +84,10 @@ pub fn run(loaded: &Loaded, seed: u64) -> Result<RunReport, ScenarioError> {
             run_probe(kernel, ProbeMode::Relay { tokens }, processes)
         }
         WorkloadConfig::Writes { .. } => {
-            let (outcome, figures, stats) = crate::ensemble::run(&loaded.scenario, kernel);
-            elections_ns = stats.election_ns;
-            (outcome, figures)
+            let r = crate::ensemble::run(&loaded.scenario, kernel);
+            elections_ns = r.stats.election_ns;
+            history = r.history;
+            (r.outcome, r.figures)
         }
     };
     Ok(RunReport {
@@ -91,6 +96,7 @@ pub fn run(loaded: &Loaded, seed: u64) -> Result<RunReport, ScenarioError> {
         schedule,
         figures,
         elections_ns,
+        history,
     })
 }
 

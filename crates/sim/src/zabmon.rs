@@ -24,8 +24,10 @@ pub fn phase(p: zab::Phase) -> mon::Phase {
     }
 }
 
-pub fn event(note: &Note) -> ProtocolEvent {
-    match note {
+/// The protocol event a server's note stands for; None for notes the monitors do not
+/// take (session expiries, client history notes).
+pub fn event(note: &Note) -> Option<ProtocolEvent> {
+    let ev = match note {
         Note::State { state: s, epoch } => ProtocolEvent::State {
             state: state(*s),
             epoch: *epoch,
@@ -65,7 +67,9 @@ pub fn event(note: &Note) -> ProtocolEvent {
             epoch: *epoch,
             last_zxid: *last_zxid,
         },
-    }
+        Note::SessionExpired { .. } | Note::Client(_) => return None,
+    };
+    Some(ev)
 }
 
 /// A live server seen through the monitors' read-only interface.

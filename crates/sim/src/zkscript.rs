@@ -182,7 +182,7 @@ fn parse_line(v: &Value) -> Result<ScriptLine, String> {
 }
 
 impl ScriptOp {
-    fn to_op(&self) -> Op {
+    pub fn to_op(&self) -> Op {
         match self {
             ScriptOp::Create { path, data, mode } => Op::Create {
                 path: path.clone(),
@@ -418,6 +418,8 @@ struct ScriptObserver {
     servers: Vec<ProcessId>,
     started_seen: usize,
     outputs: Option<Vec<Value>>,
+    /// The first server's tree when the script finished.
+    tree: Option<datatree::DataTree>,
 }
 
 impl ScriptObserver {
@@ -459,6 +461,8 @@ impl Observer<Node> for ScriptObserver {
         }
         if d.finished() && self.outputs.is_none() {
             self.outputs = Some(d.outputs.clone());
+            let first = procs.get(self.servers[0]).and_then(Node::server);
+            self.tree = first.map(|s| s.app().tree().clone());
         }
         Ok(())
     }
@@ -475,8 +479,21 @@ impl Observer<Node> for ScriptObserver {
     }
 }
 
+/// What a script run produced.
+pub struct ScriptRun {
+    /// One output per line.
+    pub outputs: Vec<Value>,
+    /// The first server's tree at the end.
+    pub tree: datatree::DataTree,
+}
+
 /// Runs `lines` and returns one output per line, or why the run failed.
 pub fn run(lines: Vec<ScriptLine>, seed: u64) -> Result<Vec<Value>, String> {
+    run_full(lines, seed).map(|r| r.outputs)
+}
+
+/// Runs `lines`; the outputs and the final tree, or why the run failed.
+pub fn run_full(lines: Vec<ScriptLine>, seed: u64) -> Result<ScriptRun, String> {
     let loaded = scenario::load("zk-script", SCENARIO, &[]).map_err(|e| e.to_string())?;
     let s = &loaded.scenario;
     let resolved = scenario::resolve(s, seed, <zab::Msg as proto::Message>::KINDS)
@@ -500,10 +517,11 @@ pub fn run(lines: Vec<ScriptLine>, seed: u64) -> Result<Vec<Value>, String> {
         servers,
         started_seen: 0,
         outputs: None,
+        tree: None,
     };
     let outcome = Sim::new(resolved.kernel, factory).run(&mut observer);
-    match (outcome.verdict, observer.outputs) {
-        (Verdict::Pass, Some(outputs)) => Ok(outputs),
-        (verdict, _) => Err(format!("the script run failed: {verdict:?}")),
+    match (outcome.verdict, observer.outputs, observer.tree) {
+        (Verdict::Pass, Some(outputs), Some(tree)) => Ok(ScriptRun { outputs, tree }),
+        (verdict, _, _) => Err(format!("the script run failed: {verdict:?}")),
     }
 }

@@ -1,10 +1,13 @@
-//! Observations for the invariant monitors (the contract with `check`). A server emits them
-//! as `Output::Note`; they never influence the run.
+//! Observations for the invariant monitors and the history (the contract with `check`). A
+//! server emits them as `Output::Note` (client processes emit `Note::Client`); they never
+//! influence the run.
 //! Invariants: `Delivered` notes of one incarnation come in strictly increasing zxid order
 //! and only for committed txns; after a `Reset` the next `Delivered` continues from `upto`;
 //! the cumulative history digest of the delivered txns is
 //! `h_k = proto::hash_words(&[h_{k-1}, zxid_k.0, digest_k])` starting from `Reset.history`.
 
+use proto::history::ClientNote;
+use proto::zk::SessionId;
 use proto::{Epoch, ProcessId, Zxid};
 use serde::{Deserialize, Serialize};
 
@@ -41,4 +44,9 @@ pub enum Note {
         epoch: Epoch,
         last_zxid: Zxid,
     },
+    /// This server applied a CloseSession txn no client asked for (an expiry).
+    SessionExpired { session: SessionId, zxid: Zxid },
+    /// Not a server's: a client process sharing the ensemble's note type reports a
+    /// history event.
+    Client(ClientNote),
 }

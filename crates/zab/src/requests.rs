@@ -15,6 +15,7 @@ use proto::{Ctx, ProcessId, Zxid};
 
 use crate::clients::{Conn, ConnKey, ConnState, Status};
 use crate::msg::{Msg, Peer};
+use crate::notes::Note;
 use crate::server::{Out, Role, Server};
 use crate::types::{Origin, Txn};
 use crate::watches::Fired;
@@ -399,9 +400,14 @@ impl Server {
         if let Some(origin) = txn.origin.filter(|o| o.server == self.cfg.me) {
             self.answer(origin, txn, result, out);
         }
-        if matches!(txn.body, datatree::TxnBody::CloseSession { .. })
-            && let Some(key) = self.clients.key_of(txn.session)
-        {
+        let close = matches!(txn.body, datatree::TxnBody::CloseSession { .. });
+        if close && txn.origin.is_none() {
+            out.note(Note::SessionExpired {
+                session: txn.session,
+                zxid: txn.zxid,
+            });
+        }
+        if close && let Some(key) = self.clients.key_of(txn.session) {
             self.close_conn(key, CloseReason::SessionClosed, out);
         }
     }

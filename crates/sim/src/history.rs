@@ -1,0 +1,120 @@
+//! Records a run's client-visible history from the notes processes emit: client
+//! invocations and completions paired into `OpRecord`s (stamped with the global simulated
+//! time), watch events and session ends as clients saw them, and session expiries the
+//! servers applied (once per zxid). The result is `proto::history::Event`s in time order —
+//! `history.jsonl` — for the offline checkers.
+//! Invariants: every completion pairs with exactly one earlier invocation of the same
+//! process and call; an operation never completed ends the run as `info`; at most
+//! `HISTORY_EVENTS_MAX` events are kept (more are counted as dropped, and a history with
+//! drops is not judged).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proto::history::{ClientNote, Event, OpRecord, Outcome};
+use proto::{ProcessId, Time, Zxid};
+use zab::Note;
+
+/// Most events one run's history keeps.
+pub const HISTORY_EVENTS_MAX: usize = 2_000_000;
+
+#[derive(Debug, Default)]
+pub struct HistoryRecorder {
+    events: Vec<Event>,
+    /// Invoked, not yet completed: (process, call) → record so far.
+    pending: BTreeMap<(ProcessId, u64), OpRecord>,
+    expiries: BTreeSet<Zxid>,
+    pub dropped: u64,
+}
+
+impl HistoryRecorder {
+    pub fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) {
+        match note {
+            Note::Client(c) => self.on_client(now, pid, c),
+            Note::SessionExpired { session, zxid } => {
+                if self.expiries.insert(*zxid) {
+                    self.push(Event::ServerClose {
+                        session: *session,
+                        zxid: *zxid,
+                        time_ns: now.ns(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_client(&mut self, now: Time, pid: ProcessId, note: &ClientNote) {
+        match note {
+            ClientNote::Invoke {
+                call,
+                session,
+                xid,
+                op,
+            } => {
+                let record = OpRecord {
+                    process: pid,
+                    session: *session,
+                    xid: *xid,
+                    op: op.clone(),
+                    invoke_ns: now.ns(),
+                    complete_ns: None,
+                    outcome: Outcome::Info,
+                    result: None,
+                    zxid: None,
+                };
+                let previous = self.pending.insert((pid, *call), record);
+                assert!(previous.is_none(), "{pid} invoked call {call} twice");
+            }
+            ClientNote::Complete { call, result, zxid } => {
+                let mut record = self
+                    .pending
+                    .remove(&(pid, *call))
+                    .unwrap_or_else(|| panic!("{pid} completed call {call} never invoked"));
+                record.complete_ns = Some(now.ns());
+                record.outcome = Outcome::of(result, *zxid);
+                record.result = Some(result.clone());
+                record.zxid = *zxid;
+                self.push(Event::Op(record));
+            }
+            ClientNote::Watch { session, watch } => self.push(Event::Watch {
+                process: pid,
+                session: *session,
+                time_ns: now.ns(),
+                watch: watch.clone(),
+            }),
+            ClientNote::SessionEnd { session, end } => self.push(Event::SessionEnd {
+                process: pid,
+                session: *session,
+                time_ns: now.ns(),
+                end: *end,
+            }),
+        }
+    }
+
+    fn push(&mut self, e: Event) {
+        if self.events.len() >= HISTORY_EVENTS_MAX {
+            self.dropped += 1;
+            return;
+        }
+        self.events.push(e);
+    }
+
+    /// The history: recorded events, then the operations never answered (as `info`, in
+    /// invocation order).
+    pub fn finish(mut self) -> Vec<Event> {
+        let mut open: Vec<OpRecord> = std::mem::take(&mut self.pending).into_values().collect();
+        open.sort_by_key(|r| (r.invoke_ns, r.process, r.xid));
+        for r in open {
+            self.push(Event::Op(r));
+        }
+        self.events
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
