@@ -181,7 +181,10 @@ mod tests {
         let expired_locally = OpResult::Err(ZkError::SessionExpired);
         assert_eq!(Outcome::of(&expired_locally, None), Outcome::Info);
         let expired_by_server = OpResult::Err(ZkError::SessionExpired);
-        assert_eq!(Outcome::of(&expired_by_server, Some(Zxid(9))), Outcome::Fail);
+        assert_eq!(
+            Outcome::of(&expired_by_server, Some(Zxid(9))),
+            Outcome::Fail
+        );
     }
 
     #[test]

@@ -30,14 +30,12 @@ impl HistoryRecorder {
     pub fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) {
         match note {
             Note::Client(c) => self.on_client(now, pid, c),
-            Note::SessionExpired { session, zxid } => {
-                if self.expiries.insert(*zxid) {
-                    self.push(Event::ServerClose {
-                        session: *session,
-                        zxid: *zxid,
-                        time_ns: now.ns(),
-                    });
-                }
+            Note::SessionExpired { session, zxid } if self.expiries.insert(*zxid) => {
+                self.push(Event::ServerClose {
+                    session: *session,
+                    zxid: *zxid,
+                    time_ns: now.ns(),
+                });
             }
             _ => {}
         }
