@@ -35,6 +35,22 @@ pub struct ScenarioArgs {
     /// Override a scenario value, e.g. `--set network.loss=0.05` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
+    /// Switch on a planted historical bug (zk-1419, zk-335, zk-1154, zk-3911, zk-2355;
+    /// repeatable); same as adding it to the scenario's `[zab] bugs`.
+    #[arg(long = "bug", value_name = "NAME")]
+    bugs: Vec<String>,
+}
+
+impl ScenarioArgs {
+    /// The `--set` overrides plus one for `--bug`.
+    pub fn all_overrides(&self) -> Vec<String> {
+        let mut all = self.overrides.clone();
+        if !self.bugs.is_empty() {
+            let names: Vec<String> = self.bugs.iter().map(|b| format!("{b:?}")).collect();
+            all.push(format!("zab.bugs=[{}]", names.join(",")));
+        }
+        all
+    }
 }
 
 #[derive(Subcommand)]
@@ -66,9 +82,22 @@ enum Command {
     Fuzz {
         #[command(flatten)]
         scenario: ScenarioArgs,
-        /// How many seeds.
-        #[arg(long, default_value_t = 100)]
-        seeds: u64,
+        /// How many seeds (default 100 unless --time is given).
+        #[arg(long)]
+        seeds: Option<u64>,
+        /// Run seeds until this much wall time passed, e.g. `60s`, `5m`, `1h`.
+        #[arg(long, value_name = "DURATION")]
+        time: Option<String>,
+        /// Run only shard I of N (0-based): seeds whose offset from --seed-start is I mod N.
+        /// `auto/N` takes I from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Stop starting new seeds after the first finding.
+        #[arg(long)]
+        stop_on_finding: bool,
+        /// Do not replay the scenario's seeds from scenarios/regressions.txt first.
+        #[arg(long)]
+        no_regressions: bool,
         /// The first seed.
         #[arg(long, default_value_t = 0)]
         seed_start: u64,
@@ -144,10 +173,26 @@ fn main() -> ExitCode {
         Command::Fuzz {
             scenario,
             seeds,
+            time,
+            shard,
+            stop_on_finding,
+            no_regressions,
             seed_start,
             jobs,
             results,
-        } => fuzz::run(&scenario, seed_start, seeds, jobs, results.as_deref()),
+        } => fuzz::run(
+            &scenario,
+            &fuzz::Options {
+                first: seed_start,
+                seeds,
+                time: time.as_deref(),
+                shard: shard.as_deref(),
+                stop_on_finding,
+                regressions: !no_regressions,
+                jobs,
+                results: results.as_deref(),
+            },
+        ),
         Command::Bench { quick } => bench::run(quick),
         Command::ZkScript { file, seed } => zkscriptcmd::run(&file, seed),
         Command::Check {

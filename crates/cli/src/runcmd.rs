@@ -13,8 +13,8 @@ use std::path::Path;
 /// Load the scenario the arguments name (or the default one).
 pub fn load(args: &ScenarioArgs) -> Result<Loaded, String> {
     let loaded = match &args.scenario {
-        Some(path) => scenario::load_file(path, &args.overrides),
-        None => scenario::load_default(&args.overrides),
+        Some(path) => scenario::load_file(path, &args.all_overrides()),
+        None => scenario::load_default(&args.all_overrides()),
     };
     loaded.map_err(|e| e.to_string())
 }
@@ -27,6 +27,9 @@ pub fn repro_line(args: &ScenarioArgs, seed: u64, hash: u64) -> String {
     }
     for o in &args.overrides {
         line += &format!(" --set '{o}'");
+    }
+    for b in &args.bugs {
+        line += &format!(" --bug {b}");
     }
     line + &format!(" --seed {seed} --expect-hash {hash:016x}")
 }

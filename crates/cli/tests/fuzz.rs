@@ -70,7 +70,10 @@ fn verdicts_and_hashes_do_not_depend_on_jobs() {
     assert_eq!(a.len(), 16);
     assert_eq!(a, b);
     assert!(a.iter().all(|r| r.1 == "pass"));
-    assert!(out.contains("summary: 16 seeds: pass 16"), "{out}");
+    assert!(
+        out.contains("summary: 16 seeds (0 regression): pass 16"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -125,4 +128,120 @@ fn bad_arguments_exit_2() {
         zabsim(&["fuzz", "--scenario", "/nonexistent.toml", "--seeds", "1"]).0,
         2
     );
+}
+
+#[test]
+fn shards_split_the_seeds_and_together_cover_the_sweep() {
+    let dir = std::env::temp_dir().join(format!("zabsim-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = scenario("zab-3.toml");
+    let mut all = Vec::new();
+    for i in 0..3 {
+        let file = dir.join(format!("shard{i}.jsonl"));
+        let _ = std::fs::remove_file(&file);
+        let shard = format!("{i}/3");
+        let (code, out) = zabsim(&[
+            "fuzz",
+            "--scenario",
+            &s,
+            "--seeds",
+            "3",
+            "--seed-start",
+            "10",
+            "--shard",
+            &shard,
+            "--results",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{out}");
+        let seeds: Vec<u64> = results(&file).into_iter().map(|r| r.0).collect();
+        assert_eq!(seeds, (0..3).map(|k| 10 + i + 3 * k).collect::<Vec<u64>>());
+        all.extend(seeds);
+    }
+    all.sort();
+    assert_eq!(all, (10..19).collect::<Vec<u64>>());
+}
+
+#[test]
+fn bad_shard_and_time_arguments_exit_2() {
+    for args in [
+        ["fuzz", "--shard", "3/3"],
+        ["fuzz", "--shard", "1-3"],
+        ["fuzz", "--time", "5x"],
+        ["fuzz", "--time", "0s"],
+    ] {
+        let (code, out) = zabsim(&args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(out.contains("--shard") || out.contains("--time"), "{out}");
+    }
+}
+
+#[test]
+fn a_time_budget_bounds_the_sweep() {
+    let (code, out) = zabsim(&[
+        "fuzz",
+        "--scenario",
+        &scenario("zab-3.toml"),
+        "--time",
+        "1s",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("summary:"))
+        .expect("summary");
+    let n: u64 = line["summary: ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(n >= 1, "{line}");
+}
+
+#[test]
+fn a_bug_flag_is_found_stops_the_sweep_and_its_repro_replays_it() {
+    let s = scenario("zab-3.toml");
+    let (code, out) = zabsim(&[
+        "fuzz",
+        "--scenario",
+        &s,
+        "--seeds",
+        "60",
+        "--bug",
+        "zk-1154",
+        "--stop-on-finding",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let repro = out
+        .lines()
+        .find_map(|l| l.strip_prefix("REPRO: zabsim "))
+        .expect("a REPRO line");
+    assert!(repro.contains("--bug zk-1154"), "{repro}");
+    let summary = out.lines().find(|l| l.starts_with("summary:")).unwrap();
+    assert!(
+        !summary.starts_with("summary: 60 "),
+        "stopped early: {summary}"
+    );
+    let args: Vec<&str> = repro.split_whitespace().collect();
+    let (code, replay) = zabsim(&args);
+    assert_eq!(code, 1, "{replay}");
+    assert!(replay.contains("replay: trace hash matches"), "{replay}");
+}
+
+#[test]
+fn regression_seeds_run_first() {
+    let (code, out) = zabsim(&[
+        "fuzz",
+        "--scenario",
+        &scenario("default.toml"),
+        "--seeds",
+        "1",
+        "--set",
+        "run.safety_ms=2000",
+    ]);
+    assert!(out.contains("regression seeds first"), "{out}");
+    let summary = out.lines().find(|l| l.starts_with("summary:")).unwrap();
+    assert!(summary.contains("(1 regression)"), "{summary}");
+    let _ = code;
 }
