@@ -24,14 +24,19 @@ impl DataTree {
     /// Apply one txn and return the client's result. Txns must come in strictly increasing
     /// zxid order.
     pub fn apply(&mut self, txn: &Txn) -> OpResult {
-        let header = &txn.header;
+        self.apply_parts(&txn.header, &txn.body)
+    }
+
+    /// [`DataTree::apply`] of the txn `header` + `body`, for callers that keep the two
+    /// apart (no need to build a [`Txn`] by cloning the body).
+    pub fn apply_parts(&mut self, header: &TxnHeader, body: &TxnBody) -> OpResult {
         assert!(
             header.zxid > self.last_zxid,
             "apply of {} after {}",
             header.zxid,
             self.last_zxid
         );
-        let result = match &txn.body {
+        let result = match body {
             TxnBody::Multi(bodies) => self.apply_multi(header, bodies),
             body => self.apply_body(header, body),
         };

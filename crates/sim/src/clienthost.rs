@@ -123,6 +123,14 @@ impl ClientHost {
         self.start(ctx, out)
     }
 
+    /// Gives up the current session without closing it (the client failed): a fresh
+    /// session starts; the old one's messages are ignored and the servers expire it.
+    pub fn abandon(&mut self, ctx: &mut Ctx, out: &mut Out) -> Vec<Action> {
+        let first = ctx.below(self.config.servers.len() as u64) as usize;
+        self.session = Session::new(Self::session_config(first, &self.config));
+        self.start(ctx, out)
+    }
+
     pub fn submit(&mut self, ctx: &mut Ctx, op: Op, out: &mut Out) -> (u64, Vec<Action>) {
         let mut actions = Vec::new();
         let xid = self.session.submit(ctx.now, op.clone(), &mut actions);
@@ -154,7 +162,7 @@ impl ClientHost {
             return Vec::new(); // another host's, or an earlier session's
         }
         let mut actions = Vec::new();
-        let local = m.with_conn(conn - base);
+        let local = (*m).with_conn(conn - base);
         self.session.on_message(ctx.now, from, local, &mut actions);
         self.dispatch(actions, out)
     }
@@ -180,7 +188,7 @@ impl ClientHost {
         assert!(xid < SESSION_CONN_MAX, "xids fit");
         let session = self.session.session_id().unwrap_or_default();
         let call = self.wire_base() | xid;
-        out.note(Note::Client(ClientNote::Invoke {
+        out.note(Note::client(ClientNote::Invoke {
             call,
             session,
             xid,
@@ -213,7 +221,7 @@ impl ClientHost {
             },
             _ => return,
         };
-        out.note(Note::Client(note));
+        out.note(Note::client(note));
     }
 
     /// Carries out sends and the timer; returns what the application must see.
@@ -225,7 +233,7 @@ impl ClientHost {
                 Action::Send { to, msg } => {
                     let conn = msg.conn();
                     assert!(conn < SESSION_CONN_MAX, "session connection numbers fit");
-                    out.send(to, Msg::FromClient(msg.with_conn(base | conn)));
+                    out.send(to, Msg::from_client(msg.with_conn(base | conn)));
                 }
                 Action::SetTimer { at } => out.set_timer(self.timer(), at),
                 other => {

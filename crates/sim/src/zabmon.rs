@@ -56,7 +56,7 @@ pub fn event(note: &Note) -> Option<ProtocolEvent> {
         },
         Note::Truncated { after, removed } => ProtocolEvent::Truncated {
             after: *after,
-            removed: removed.clone(),
+            removed: removed.to_vec(),
         },
         Note::Synced {
             leader,

@@ -30,7 +30,10 @@ enum Step {
 /// What a planned client saw, in order.
 #[derive(Clone, Debug, PartialEq)]
 enum Seen {
-    Done { op: Op, result: OpResult },
+    Done {
+        op: Op,
+        result: OpResult,
+    },
     Watch(EventType, String),
     State(SessionState),
     /// A server closed or refused a connection.
@@ -70,7 +73,11 @@ impl PlanClient {
     }
 
     fn finished(&self) -> bool {
-        self.plan.is_empty() && self.host.as_ref().is_some_and(|h| h.session().pending() == 0)
+        self.plan.is_empty()
+            && self
+                .host
+                .as_ref()
+                .is_some_and(|h| h.session().pending() == 0)
     }
 
     fn session_ids(&self) -> Vec<SessionId> {
@@ -96,8 +103,10 @@ impl Process for PlanClient {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: Msg, out: &mut Out) {
-        if let Msg::ToClient(ServerMsg::Closed { reason, .. }) = &msg {
-            self.log.push((ctx.now, Seen::Closed(from, *reason)));
+        if let Msg::ToClient(m) = &msg
+            && let ServerMsg::Closed { reason, .. } = **m
+        {
+            self.log.push((ctx.now, Seen::Closed(from, reason)));
         }
         let actions = self.host().on_message(ctx, from, msg, out);
         self.record(ctx.now, actions);
@@ -209,7 +218,12 @@ struct PlanObserver {
 impl Observer<TNode> for PlanObserver {
     fn liveness(&mut self, _now: Time, procs: &dyn Procs<TNode>) -> Progress {
         let clients: Vec<&PlanClient> = (self.servers..self.servers + self.clients)
-            .map(|p| procs.get(ProcessId(p)).and_then(TNode::client).expect("client"))
+            .map(|p| {
+                procs
+                    .get(ProcessId(p))
+                    .and_then(TNode::client)
+                    .expect("client")
+            })
             .collect();
         if !clients.iter().all(|c| c.finished()) {
             return Progress::Waiting(Violation {
@@ -284,7 +298,9 @@ interval_ms = 1
             };
             return TNode::Server(srv);
         }
-        let spec = specs[(pid.0 - 3) as usize].take().expect("clients never restart");
+        let spec = specs[(pid.0 - 3) as usize]
+            .take()
+            .expect("clients never restart");
         let config = HostConfig {
             servers: spec.servers.iter().map(|&i| ProcessId(i)).collect(),
             session_timeout_ms: spec.timeout_ms,
@@ -359,7 +375,10 @@ fn a_partitioned_client_expires_its_ephemeral_is_deleted_once_and_it_is_told() {
         let b = ClientSpec {
             timeout_ms: 4_000,
             servers: vec![1, 2, 0],
-            plan: vec![(1_500, exists("/eph", true)), (6_500, exists("/eph", false))],
+            plan: vec![
+                (1_500, exists("/eph", true)),
+                (6_500, exists("/eph", false)),
+            ],
         };
         let isolate_a = Fault::PartitionIsolate {
             target: Target::Node(3),
@@ -470,10 +489,19 @@ fn a_lagging_server_refuses_a_client_that_has_seen_more() {
         assert!(!states(log).contains(&SessionState::Expired), "seed {seed}");
         // Whatever server answered, A never read older state than its own write.
         let x = results(log, "/x");
-        assert!(matches!(x[0].1, OpResult::Created { .. }), "seed {seed}: {log:?}");
-        assert!(matches!(x[1].1, OpResult::Exists(Some(_))), "seed {seed}: {log:?}");
+        assert!(
+            matches!(x[0].1, OpResult::Created { .. }),
+            "seed {seed}: {log:?}"
+        );
+        assert!(
+            matches!(x[1].1, OpResult::Exists(Some(_))),
+            "seed {seed}: {log:?}"
+        );
     }
-    assert!(refused_somewhere, "no seed exercised the ClientAhead refusal");
+    assert!(
+        refused_somewhere,
+        "no seed exercised the ClientAhead refusal"
+    );
 }
 
 #[test]
@@ -539,8 +567,14 @@ fn a_watch_event_comes_before_newer_data_across_a_leader_change() {
                 matches!(s, Seen::Done { result: OpResult::Data { data, .. }, .. } if data == b"1")
             })
             .unwrap_or_else(|| panic!("seed {seed}: never read the new data: {log:?}"));
-        assert!(event < first_new, "seed {seed}: event after newer data: {log:?}");
-        let events = log.iter().filter(|(_, s)| matches!(s, Seen::Watch(..))).count();
+        assert!(
+            event < first_new,
+            "seed {seed}: event after newer data: {log:?}"
+        );
+        let events = log
+            .iter()
+            .filter(|(_, s)| matches!(s, Seen::Watch(..)))
+            .count();
         assert_eq!(events, 1, "seed {seed}: one-shot");
     }
 }

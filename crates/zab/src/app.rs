@@ -28,7 +28,7 @@ impl ZkState {
 
     /// Applies one committed txn and returns the client's result.
     pub fn apply(&mut self, txn: &Txn) -> OpResult {
-        let result = self.tree.apply(&txn.tree_txn());
+        let result = self.tree.apply_parts(&txn.header(), &txn.body);
         match &txn.body {
             TxnBody::CreateSession { timeout_ms } => {
                 assert!(!txn.session.is_none(), "CreateSession without a session id");

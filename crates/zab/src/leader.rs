@@ -18,7 +18,7 @@ use proto::{Ctx, Epoch, NS_PER_MS, ProcessId, Time, Zxid};
 use crate::config::{MAX_OUTSTANDING_PROPOSALS, TIMER_TICK};
 use crate::disk::Waiter;
 use crate::link::{Arrival, Link};
-use crate::msg::Peer;
+use crate::msg::{Peer, PeerRequest, PeerSync};
 use crate::notes::Note;
 use crate::record::Record;
 use crate::server::{Out, Role, Server};
@@ -296,7 +296,9 @@ impl Server {
             if e.txn.zxid > sync_upto {
                 break;
             }
-            stream.push(Peer::Proposal { txn: e.txn.clone() });
+            stream.push(Peer::Proposal {
+                txn: Arc::clone(&e.txn),
+            });
             if e.txn.zxid <= committed {
                 stream.push(Peer::Commit { zxid: e.txn.zxid });
             }
@@ -388,12 +390,16 @@ impl Server {
             } => self.leader_on_ack_epoch(ctx, from, current_epoch, last_zxid, out),
             Peer::AckNewLeader { epoch } => self.leader_on_ack_newleader(from, epoch, out),
             Peer::Ack { zxid } => self.leader_on_ack(from, zxid, out),
-            Peer::Request {
-                session,
-                op,
-                origin,
-            } => self.leader_on_request(ctx, from, session, op, origin, out),
-            Peer::Sync { origin, path } => {
+            Peer::Request(r) => {
+                let PeerRequest {
+                    session,
+                    op,
+                    origin,
+                } = *r;
+                self.leader_on_request(ctx, from, session, op, origin, out)
+            }
+            Peer::Sync(s) => {
+                let PeerSync { origin, path } = *s;
                 if self.leader_learner_in_broadcast(from, origin) {
                     self.leader_sync(origin, path, out);
                 }
@@ -406,7 +412,7 @@ impl Server {
             Peer::Ping { touched } => {
                 let now = self.now;
                 let l = self.lead();
-                for session in touched {
+                for &session in touched.iter() {
                     l.tracker.touch(session, now);
                 }
             }
@@ -578,12 +584,13 @@ impl Server {
             let zxid = front.zxid;
             assert!(zxid > self.commit_upto, "commit out of order");
             assert!(l.stage == LeaderStage::Established);
-            let txn = self
-                .log
-                .get(zxid)
-                .expect("outstanding proposal is logged")
-                .txn
-                .clone();
+            let txn = Arc::clone(
+                &self
+                    .log
+                    .get(zxid)
+                    .expect("outstanding proposal is logged")
+                    .txn,
+            );
             let l = self.lead();
             l.outstanding.pop_front();
             for (sid, h) in l.learners.iter_mut() {
@@ -591,7 +598,9 @@ impl Server {
                     continue;
                 }
                 let body = if h.observer {
-                    Peer::Inform { txn: txn.clone() }
+                    Peer::Inform {
+                        txn: Arc::clone(&txn),
+                    }
                 } else {
                     Peer::Commit { zxid }
                 };
@@ -663,14 +672,15 @@ impl Server {
         true
     }
 
-    /// Logs, persists and broadcasts a new txn.
+    /// Logs, persists and broadcasts a new txn (one shared copy for all of them).
     fn leader_propose(&mut self, txn: Txn, out: &mut Out) {
         let zxid = txn.zxid;
         let l = self.lead_ref();
         assert!(zxid > l.last_proposed && zxid > self.log.last_zxid());
         let round = l.round;
-        self.log.append(txn.clone());
-        self.disk.append(Record::Txn(txn.clone()), out);
+        let txn = Arc::new(txn);
+        self.log.append(Arc::clone(&txn));
+        self.disk.append(Record::Txn(Arc::clone(&txn)), out);
         self.disk.sync(Waiter::LeaderTxn { round, zxid }, out);
         out.note(Note::Proposed {
             zxid,
@@ -684,7 +694,10 @@ impl Server {
         });
         for (sid, h) in l.learners.iter_mut() {
             if !h.observer && h.stage >= HandlerStage::Syncing {
-                h.link.send(*sid, Peer::Proposal { txn: txn.clone() }, out);
+                let body = Peer::Proposal {
+                    txn: Arc::clone(&txn),
+                };
+                h.link.send(*sid, body, out);
             }
         }
     }
@@ -735,7 +748,7 @@ impl Server {
                 self.complete_sync(origin, path, out);
             } else if let Some(h) = self.lead().learners.get_mut(&origin.server) {
                 h.link
-                    .send(origin.server, Peer::SyncDone { origin, path }, out);
+                    .send(origin.server, Peer::sync_done(origin, path), out);
             }
         }
     }
@@ -820,13 +833,7 @@ impl Server {
         });
         for (sid, h) in l.learners.iter_mut() {
             if h.stage >= HandlerStage::Syncing {
-                h.link.send(
-                    *sid,
-                    Peer::Ping {
-                        touched: Vec::new(),
-                    },
-                    out,
-                );
+                h.link.send(*sid, Peer::ping([]), out);
             }
         }
         out.set_timer(TIMER_TICK, now.plus_ns(self.cfg.tick_ns()));

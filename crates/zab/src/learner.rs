@@ -15,7 +15,7 @@ use proto::{Ctx, Epoch, ProcessId, Time, Zxid};
 use crate::config::{MAX_OUTSTANDING_PROPOSALS, TIMER_TICK};
 use crate::disk::Waiter;
 use crate::link::{Arrival, Link};
-use crate::msg::Peer;
+use crate::msg::{Peer, PeerSync};
 use crate::notes::Note;
 use crate::record::Record;
 use crate::server::{Out, Role, Server};
@@ -188,10 +188,11 @@ impl Server {
                 let touched = self.clients.take_touched();
                 let l = self.learn();
                 let leader = l.leader;
-                l.link.send(leader, Peer::Ping { touched }, out);
+                l.link.send(leader, Peer::ping(touched), out);
                 true
             }
-            Peer::SyncDone { origin, path } if stage == LearnerStage::Broadcast => {
+            Peer::SyncDone(s) if stage == LearnerStage::Broadcast => {
+                let PeerSync { origin, path } = *s;
                 if origin.server == self.cfg.me {
                     self.complete_sync(origin, path, out);
                 }
@@ -333,7 +334,7 @@ impl Server {
         self.learner_start_sync(zxid, out);
     }
 
-    fn learner_on_proposal(&mut self, conn: u64, txn: Txn, out: &mut Out) -> bool {
+    fn learner_on_proposal(&mut self, conn: u64, txn: Arc<Txn>, out: &mut Out) -> bool {
         let observer = !self.is_voter();
         let l = self.learn_ref();
         let stage = l.stage;
@@ -348,7 +349,7 @@ impl Server {
             return false;
         }
         let zxid = txn.zxid;
-        self.log.append(txn.clone());
+        self.log.append(Arc::clone(&txn));
         self.disk.append(Record::Txn(txn), out);
         if live {
             self.disk.sync(Waiter::LearnerTxn { conn, zxid }, out);
@@ -379,7 +380,7 @@ impl Server {
         }
     }
 
-    fn learner_on_inform(&mut self, txn: Txn, out: &mut Out) -> bool {
+    fn learner_on_inform(&mut self, txn: Arc<Txn>, out: &mut Out) -> bool {
         let l = self.learn_ref();
         if self.is_voter()
             || l.stage < LearnerStage::PersistingSync
@@ -389,7 +390,7 @@ impl Server {
             return false;
         }
         let zxid = txn.zxid;
-        self.log.append(txn.clone());
+        self.log.append(Arc::clone(&txn));
         self.disk.append(Record::Txn(txn), out);
         self.disk.sync(Waiter::Nothing, out);
         let l = self.learn();
@@ -516,7 +517,7 @@ impl Server {
     pub(crate) fn learner_forward(&mut self, body: Peer, out: &mut Out) {
         assert!(matches!(
             body,
-            Peer::Request { .. } | Peer::Sync { .. } | Peer::Revalidate { .. }
+            Peer::Request(_) | Peer::Sync(_) | Peer::Revalidate { .. }
         ));
         let l = self.learn();
         assert_eq!(l.stage, LearnerStage::Broadcast);

@@ -48,7 +48,7 @@ pub use config::{
     TIMER_NOTIFY, TIMER_TICK,
 };
 pub use log::{LogEntry, TxnLog};
-pub use msg::{Msg, Notification, Peer, kind};
+pub use msg::{Msg, Notification, Peer, PeerRequest, PeerSync, kind};
 pub use notes::Note;
 pub use record::{DiskImage, Record, recover};
 pub use server::{Out, Server};

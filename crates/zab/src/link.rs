@@ -54,13 +54,7 @@ impl Link {
     /// number, which the peer sees as a gap. Nothing further is sent on this link.
     pub(crate) fn send_reset<R, N>(&mut self, to: ProcessId, out: &mut Outbox<Msg, R, N>) {
         self.next_send += 1;
-        self.send(
-            to,
-            Peer::Ping {
-                touched: Vec::new(),
-            },
-            out,
-        );
+        self.send(to, Peer::ping([]), out);
     }
 
     pub(crate) fn arrive(&mut self, seq: u64) -> Arrival {

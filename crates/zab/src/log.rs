@@ -4,14 +4,17 @@
 //! Invariants: zxids strictly increase and all exceed `base_zxid`; every `cum` equals
 //! `chain_digest(previous cum, zxid, digest)`; truncation never goes below the base.
 
+use std::sync::Arc;
+
 use proto::Zxid;
 
 use crate::types::{Txn, chain_digest};
 
-/// One logged txn with the cumulative digest of the log through it.
+/// One logged txn with the cumulative digest of the log through it. The txn is shared
+/// with its disk record and the PROPOSALs / INFORMs that carried it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogEntry {
-    pub txn: Txn,
+    pub txn: Arc<Txn>,
     pub cum: u64,
 }
 
@@ -61,7 +64,8 @@ impl TxnLog {
     }
 
     /// Appends a txn whose zxid exceeds the last one.
-    pub fn append(&mut self, txn: Txn) {
+    pub fn append(&mut self, txn: impl Into<Arc<Txn>>) {
+        let txn = txn.into();
         assert!(
             txn.zxid > self.last_zxid(),
             "log append out of order: {} after {}",
@@ -74,7 +78,23 @@ impl TxnLog {
 
     /// Index of the first entry with zxid > `zxid`.
     pub fn index_after(&self, zxid: Zxid) -> usize {
+        if let Some(i) = self.guess(zxid) {
+            return i + 1;
+        }
         self.entries.partition_point(|e| e.txn.zxid <= zxid)
+    }
+
+    /// The index of `zxid`'s entry if it is where it would be were the log's tail within
+    /// `zxid`'s epoch consecutive (the common case: lookups are near the tail); checked,
+    /// so None only means "search".
+    fn guess(&self, zxid: Zxid) -> Option<usize> {
+        let last = self.entries.last()?.txn.zxid;
+        if last.epoch() != zxid.epoch() || zxid > last {
+            return None;
+        }
+        let back = usize::try_from(last.counter() - zxid.counter()).ok()?;
+        let i = self.entries.len().checked_sub(back + 1)?;
+        (self.entries[i].txn.zxid == zxid).then_some(i)
     }
 
     /// Entries with zxid > `zxid`.
@@ -83,10 +103,13 @@ impl TxnLog {
     }
 
     pub fn get(&self, zxid: Zxid) -> Option<&LogEntry> {
-        let i = self
-            .entries
-            .binary_search_by(|e| e.txn.zxid.cmp(&zxid))
-            .ok()?;
+        let i = match self.guess(zxid) {
+            Some(i) => i,
+            None => self
+                .entries
+                .binary_search_by(|e| e.txn.zxid.cmp(&zxid))
+                .ok()?,
+        };
         Some(&self.entries[i])
     }
 
@@ -115,7 +138,7 @@ impl TxnLog {
     }
 
     /// Cuts every entry with zxid > `to` (`to >= base`); returns the removed zxids in order.
-    pub fn truncate_after(&mut self, to: Zxid) -> Vec<Zxid> {
+    pub fn truncate_after(&mut self, to: Zxid) -> Box<[Zxid]> {
         assert!(to >= self.base_zxid, "truncate below the log base");
         let i = self.index_after(to);
         let removed = self.entries[i..].iter().map(|e| e.txn.zxid).collect();

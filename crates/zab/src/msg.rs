@@ -2,6 +2,12 @@
 //! (each tagged with a connection id and a per-direction sequence number, see `link`), and
 //! the client–server protocol of `proto::wire`; their kind names and realistic sizes.
 //! Invariants: `KINDS[kind(m)]` names `m`; kind indices are the constants in [`kind`].
+//!
+//! Layout: every kernel event carries a `Msg` inline and moves it several times (queue
+//! push, bucket sort, pop), so `Msg` is kept small (see the size test below): big or
+//! variable payloads live behind a pointer. A txn is an `Arc<Txn>` shared by every
+//! PROPOSAL / INFORM of it, the log entry and the disk record; client messages and the
+//! rare forwarded requests and syncs are boxed.
 
 use std::sync::Arc;
 
@@ -81,7 +87,7 @@ pub enum Peer {
     /// Leader → learner: the leader is established; start serving.
     UpToDate,
     Proposal {
-        txn: Txn,
+        txn: Arc<Txn>,
     },
     Ack {
         zxid: Zxid,
@@ -91,29 +97,19 @@ pub enum Peer {
     },
     /// Leader → observer: a committed txn.
     Inform {
-        txn: Txn,
+        txn: Arc<Txn>,
     },
     /// Both directions: liveness. Learner → leader: the sessions its clients were heard
     /// from since the last ping (the leader keeps them alive).
     Ping {
-        touched: Vec<SessionId>,
+        touched: Box<[SessionId]>,
     },
-    /// Learner → leader: a client write of `session` to prepare and propose.
-    Request {
-        session: SessionId,
-        op: Op,
-        origin: Origin,
-    },
+    /// Learner → leader: a client write to prepare and propose.
+    Request(Box<PeerRequest>),
     /// Learner → leader: a client's `sync`; answered with `SyncDone` once every proposal
     /// issued before it is committed (and its COMMIT sent ahead on this link).
-    Sync {
-        origin: Origin,
-        path: String,
-    },
-    SyncDone {
-        origin: Origin,
-        path: String,
-    },
+    Sync(Box<PeerSync>),
+    SyncDone(Box<PeerSync>),
     /// Learner → leader: may this reconnecting session move to me?
     Revalidate {
         session: SessionId,
@@ -130,6 +126,56 @@ pub enum Peer {
     },
 }
 
+/// The payload of [`Peer::Request`]: a client write of `session`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerRequest {
+    pub session: SessionId,
+    pub op: Op,
+    pub origin: Origin,
+}
+
+/// The payload of [`Peer::Sync`] and [`Peer::SyncDone`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerSync {
+    pub origin: Origin,
+    pub path: String,
+}
+
+impl Peer {
+    /// A PROPOSAL of `txn` (shares it when given an `Arc<Txn>`).
+    pub fn proposal(txn: impl Into<Arc<Txn>>) -> Peer {
+        Peer::Proposal { txn: txn.into() }
+    }
+
+    /// An INFORM of `txn` (shares it when given an `Arc<Txn>`).
+    pub fn inform(txn: impl Into<Arc<Txn>>) -> Peer {
+        Peer::Inform { txn: txn.into() }
+    }
+
+    /// A PING reporting `touched` sessions (none: the leader's ping).
+    pub fn ping(touched: impl Into<Box<[SessionId]>>) -> Peer {
+        Peer::Ping {
+            touched: touched.into(),
+        }
+    }
+
+    pub fn request(session: SessionId, op: Op, origin: Origin) -> Peer {
+        Peer::Request(Box::new(PeerRequest {
+            session,
+            op,
+            origin,
+        }))
+    }
+
+    pub fn sync(origin: Origin, path: String) -> Peer {
+        Peer::Sync(Box::new(PeerSync { origin, path }))
+    }
+
+    pub fn sync_done(origin: Origin, path: String) -> Peer {
+        Peer::SyncDone(Box::new(PeerSync { origin, path }))
+    }
+}
+
 /// Every message a server sends or receives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Msg {
@@ -141,9 +187,19 @@ pub enum Msg {
         body: Peer,
     },
     /// Client → server.
-    FromClient(ClientMsg),
+    FromClient(Box<ClientMsg>),
     /// Server → client.
-    ToClient(ServerMsg),
+    ToClient(Box<ServerMsg>),
+}
+
+impl Msg {
+    pub fn from_client(m: ClientMsg) -> Msg {
+        Msg::FromClient(Box::new(m))
+    }
+
+    pub fn to_client(m: ServerMsg) -> Msg {
+        Msg::ToClient(Box::new(m))
+    }
 }
 
 /// Indices into [`Msg::KINDS`].
@@ -217,13 +273,13 @@ impl Peer {
             Peer::Snap { snapshot } => snapshot.size_bytes(),
             Peer::UpToDate | Peer::Ack { .. } | Peer::Commit { .. } => 0,
             Peer::Proposal { txn } | Peer::Inform { txn } => txn.size_bytes(),
-            Peer::Request { op, .. } => 8 + 24 + op_size_bytes(op),
+            Peer::Request(r) => 8 + 24 + op_size_bytes(&r.op),
             Peer::Ping { touched } => {
                 let n = u32::try_from(touched.len()).unwrap_or(u32::MAX);
                 16u32.saturating_add(n.saturating_mul(12))
             }
-            Peer::Sync { path, .. } | Peer::SyncDone { path, .. } => {
-                24 + u32::try_from(path.len()).unwrap_or(u32::MAX)
+            Peer::Sync(s) | Peer::SyncDone(s) => {
+                24 + u32::try_from(s.path.len()).unwrap_or(u32::MAX)
             }
             Peer::Revalidate { .. } | Peer::Revalidated { .. } => 28,
         }
@@ -268,13 +324,13 @@ impl Message for Msg {
         match self {
             Msg::Notification(_) => kind::NOTIFICATION,
             Msg::Peer { body, .. } => body.kind(),
-            Msg::FromClient(m) => match m {
+            Msg::FromClient(m) => match **m {
                 ClientMsg::Connect { .. } => kind::CONNECT,
                 ClientMsg::Request { .. } => kind::CLIENT_REQUEST,
                 ClientMsg::Ping { .. } => kind::CLIENT_PING,
                 ClientMsg::Disconnect { .. } => kind::CLIENT_DISCONNECT,
             },
-            Msg::ToClient(m) => match m {
+            Msg::ToClient(m) => match **m {
                 ServerMsg::Connected { .. } => kind::CONNECTED,
                 ServerMsg::Expired { .. } | ServerMsg::Closed { .. } => kind::SESSION_END,
                 ServerMsg::Reply { .. } => kind::CLIENT_REPLY,
@@ -327,4 +383,31 @@ fn server_msg_bytes(m: &ServerMsg) -> u32 {
         }
     };
     REPLY_HEADER_BYTES.saturating_add(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notes::Note;
+    use crate::record::Record;
+    use std::mem::size_of;
+
+    /// Every kernel event carries a `Msg` inline in the event queue and every output of a
+    /// handler is an `Output<Msg, Record, Note>` in the outbox; both are moved (memcpy'd)
+    /// several times per event: queue push, bucket sort, pop, outbox drain. At 144 bytes
+    /// copying them was 16% of a run's instructions. Keep big payloads behind pointers
+    /// (`Arc<Txn>`, boxed client messages, boxed forwarded requests) so these stay small.
+    #[test]
+    fn messages_notes_and_outputs_stay_small() {
+        let sizes = [
+            ("Peer", size_of::<Peer>(), 32),
+            ("Msg", size_of::<Msg>(), 48),
+            ("Note", size_of::<Note>(), 32),
+            ("Record", size_of::<Record>(), 24),
+            ("Output", size_of::<proto::Output<Msg, Record, Note>>(), 56),
+        ];
+        for (name, size, max) in sizes {
+            assert!(size <= max, "{name} is {size} bytes, more than {max}");
+        }
+    }
 }

@@ -37,7 +37,7 @@ pub enum Note {
     /// `0, 0` without one), SNAP from a leader, or a rollback by TRUNC.
     Reset { upto: Zxid, history: u64 },
     /// Log entries with zxid > `after` were cut (TRUNC); `removed` lists them in order.
-    Truncated { after: Zxid, removed: Vec<Zxid> },
+    Truncated { after: Zxid, removed: Box<[Zxid]> },
     /// This learner finished sync (it sent the NEWLEADER ACK).
     Synced {
         leader: ProcessId,
@@ -47,6 +47,13 @@ pub enum Note {
     /// This server applied a CloseSession txn no client asked for (an expiry).
     SessionExpired { session: SessionId, zxid: Zxid },
     /// Not a server's: a client process sharing the ensemble's note type reports a
-    /// history event.
-    Client(ClientNote),
+    /// history event (boxed: notes travel in every process's outbox, keep them small).
+    Client(Box<ClientNote>),
+}
+
+impl Note {
+    /// A client's history note.
+    pub fn client(note: ClientNote) -> Note {
+        Note::Client(Box::new(note))
+    }
 }

@@ -19,8 +19,8 @@ pub enum Record {
     AcceptedEpoch(Epoch),
     /// ZooKeeper's `currentEpoch` file.
     CurrentEpoch(Epoch),
-    /// One logged txn.
-    Txn(Txn),
+    /// One logged txn (shared with the log entry and the PROPOSALs of it).
+    Txn(Arc<Txn>),
     /// TRUNC: every logged txn with zxid > `to` is cut.
     Truncate { to: Zxid },
     /// A local snapshot of the applied (committed) state; log entries up to and including
@@ -77,7 +77,7 @@ pub fn recover(records: &[Record]) -> DiskImage {
             Record::CurrentEpoch(e) => img.current_epoch = *e,
             Record::Txn(t) => {
                 assert!(t.digest_ok(), "corrupt txn record {}", t.zxid);
-                img.log.append(t.clone());
+                img.log.append(Arc::clone(t));
             }
             Record::Truncate { to } => {
                 assert!(

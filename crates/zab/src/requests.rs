@@ -25,7 +25,7 @@ const CONNECT_XID: u64 = 0;
 
 impl Server {
     fn to_client(client: ProcessId, msg: ServerMsg, out: &mut Out) {
-        out.send(client, Msg::ToClient(msg));
+        out.send(client, Msg::to_client(msg));
     }
 
     fn key(client: ProcessId, conn: u64) -> ConnKey {
@@ -302,12 +302,7 @@ impl Server {
                 }
             }
             Role::Learning(_) => {
-                let body = Peer::Request {
-                    session,
-                    op,
-                    origin,
-                };
-                self.learner_forward(body, out);
+                self.learner_forward(Peer::request(session, op, origin), out);
             }
             Role::Looking => unreachable!("serving while looking"),
         }
@@ -316,7 +311,7 @@ impl Server {
     fn submit_sync(&mut self, origin: Origin, path: String, out: &mut Out) {
         match self.role {
             Role::Leading(_) => self.leader_sync(origin, path, out),
-            Role::Learning(_) => self.learner_forward(Peer::Sync { origin, path }, out),
+            Role::Learning(_) => self.learner_forward(Peer::sync(origin, path), out),
             Role::Looking => unreachable!("serving while looking"),
         }
     }
@@ -392,11 +387,14 @@ impl Server {
                 l.tracker.remove(txn.session);
             }
         }
-        let mut fired = Vec::new();
-        for effect in txn.body.effects() {
-            self.watches.trigger(&effect, &mut fired);
+        if !self.watches.is_empty() {
+            // (Without watches no effect fires anything: skip building the effects.)
+            let mut fired = Vec::new();
+            for effect in txn.body.effects() {
+                self.watches.trigger(&effect, &mut fired);
+            }
+            self.send_events(fired, txn.zxid, out);
         }
-        self.send_events(fired, txn.zxid, out);
         if let Some(origin) = txn.origin.filter(|o| o.server == self.cfg.me) {
             self.answer(origin, txn, result, out);
         }

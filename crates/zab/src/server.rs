@@ -186,14 +186,18 @@ impl Server {
             Some(self.applied_history),
             "applied history diverges from the log"
         );
-        self.maybe_compact(out);
+        // `end` is what `index_after(applied_zxid)` would find (checked in O(1)).
+        let entries = self.log.entries();
+        debug_assert!(end == 0 || entries[end - 1].txn.zxid <= self.applied_zxid);
+        debug_assert!(end == entries.len() || entries[end].txn.zxid > self.applied_zxid);
+        self.maybe_compact(end, out);
     }
 
     /// Keeps the in-memory log bounded: with more than twice the window of applied entries,
     /// snapshot the applied state and keep only the last window of them.
-    fn maybe_compact(&mut self, out: &mut Out) {
+    /// `applied_entries` is the number of applied log entries.
+    fn maybe_compact(&mut self, applied_entries: usize, out: &mut Out) {
         let window = self.cfg.log_window_txns;
-        let applied_entries = self.log.index_after(self.applied_zxid);
         if applied_entries <= 2 * window {
             return;
         }
@@ -462,7 +466,7 @@ impl Process for Server {
                     Role::Looking => {}
                 }
             }
-            Msg::FromClient(m) => self.on_client_msg(ctx, from, m, out),
+            Msg::FromClient(m) => self.on_client_msg(ctx, from, *m, out),
             Msg::ToClient(_) => {}
         }
     }
@@ -492,9 +496,10 @@ impl Process for Server {
         let Some(waiters) = self.disk.complete(write) else {
             return;
         };
-        for w in waiters {
+        for &w in &waiters {
             self.on_durable(ctx, w, out);
         }
+        self.disk.recycle(waiters);
         self.disk.flush(out);
     }
 

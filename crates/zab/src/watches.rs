@@ -155,6 +155,10 @@ impl Watches {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Broadcast: PROPOSAL → durable → ACK → COMMIT in zxid order, requests, pings, losing the
 //! quorum or the leader, the zxid counter limit, stale connections.
 
+use std::sync::Arc;
+
 use datatree::TxnBody;
 use proto::wire::{CloseReason, ServerMsg};
 use proto::zk::{OpResult, SessionId};
@@ -56,7 +58,7 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
         outs,
         vec![
             Output::Append {
-                record: Record::Txn(txn.clone())
+                record: Record::Txn(Arc::new(txn.clone()))
             },
             Output::Fsync { write: w },
             Output::Note(Note::Proposed {
@@ -68,7 +70,7 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
                 msg: peer(
                     links[0].conn,
                     FIRST_LIVE_SEQ + 2,
-                    Peer::Proposal { txn: txn.clone() }
+                    Peer::proposal(txn.clone())
                 )
             },
             Output::Send {
@@ -76,7 +78,7 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
                 msg: peer(
                     links[1].conn,
                     FIRST_LIVE_SEQ + 2,
-                    Peer::Proposal { txn: txn.clone() }
+                    Peer::proposal(txn.clone())
                 )
             },
         ]
@@ -111,7 +113,7 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
             }),
             Output::Send {
                 to: p(CLIENT),
-                msg: Msg::ToClient(reply)
+                msg: Msg::to_client(reply)
             },
         ]
     );
@@ -171,13 +173,13 @@ fn follower_acks_only_durable_proposals_and_delivers_on_commit() {
         xid: 1,
     };
     let txn = kv_txn(z(1, 1), 3, 4, Some(origin));
-    let outs = o.msg(2, l.next(Peer::Proposal { txn: txn.clone() }));
+    let outs = o.msg(2, l.next(Peer::proposal(txn.clone())));
     let w = fsyncs(&outs)[0];
     assert_eq!(
         outs,
         vec![
             Output::Append {
-                record: Record::Txn(txn.clone())
+                record: Record::Txn(Arc::new(txn.clone()))
             },
             Output::Fsync { write: w }
         ]
@@ -217,14 +219,7 @@ fn follower_forwards_writes_and_answers_after_applying_the_commit() {
     };
     assert_eq!(
         peer_sends(&outs),
-        vec![(
-            p(2),
-            Peer::Request {
-                session,
-                op: create("/k", "2"),
-                origin
-            }
-        )]
+        vec![(p(2), Peer::request(session, create("/k", "2"), origin))]
     );
     // A read behind the write waits for it (the session's FIFO order).
     let outs = o.msg(CLIENT, request(1, 6, get("/k", false)));
@@ -236,7 +231,7 @@ fn follower_forwards_writes_and_answers_after_applying_the_commit() {
         parent_cversion: 1,
     };
     let txn = zab::Txn::new(z(1, 2), session, 7, body, Some(origin));
-    let outs = o.msg(2, l.next(Peer::Proposal { txn }));
+    let outs = o.msg(2, l.next(Peer::proposal(txn)));
     o.complete_fsync(&outs);
     let outs = o.msg(2, l.next(Peer::Commit { zxid: z(1, 2) }));
     let stat = o.s.app().tree().stat("/k").expect("created");
@@ -277,14 +272,7 @@ fn leader_proposes_forwarded_requests_and_ignores_pre_broadcast_ones() {
     };
     let session = SessionId(77);
     let op = proto::zk::Op::CreateSession { timeout_ms: 4000 };
-    let outs = o.msg(
-        0,
-        l0.next(Peer::Request {
-            session,
-            op: op.clone(),
-            origin,
-        }),
-    );
+    let outs = o.msg(0, l0.next(Peer::request(session, op.clone(), origin)));
     let body = TxnBody::CreateSession { timeout_ms: 4000 };
     assert!(notes(&outs).contains(&Note::Proposed {
         zxid: z(1, 1),
@@ -295,18 +283,10 @@ fn leader_proposes_forwarded_requests_and_ignores_pre_broadcast_ones() {
         server: p(1),
         ..origin
     };
-    let req = Peer::Request {
-        session,
-        op,
-        origin: bad,
-    };
+    let req = Peer::request(session, op, bad);
     assert_eq!(o.msg(0, l0.next(req)), vec![]);
     // A write of a session that was never created fails with SessionExpired.
-    let req = Peer::Request {
-        session: SessionId(78),
-        op: create("/x", ""),
-        origin,
-    };
+    let req = Peer::request(SessionId(78), create("/x", ""), origin);
     let outs = o.msg(0, l0.next(req));
     let txn = proposals_to(&outs, 0).pop().expect("proposed");
     assert_eq!(txn.body, TxnBody::Error(proto::zk::ZkError::SessionExpired));
@@ -320,7 +300,7 @@ fn servers_not_in_broadcast_refuse_connections() {
         outs,
         vec![Output::Send {
             to: p(9),
-            msg: Msg::ToClient(ServerMsg::Closed {
+            msg: Msg::to_client(ServerMsg::Closed {
                 conn: 1,
                 reason: CloseReason::NotServing
             })
@@ -341,19 +321,11 @@ fn leader_pings_and_steps_down_without_a_quorum() {
         vec![
             Output::Send {
                 to: p(0),
-                msg: peer(
-                    links[0].conn,
-                    FIRST_LIVE_SEQ,
-                    Peer::Ping { touched: vec![] }
-                )
+                msg: peer(links[0].conn, FIRST_LIVE_SEQ, Peer::ping([]))
             },
             Output::Send {
                 to: p(1),
-                msg: peer(
-                    links[1].conn,
-                    FIRST_LIVE_SEQ,
-                    Peer::Ping { touched: vec![] }
-                )
+                msg: peer(links[1].conn, FIRST_LIVE_SEQ, Peer::ping([]))
             },
             Output::SetTimer {
                 timer: TIMER_TICK,
@@ -365,7 +337,7 @@ fn leader_pings_and_steps_down_without_a_quorum() {
     let mut l0 = links[0];
     for _ in 0..6 {
         o.advance_ms(200);
-        o.msg(0, l0.next(Peer::Ping { touched: vec![] }));
+        o.msg(0, l0.next(Peer::ping([])));
         o.timer(TIMER_TICK);
     }
     assert!(o.s.is_established_leader());
@@ -411,11 +383,8 @@ fn follower_that_loses_its_leader_goes_looking() {
         o.timer(TIMER_TICK);
     }
     // A ping keeps it alive.
-    let outs = o.msg(2, l.next(Peer::Ping { touched: vec![] }));
-    assert_eq!(
-        peer_sends(&outs),
-        vec![(p(2), Peer::Ping { touched: vec![] })]
-    );
+    let outs = o.msg(2, l.next(Peer::ping([])));
+    assert_eq!(peer_sends(&outs), vec![(p(2), Peer::ping([]))]);
     for _ in 0..4 {
         o.advance_ms(200);
         o.timer(TIMER_TICK);
@@ -456,7 +425,7 @@ fn leader_steps_down_before_the_zxid_counter_overflows() {
     let closed: Vec<u32> = sends(&outs)
         .into_iter()
         .filter_map(|(to, m)| match m {
-            Msg::ToClient(ServerMsg::Closed { .. }) => Some(to.0),
+            Msg::ToClient(m) if matches!(*m, ServerMsg::Closed { .. }) => Some(to.0),
             _ => None,
         })
         .collect();
@@ -471,13 +440,10 @@ fn stale_connections_are_dropped_and_gaps_break_them() {
     let stale = peer(l.conn.wrapping_add(1), 99, Peer::Commit { zxid: z(1, 1) });
     assert_eq!(o.msg(2, stale), vec![]);
     // From a server that is not our leader: dropped.
-    assert_eq!(
-        o.msg(1, peer(l.conn, l.out_seq, Peer::Ping { touched: vec![] })),
-        vec![]
-    );
+    assert_eq!(o.msg(1, peer(l.conn, l.out_seq, Peer::ping([]))), vec![]);
     // A gap: the connection is broken.
     l.out_seq += 1;
-    o.msg(2, l.next(Peer::Ping { touched: vec![] }));
+    o.msg(2, l.next(Peer::ping([])));
     assert_eq!(o.s.state(), ServerState::Looking);
     assert_eq!(
         o.s.last_leave_reason(),
@@ -488,16 +454,12 @@ fn stale_connections_are_dropped_and_gaps_break_them() {
     let (mut o, links) = leader();
     let mut l0 = links[0];
     l0.out_seq += 1;
-    let outs = o.msg(0, l0.next(Peer::Ping { touched: vec![] }));
+    let outs = o.msg(0, l0.next(Peer::ping([])));
     assert_eq!(
         outs,
         vec![Output::Send {
             to: p(0),
-            msg: peer(
-                links[0].conn,
-                FIRST_LIVE_SEQ + 1,
-                Peer::Ping { touched: vec![] }
-            )
+            msg: peer(links[0].conn, FIRST_LIVE_SEQ + 1, Peer::ping([]))
         }],
         "a reset skips a sequence number"
     );
@@ -523,7 +485,7 @@ fn leader_forgets_learners_that_stay_silent() {
     };
     for _ in 0..6 {
         o.advance_ms(200);
-        o.msg(0, l0.next(Peer::Ping { touched: vec![] }));
+        o.msg(0, l0.next(Peer::ping([])));
         o.timer(TIMER_TICK);
     }
     // Follower 1 was silent past sync_limit: no more pings to it.
@@ -615,7 +577,7 @@ fn a_trunc_below_the_applied_point_rolls_back_to_the_snapshot() {
     let mut o = One::started(cfg(0, 3));
     let mut l = synced_follower(&mut o, 2, 1);
     let t = kv_txn(z(1, 1), 1, 1, None);
-    let outs = o.msg(2, l.next(Peer::Proposal { txn: t.clone() }));
+    let outs = o.msg(2, l.next(Peer::proposal(t.clone())));
     o.complete_fsync(&outs);
     o.msg(2, l.next(Peer::Commit { zxid: z(1, 1) }));
     assert_eq!(o.s.last_applied_zxid(), z(1, 1));
@@ -647,7 +609,7 @@ fn a_trunc_below_the_applied_point_rolls_back_to_the_snapshot() {
         vec![
             Note::Truncated {
                 after: Zxid::ZERO,
-                removed: vec![z(1, 1)]
+                removed: [z(1, 1)].into()
             },
             Note::Reset {
                 upto: Zxid::ZERO,

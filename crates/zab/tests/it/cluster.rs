@@ -216,7 +216,7 @@ impl Cluster {
                 Output::Send { to, msg } => {
                     if to.0 >= FIRST_CLIENT {
                         if let Msg::ToClient(m) = msg {
-                            self.client_reply(i, to, m);
+                            self.client_reply(i, to, *m);
                         }
                         continue;
                     }
@@ -458,7 +458,7 @@ impl Cluster {
     /// server `to`; it is answered once the CreateSession txn committed there.
     pub fn request(&mut self, to: usize, req_id: u64) {
         let client = p(FIRST_CLIENT + u32::try_from(req_id % 1_000_000_000).unwrap());
-        let msg = Msg::FromClient(ClientMsg::Connect {
+        let msg = Msg::from_client(ClientMsg::Connect {
             conn: 1,
             session: None,
             timeout_ms: 4000,

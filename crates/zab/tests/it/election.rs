@@ -304,7 +304,7 @@ fn zk_1419_vote_order_is_not_transitive() {
     let mut s = One::new(c);
     let rec = [
         zab::Record::CurrentEpoch(proto::Epoch(1)),
-        zab::Record::Txn(kv_txn(z(1, 5), 1, 1, None)),
+        zab::Record::Txn(kv_txn(z(1, 5), 1, 1, None).into()),
     ];
     s.start(&rec, false);
     let outs = s.msg(2, notif(2, z(1, 5), 1, Looking, 2, 0));

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
 use proto::wire::{ClientMsg, ServerMsg, WatchSet};
 use proto::zk::{CreateMode, Op, SessionId};
 use proto::{
@@ -373,7 +375,7 @@ pub fn kv_read(s: &Server, key: u64) -> Option<u64> {
 pub const CLIENT: u32 = 9;
 
 pub fn connect(conn: u64, session: Option<SessionId>, last_zxid_seen: Zxid) -> Msg {
-    Msg::FromClient(ClientMsg::Connect {
+    Msg::from_client(ClientMsg::Connect {
         conn,
         session,
         timeout_ms: 4000,
@@ -383,7 +385,7 @@ pub fn connect(conn: u64, session: Option<SessionId>, last_zxid_seen: Zxid) -> M
 }
 
 pub fn request(conn: u64, xid: u64, op: Op) -> Msg {
-    Msg::FromClient(ClientMsg::Request { conn, xid, op })
+    Msg::from_client(ClientMsg::Request { conn, xid, op })
 }
 
 /// `create path` (persistent, data = `data`).
@@ -409,7 +411,7 @@ pub fn to_client(outs: &[O], c: u32) -> Vec<ServerMsg> {
             Output::Send {
                 to,
                 msg: Msg::ToClient(m),
-            } if *to == p(c) => Some(m.clone()),
+            } if *to == p(c) => Some((**m).clone()),
             _ => None,
         })
         .collect()
@@ -420,7 +422,7 @@ pub fn proposals_to(outs: &[O], to: u32) -> Vec<zab::Txn> {
     peer_sends(outs)
         .into_iter()
         .filter_map(|(t, b)| match b {
-            Peer::Proposal { txn } if t == p(to) => Some(txn),
+            Peer::Proposal { txn } if t == p(to) => Some(Arc::unwrap_or_clone(txn)),
             _ => None,
         })
         .collect()
@@ -453,22 +455,15 @@ pub fn leader_session(o: &mut One, links: &mut [Link]) -> SessionId {
 pub fn follower_session(o: &mut One, l: &mut Link, zxid: Zxid) -> SessionId {
     let outs = o.msg(CLIENT, connect(1, None, Zxid::ZERO));
     let (session, origin) = match peer_sends(&outs).pop() {
-        Some((
-            _,
-            Peer::Request {
-                session,
-                origin,
-                op,
-            },
-        )) => {
-            assert_eq!(op, Op::CreateSession { timeout_ms: 4000 });
-            (session, origin)
+        Some((_, Peer::Request(r))) => {
+            assert_eq!(r.op, Op::CreateSession { timeout_ms: 4000 });
+            (r.session, r.origin)
         }
         other => panic!("expected a forwarded CreateSession, got {other:?}"),
     };
     let body = datatree::TxnBody::CreateSession { timeout_ms: 4000 };
     let txn = zab::Txn::new(zxid, session, 0, body, Some(origin));
-    let outs = o.msg(l.sid, l.next(Peer::Proposal { txn }));
+    let outs = o.msg(l.sid, l.next(Peer::proposal(txn)));
     o.complete_fsync(&outs);
     let outs = o.msg(l.sid, l.next(Peer::Commit { zxid }));
     assert_eq!(

@@ -15,11 +15,11 @@ fn disk() -> Vec<Record> {
     vec![
         Record::AcceptedEpoch(Epoch(1)),
         Record::CurrentEpoch(Epoch(1)),
-        Record::Txn(txn(1, 1)),
-        Record::Txn(txn(1, 2)),
+        Record::Txn(Arc::new(txn(1, 1))),
+        Record::Txn(Arc::new(txn(1, 2))),
         Record::AcceptedEpoch(Epoch(2)),
         Record::CurrentEpoch(Epoch(2)),
-        Record::Txn(txn(2, 1)),
+        Record::Txn(Arc::new(txn(2, 1))),
     ]
 }
 
@@ -107,7 +107,7 @@ fn truncate_and_snapshot_records_replay() {
 fn a_lost_epoch_record_is_bounded_below_by_the_log() {
     // The txn of epoch 3 reached the disk, the CurrentEpoch record did not.
     let mut r = disk();
-    r.push(Record::Txn(txn(3, 1)));
+    r.push(Record::Txn(Arc::new(txn(3, 1))));
     let img = recover(&r);
     assert_eq!(img.current_epoch, Epoch(3));
     assert_eq!(img.accepted_epoch, Epoch(3));

@@ -93,13 +93,13 @@ fn session_moved_closes_the_connection_instead_of_answering() {
     let session = follower_session(&mut o, &mut l, z(1, 1));
     let outs = o.msg(CLIENT, request(1, 1, create("/m", "")));
     let origin = match peer_sends(&outs).pop() {
-        Some((_, Peer::Request { origin, .. })) => origin,
+        Some((_, Peer::Request(r))) => r.origin,
         other => panic!("forwarded: {other:?}"),
     };
     // The leader found the session owned elsewhere: an error txn for this request.
     let body = TxnBody::Error(ZkError::SessionMoved);
     let txn = zab::Txn::new(z(1, 2), session, 0, body, Some(origin));
-    let outs = o.msg(2, l.next(Peer::Proposal { txn }));
+    let outs = o.msg(2, l.next(Peer::proposal(txn)));
     o.complete_fsync(&outs);
     let outs = o.msg(2, l.next(Peer::Commit { zxid: z(1, 2) }));
     assert_eq!(
@@ -121,7 +121,7 @@ fn the_leader_expires_a_silent_session_with_a_close_txn() {
     let mut closes = Vec::new();
     for _ in 0..25 {
         o.advance_ms(200);
-        o.msg(0, l0.next(Peer::Ping { touched: vec![] }));
+        o.msg(0, l0.next(Peer::ping([])));
         let outs = o.timer(TIMER_TICK);
         closes.extend(
             proposals_to(&outs, 0)
@@ -140,12 +140,7 @@ fn touches_from_a_follower_keep_a_session_alive() {
     let mut l0 = links[0];
     for _ in 0..25 {
         o.advance_ms(200);
-        o.msg(
-            0,
-            l0.next(Peer::Ping {
-                touched: vec![session],
-            }),
-        );
+        o.msg(0, l0.next(Peer::ping([session])));
         let outs = o.timer(TIMER_TICK);
         assert!(proposals_to(&outs, 0).is_empty(), "nothing expires");
     }

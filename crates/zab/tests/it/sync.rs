@@ -115,7 +115,7 @@ fn records(epoch: u32, txns: &[Txn]) -> Vec<Record> {
         Record::AcceptedEpoch(Epoch(epoch)),
         Record::CurrentEpoch(Epoch(epoch)),
     ];
-    r.extend(txns.iter().cloned().map(Record::Txn));
+    r.extend(txns.iter().cloned().map(|t| Record::Txn(Arc::new(t))));
     r
 }
 
@@ -130,9 +130,9 @@ fn leader_sends_a_diff_with_proposal_commit_pairs() {
                 last_zxid: z(1, 3),
                 committed_zxid: z(1, 3)
             },
-            Peer::Proposal { txn: t[1].clone() },
+            Peer::proposal(t[1].clone()),
             Peer::Commit { zxid: z(1, 2) },
-            Peer::Proposal { txn: t[2].clone() },
+            Peer::proposal(t[2].clone()),
             Peer::Commit { zxid: z(1, 3) },
             Peer::NewLeader {
                 epoch: Epoch(2),
@@ -175,7 +175,7 @@ fn leader_truncates_a_divergent_follower_then_diffs() {
                 to: z(1, 2),
                 committed_zxid: z(2, 1)
             },
-            Peer::Proposal { txn: t[2].clone() },
+            Peer::proposal(t[2].clone()),
             Peer::Commit { zxid: z(2, 1) },
             Peer::NewLeader {
                 epoch: Epoch(3),
@@ -218,9 +218,9 @@ fn leader_sends_a_snapshot_to_a_follower_behind_its_window() {
         stream,
         vec![
             Peer::Snap { snapshot: snap },
-            Peer::Proposal { txn: t[4].clone() },
+            Peer::proposal(t[4].clone()),
             Peer::Commit { zxid: z(1, 5) },
-            Peer::Proposal { txn: t[5].clone() },
+            Peer::proposal(t[5].clone()),
             Peer::Commit { zxid: z(1, 6) },
             Peer::NewLeader {
                 epoch: Epoch(2),
@@ -265,11 +265,11 @@ fn follower_makes_synced_txns_then_its_epoch_durable_before_acking_newleader() {
         outs,
         vec![Output::Note(Note::Phase(Phase::Synchronization))]
     );
-    let outs = o.msg(2, l.next(Peer::Proposal { txn: t.clone() }));
+    let outs = o.msg(2, l.next(Peer::proposal(t.clone())));
     assert_eq!(
         outs,
         vec![Output::Append {
-            record: Record::Txn(t.clone())
+            record: Record::Txn(Arc::new(t.clone()))
         }],
         "no ACK in sync"
     );
@@ -350,8 +350,8 @@ fn proposal_acks_wait_for_the_newleader_ack() {
     let w1 = fsyncs(&outs)[0];
     // A live proposal arrives while the sync is being persisted.
     let t = txn(2, 1);
-    let outs = o.msg(2, l.next(Peer::Proposal { txn: t.clone() }));
-    assert_eq!(appends(&outs), vec![Record::Txn(t)]);
+    let outs = o.msg(2, l.next(Peer::proposal(t.clone())));
+    assert_eq!(appends(&outs), vec![Record::Txn(Arc::new(t))]);
     assert_eq!(fsyncs(&outs), vec![], "batched behind the fsync in flight");
     let outs = o.disk_done(w1);
     let w2 = fsyncs(&outs)[0];
@@ -387,7 +387,7 @@ fn follower_truncates_its_uncommitted_tail() {
             },
             Output::Note(Note::Truncated {
                 after: z(1, 1),
-                removed: vec![z(1, 2), z(1, 3)]
+                removed: [z(1, 2), z(1, 3)].into()
             }),
             Output::Note(Note::Phase(Phase::Synchronization)),
         ]
@@ -436,7 +436,7 @@ fn follower_installs_a_snapshot() {
 fn a_sync_stream_out_of_order_breaks_the_connection() {
     let (mut o, mut l) = follower_awaiting_sync(&[]);
     // PROPOSAL before DIFF / TRUNC / SNAP.
-    o.msg(2, l.next(Peer::Proposal { txn: txn(1, 1) }));
+    o.msg(2, l.next(Peer::proposal(txn(1, 1))));
     assert_eq!(o.s.state(), zab::ServerState::Looking);
     assert_eq!(
         o.s.last_leave_reason(),
@@ -506,7 +506,7 @@ fn zk_2355_planted_claims_the_diff_end_after_a_broken_sync() {
     );
     // The connection breaks mid-DIFF (a gap).
     l.out_seq += 1;
-    o.msg(2, l.next(Peer::Ping { touched: vec![] }));
+    o.msg(2, l.next(Peer::ping([])));
     assert_eq!(o.s.state(), zab::ServerState::Looking);
     // The next election (and ACKEPOCH) claims txns it never received.
     let conn = follow(&mut o, 2);
