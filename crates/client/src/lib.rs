@@ -19,6 +19,7 @@
 mod config;
 mod connection;
 mod pending;
+pub mod recipes;
 mod session;
 mod watches;
 

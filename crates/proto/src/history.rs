@@ -160,6 +160,21 @@ pub enum ClientNote {
         session: SessionId,
         end: SessionEnd,
     },
+    /// A queue recipe started an operation (`item` known for enqueues).
+    QueueStart {
+        call: u64,
+        queue: String,
+        kind: QueueKind,
+        item: Option<u64>,
+        at_least_once: bool,
+    },
+    /// The queue operation ended; `item` is what it enqueued or took (None: it took
+    /// nothing).
+    QueueEnd {
+        call: u64,
+        item: Option<u64>,
+        outcome: Outcome,
+    },
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use proto::history::{ClientNote, Event, OpRecord, Outcome};
+use proto::history::{ClientNote, Event, OpRecord, Outcome, QueueRecord};
 use proto::{ProcessId, Time, Zxid};
 use zab::Note;
 
@@ -23,7 +23,11 @@ pub struct HistoryRecorder {
     /// Invoked, not yet completed: (process, call) → record so far.
     pending: BTreeMap<(ProcessId, u64), OpRecord>,
     expiries: BTreeSet<Zxid>,
+    /// Queue operations started, not yet ended: (process, call) → record so far.
+    queue_pending: BTreeMap<(ProcessId, u64), QueueRecord>,
     pub dropped: u64,
+    /// Queue operations that ended without an item (nothing to check).
+    pub queue_empty_ends: u64,
 }
 
 impl HistoryRecorder {
@@ -86,6 +90,44 @@ impl HistoryRecorder {
                 time_ns: now.ns(),
                 end: *end,
             }),
+            ClientNote::QueueStart {
+                call,
+                queue,
+                kind,
+                item,
+                at_least_once,
+            } => {
+                let record = QueueRecord {
+                    process: pid,
+                    queue: queue.clone(),
+                    kind: *kind,
+                    item: item.unwrap_or(0),
+                    invoke_ns: now.ns(),
+                    complete_ns: None,
+                    outcome: Outcome::Info,
+                    at_least_once: *at_least_once,
+                };
+                let previous = self.queue_pending.insert((pid, *call), record);
+                assert!(previous.is_none(), "{pid} started queue call {call} twice");
+            }
+            ClientNote::QueueEnd {
+                call,
+                item,
+                outcome,
+            } => {
+                let mut record = self
+                    .queue_pending
+                    .remove(&(pid, *call))
+                    .unwrap_or_else(|| panic!("{pid} ended queue call {call} never started"));
+                let Some(item) = item else {
+                    self.queue_empty_ends += 1;
+                    return;
+                };
+                record.item = *item;
+                record.complete_ns = Some(now.ns());
+                record.outcome = *outcome;
+                self.push(Event::Queue(record));
+            }
         }
     }
 
@@ -104,6 +146,11 @@ impl HistoryRecorder {
         open.sort_by_key(|r| (r.invoke_ns, r.process, r.xid));
         for r in open {
             self.push(Event::Op(r));
+        }
+        // Enqueues still running: their item is known, their outcome is not.
+        let open: Vec<QueueRecord> = std::mem::take(&mut self.queue_pending).into_values().collect();
+        for r in open.into_iter().filter(|r| r.item != 0) {
+            self.push(Event::Queue(r));
         }
         self.events
     }

@@ -19,6 +19,7 @@ pub mod observe;
 pub mod partition;
 pub mod probe;
 pub mod queue;
+pub mod queueproc;
 pub mod rng;
 pub mod run;
 pub mod scenario;
