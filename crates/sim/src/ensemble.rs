@@ -8,19 +8,26 @@ use crate::kernel::{Factory, KernelConfig, Outcome, Sim};
 use crate::loadgen::{Loadgen, LoadgenConfig};
 use crate::node::Node;
 use crate::observe::{Observer, Procs, Progress, Violation};
-use crate::scenario::{BugName, Scenario, WorkloadConfig, ZabConfig};
+use crate::queueproc::{QueueClientConfig, QueueRole, QueueWorker};
+use crate::scenario::{BugName, QueueRecipe, Scenario, WorkloadConfig, ZabConfig};
+use client::recipes::queue::ConsumerMode;
 use crate::zabmon::{self, ZabLog};
 use check::monitor::{MonitorViolation, Monitors, ProtocolEvent};
 use proto::{NS_PER_MS, ProcessId, Time};
 use serde::Serialize;
 use zab::{Bugs, Config, Note, Phase, ServerState};
 
-/// The process layout: voters first, then observers, then clients.
+/// The process layout: voters first, then observers, then clients (KV generators, then
+/// queue producers, then queue consumers).
 #[derive(Clone, Debug)]
 pub struct Layout {
     pub voters: Vec<ProcessId>,
     pub observers: Vec<ProcessId>,
+    /// Every client process.
     pub clients: Vec<ProcessId>,
+    pub kv: Vec<ProcessId>,
+    pub producers: Vec<ProcessId>,
+    pub consumers: Vec<ProcessId>,
 }
 
 impl Layout {
@@ -28,10 +35,21 @@ impl Layout {
         let v = s.cluster.servers;
         let o = s.cluster.observers;
         let c = s.workload.clients();
+        let kv = s.workload.kv_clients();
+        let (p, q) = match &s.workload {
+            WorkloadConfig::Writes { queue: Some(q), .. } => (q.producers, q.consumers),
+            _ => (0, 0),
+        };
+        assert_eq!(kv + p + q, c);
+        let first = v + o;
+        let range = |a: u32, n: u32| (a..a + n).map(ProcessId).collect::<Vec<_>>();
         Layout {
-            voters: (0..v).map(ProcessId).collect(),
-            observers: (v..v + o).map(ProcessId).collect(),
-            clients: (v + o..v + o + c).map(ProcessId).collect(),
+            voters: range(0, v),
+            observers: range(v, o),
+            clients: range(first, c),
+            kv: range(first, kv),
+            producers: range(first + kv, p),
+            consumers: range(first + kv + p, q),
         }
     }
 
@@ -49,6 +67,7 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::Zk1154 => b.zk_1154 = true,
             BugName::Zk3911 => b.zk_3911 = true,
             BugName::Zk2355 => b.zk_2355 = true,
+            BugName::QueueDeleteFirst => {} // a recipe bug, not the server's
         }
     }
     b
@@ -104,13 +123,64 @@ pub fn factory(s: &Scenario) -> Factory<Node> {
         keys,
         writes_max,
     };
+    let queue = queue_configs(s, &layout);
     Box::new(move |pid| {
-        if layout.clients.contains(&pid) {
+        if layout.kv.contains(&pid) {
             Node::Loadgen(Box::new(Loadgen::new(generator.clone())))
+        } else if let Some((producer, consumer)) = &queue
+            && layout.clients.contains(&pid)
+        {
+            let config = if layout.producers.contains(&pid) {
+                producer.clone()
+            } else {
+                consumer.clone()
+            };
+            Node::Queue(Box::new(QueueWorker::new(config)))
         } else {
             server(pid)
         }
     })
+}
+
+/// The name of the queue the queue workload uses.
+pub const QUEUE_PATH: &str = "/queue";
+
+/// (producer, consumer) configurations of the queue workload, if there is one.
+fn queue_configs(s: &Scenario, layout: &Layout) -> Option<(QueueClientConfig, QueueClientConfig)> {
+    let WorkloadConfig::Writes {
+        queue: Some(q),
+        session_timeout_ms,
+        ..
+    } = &s.workload
+    else {
+        return None;
+    };
+    let base = QueueClientConfig {
+        servers: layout.servers().collect(),
+        session_timeout_ms: u32::try_from(*session_timeout_ms).expect("validated"),
+        queue: QUEUE_PATH.to_string(),
+        role: QueueRole::Producer {
+            items: q.items,
+            bucket: q
+                .rate
+                .as_ref()
+                .map(|r| (r.capacity, r.refill, r.interval_ms)),
+        },
+    };
+    let mode = match q.recipe {
+        QueueRecipe::Take => ConsumerMode::Take,
+        QueueRecipe::Claim => ConsumerMode::Claim,
+    };
+    let consumer = QueueClientConfig {
+        role: QueueRole::Consumer {
+            mode,
+            process_ms: q.process_ms,
+            delete_first: s.zab.bugs.contains(&BugName::QueueDeleteFirst),
+            failure_ppm: q.consumer_failure.ppm,
+        },
+        ..base.clone()
+    };
+    Some((base, consumer))
 }
 
 /// Election and commit figures of a run.
@@ -132,6 +202,8 @@ pub struct EnsembleObserver {
     monitors: Monitors,
     /// The client-visible history.
     pub history: HistoryRecorder,
+    /// The queue's items left at the last liveness check (the queue checker's input).
+    pub queue_left: Option<Vec<u64>>,
     pub stats: EnsembleStats,
     leader: Option<ProcessId>,
     leaderless_since: Option<Time>,
@@ -144,6 +216,7 @@ impl EnsembleObserver {
             layout,
             monitors: Monitors::new(),
             history: HistoryRecorder::default(),
+            queue_left: None,
             stats: EnsembleStats::default(),
             leader: None,
             leaderless_since: Some(Time::ZERO),
@@ -154,6 +227,34 @@ impl EnsembleObserver {
     fn lose_leader(&mut self, now: Time) {
         self.leader = None;
         self.leaderless_since.get_or_insert(now);
+    }
+
+    /// Queue workload: every producer enqueued everything and the queue is drained (as
+    /// the established leader's tree shows); remembers the items left for the checker.
+    fn queue_liveness(&mut self, procs: &dyn Procs<Node>, stuck: &mut Vec<(ProcessId, String)>) {
+        if self.layout.producers.is_empty() {
+            return;
+        }
+        for &p in &self.layout.producers {
+            if let Some(false) = procs.get(p).and_then(Node::queue).and_then(|q| q.producer_done()) {
+                stuck.push((p, "producer has items left to enqueue".into()));
+            }
+        }
+        let leader = self.layout.voters.iter().copied().find(|p| {
+            procs
+                .get(*p)
+                .and_then(Node::server)
+                .is_some_and(|s| s.is_established_leader())
+        });
+        let Some(leader) = leader else {
+            return; // stuck_servers reports it
+        };
+        let tree = procs.get(leader).and_then(Node::server).expect("leader").app().tree();
+        let left = crate::queueproc::items_in(tree, QUEUE_PATH);
+        if !left.is_empty() {
+            stuck.push((leader, format!("{} items still queued", left.len())));
+        }
+        self.queue_left = Some(left);
     }
 
     /// Which servers are not yet serving under one established leader, and why.
@@ -289,6 +390,7 @@ impl Observer<Node> for EnsembleObserver {
                 stuck.push((c, why));
             }
         }
+        self.queue_liveness(procs, &mut stuck);
         if stuck.is_empty() {
             return Progress::Done;
         }

@@ -3,6 +3,7 @@
 //! logic of its own.
 
 use crate::loadgen::Loadgen;
+use crate::queueproc::QueueWorker;
 use crate::zkscript::ScriptDriver;
 use proto::{Ctx, Outbox, Process, ProcessId, Recovered, TimerId, WriteId};
 use zab::{Msg, Note, Record, Server};
@@ -11,6 +12,7 @@ pub enum Node {
     Server(Box<Server>),
     Loadgen(Box<Loadgen>),
     Script(Box<ScriptDriver>),
+    Queue(Box<QueueWorker>),
 }
 
 type Out = Outbox<Msg, Record, Note>;
@@ -19,6 +21,12 @@ impl Node {
     pub fn server(&self) -> Option<&Server> {
         match self {
             Node::Server(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn queue(&self) -> Option<&QueueWorker> {
+        match self {
+            Node::Queue(q) => Some(q),
             _ => None,
         }
     }
@@ -40,6 +48,7 @@ impl Process for Node {
             Node::Server(s) => s.on_start(ctx, disk, out),
             Node::Loadgen(g) => g.on_start(ctx, disk, out),
             Node::Script(d) => d.on_start(ctx, disk, out),
+            Node::Queue(q) => q.on_start(ctx, disk, out),
         }
     }
     fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: Msg, out: &mut Out) {
@@ -47,6 +56,7 @@ impl Process for Node {
             Node::Server(s) => s.on_message(ctx, from, msg, out),
             Node::Loadgen(g) => g.on_message(ctx, from, msg, out),
             Node::Script(d) => d.on_message(ctx, from, msg, out),
+            Node::Queue(q) => q.on_message(ctx, from, msg, out),
         }
     }
     fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out) {
@@ -54,6 +64,7 @@ impl Process for Node {
             Node::Server(s) => s.on_timer(ctx, timer, out),
             Node::Loadgen(g) => g.on_timer(ctx, timer, out),
             Node::Script(d) => d.on_timer(ctx, timer, out),
+            Node::Queue(q) => q.on_timer(ctx, timer, out),
         }
     }
     fn on_disk_done(&mut self, ctx: &mut Ctx, write: WriteId, out: &mut Out) {
@@ -61,6 +72,7 @@ impl Process for Node {
             Node::Server(s) => s.on_disk_done(ctx, write, out),
             Node::Loadgen(g) => g.on_disk_done(ctx, write, out),
             Node::Script(d) => d.on_disk_done(ctx, write, out),
+            Node::Queue(q) => q.on_disk_done(ctx, write, out),
         }
     }
     fn on_disconnect(&mut self, ctx: &mut Ctx, peer: ProcessId, out: &mut Out) {
@@ -68,6 +80,7 @@ impl Process for Node {
             Node::Server(s) => s.on_disconnect(ctx, peer, out),
             Node::Loadgen(g) => g.on_disconnect(ctx, peer, out),
             Node::Script(d) => d.on_disconnect(ctx, peer, out),
+            Node::Queue(q) => q.on_disconnect(ctx, peer, out),
         }
     }
     fn is_leader(&self) -> bool {

@@ -124,7 +124,7 @@ impl QueueWorker {
         if self.in_flight.is_some()
             || self.host().session().state() != SessionState::Connected
         {
-            return self.arm(ctx, out);
+            return; // a completion or the next Connected drives again
         }
         let now = ctx.now;
         let next = match self.recipe.as_mut().expect("started") {
@@ -146,8 +146,9 @@ impl QueueWorker {
             Recipe::Producer(p) => p.wake_at(now),
             Recipe::Consumer(c) => c.wake_at(),
         };
-        if let Some(at) = wake {
-            out.set_timer(WAKE, at.max(now));
+        // Only a future wake-up: the recipe had nothing to do now.
+        if let Some(at) = wake.filter(|at| *at > now) {
+            out.set_timer(WAKE, at);
         }
     }
 

@@ -139,7 +139,56 @@ pub enum WorkloadConfig {
         keys: u64,
         #[serde(default)]
         writes_max: u64,
+        /// Queue-recipe clients besides the KV generators (`[workload.queue]`).
+        #[serde(default)]
+        queue: Option<QueueWorkload>,
     },
+}
+
+/// Which consumer recipe a queue workload runs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueueRecipe {
+    /// Read then delete: at-most-once.
+    Take,
+    /// Ephemeral claim, process, delete: at-least-once.
+    Claim,
+}
+
+/// A token bucket: `capacity` tokens, `refill` more every `interval_ms`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateConfig {
+    pub capacity: u64,
+    pub refill: u64,
+    pub interval_ms: u64,
+}
+
+/// `[workload.queue]`: producers enqueue `items` each into `/queue` (rate-limited by
+/// `rate` if given); consumers take items with `recipe`, spend `process_ms` on each (claim
+/// recipe), and fail with probability `consumer_failure` at the risky moment of a take
+/// (abandoning their session, as a crashed consumer would).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueWorkload {
+    pub producers: u32,
+    pub consumers: u32,
+    pub items: u64,
+    #[serde(default = "default_recipe")]
+    pub recipe: QueueRecipe,
+    #[serde(default)]
+    pub rate: Option<RateConfig>,
+    #[serde(default = "default_process_ms")]
+    pub process_ms: u64,
+    #[serde(default)]
+    pub consumer_failure: crate::dist::Probability,
+}
+
+fn default_recipe() -> QueueRecipe {
+    QueueRecipe::Claim
+}
+fn default_process_ms() -> u64 {
+    2
 }
 
 fn default_outstanding() -> u32 {
@@ -154,7 +203,18 @@ fn default_keys() -> u64 {
 
 impl WorkloadConfig {
     /// Processes the workload adds beyond the servers (the clients).
+    /// Every client process: KV generators, then producers, then consumers.
     pub fn clients(&self) -> u32 {
+        match self {
+            WorkloadConfig::Writes { clients, queue, .. } => {
+                clients + queue.as_ref().map_or(0, |q| q.producers + q.consumers)
+            }
+            _ => 0,
+        }
+    }
+
+    /// The KV generators alone.
+    pub fn kv_clients(&self) -> u32 {
         match self {
             WorkloadConfig::Writes { clients, .. } => *clients,
             _ => 0,
@@ -211,6 +271,9 @@ pub enum BugName {
     Zk3911,
     #[serde(rename = "zk-2355")]
     Zk2355,
+    /// The claim-queue consumer deletes the item before processing it.
+    #[serde(rename = "queue-delete-first")]
+    QueueDeleteFirst,
 }
 
 impl Default for WorkloadConfig {
@@ -517,9 +580,14 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             outstanding_max,
             session_timeout_ms,
             keys,
+            ref queue,
             ..
         } => {
-            check(clients > 0, "workload.clients", "must be positive")?;
+            check(
+                clients + queue.as_ref().map_or(0, |q| q.producers + q.consumers) > 0,
+                "workload.clients",
+                "must be positive (or give [workload.queue] producers and consumers)",
+            )?;
             check(interval_ms > 0, "workload.interval_ms", "must be positive")?;
             check(
                 outstanding_max > 0,
@@ -533,12 +601,38 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             )?;
             check(keys > 0, "workload.keys", "must be positive")?;
             validate_zab(&s.zab, s.cluster.servers + s.cluster.observers)?;
+            if let Some(q) = queue {
+                validate_queue(q, &s.zab.bugs)?;
+            }
         }
     }
     check(
         !s.workload.is_probe() || processes >= 2,
         "cluster.servers",
         "the kernel probe needs at least two processes",
+    )
+}
+
+fn validate_queue(q: &QueueWorkload, bugs: &[BugName]) -> Result<(), Problem> {
+    check(q.producers > 0, "workload.queue.producers", "must be positive")?;
+    check(q.consumers > 0, "workload.queue.consumers", "must be positive")?;
+    check(q.items > 0, "workload.queue.items", "must be positive")?;
+    check(
+        q.items <= 1_000_000,
+        "workload.queue.items",
+        "at most 1000000 per producer",
+    )?;
+    if let Some(r) = &q.rate {
+        check(
+            r.capacity > 0 && r.refill > 0 && r.interval_ms > 0,
+            "workload.queue.rate",
+            "capacity, refill and interval_ms must be positive",
+        )?;
+    }
+    check(
+        !bugs.contains(&BugName::QueueDeleteFirst) || q.recipe == QueueRecipe::Claim,
+        "zab.bugs",
+        "queue-delete-first is a bug of the claim recipe: set workload.queue.recipe = \"claim\"",
     )
 }
 
