@@ -28,6 +28,8 @@ impl Session {
             conn: self.last_conn,
             last_send: now,
             last_recv: now,
+            requests_sent: 0,
+            messages_received: 0,
         };
         self.phase = Phase::Connecting(link);
         let msg = ClientMsg::Connect {
@@ -95,7 +97,10 @@ impl Session {
                 self.lose(now, true, out);
             }
             Phase::Connected(link) if now >= link.last_send.plus_ns(timeouts.ping_ns) => {
-                let msg = ClientMsg::Ping { conn: link.conn };
+                let msg = ClientMsg::Ping {
+                    conn: link.conn,
+                    sent: link.requests_sent,
+                };
                 out.push(Action::Send {
                     to: link.server,
                     msg,

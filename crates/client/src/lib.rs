@@ -98,6 +98,8 @@ pub struct Counters {
     pub unmatched_watch_events: u64,
     /// Pings sent.
     pub pings_sent: u64,
+    /// Connections dropped because a pong showed replies or events went missing.
+    pub messages_lost: u64,
     /// Submits completed at once because the pending bound was reached.
     pub rejected_submits: u64,
 }

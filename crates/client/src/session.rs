@@ -20,6 +20,10 @@ pub(crate) struct Link {
     pub last_send: Time,
     /// When this side last received on it (the attempt's start until then).
     pub last_recv: Time,
+    /// Requests sent on this connection (a ping tells the server).
+    pub requests_sent: u64,
+    /// Replies and watch events received on it (a pong says how many were sent).
+    pub messages_received: u64,
 }
 
 /// Where the session is.
@@ -262,6 +266,7 @@ impl Session {
                 msg,
             });
             link.last_send = now;
+            link.requests_sent += 1;
         }
     }
 
@@ -277,10 +282,37 @@ impl Session {
             ServerMsg::Closed { .. } => self.lose(now, false, out),
             ServerMsg::Reply {
                 xid, zxid, result, ..
-            } if connected => self.on_reply(now, xid, zxid, result, out),
-            ServerMsg::Watch { event, .. } if connected => self.on_watch(event, out),
-            ServerMsg::Pong { zxid, .. } if connected => self.see_zxid(zxid),
+            } if connected => {
+                self.count_received();
+                self.on_reply(now, xid, zxid, result, out)
+            }
+            ServerMsg::Watch { event, .. } if connected => {
+                self.count_received();
+                self.on_watch(event, out)
+            }
+            ServerMsg::Pong { zxid, sent, .. } if connected => {
+                self.see_zxid(zxid);
+                if self.received_on_link() != Some(sent) {
+                    // The server sent replies or events that never arrived: the
+                    // connection lost messages (for TCP, it is broken).
+                    self.counters.messages_lost += 1;
+                    self.lose(now, true, out);
+                }
+            }
             _ => self.violation(now, out),
+        }
+    }
+
+    fn count_received(&mut self) {
+        if let Phase::Connected(link) = &mut self.phase {
+            link.messages_received += 1;
+        }
+    }
+
+    fn received_on_link(&self) -> Option<u64> {
+        match &self.phase {
+            Phase::Connected(link) => Some(link.messages_received),
+            _ => None,
         }
     }
 
@@ -316,6 +348,7 @@ impl Session {
                 msg,
             });
             link.last_send = now;
+            link.requests_sent += 1;
         }
         self.phase = Phase::Connected(link);
     }

@@ -172,6 +172,7 @@ fn messages_of_stale_connections_and_other_servers_are_ignored() {
             ServerMsg::Pong {
                 conn: 3,
                 zxid: Zxid(9),
+        sent: 0,
             },
         ),
     ];
@@ -276,6 +277,7 @@ fn protocol_violations_drop_the_connection() {
     let pong = ServerMsg::Pong {
         conn: 1,
         zxid: Zxid(1),
+        sent: 0,
     };
     assert_eq!(
         c.at(10).msg(P0, pong),

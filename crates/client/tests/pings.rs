@@ -11,7 +11,7 @@ use proto::wire::{ClientMsg, ServerMsg, WatchSet};
 use proto::zk::OpResult;
 
 fn ping() -> ClientMsg {
-    ClientMsg::Ping { conn: 1 }
+    ClientMsg::Ping { conn: 1, sent: 0 }
 }
 
 #[test]
@@ -21,6 +21,7 @@ fn pings_go_out_after_a_third_of_the_timeout_and_pongs_keep_the_connection() {
     let pong = ServerMsg::Pong {
         conn: 1,
         zxid: Zxid(7),
+        sent: 0,
     };
     assert_eq!(
         c.at(2005).msg(P0, pong),
@@ -42,8 +43,38 @@ fn traffic_postpones_the_ping() {
         vec![send(P0, request(1, 1, get("/a", false))), timer(3500)]
     );
     c.at(1600).msg(P0, reply(1, 1, 3, data()));
-    // Ping at 1500 + 2000; the read deadline 1600 + 4000 is later.
-    assert_eq!(c.at(3500).timer(), vec![send(P0, ping()), timer(5500)]);
+    // Ping at 1500 + 2000 (one request sent on this connection); the read deadline
+    // 1600 + 4000 is later.
+    let ping_after_one = ClientMsg::Ping { conn: 1, sent: 1 };
+    assert_eq!(c.at(3500).timer(), vec![send(P0, ping_after_one), timer(5500)]);
+}
+
+#[test]
+fn a_pong_that_counts_more_messages_than_arrived_drops_the_connection() {
+    let mut c = Client::connected();
+    let (_, _) = c.at(100).submit(get("/a", false));
+    // The server says it sent one message (the reply) but none arrived: it was lost.
+    let pong = ServerMsg::Pong {
+        conn: 1,
+        zxid: Zxid(3),
+        sent: 1,
+    };
+    let out = c.at(2000).msg(P0, pong);
+    assert!(
+        out.contains(&state(SessionState::Disconnected)),
+        "the connection is given up: {out:?}"
+    );
+    assert_eq!(c.session.counters().messages_lost, 1);
+    assert!(
+        out.iter().any(|a| matches!(
+            a,
+            client::Action::Completed {
+                result: OpResult::Err(proto::zk::ZkError::ConnectionLoss),
+                ..
+            }
+        )),
+        "the lost request fails: {out:?}"
+    );
 }
 
 #[test]

@@ -49,6 +49,7 @@ enum Msg {
     },
     Pong {
         zxid: u64,
+        sent: u64,
     },
 }
 
@@ -61,7 +62,7 @@ fn msg() -> impl Strategy<Value = Msg> {
         80 => (prop::bool::weighted(0.9), 0u8..7, 0u64..50)
             .prop_map(|(oldest, result, zxid)| Msg::Reply { oldest, result, zxid }),
         40 => (0u8..4, 0u8..3, 0u64..50).prop_map(|(kind, path, zxid)| Msg::Watch { kind, path, zxid }),
-        20 => (0u64..50).prop_map(|zxid| Msg::Pong { zxid }),
+        20 => (0u64..50, 0u64..4).prop_map(|(zxid, sent)| Msg::Pong { zxid, sent }),
     ]
 }
 
@@ -191,9 +192,10 @@ impl Harness {
                     zxid: Zxid(zxid),
                 },
             },
-            Msg::Pong { zxid } => ServerMsg::Pong {
+            Msg::Pong { zxid, sent } => ServerMsg::Pong {
                 conn,
                 zxid: Zxid(zxid),
+                sent,
             },
         };
         (from, msg)
@@ -334,7 +336,7 @@ impl Harness {
                 );
                 self.last_request_sent = (conn, xid);
             }
-            ClientMsg::Ping { conn } => assert_eq!(Some((to, conn)), self.current),
+            ClientMsg::Ping { conn, .. } => assert_eq!(Some((to, conn)), self.current),
             ClientMsg::Disconnect { conn } => {
                 assert_eq!(Some((to, conn)), self.current);
                 self.current = None;

@@ -55,8 +55,9 @@ pub enum ClientMsg {
     },
     /// A request on an established connection.
     Request { conn: u64, xid: u64, op: Op },
-    /// Keeps the connection and the session alive.
-    Ping { conn: u64 },
+    /// Keeps the connection and the session alive. `sent`: requests the client sent on
+    /// this connection so far; a server that received fewer lost some and closes it.
+    Ping { conn: u64, sent: u64 },
     /// The client drops this connection (it moves to another server or gives up).
     Disconnect { conn: u64 },
 }
@@ -67,7 +68,7 @@ impl ClientMsg {
         match &mut self {
             ClientMsg::Connect { conn: c, .. }
             | ClientMsg::Request { conn: c, .. }
-            | ClientMsg::Ping { conn: c }
+            | ClientMsg::Ping { conn: c, .. }
             | ClientMsg::Disconnect { conn: c } => *c = conn,
         }
         self
@@ -77,7 +78,7 @@ impl ClientMsg {
         match self {
             ClientMsg::Connect { conn, .. }
             | ClientMsg::Request { conn, .. }
-            | ClientMsg::Ping { conn }
+            | ClientMsg::Ping { conn, .. }
             | ClientMsg::Disconnect { conn } => *conn,
         }
     }
@@ -100,6 +101,9 @@ pub enum CloseReason {
     Overloaded,
     /// A connection the server does not know (e.g. it restarted).
     UnknownConnection,
+    /// Requests the client sent on this connection never arrived (the network dropped
+    /// them: for TCP, a broken connection).
+    MessagesLost,
 }
 
 /// The kind of a watch event (ZooKeeper's `Watcher.Event.EventType`, without `None`).
@@ -146,8 +150,10 @@ pub enum ServerMsg {
     },
     /// A watch fired.
     Watch { conn: u64, event: WatchEvent },
-    /// The answer to a ping, with the server's last applied zxid.
-    Pong { conn: u64, zxid: Zxid },
+    /// The answer to a ping, with the server's last applied zxid. `sent`: replies and
+    /// watch events the server sent on this connection so far; a client that received fewer
+    /// lost some and drops the connection.
+    Pong { conn: u64, zxid: Zxid, sent: u64 },
 }
 
 impl ServerMsg {
@@ -233,7 +239,7 @@ mod tests {
     #[test]
     fn every_message_names_its_connection() {
         let msgs = [
-            ClientMsg::Ping { conn: 7 },
+            ClientMsg::Ping { conn: 7, sent: 0 },
             ClientMsg::Disconnect { conn: 7 },
             ClientMsg::Request {
                 conn: 7,
@@ -246,6 +252,7 @@ mod tests {
         let reply = ServerMsg::Pong {
             conn: 9,
             zxid: Zxid::ZERO,
+            sent: 0,
         };
         assert_eq!(reply.conn(), 9);
         assert_eq!(reply.with_conn(3).conn(), 3);

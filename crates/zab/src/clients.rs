@@ -61,6 +61,10 @@ pub(crate) struct Conn {
     pub(crate) last_heard: Time,
     /// Heard from since the last session report to the leader.
     pub(crate) touched: bool,
+    /// Requests received on this connection (a ping says how many were sent).
+    pub(crate) requests_received: u64,
+    /// Replies and watch events sent on it (a pong says so).
+    pub(crate) messages_sent: u64,
     pub(crate) queue: VecDeque<Request>,
 }
 
@@ -146,6 +150,8 @@ impl Conn {
             state,
             last_heard: now,
             touched: true,
+            requests_received: 0,
+            messages_sent: 0,
             queue: VecDeque::new(),
         }
     }

@@ -60,17 +60,37 @@ impl Server {
                 out,
             ),
             ClientMsg::Request { conn, xid, op } => self.on_request(ctx, from, conn, xid, op, out),
-            ClientMsg::Ping { conn } => {
-                if self.touch_conn(Self::key(from, conn)) {
-                    let zxid = self.applied_zxid;
-                    Self::to_client(from, ServerMsg::Pong { conn, zxid }, out);
-                } else {
-                    let reason = CloseReason::UnknownConnection;
-                    Self::to_client(from, ServerMsg::Closed { conn, reason }, out);
-                }
-            }
+            ClientMsg::Ping { conn, sent } => self.on_ping(from, conn, sent, out),
             ClientMsg::Disconnect { conn } => self.drop_conn(Self::key(from, conn)),
         }
+    }
+
+    /// A ping: answered with the count of replies and events sent, unless requests the
+    /// client sent on this connection were lost (then the connection is closed).
+    fn on_ping(&mut self, client: ProcessId, conn: u64, sent: u64, out: &mut Out) {
+        let key = Self::key(client, conn);
+        if !self.touch_conn(key) {
+            let reason = CloseReason::UnknownConnection;
+            return Self::to_client(client, ServerMsg::Closed { conn, reason }, out);
+        }
+        let c = self.clients.get(key).expect("touched");
+        assert!(c.requests_received <= sent, "more requests arrived than were sent");
+        if c.requests_received < sent {
+            return self.close_conn(key, CloseReason::MessagesLost, out);
+        }
+        let pong = ServerMsg::Pong {
+            conn,
+            zxid: self.applied_zxid,
+            sent: c.messages_sent,
+        };
+        Self::to_client(client, pong, out);
+    }
+
+    /// Sends a reply or watch event on an open connection, counting it.
+    fn send_counted(&mut self, key: ConnKey, msg: ServerMsg, out: &mut Out) {
+        let c = self.clients.get_mut(key).expect("an open connection");
+        c.messages_sent += 1;
+        Self::to_client(key.client, msg, out);
     }
 
     /// Marks an open connection as heard from (and its session alive).
@@ -234,7 +254,7 @@ impl Server {
             }
             let event = WatchEvent { kind, path, zxid };
             let conn = key.conn;
-            Self::to_client(key.client, ServerMsg::Watch { conn, event }, out);
+            self.send_counted(key, ServerMsg::Watch { conn, event }, out);
         }
     }
 
@@ -255,6 +275,7 @@ impl Server {
         }
         let queue_max = self.cfg.max_pending_requests;
         let c = self.clients.get_mut(key).expect("touched");
+        c.requests_received += 1;
         if c.queue.len() >= queue_max || c.queue.back().is_some_and(|r| r.xid >= xid) {
             self.close_conn(key, CloseReason::Overloaded, out);
             return;
@@ -330,7 +351,7 @@ impl Server {
     /// Answers requests from the head of the client's queue while they can be answered.
     fn drain(&mut self, key: ConnKey, out: &mut Out) {
         let applied = self.applied_zxid;
-        let (client, conn) = (key.client, key.conn);
+        let conn = key.conn;
         loop {
             let Some(c) = self.clients.get_mut(key) else {
                 return;
@@ -355,7 +376,7 @@ impl Server {
                 zxid,
                 result,
             };
-            Self::to_client(client, reply, out);
+            self.send_counted(key, reply, out);
             if closed {
                 self.drop_conn(key);
                 return;

@@ -7,7 +7,7 @@ use datatree::TxnBody;
 use proto::Zxid;
 use proto::wire::{CloseReason, EventType, ServerMsg, WatchEvent};
 use proto::zk::{Op, OpResult, SessionId, ZkError};
-use zab::{Origin, Peer, TIMER_TICK};
+use zab::{Msg, Origin, Peer, TIMER_TICK};
 
 use crate::harness::*;
 
@@ -168,4 +168,28 @@ fn a_sync_is_answered_once_the_proposals_before_it_commit() {
             result: OpResult::Synced { path: "/s".into() }
         }
     );
+}
+
+#[test]
+fn a_ping_that_counts_more_requests_than_arrived_closes_the_connection() {
+    let (mut o, _, _) = leader_with_session();
+    // No request arrived on connection 1, but the client says it sent two.
+    let ping = Msg::from_client(proto::wire::ClientMsg::Ping { conn: 1, sent: 2 });
+    let outs = o.msg(CLIENT, ping);
+    assert_eq!(
+        to_client(&outs, CLIENT),
+        vec![ServerMsg::Closed {
+            conn: 1,
+            reason: CloseReason::MessagesLost
+        }]
+    );
+    assert_eq!(o.s.client_connections(), 0);
+    // A ping that agrees is answered with the count of messages sent.
+    let (mut o, _, _) = leader_with_session();
+    let ping = Msg::from_client(proto::wire::ClientMsg::Ping { conn: 1, sent: 0 });
+    let outs = o.msg(CLIENT, ping);
+    assert!(matches!(
+        &to_client(&outs, CLIENT)[..],
+        [ServerMsg::Pong { conn: 1, sent: 0, .. }]
+    ));
 }
