@@ -195,6 +195,9 @@ pub struct Consumer {
     /// A dequeue has started and not ended.
     started: bool,
     in_flight: bool,
+    /// Claim mode: items whose claim this session may hold (a claim create or later step
+    /// lost its connection). NodeExists on such a claim means it is ours: go on with it.
+    maybe_ours: std::collections::BTreeSet<String>,
 }
 
 impl Consumer {
@@ -211,6 +214,7 @@ impl Consumer {
             candidates: Vec::new(),
             started: false,
             in_flight: false,
+            maybe_ours: std::collections::BTreeSet::new(),
         }
     }
 
@@ -320,8 +324,32 @@ impl Consumer {
         }
     }
 
-    /// The session died (or the consumer failed): a dequeue in progress ends `info`.
+    /// The session died (or the consumer failed): a dequeue in progress ends `info`, and
+    /// every claim of the old session dies with it.
     pub fn on_session_lost(&mut self) -> Option<QueueEvent> {
+        self.maybe_ours.clear();
+        self.reset()
+    }
+
+    /// The connection broke with an op in flight: the session (and any claim it made)
+    /// lives on; remember the claim that may be ours.
+    fn on_connection_lost(&mut self) -> Option<QueueEvent> {
+        let holding = matches!(
+            self.step,
+            Step::Claiming
+                | Step::Reading
+                | Step::Processing { .. }
+                | Step::Deleting { .. }
+                | Step::Unclaiming { .. }
+        );
+        if self.mode == ConsumerMode::Claim && holding && !self.candidates.is_empty() {
+            self.maybe_ours.insert(self.candidates[0].clone());
+        }
+        self.reset()
+    }
+
+    /// Back to listing; a dequeue in progress ends `info`.
+    fn reset(&mut self) -> Option<QueueEvent> {
         self.in_flight = false;
         let item = match &self.step {
             Step::Processing { item, .. } | Step::Unclaiming { item } => Some(*item),
@@ -343,12 +371,11 @@ impl Consumer {
     pub fn on_result(&mut self, now: Time, op: &Op, result: &OpResult) -> Option<QueueEvent> {
         assert!(self.in_flight, "a result without an op in flight: {op:?}");
         self.in_flight = false;
-        if matches!(
-            result,
-            OpResult::Err(ZkError::ConnectionLoss | ZkError::SessionExpired)
-        ) {
+        match result {
             // The op may or may not have happened: end what was in progress as unknown.
-            return self.on_session_lost();
+            OpResult::Err(ZkError::ConnectionLoss) => return self.on_connection_lost(),
+            OpResult::Err(ZkError::SessionExpired) => return self.on_session_lost(),
+            _ => {}
         }
         match self.step.clone() {
             Step::Setup => {
@@ -365,8 +392,11 @@ impl Consumer {
                 None
             }
             Step::Claiming => {
+                let ours = matches!(result, OpResult::Err(ZkError::NodeExists))
+                    && self.maybe_ours.contains(&self.candidates[0]);
                 match result {
                     OpResult::Created { .. } => self.step = Step::Reading,
+                    _ if ours => self.step = Step::Reading,
                     _ => self.next_candidate(),
                 }
                 None
@@ -374,7 +404,8 @@ impl Consumer {
             Step::Reading => self.on_read(now, result),
             Step::Deleting { item } => self.on_deleted(now, item, result),
             Step::Unclaiming { item } => {
-                self.candidates.remove(0);
+                let name = self.candidates.remove(0);
+                self.maybe_ours.remove(&name);
                 self.step = Step::Idle;
                 self.end(Some(item), Outcome::Ok)
             }
