@@ -5,6 +5,7 @@ mod bench;
 mod checkcmd;
 mod fuzz;
 mod output;
+mod reportcmd;
 mod runcmd;
 mod seed;
 mod zkscriptcmd;
@@ -124,6 +125,15 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Chart a run directory (written by `run --out`): latency and throughput charts in
+    /// simulated time (SVG + PNG) and an index.html.
+    Report {
+        /// The run directory: scenario.json, outcome.json and (for ensembles) history.jsonl.
+        dir: String,
+        /// Write the charts and index here instead of into the run directory.
+        #[arg(long)]
+        out: Option<String>,
+    },
     /// Check recorded histories for linearizability, one verdict per file.
     Check {
         /// Sequential specification: `register` or `kv` (`zk` is not implemented yet).
@@ -195,6 +205,7 @@ fn main() -> ExitCode {
         ),
         Command::Bench { quick } => bench::run(quick),
         Command::ZkScript { file, seed } => zkscriptcmd::run(&file, seed),
+        Command::Report { dir, out } => reportcmd::run(&dir, out.as_deref()),
         Command::Check {
             model,
             format,

@@ -179,6 +179,7 @@ fn write_outputs(dir: &Path, loaded: &Loaded, r: &RunReport) -> std::io::Result<
     if !r.history.is_empty() {
         write_history(dir, &r.history)?;
     }
+    report::render(dir, dir).map_err(std::io::Error::other)?;
     Ok(())
 }
 

@@ -180,6 +180,9 @@ enum Step {
     Deleting { item: Option<u64> },
     /// Claim mode: deleting the claim after the item.
     Unclaiming { item: u64 },
+    /// Claim mode: the item's delete lost its connection; the claim is still ours, so
+    /// whether the item is gone tells whether the delete happened.
+    Verifying { item: u64 },
 }
 
 /// A consumer: takes the lowest item, one at a time.
@@ -295,6 +298,10 @@ impl Consumer {
             },
             Step::Deleting { .. } => self.item_delete(),
             Step::Unclaiming { .. } => self.claim_delete(),
+            Step::Verifying { .. } => Op::Exists {
+                path: self.item_path(&self.candidates[0]),
+                watch: false,
+            },
         };
         self.in_flight = true;
         Some((op, event))
@@ -344,6 +351,11 @@ impl Consumer {
         );
         if self.mode == ConsumerMode::Claim && holding && !self.candidates.is_empty() {
             self.maybe_ours.insert(self.candidates[0].clone());
+            if let Step::Deleting { item: Some(item) } = self.step {
+                // Processing is done; find out whether the delete landed.
+                self.step = Step::Verifying { item };
+                return None;
+            }
         }
         self.reset()
     }
@@ -352,7 +364,9 @@ impl Consumer {
     fn reset(&mut self) -> Option<QueueEvent> {
         self.in_flight = false;
         let item = match &self.step {
-            Step::Processing { item, .. } | Step::Unclaiming { item } => Some(*item),
+            Step::Processing { item, .. }
+            | Step::Unclaiming { item }
+            | Step::Verifying { item } => Some(*item),
             Step::Deleting { item } => *item,
             _ => None,
         };
@@ -403,6 +417,13 @@ impl Consumer {
             }
             Step::Reading => self.on_read(now, result),
             Step::Deleting { item } => self.on_deleted(now, item, result),
+            Step::Verifying { item } => {
+                self.step = match result {
+                    OpResult::Exists(None) => Step::Unclaiming { item },
+                    _ => Step::Deleting { item: Some(item) },
+                };
+                None
+            }
             Step::Unclaiming { item } => {
                 let name = self.candidates.remove(0);
                 self.maybe_ours.remove(&name);

@@ -1,0 +1,124 @@
+//! `latency-cdf`: for each operation kind, the fraction of its answered (ok and fail)
+//! operations at or below each latency, on a logarithmic latency axis.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::Frame;
+use crate::axis::Axis;
+use crate::canvas::{self, Chart, LegendEntry, Swatch, de};
+use crate::series::{self, LatencyDistribution, nearest_rank};
+
+/// Most points per curve (evenly spaced ranks, always the first and the last).
+pub const POINTS_PER_CURVE_MAX: usize = 1_000;
+
+pub struct Cdf<'a> {
+    frame: &'a Frame<'a>,
+    curves: Vec<LatencyDistribution>,
+    x: Axis,
+}
+
+impl<'a> Cdf<'a> {
+    pub fn new(frame: &'a Frame<'a>) -> Cdf<'a> {
+        let curves = series::distributions(&frame.data.ops);
+        let lo = curves
+            .iter()
+            .filter_map(|c| c.sorted_ns.iter().copied().find(|&v| v > 0))
+            .min();
+        let hi = curves
+            .iter()
+            .filter_map(|c| c.sorted_ns.last().copied())
+            .max();
+        let x = match (lo, hi) {
+            (Some(lo), Some(hi)) => Axis::log(canvas::ms(lo), canvas::ms(hi)),
+            _ => Axis::log(0.1, 10.0),
+        };
+        Cdf { frame, curves, x }
+    }
+}
+
+/// The curve's points: (latency ms, % of ops at or below), a step function sampled at up
+/// to [`POINTS_PER_CURVE_MAX`] ranks.
+pub fn curve_points(sorted: &[u64]) -> Vec<(f64, f64)> {
+    let n = sorted.len();
+    assert!(n > 0);
+    let take = n.min(POINTS_PER_CURVE_MAX);
+    let mut points = Vec::with_capacity(take * 2 + 1);
+    let mut previous_pct = 0.0;
+    for k in 0..take {
+        // Ranks 0 ..= n-1, evenly, ending at the last.
+        let i = if take == 1 {
+            n - 1
+        } else {
+            k * (n - 1) / (take - 1)
+        };
+        let x = canvas::ms(sorted[i]);
+        let pct = (i + 1) as f64 * 100.0 / n as f64;
+        points.push((x, previous_pct));
+        points.push((x, pct));
+        previous_pct = pct;
+    }
+    assert!(points.len() <= 2 * POINTS_PER_CURVE_MAX);
+    points
+}
+
+impl Chart for Cdf<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let f = self.frame;
+        let title = f.title("Latency distribution per operation");
+        let (area, legend) = canvas::layout(root, &title)?;
+        let y = Axis::linear(0.0, 100.0);
+        let mut chart = canvas::plot(
+            &area,
+            (self.x.clone(), y.clone()),
+            ("latency (ms, log scale)", "operations at or below (%)"),
+            canvas::top_margin(&[]),
+        )?;
+        let mut entries = Vec::new();
+        for (i, c) in self.curves.iter().enumerate() {
+            let colour = canvas::palette(i);
+            let points: Vec<(f64, f64)> = curve_points(&c.sorted_ns)
+                .into_iter()
+                .map(|(x, y)| (self.x.clamp(x), y))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                .map_err(de)?;
+            let p99 = nearest_rank(&c.sorted_ns, 99);
+            entries.push(LegendEntry::new(
+                Swatch::Line(colour),
+                format!(
+                    "{} (n={}, p99 {} ms)",
+                    c.f,
+                    c.sorted_ns.len(),
+                    canvas::ms_text(p99)
+                ),
+            ));
+        }
+        if self.curves.is_empty() {
+            canvas::draw_empty_note(&mut chart, (&self.x, &y), "no answered operations")?;
+        }
+        entries.push(LegendEntry::new(
+            Swatch::Blank,
+            "ok + fail ops; info have none",
+        ));
+        canvas::draw_legend(&legend, "Operation", &entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curves_rise_to_100_percent_in_steps() {
+        let p = curve_points(&[1_000_000, 2_000_000, 2_000_000, 4_000_000]);
+        assert_eq!(p.first(), Some(&(1.0, 0.0)));
+        assert_eq!(p.last(), Some(&(4.0, 100.0)));
+        assert!(p.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
+        let many: Vec<u64> = (1..=10_000).collect();
+        let p = curve_points(&many);
+        assert_eq!(p.len(), 2 * POINTS_PER_CURVE_MAX);
+        assert_eq!(p.last(), Some(&(canvas::ms(10_000), 100.0)));
+    }
+}

@@ -1,0 +1,222 @@
+//! `index.html`: one self-contained page (inline CSS, no scripts, nothing fetched) with the
+//! run's summary — scenario, seed, verdict, trace hash, figures, elections, faults, per
+//! operation counts and latencies — and every chart as an `<img>` of its SVG.
+
+use std::fmt::Write;
+
+use crate::canvas::{duration_label, ms_text, processes_label};
+use crate::load::RunData;
+use crate::series;
+
+/// `&`, `<`, `>`, `"` and `'` escaped.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:24px auto;max-width:1240px;color:#1e1e1e}\
+h1{font-size:1.6em;margin-bottom:4px}h2{font-size:1.2em;margin-top:28px;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 10px;text-align:left;border-bottom:1px solid #eee}\
+td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f5f5f5}\
+.pass{color:#1a7f37;font-weight:bold}.fail{color:#c62828;font-weight:bold}.inconclusive{color:#b26a00;font-weight:bold}\
+figure{margin:16px 0}img{max-width:100%;height:auto;border:1px solid #ddd}figcaption{color:#555;font-size:.9em}\
+.desc{color:#555}code{font-size:.95em}";
+
+/// One chart as the page shows it.
+pub struct ChartRef<'a> {
+    pub stem: &'a str,
+    pub caption: String,
+}
+
+fn row(out: &mut String, key: &str, value_html: &str) {
+    writeln!(
+        out,
+        "<tr><th>{}</th><td>{value_html}</td></tr>",
+        escape(key)
+    )
+    .unwrap();
+}
+
+pub fn page(data: &RunData, window_ns: u64, charts: &[ChartRef<'_>]) -> String {
+    let mut o = String::new();
+    let title = format!("zabsim — {} — seed {}", data.scenario_name, data.seed);
+    o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    writeln!(o, "<title>{}</title>", escape(&title)).unwrap();
+    writeln!(o, "<style>{STYLE}</style>\n</head>\n<body>").unwrap();
+    writeln!(o, "<h1>{}</h1>", escape(&title)).unwrap();
+    if !data.description.is_empty() {
+        writeln!(o, "<p class=\"desc\">{}</p>", escape(&data.description)).unwrap();
+    }
+    summary(&mut o, data);
+    operations(&mut o, data);
+    faults(&mut o, data);
+    figures(&mut o, data);
+    o.push_str("<h2>Charts</h2>\n");
+    writeln!(
+        o,
+        "<p>Simulated time; windows of {}. Fault intervals are shaded.</p>",
+        escape(&duration_label(window_ns))
+    )
+    .unwrap();
+    for c in charts {
+        let stem = escape(c.stem);
+        writeln!(
+            o,
+            "<figure id=\"{stem}\"><img src=\"{stem}.svg\" alt=\"{}\" width=\"1200\" height=\"640\">\
+             <figcaption>{} — <a href=\"{stem}.svg\">SVG</a>, <a href=\"{stem}.png\">PNG</a></figcaption></figure>",
+            escape(&c.caption),
+            escape(&c.caption)
+        )
+        .unwrap();
+    }
+    o.push_str("</body>\n</html>\n");
+    o
+}
+
+fn summary(o: &mut String, d: &RunData) {
+    o.push_str("<h2>Run</h2>\n<table>\n");
+    row(o, "scenario", &escape(&d.scenario_name));
+    row(o, "seed", &format!("{} (0x{:x})", d.seed, d.seed));
+    let class = match d.verdict.name.as_str() {
+        "pass" => "pass",
+        "budget" => "inconclusive",
+        _ => "fail",
+    };
+    let mut verdict = format!(
+        "<span class=\"{class}\">{}</span>",
+        escape(&d.verdict.name.to_uppercase())
+    );
+    for (k, v) in &d.verdict.details {
+        write!(verdict, "<br>{}: {}", escape(k), escape(v)).unwrap();
+    }
+    row(o, "verdict", &verdict);
+    row(
+        o,
+        "trace hash",
+        &format!("<code>{:016x}</code>", d.trace_hash),
+    );
+    row(o, "simulated", &format!("{} ms", ms_text(d.end_ns)));
+    let recovered = d
+        .recovered_ns
+        .map_or("never".to_string(), |ns| format!("at {} ms", ms_text(ns)));
+    row(o, "liveness", &escape(&recovered));
+    let elections = if d.elections_ns.is_empty() {
+        "none".to_string()
+    } else {
+        let each: Vec<String> = d.elections_ns.iter().map(|ns| ms_text(*ns)).collect();
+        format!(
+            "{} (ms until a leader was established: {})",
+            d.elections_ns.len(),
+            each.join(", ")
+        )
+    };
+    row(o, "elections", &escape(&elections));
+    o.push_str("</table>\n");
+}
+
+fn operations(o: &mut String, d: &RunData) {
+    o.push_str("<h2>Client operations</h2>\n");
+    if !d.has_history {
+        o.push_str("<p>No client history (this workload records none).</p>\n");
+        return;
+    }
+    o.push_str(
+        "<table>\n<tr><th>operation</th><th>ok</th><th>fail</th><th>info</th>\
+         <th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th></tr>\n",
+    );
+    for s in series::summaries(&d.ops) {
+        write!(
+            o,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
+            escape(s.f),
+            s.ok,
+            s.fail,
+            s.info
+        )
+        .unwrap();
+        match s.latency {
+            Some(q) => {
+                for v in [q.p50, q.p95, q.p99, q.max] {
+                    write!(o, "<td class=\"n\">{}</td>", ms_text(v)).unwrap();
+                }
+            }
+            None => o.push_str("<td colspan=\"4\">no answered op</td>"),
+        }
+        o.push_str("</tr>\n");
+    }
+    o.push_str("</table>\n");
+    writeln!(
+        o,
+        "<p>{} operations; latency = completion − invocation of ok and fail ops (nearest rank); \
+         info ops were never answered. Other history events: {} watch events, {} session ends, \
+         {} server-side session closes, {} queue-recipe operations.</p>",
+        d.ops.len(),
+        d.watch_events,
+        d.session_ends,
+        d.server_closes,
+        d.queue_ops
+    )
+    .unwrap();
+}
+
+fn faults(o: &mut String, d: &RunData) {
+    o.push_str("<h2>Faults</h2>\n");
+    if d.faults.is_empty() {
+        o.push_str("<p>None applied.</p>\n");
+        return;
+    }
+    o.push_str(
+        "<table>\n<tr><th>#</th><th>from ms</th><th>until ms</th><th>kind</th>\
+         <th>processes</th><th>parameters</th></tr>\n",
+    );
+    for (i, f) in d.faults.iter().enumerate() {
+        let until = f
+            .until_ns
+            .map_or("—".to_string(), |ns| ms_text(ns).to_string());
+        writeln!(
+            o,
+            "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            i + 1,
+            ms_text(f.at_ns),
+            escape(&until),
+            escape(&f.kind),
+            escape(&processes_label(&f.processes)),
+            escape(&f.params)
+        )
+        .unwrap();
+    }
+    o.push_str("</table>\n");
+}
+
+fn figures(o: &mut String, d: &RunData) {
+    o.push_str("<h2>Figures</h2>\n");
+    if d.figures.is_empty() {
+        o.push_str("<p>None.</p>\n");
+        return;
+    }
+    o.push_str("<table>\n");
+    for (k, v) in &d.figures {
+        writeln!(o, "<tr><th>{}</th><td class=\"n\">{v}</td></tr>", escape(k)).unwrap();
+    }
+    o.push_str("</table>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(escape("a<b & \"c\"'"), "a&lt;b &amp; &quot;c&quot;&#39;");
+    }
+}

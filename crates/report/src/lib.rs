@@ -1,0 +1,106 @@
+//! zabsim's report of one run (DESIGN.md §1 `report/`): reads a run directory written by
+//! `zabsim run --out DIR` and writes four charts in simulated time — each as SVG and PNG —
+//! and an `index.html` beside them. Equal inputs give byte-identical files: every series is
+//! computed in integers over ordered collections, labels have fixed formats, the PNGs carry
+//! no timestamps, and the bitmap font is embedded (no system fonts).
+
+pub mod axis;
+pub mod canvas;
+pub mod charts;
+pub mod error;
+pub mod html;
+pub mod load;
+pub mod series;
+
+use std::path::{Path, PathBuf};
+
+use canvas::Rendered;
+use charts::Frame;
+pub use error::ReportError;
+pub use load::{RunData, load};
+
+/// The charts, by file stem, in the order the index shows them.
+pub const CHARTS: [&str; 4] = [
+    "latency-scatter",
+    "latency-quantiles",
+    "throughput",
+    "latency-cdf",
+];
+pub const INDEX: &str = "index.html";
+
+/// What a report wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// Every file, in writing order (charts' SVG and PNG, then the index).
+    pub files: Vec<PathBuf>,
+    pub bytes: u64,
+}
+
+/// Every output file's name and contents, in a fixed order.
+pub fn render_data(data: &RunData) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let frame = Frame::new(data);
+    let window = canvas::duration_label(frame.windows.width_ns);
+    let mut out = Vec::new();
+    let mut push = |stem: &str, r: Rendered| {
+        out.push((format!("{stem}.svg"), r.svg.into_bytes()));
+        out.push((format!("{stem}.png"), r.png));
+    };
+    push(
+        CHARTS[0],
+        canvas::render(&charts::scatter::Scatter::new(&frame))?,
+    );
+    push(
+        CHARTS[1],
+        canvas::render(&charts::quantiles::Quantiles::new(&frame))?,
+    );
+    push(
+        CHARTS[2],
+        canvas::render(&charts::throughput::Throughput::new(&frame))?,
+    );
+    push(CHARTS[3], canvas::render(&charts::cdf::Cdf::new(&frame))?);
+    let captions = [
+        "Latency of every operation over its invocation time, by outcome".to_string(),
+        format!("p50 / p95 / p99 / max latency per {window} window"),
+        format!("Operations per {window} window by operation and outcome"),
+        "Latency distribution (CDF) per operation kind".to_string(),
+    ];
+    let refs: Vec<html::ChartRef<'_>> = CHARTS
+        .iter()
+        .zip(captions)
+        .map(|(stem, caption)| html::ChartRef { stem, caption })
+        .collect();
+    let page = html::page(data, frame.windows.width_ns, &refs);
+    out.push((INDEX.to_string(), page.into_bytes()));
+    assert_eq!(out.len(), CHARTS.len() * 2 + 1);
+    Ok(out)
+}
+
+/// Render `run_dir`'s report into `out_dir` (created if missing; may be `run_dir`). Each
+/// file is written to a temporary name and renamed into place.
+pub fn render(run_dir: &Path, out_dir: &Path) -> Result<Written, ReportError> {
+    let data = load::load(run_dir)?;
+    let files = render_data(&data).map_err(|m| ReportError::new(out_dir, m))?;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| ReportError::new(out_dir, format!("cannot create: {e}")))?;
+    let mut written = Written {
+        files: Vec::new(),
+        bytes: 0,
+    };
+    for (name, bytes) in files {
+        let path = out_dir.join(&name);
+        write_atomic(out_dir, &name, &bytes)
+            .map_err(|e| ReportError::new(&path, format!("cannot write: {e}")))?;
+        written.bytes += bytes.len() as u64;
+        written.files.push(path);
+    }
+    Ok(written)
+}
+
+fn write_atomic(dir: &Path, name: &str, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(contents)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join(name))
+}

@@ -1,0 +1,322 @@
+//! Reading a run directory (`scenario.json`, `outcome.json`, `history.jsonl` as
+//! `zabsim run --out` writes them) into the plain data the charts are drawn from. Every
+//! problem names its file, and its line where it has one.
+
+use proto::history::{Event, Outcome};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::io::BufRead;
+use std::path::Path;
+
+use crate::error::ReportError;
+
+pub const SCENARIO_FILE: &str = "scenario.json";
+pub const OUTCOME_FILE: &str = "outcome.json";
+pub const HISTORY_FILE: &str = "history.jsonl";
+
+/// Bound on `history.jsonl`'s lines (a run records far fewer; the kernel's own budgets stop
+/// it long before).
+pub const HISTORY_LINES_MAX: usize = 50_000_000;
+/// Bound on applied faults (the kernel's `FAULTS_MAX` is far lower).
+pub const FAULTS_MAX: usize = 100_000;
+
+/// How a run ended, as `outcome.json` states it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerdictInfo {
+    /// `pass`, `safety`, `liveness` or `budget`.
+    pub name: String,
+    /// The finding's or budget's fields (check, at_ns, detail, …), in file order.
+    pub details: Vec<(String, String)>,
+}
+
+/// One applied fault: a band in the charts, a row in the index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultSpan {
+    pub at_ns: u64,
+    /// None: instantaneous (or lasting to the end), drawn as a line.
+    pub until_ns: Option<u64>,
+    /// The fault's `kind` (`crash`, `partition-isolate`, …).
+    pub kind: String,
+    /// Its other parameters, `key=value` separated by spaces.
+    pub params: String,
+    pub processes: Vec<u32>,
+}
+
+/// One client operation, reduced to what the charts need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpSample {
+    /// `proto::zk::Op::name()`.
+    pub f: &'static str,
+    pub outcome: Outcome,
+    pub invoke_ns: u64,
+    /// For `ok` and `fail`: completion − invocation. None for `info` (no answer to time).
+    pub latency_ns: Option<u64>,
+    /// When it counts in throughput: completion for `ok`/`fail`, invocation for `info`.
+    pub counted_ns: u64,
+}
+
+/// Everything a report shows about one run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunData {
+    pub scenario_name: String,
+    pub description: String,
+    pub seed: u64,
+    pub verdict: VerdictInfo,
+    pub trace_hash: u64,
+    pub end_ns: u64,
+    pub recovered_ns: Option<u64>,
+    pub figures: Vec<(String, u64)>,
+    pub elections_ns: Vec<u64>,
+    pub faults: Vec<FaultSpan>,
+    /// Whether `history.jsonl` existed (probe workloads write none).
+    pub has_history: bool,
+    /// Client operations in file order.
+    pub ops: Vec<OpSample>,
+    pub watch_events: u64,
+    pub session_ends: u64,
+    pub server_closes: u64,
+    pub queue_ops: u64,
+}
+
+impl RunData {
+    /// The end of the time axis: the run's end, or the last op if one lies beyond it.
+    pub fn span_ns(&self) -> u64 {
+        let last = self
+            .ops
+            .iter()
+            .map(|o| o.counted_ns.max(o.invoke_ns + o.latency_ns.unwrap_or(0)))
+            .max()
+            .unwrap_or(0);
+        self.end_ns.max(last).max(1)
+    }
+}
+
+#[derive(Deserialize)]
+struct ScenarioFile {
+    seed: u64,
+    scenario: ScenarioHead,
+}
+
+#[derive(Deserialize)]
+struct ScenarioHead {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+struct OutcomeFile {
+    outcome: OutcomeJson,
+    #[serde(default)]
+    figures: Vec<(String, u64)>,
+    #[serde(default)]
+    elections_ns: Vec<u64>,
+}
+
+#[derive(Deserialize)]
+struct OutcomeJson {
+    seed: u64,
+    verdict: Map<String, Value>,
+    trace_hash: u64,
+    end_ns: u64,
+    recovered_ns: Option<u64>,
+    faults: Vec<AppliedJson>,
+}
+
+#[derive(Deserialize)]
+struct AppliedJson {
+    at_ns: u64,
+    until_ns: Option<u64>,
+    fault: Map<String, Value>,
+    processes: Vec<u32>,
+}
+
+fn read_text(path: &Path) -> Result<String, ReportError> {
+    std::fs::read_to_string(path).map_err(|e| ReportError::new(path, format!("cannot read: {e}")))
+}
+
+/// A JSON value as a short text: strings bare, everything else as JSON.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn verdict_info(path: &Path, map: &Map<String, Value>) -> Result<VerdictInfo, ReportError> {
+    let name = match map.get("verdict") {
+        Some(Value::String(s)) => s.clone(),
+        _ => {
+            return Err(ReportError::new(
+                path,
+                "outcome.verdict has no string field `verdict`",
+            ));
+        }
+    };
+    let details = map
+        .iter()
+        .filter(|(k, _)| k.as_str() != "verdict")
+        .map(|(k, v)| (k.clone(), plain(v)))
+        .collect();
+    Ok(VerdictInfo { name, details })
+}
+
+fn fault_span(path: &Path, index: usize, a: &AppliedJson) -> Result<FaultSpan, ReportError> {
+    let kind = match a.fault.get("kind") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => {
+            return Err(ReportError::new(
+                path,
+                format!("outcome.faults[{index}].fault has no string field `kind`"),
+            ));
+        }
+    };
+    if let Some(until) = a.until_ns
+        && until < a.at_ns
+    {
+        return Err(ReportError::new(
+            path,
+            format!(
+                "outcome.faults[{index}]: until_ns {until} is before at_ns {}",
+                a.at_ns
+            ),
+        ));
+    }
+    let params: Vec<String> = a
+        .fault
+        .iter()
+        .filter(|(k, _)| k.as_str() != "kind")
+        .map(|(k, v)| format!("{k}={}", plain(v)))
+        .collect();
+    Ok(FaultSpan {
+        at_ns: a.at_ns,
+        until_ns: a.until_ns,
+        kind,
+        params: params.join(" "),
+        processes: a.processes.clone(),
+    })
+}
+
+/// Read `dir`'s run files. `history.jsonl` may be absent (no client history).
+pub fn load(dir: &Path) -> Result<RunData, ReportError> {
+    let scenario_path = dir.join(SCENARIO_FILE);
+    let scenario: ScenarioFile = serde_json::from_str(&read_text(&scenario_path)?)
+        .map_err(|e| ReportError::json(&scenario_path, &e))?;
+    let outcome_path = dir.join(OUTCOME_FILE);
+    let outcome: OutcomeFile = serde_json::from_str(&read_text(&outcome_path)?)
+        .map_err(|e| ReportError::json(&outcome_path, &e))?;
+    let o = &outcome.outcome;
+    if o.seed != scenario.seed {
+        return Err(ReportError::new(
+            &outcome_path,
+            format!(
+                "seed {} differs from {}'s seed {} (files of different runs?)",
+                o.seed, SCENARIO_FILE, scenario.seed
+            ),
+        ));
+    }
+    if o.faults.len() > FAULTS_MAX {
+        return Err(ReportError::new(
+            &outcome_path,
+            format!("{} faults, more than {FAULTS_MAX}", o.faults.len()),
+        ));
+    }
+    let faults = o
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, a)| fault_span(&outcome_path, i, a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut data = RunData {
+        scenario_name: scenario.scenario.name,
+        description: scenario.scenario.description,
+        seed: o.seed,
+        verdict: verdict_info(&outcome_path, &o.verdict)?,
+        trace_hash: o.trace_hash,
+        end_ns: o.end_ns,
+        recovered_ns: o.recovered_ns,
+        figures: outcome.figures,
+        elections_ns: outcome.elections_ns,
+        faults,
+        has_history: false,
+        ops: Vec::new(),
+        watch_events: 0,
+        session_ends: 0,
+        server_closes: 0,
+        queue_ops: 0,
+    };
+    let history_path = dir.join(HISTORY_FILE);
+    if history_path.exists() {
+        data.has_history = true;
+        read_history(&history_path, &mut data)?;
+    }
+    Ok(data)
+}
+
+fn read_history(path: &Path, data: &mut RunData) -> Result<(), ReportError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| ReportError::new(path, format!("cannot read: {e}")))?;
+    let reader = std::io::BufReader::new(file);
+    for (index, line) in reader.lines().enumerate() {
+        let number = index + 1;
+        if number > HISTORY_LINES_MAX {
+            return Err(ReportError::at_line(
+                path,
+                number,
+                format!("more than {HISTORY_LINES_MAX} lines"),
+            ));
+        }
+        let line =
+            line.map_err(|e| ReportError::at_line(path, number, format!("cannot read: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: Event = serde_json::from_str(&line).map_err(|e| {
+            let mut err = ReportError::json(path, &e);
+            err.line = Some(number);
+            err
+        })?;
+        match event {
+            Event::Op(op) => {
+                let sample = op_sample(&op).map_err(|m| ReportError::at_line(path, number, m))?;
+                data.ops.push(sample);
+            }
+            Event::Watch { .. } => data.watch_events += 1,
+            Event::SessionEnd { .. } => data.session_ends += 1,
+            Event::ServerClose { .. } => data.server_closes += 1,
+            Event::Queue(_) => data.queue_ops += 1,
+        }
+    }
+    Ok(())
+}
+
+fn op_sample(op: &proto::history::OpRecord) -> Result<OpSample, String> {
+    let f = op.op.name();
+    match op.outcome {
+        Outcome::Info => Ok(OpSample {
+            f,
+            outcome: Outcome::Info,
+            invoke_ns: op.invoke_ns,
+            latency_ns: None,
+            counted_ns: op.invoke_ns,
+        }),
+        Outcome::Ok | Outcome::Fail => {
+            let complete = op
+                .complete_ns
+                .ok_or_else(|| format!("a completed ({:?}) {f} has no complete_ns", op.outcome))?;
+            let latency = complete.checked_sub(op.invoke_ns).ok_or_else(|| {
+                format!(
+                    "{f}: complete_ns {complete} is before invoke_ns {}",
+                    op.invoke_ns
+                )
+            })?;
+            Ok(OpSample {
+                f,
+                outcome: op.outcome,
+                invoke_ns: op.invoke_ns,
+                latency_ns: Some(latency),
+                counted_ns: complete,
+            })
+        }
+    }
+}
