@@ -72,6 +72,14 @@ pub trait Model {
         true
     }
 
+    /// A hint for the order in which the search tries the callable operations of a level:
+    /// those with a hint first, by hint, then the rest earliest return first. Any hint
+    /// gives the same verdict; a good one (say, the order the system itself reported) finds
+    /// a linearization without backtracking. Default: none.
+    fn order_hint(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> Option<u64> {
+        None
+    }
+
     /// Split the history into independent sub-histories (P-compositionality): the whole
     /// history is linearizable iff every part is. Returns indices into `history`; every
     /// index must appear in exactly one part. Default: one part holding everything.

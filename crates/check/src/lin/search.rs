@@ -15,7 +15,8 @@
 //!   state is linearized at once, without branching: moving it to the front of any
 //!   linearization of the rest keeps that linearization valid.
 //! - The other callable operations (the branching candidates of a level) are tried
-//!   earliest return first, not in call order.
+//!   earliest return first, not in call order — or in the model's order hint first
+//!   (`Model::order_hint`), when it gives one.
 //! - A callable read-only operation that is refused, cannot be allowed after growth alone
 //!   (`Model::may_grow_to_allow`), and cannot be preceded by a resetting operation ends
 //!   the configuration early.
@@ -209,13 +210,27 @@ impl<'h, M: Model> PartitionSearch<'h, M> {
                 resets.push(local as u32);
             }
         }
-        // Candidates are tried earliest return first (pending last), then in call order:
-        // the op that must be linearized soonest is tried first, as in just-in-time
-        // linearization.
+        // Candidates are tried by the model's order hint if it gives one, then earliest
+        // return first (pending last), then in call order: the op that must be linearized
+        // soonest is tried first, as in just-in-time linearization.
+        let hints: Vec<u64> = entries
+            .history_index
+            .iter()
+            .map(|&index| {
+                let op = &history[index];
+                model
+                    .order_hint(&op.input, op.output.as_ref())
+                    .unwrap_or(u64::MAX)
+            })
+            .collect();
         let mut by_return: Vec<u32> = (0..op_count as u32).collect();
         by_return.sort_by_key(|&local| {
             let local = local as usize;
-            (entries.rank[2 * local + 1], entries.rank[2 * local])
+            (
+                hints[local],
+                entries.rank[2 * local + 1],
+                entries.rank[2 * local],
+            )
         });
         let mut order_key = vec![0u32; op_count];
         for (position, &local) in by_return.iter().enumerate() {
