@@ -16,21 +16,19 @@ use check::models::register::RegisterModel;
 enum Pairing {
     RegisterEtcd,
     KvKv,
+    ZkZabsim,
 }
 
 fn pairing(model: &str, format: &str) -> Result<Pairing, String> {
     match (model, format) {
         ("register", "porcupine-etcd") => Ok(Pairing::RegisterEtcd),
         ("kv", "porcupine-kv") => Ok(Pairing::KvKv),
-        ("zk", _) => Err(
-            "model `zk` is not implemented yet (available: `--model register --format porcupine-etcd`, `--model kv --format porcupine-kv`)"
-                .to_string(),
-        ),
-        ("register" | "kv", _) => Err(format!(
-            "model `{model}` cannot read format `{format}` (available: `--model register --format porcupine-etcd`, `--model kv --format porcupine-kv`)"
+        ("zk", "zabsim") => Ok(Pairing::ZkZabsim),
+        ("register" | "kv" | "zk", _) => Err(format!(
+            "model `{model}` cannot read format `{format}` (available: `--model register --format porcupine-etcd`, `--model kv --format porcupine-kv`, `--model zk --format zabsim`)"
         )),
         _ => Err(format!(
-            "unknown model `{model}` (available: `register`, `kv`)"
+            "unknown model `{model}` (available: `register`, `kv`, `zk`)"
         )),
     }
 }
@@ -87,7 +85,50 @@ fn check_text(pairing: Pairing, text: &str, budget: &Budget) -> Result<FileResul
             let ops = porcupine_kv::parse(text)?;
             run_model(&KvModel, &ops, budget)
         }
+        Pairing::ZkZabsim => check_zk(&parse_history(text)?, budget),
     })
+}
+
+/// `history.jsonl`: one `proto::history::Event` per line (blank lines skipped).
+fn parse_history(text: &str) -> Result<Vec<proto::history::Event>, ParseError> {
+    let mut events = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e = serde_json::from_str(line).map_err(|e| ParseError {
+            line: i + 1,
+            message: format!("not a history event: {e}"),
+        })?;
+        events.push(e);
+    }
+    Ok(events)
+}
+
+/// ZooKeeper's consistency model plus the watch invariants on a zabsim history.
+fn check_zk(events: &[proto::history::Event], budget: &Budget) -> FileResult {
+    let started = Instant::now();
+    let report = check::zk::check_history(events, *budget);
+    let watches = check::watch::check_watches(events);
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    if std::env::var_os("ZABSIM_DEBUG_ZK").is_some() {
+        for u in report.unconfirmed.iter().take(3) {
+            eprintln!("unconfirmed: {}", u.render(events));
+        }
+    }
+    let mut explanation: Vec<String> = report.violations.iter().map(|v| v.render(events)).collect();
+    explanation.extend(watches.violations.iter().map(|v| v.render(events)));
+    let verdict = match report.verdict {
+        _ if !explanation.is_empty() => "not-linearizable",
+        check::zk::ZkVerdict::Unknown => "unknown",
+        _ => "linearizable",
+    };
+    FileResult {
+        verdict,
+        exhausted: (verdict == "unknown").then_some(Exhausted::Steps),
+        explanation: (!explanation.is_empty()).then(|| explanation.join("\n")),
+        ms,
+    }
 }
 
 pub fn run(

@@ -7,7 +7,7 @@ use crate::history::HistoryRecorder;
 use crate::kernel::{Factory, KernelConfig, Outcome, Sim};
 use crate::loadgen::{Loadgen, LoadgenConfig};
 use crate::node::Node;
-use crate::observe::{Observer, Procs, Progress, Violation};
+use crate::observe::{Finding, Observer, Procs, Progress, Verdict, Violation};
 use crate::queueproc::{QueueClientConfig, QueueRole, QueueWorker};
 use crate::scenario::{BugName, QueueRecipe, Scenario, WorkloadConfig, ZabConfig};
 use client::recipes::queue::ConsumerMode;
@@ -240,6 +240,11 @@ impl EnsembleObserver {
                 stuck.push((p, "producer has items left to enqueue".into()));
             }
         }
+        for &c in &self.layout.consumers {
+            if procs.get(c).and_then(Node::queue).is_some_and(|q| q.consumer_busy()) {
+                stuck.push((c, "consumer is still taking an item".into()));
+            }
+        }
         let leader = self.layout.voters.iter().copied().find(|p| {
             procs
                 .get(*p)
@@ -407,10 +412,20 @@ impl Observer<Node> for EnsembleObserver {
 pub fn run(s: &Scenario, kernel: KernelConfig) -> EnsembleRun {
     let layout = Layout::of(s);
     let mut observer = EnsembleObserver::new(layout.clone());
-    let outcome = Sim::new(kernel, factory(s)).run(&mut observer);
+    let mut outcome = Sim::new(kernel, factory(s)).run(&mut observer);
     let stats = observer.stats;
     let history_dropped = observer.history.dropped;
+    let queue_left = observer.queue_left.take();
     let history = observer.history.finish();
+    let mut check_figures = Vec::new();
+    if outcome.verdict == Verdict::Pass && history_dropped == 0 {
+        let j = crate::histcheck::judge(&history, queue_left.as_deref());
+        check_figures = j.figures;
+        if let Some(v) = j.violation {
+            let end = Time(outcome.end_ns);
+            outcome.verdict = Verdict::Safety(Finding::new(v, end, outcome.stats.events));
+        }
+    }
     let mut elections = stats.election_ns.clone();
     elections.sort_unstable();
     let median = elections.get(elections.len() / 2).copied().unwrap_or(0);
@@ -432,6 +447,8 @@ pub fn run(s: &Scenario, kernel: KernelConfig) -> EnsembleRun {
         ("history_events".to_string(), history.len() as u64),
         ("history_dropped".to_string(), history_dropped),
     ];
+    let mut figures = figures;
+    figures.extend(check_figures);
     EnsembleRun {
         outcome,
         figures,

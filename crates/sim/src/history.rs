@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proto::history::{ClientNote, Event, OpRecord, Outcome, QueueRecord};
+use proto::zk::SessionId;
 use proto::{ProcessId, Time, Zxid};
 use zab::Note;
 
@@ -23,6 +24,8 @@ pub struct HistoryRecorder {
     /// Invoked, not yet completed: (process, call) → record so far.
     pending: BTreeMap<(ProcessId, u64), OpRecord>,
     expiries: BTreeSet<Zxid>,
+    /// Committed client writes by (session, xid), from the leaders' notes.
+    applied: BTreeMap<(SessionId, u64), Zxid>,
     /// Queue operations started, not yet ended: (process, call) → record so far.
     queue_pending: BTreeMap<(ProcessId, u64), QueueRecord>,
     pub dropped: u64,
@@ -34,6 +37,9 @@ impl HistoryRecorder {
     pub fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) {
         match note {
             Note::Client(c) => self.on_client(now, pid, c),
+            Note::Applied { session, xid, zxid } => {
+                self.applied.insert((*session, *xid), *zxid);
+            }
             Note::SessionExpired { session, zxid } if self.expiries.insert(*zxid) => {
                 self.push(Event::ServerClose {
                     session: *session,
@@ -140,9 +146,23 @@ impl HistoryRecorder {
     }
 
     /// The history: recorded events, then the operations never answered (as `info`, in
-    /// invocation order).
+    /// invocation order). An `info` write that did commit gets the zxid it committed at
+    /// (its outcome stays `info`: the client never learned it).
     pub fn finish(mut self) -> Vec<Event> {
+        let applied = std::mem::take(&mut self.applied);
+        for e in &mut self.events {
+            if let Event::Op(r) = e {
+                fill_zxid(&applied, r);
+            }
+        }
         let mut open: Vec<OpRecord> = std::mem::take(&mut self.pending).into_values().collect();
+        for r in &mut open {
+            fill_zxid(&applied, r);
+        }
+        self.finish_open(open)
+    }
+
+    fn finish_open(mut self, mut open: Vec<OpRecord>) -> Vec<Event> {
         open.sort_by_key(|r| (r.invoke_ns, r.process, r.xid));
         for r in open {
             self.push(Event::Op(r));
@@ -161,5 +181,11 @@ impl HistoryRecorder {
 
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+    }
+}
+
+fn fill_zxid(applied: &BTreeMap<(SessionId, u64), Zxid>, r: &mut OpRecord) {
+    if r.outcome == Outcome::Info && r.zxid.is_none() && r.op.is_write() {
+        r.zxid = applied.get(&(r.session, r.xid)).copied();
     }
 }

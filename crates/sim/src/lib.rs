@@ -9,6 +9,7 @@ pub mod disk;
 pub mod dist;
 pub mod ensemble;
 pub mod fault;
+pub mod histcheck;
 pub mod history;
 pub mod kernel;
 pub mod loadgen;

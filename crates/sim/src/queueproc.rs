@@ -87,6 +87,11 @@ impl QueueWorker {
         }
     }
 
+    /// A consumer in the middle of taking an item.
+    pub fn consumer_busy(&self) -> bool {
+        matches!(&self.recipe, Some(Recipe::Consumer(c)) if c.holding_item())
+    }
+
     fn host(&mut self) -> &mut ClientHost {
         self.host.as_mut().expect("started")
     }

@@ -67,7 +67,7 @@ pub fn event(note: &Note) -> Option<ProtocolEvent> {
             epoch: *epoch,
             last_zxid: *last_zxid,
         },
-        Note::SessionExpired { .. } | Note::Client(_) => return None,
+        Note::SessionExpired { .. } | Note::Applied { .. } | Note::Client(_) => return None,
     };
     Some(ev)
 }

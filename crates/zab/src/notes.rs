@@ -46,6 +46,13 @@ pub enum Note {
     },
     /// This server applied a CloseSession txn no client asked for (an expiry).
     SessionExpired { session: SessionId, zxid: Zxid },
+    /// The leader applied the committed txn of request `xid` of `session` and it took
+    /// effect (so a history can place writes whose client never learned the outcome).
+    Applied {
+        session: SessionId,
+        xid: u64,
+        zxid: Zxid,
+    },
     /// Not a server's: a client process sharing the ensemble's note type reports a
     /// history event (boxed: notes travel in every process's outbox, keep them small).
     Client(Box<ClientNote>),

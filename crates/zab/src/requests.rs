@@ -407,6 +407,14 @@ impl Server {
             if matches!(txn.body, datatree::TxnBody::CloseSession { .. }) {
                 l.tracker.remove(txn.session);
             }
+            // Only writes that took effect: an error txn (e.g. SessionMoved) changed nothing.
+            if let Some(o) = txn.origin.filter(|o| o.xid != CONNECT_XID && result.is_ok()) {
+                out.note(Note::Applied {
+                    session: txn.session,
+                    xid: o.xid,
+                    zxid: txn.zxid,
+                });
+            }
         }
         if !self.watches.is_empty() {
             // (Without watches no effect fires anything: skip building the effects.)

@@ -233,6 +233,19 @@ impl Consumer {
         format!("{}-claims/{name}", self.queue)
     }
 
+    /// Whether the consumer is in the middle of taking an item (read, processing,
+    /// deleting, unclaiming): the item is neither in the queue nor delivered yet.
+    pub fn holding_item(&self) -> bool {
+        matches!(
+            self.step,
+            Step::Reading
+                | Step::Processing { .. }
+                | Step::Deleting { .. }
+                | Step::Verifying { .. }
+                | Step::Unclaiming { .. }
+        )
+    }
+
     /// When the consumer wants to be asked again without any completion.
     pub fn wake_at(&self) -> Option<Time> {
         match self.step {
@@ -370,16 +383,22 @@ impl Consumer {
             Step::Deleting { item } => *item,
             _ => None,
         };
+        // Claim mode: once processing finished (deleting, verifying, unclaiming) the item
+        // was delivered; only its cleanup is unconfirmed (if the delete did not land the
+        // item is delivered again: at-least-once).
+        let processed = self.mode == ConsumerMode::Claim
+            && matches!(
+                self.step,
+                Step::Deleting { .. } | Step::Verifying { .. } | Step::Unclaiming { .. }
+            );
+        let outcome = if processed { Outcome::Ok } else { Outcome::Info };
         self.step = if self.setup.is_empty() {
             Step::Idle
         } else {
             Step::Setup
         };
         self.candidates.clear();
-        std::mem::take(&mut self.started).then_some(QueueEvent::End {
-            item,
-            outcome: Outcome::Info,
-        })
+        std::mem::take(&mut self.started).then_some(QueueEvent::End { item, outcome })
     }
 
     pub fn on_result(&mut self, now: Time, op: &Op, result: &OpResult) -> Option<QueueEvent> {
