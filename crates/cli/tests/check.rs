@@ -175,7 +175,11 @@ fn missing_file_and_unknown_model_exit_2() {
         &file,
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("not implemented"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot read format `porcupine-etcd`"),
+        "{}",
+        run.stderr
+    );
 
     let run = zabsim(&[
         "check",
@@ -235,4 +239,73 @@ fn json_output_parses() {
     assert_eq!(objects[1]["file"], files[1].as_str());
     assert_eq!(objects[1]["verdict"], "not-linearizable");
     assert!(objects[1]["explanation"].is_string());
+}
+
+/// A simulated run's history checks out; the same history with one read changed to data
+/// that never existed is a violation; a malformed line is exit 2 with its number.
+#[test]
+fn zk_histories_from_a_run_are_checked() {
+    let dir = std::env::temp_dir().join(format!("zabsim-zkcheck-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let scenario = format!("{}/../../scenarios/ci.toml", env!("CARGO_MANIFEST_DIR"));
+    let run = zabsim(&[
+        "run",
+        "--scenario",
+        &scenario,
+        "--seed",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let history = dir.join("history.jsonl");
+    let text = std::fs::read_to_string(&history).expect("history written");
+    let check = |file: &std::path::Path| {
+        zabsim(&[
+            "check",
+            "--model",
+            "zk",
+            "--format",
+            "zabsim",
+            file.to_str().unwrap(),
+        ])
+    };
+    let ok = check(&history);
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    assert!(ok.stdout.contains(": linearizable"), "{}", ok.stdout);
+    // Plant a stale/impossible read: the first ok get_data now returns data never written.
+    let mut planted = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if !planted && l.contains("\"get_data\"") && l.contains("\"type\":\"ok\"") {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["result"]["data"]["data"] = serde_json::json!([120, 120, 120]);
+                v["result"]["data"]["stat"]["data_length"] = serde_json::json!(3);
+                planted = true;
+                v.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    assert!(planted, "the run has a read to plant into");
+    let bad = dir.join("planted.jsonl");
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let caught = check(&bad);
+    assert_eq!(caught.code, 1, "{}{}", caught.stdout, caught.stderr);
+    assert!(
+        caught.stdout.contains("not linearizable"),
+        "{}",
+        caught.stdout
+    );
+    let broken = dir.join("broken.jsonl");
+    std::fs::write(&broken, format!("{}\n{{\"event\":", lines[0])).unwrap();
+    let unreadable = check(&broken);
+    assert_eq!(unreadable.code, 2);
+    assert!(
+        unreadable.stderr.contains("broken.jsonl:2:"),
+        "{}",
+        unreadable.stderr
+    );
 }

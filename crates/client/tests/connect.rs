@@ -172,7 +172,7 @@ fn messages_of_stale_connections_and_other_servers_are_ignored() {
             ServerMsg::Pong {
                 conn: 3,
                 zxid: Zxid(9),
-        sent: 0,
+                sent: 0,
             },
         ),
     ];

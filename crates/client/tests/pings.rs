@@ -46,7 +46,10 @@ fn traffic_postpones_the_ping() {
     // Ping at 1500 + 2000 (one request sent on this connection); the read deadline
     // 1600 + 4000 is later.
     let ping_after_one = ClientMsg::Ping { conn: 1, sent: 1 };
-    assert_eq!(c.at(3500).timer(), vec![send(P0, ping_after_one), timer(5500)]);
+    assert_eq!(
+        c.at(3500).timer(),
+        vec![send(P0, ping_after_one), timer(5500)]
+    );
 }
 
 #[test]

@@ -10,9 +10,9 @@ use crate::node::Node;
 use crate::observe::{Finding, Observer, Procs, Progress, Verdict, Violation};
 use crate::queueproc::{QueueClientConfig, QueueRole, QueueWorker};
 use crate::scenario::{BugName, QueueRecipe, Scenario, WorkloadConfig, ZabConfig};
-use client::recipes::queue::ConsumerMode;
 use crate::zabmon::{self, ZabLog};
 use check::monitor::{MonitorViolation, Monitors, ProtocolEvent};
+use client::recipes::queue::ConsumerMode;
 use proto::{NS_PER_MS, ProcessId, Time};
 use serde::Serialize;
 use zab::{Bugs, Config, Note, Phase, ServerState};
@@ -236,12 +236,20 @@ impl EnsembleObserver {
             return;
         }
         for &p in &self.layout.producers {
-            if let Some(false) = procs.get(p).and_then(Node::queue).and_then(|q| q.producer_done()) {
+            if let Some(false) = procs
+                .get(p)
+                .and_then(Node::queue)
+                .and_then(|q| q.producer_done())
+            {
                 stuck.push((p, "producer has items left to enqueue".into()));
             }
         }
         for &c in &self.layout.consumers {
-            if procs.get(c).and_then(Node::queue).is_some_and(|q| q.consumer_busy()) {
+            if procs
+                .get(c)
+                .and_then(Node::queue)
+                .is_some_and(|q| q.consumer_busy())
+            {
                 stuck.push((c, "consumer is still taking an item".into()));
             }
         }
@@ -254,7 +262,12 @@ impl EnsembleObserver {
         let Some(leader) = leader else {
             return; // stuck_servers reports it
         };
-        let tree = procs.get(leader).and_then(Node::server).expect("leader").app().tree();
+        let tree = procs
+            .get(leader)
+            .and_then(Node::server)
+            .expect("leader")
+            .app()
+            .tree();
         let left = crate::queueproc::items_in(tree, QUEUE_PATH);
         if !left.is_empty() {
             stuck.push((leader, format!("{} items still queued", left.len())));

@@ -37,18 +37,33 @@ pub fn judge(history: &[Event], queue_left: Option<&[u64]>) -> Judgement {
         return found("ZkConsistency", v.render(history), figures);
     }
     let watches = check::watch::check_watches(history);
-    figures.push(("watch_registrations".to_string(), watches.stats.registrations as u64));
+    figures.push((
+        "watch_registrations".to_string(),
+        watches.stats.registrations as u64,
+    ));
     if !watches.is_ok() {
-        return found("WatchInvariant", watches.violations[0].render(history), figures);
+        return found(
+            "WatchInvariant",
+            watches.violations[0].render(history),
+            figures,
+        );
     }
     let has_queue = history.iter().any(|e| matches!(e, Event::Queue(_)));
     if has_queue {
         let q = check::queue::check_queue(history, queue_left.unwrap_or(&[]));
         figures.push(("queue_enqueues".to_string(), q.stats.enqueues as u64));
         figures.push(("queue_dequeues".to_string(), q.stats.dequeues as u64));
-        let documented = q.findings.iter().filter(|f| f.severity == Severity::Documented).count();
+        let documented = q
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Documented)
+            .count();
         figures.push(("queue_documented_losses".to_string(), documented as u64));
-        if let Some(f) = q.findings.iter().find(|f| f.severity == Severity::Violation) {
+        if let Some(f) = q
+            .findings
+            .iter()
+            .find(|f| f.severity == Severity::Violation)
+        {
             return found("QueueInvariant", f.render(history), figures);
         }
     }

@@ -168,7 +168,9 @@ impl HistoryRecorder {
             self.push(Event::Op(r));
         }
         // Enqueues still running: their item is known, their outcome is not.
-        let open: Vec<QueueRecord> = std::mem::take(&mut self.queue_pending).into_values().collect();
+        let open: Vec<QueueRecord> = std::mem::take(&mut self.queue_pending)
+            .into_values()
+            .collect();
         for r in open.into_iter().filter(|r| r.item != 0) {
             self.push(Event::Queue(r));
         }

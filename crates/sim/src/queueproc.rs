@@ -126,9 +126,7 @@ impl QueueWorker {
 
     /// Submits recipe ops while the session is connected and the recipe has one.
     fn drive(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        if self.in_flight.is_some()
-            || self.host().session().state() != SessionState::Connected
-        {
+        if self.in_flight.is_some() || self.host().session().state() != SessionState::Connected {
             return; // a completion or the next Connected drives again
         }
         let now = ctx.now;
@@ -168,7 +166,12 @@ impl QueueWorker {
                         c.on_watch(&w);
                     }
                 }
-                Action::State(SessionState::Connected) => {}
+                Action::State(SessionState::Connected) => {
+                    let session = self.host().session().session_id().unwrap_or_default();
+                    if let Some(Recipe::Consumer(c)) = self.recipe.as_mut() {
+                        c.set_session(session);
+                    }
+                }
                 Action::State(SessionState::Expired | SessionState::Closed) => {
                     self.session_lost(out);
                     out.set_timer(RENEW, ctx.now.plus_ns(RENEW_DELAY_MS * NS_PER_MS));

@@ -614,8 +614,16 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
 }
 
 fn validate_queue(q: &QueueWorkload, bugs: &[BugName]) -> Result<(), Problem> {
-    check(q.producers > 0, "workload.queue.producers", "must be positive")?;
-    check(q.consumers > 0, "workload.queue.consumers", "must be positive")?;
+    check(
+        q.producers > 0,
+        "workload.queue.producers",
+        "must be positive",
+    )?;
+    check(
+        q.consumers > 0,
+        "workload.queue.consumers",
+        "must be positive",
+    )?;
     check(q.items > 0, "workload.queue.items", "must be positive")?;
     check(
         q.items <= 1_000_000,

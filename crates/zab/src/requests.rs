@@ -74,7 +74,10 @@ impl Server {
             return Self::to_client(client, ServerMsg::Closed { conn, reason }, out);
         }
         let c = self.clients.get(key).expect("touched");
-        assert!(c.requests_received <= sent, "more requests arrived than were sent");
+        assert!(
+            c.requests_received <= sent,
+            "more requests arrived than were sent"
+        );
         if c.requests_received < sent {
             return self.close_conn(key, CloseReason::MessagesLost, out);
         }
@@ -408,7 +411,10 @@ impl Server {
                 l.tracker.remove(txn.session);
             }
             // Only writes that took effect: an error txn (e.g. SessionMoved) changed nothing.
-            if let Some(o) = txn.origin.filter(|o| o.xid != CONNECT_XID && result.is_ok()) {
+            if let Some(o) = txn
+                .origin
+                .filter(|o| o.xid != CONNECT_XID && result.is_ok())
+            {
                 out.note(Note::Applied {
                     session: txn.session,
                     xid: o.xid,

@@ -18,7 +18,10 @@ pub struct TokenBucket {
 impl TokenBucket {
     /// A full bucket at `now`.
     pub fn new(capacity: u64, refill: u64, interval_ns: u64, now: Time) -> TokenBucket {
-        assert!(capacity > 0 && refill > 0 && interval_ns > 0, "an empty bucket");
+        assert!(
+            capacity > 0 && refill > 0 && interval_ns > 0,
+            "an empty bucket"
+        );
         TokenBucket {
             capacity,
             refill,

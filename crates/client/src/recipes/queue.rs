@@ -137,7 +137,10 @@ impl Producer {
             }
             return None;
         }
-        let item = self.in_flight.take().expect("a result for the op in flight");
+        let item = self
+            .in_flight
+            .take()
+            .expect("a result for the op in flight");
         let outcome = match result {
             OpResult::Created { .. } => Outcome::Ok,
             OpResult::Err(ZkError::ConnectionLoss | ZkError::SessionExpired) => Outcome::Info,
@@ -175,7 +178,11 @@ enum Step {
     /// Reading the item's data.
     Reading,
     /// Processing `item` until `until` (Claim mode; with `deleted` under the planted bug).
-    Processing { item: u64, until: Time, deleted: bool },
+    Processing {
+        item: u64,
+        until: Time,
+        deleted: bool,
+    },
     /// Deleting the item.
     Deleting { item: Option<u64> },
     /// Claim mode: deleting the claim after the item.
@@ -183,6 +190,9 @@ enum Step {
     /// Claim mode: the item's delete lost its connection; the claim is still ours, so
     /// whether the item is gone tells whether the delete happened.
     Verifying { item: u64 },
+    /// Claim mode: a claim exists that may be ours (our create lost its connection):
+    /// its owner tells.
+    CheckingClaim,
 }
 
 /// A consumer: takes the lowest item, one at a time.
@@ -201,12 +211,17 @@ pub struct Consumer {
     /// Claim mode: items whose claim this session may hold (a claim create or later step
     /// lost its connection). NodeExists on such a claim means it is ours: go on with it.
     maybe_ours: std::collections::BTreeSet<String>,
+    /// The session this consumer runs in (the host tells it on every connect).
+    session: proto::zk::SessionId,
 }
 
 impl Consumer {
     pub fn new(queue: &str, mode: ConsumerMode, process_ns: u64, delete_first: bool) -> Consumer {
         assert!(queue.starts_with('/'));
-        assert!(!delete_first || mode == ConsumerMode::Claim, "the bug is the claim recipe's");
+        assert!(
+            !delete_first || mode == ConsumerMode::Claim,
+            "the bug is the claim recipe's"
+        );
         Consumer {
             queue: queue.to_string(),
             mode,
@@ -218,7 +233,13 @@ impl Consumer {
             started: false,
             in_flight: false,
             maybe_ours: std::collections::BTreeSet::new(),
+            session: proto::zk::SessionId::NONE,
         }
+    }
+
+    /// The session the consumer's ops run in (claims it creates are owned by it).
+    pub fn set_session(&mut self, session: proto::zk::SessionId) {
+        self.session = session;
     }
 
     pub fn at_least_once(&self) -> bool {
@@ -315,6 +336,10 @@ impl Consumer {
                 path: self.item_path(&self.candidates[0]),
                 watch: false,
             },
+            Step::CheckingClaim => Op::Exists {
+                path: self.claim_path(&self.candidates[0]),
+                watch: false,
+            },
         };
         self.in_flight = true;
         Some((op, event))
@@ -364,10 +389,20 @@ impl Consumer {
         );
         if self.mode == ConsumerMode::Claim && holding && !self.candidates.is_empty() {
             self.maybe_ours.insert(self.candidates[0].clone());
-            if let Step::Deleting { item: Some(item) } = self.step {
-                // Processing is done; find out whether the delete landed.
-                self.step = Step::Verifying { item };
-                return None;
+            match self.step {
+                Step::Deleting { item: Some(item) } => {
+                    // Processing is done; find out whether the delete landed.
+                    self.step = Step::Verifying { item };
+                    return None;
+                }
+                Step::Claiming | Step::Reading => {
+                    // The claim may be ours: the same take goes on (it lists again and
+                    // takes its own claim up), so the take keeps its place in the history.
+                    self.step = Step::Idle;
+                    self.candidates.clear();
+                    return None;
+                }
+                _ => {}
             }
         }
         self.reset()
@@ -391,7 +426,11 @@ impl Consumer {
                 self.step,
                 Step::Deleting { .. } | Step::Verifying { .. } | Step::Unclaiming { .. }
             );
-        let outcome = if processed { Outcome::Ok } else { Outcome::Info };
+        let outcome = if processed {
+            Outcome::Ok
+        } else {
+            Outcome::Info
+        };
         self.step = if self.setup.is_empty() {
             Step::Idle
         } else {
@@ -429,8 +468,23 @@ impl Consumer {
                     && self.maybe_ours.contains(&self.candidates[0]);
                 match result {
                     OpResult::Created { .. } => self.step = Step::Reading,
-                    _ if ours => self.step = Step::Reading,
+                    _ if ours => self.step = Step::CheckingClaim,
                     _ => self.next_candidate(),
+                }
+                None
+            }
+            Step::CheckingClaim => {
+                let mine = matches!(
+                    result,
+                    OpResult::Exists(Some(stat)) if stat.ephemeral_owner == self.session
+                );
+                if mine {
+                    self.step = Step::Reading;
+                } else {
+                    // Our create never landed; someone else holds the claim.
+                    let name = self.candidates[0].clone();
+                    self.maybe_ours.remove(&name);
+                    self.next_candidate();
                 }
                 None
             }
@@ -512,7 +566,9 @@ impl Consumer {
             .expect("queue items hold their id");
         match self.mode {
             ConsumerMode::Take => self.step = Step::Deleting { item: Some(item) },
-            ConsumerMode::Claim if self.delete_first => self.step = Step::Deleting { item: Some(item) },
+            ConsumerMode::Claim if self.delete_first => {
+                self.step = Step::Deleting { item: Some(item) }
+            }
             ConsumerMode::Claim => {
                 self.step = Step::Processing {
                     item,
@@ -524,7 +580,12 @@ impl Consumer {
         None
     }
 
-    fn on_deleted(&mut self, now: Time, item: Option<u64>, result: &OpResult) -> Option<QueueEvent> {
+    fn on_deleted(
+        &mut self,
+        now: Time,
+        item: Option<u64>,
+        result: &OpResult,
+    ) -> Option<QueueEvent> {
         let item_id = item.expect("deleting a read item");
         match (self.mode, result) {
             (ConsumerMode::Take, OpResult::Deleted) => {
@@ -542,6 +603,13 @@ impl Consumer {
                 None
             }
             (ConsumerMode::Claim, OpResult::Deleted) => {
+                self.step = Step::Unclaiming { item: item_id };
+                None
+            }
+            (ConsumerMode::Claim, OpResult::Err(ZkError::NoNode)) if !self.delete_first => {
+                // We hold the claim (checked by owner), so nobody else deletes the item: an
+                // earlier delete of ours landed (its reply was lost; a lagging server said
+                // it still existed).
                 self.step = Step::Unclaiming { item: item_id };
                 None
             }

@@ -190,6 +190,10 @@ fn a_ping_that_counts_more_requests_than_arrived_closes_the_connection() {
     let outs = o.msg(CLIENT, ping);
     assert!(matches!(
         &to_client(&outs, CLIENT)[..],
-        [ServerMsg::Pong { conn: 1, sent: 0, .. }]
+        [ServerMsg::Pong {
+            conn: 1,
+            sent: 0,
+            ..
+        }]
     ));
 }
