@@ -290,8 +290,10 @@ impl Session {
                 self.count_received();
                 self.on_watch(event, out)
             }
-            ServerMsg::Pong { zxid, sent, .. } if connected => {
-                self.see_zxid(zxid);
+            ServerMsg::Pong { sent, .. } if connected => {
+                // ZooKeeper's client does not take lastZxid from ping replies: a pong's zxid
+                // says nothing about which watch events this client has been sent, and
+                // re-registering watches relative to it on a reconnect would miss changes.
                 if self.received_on_link() != Some(sent) {
                     // The server sent replies or events that never arrived: the
                     // connection lost messages (for TCP, it is broken).
