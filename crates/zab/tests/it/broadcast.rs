@@ -111,6 +111,12 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
                 zxid,
                 digest: txn.digest
             }),
+            // The leader reports which request took effect at which zxid (for histories).
+            Output::Note(Note::Applied {
+                session,
+                xid: 1,
+                zxid
+            }),
             Output::Send {
                 to: p(CLIENT),
                 msg: Msg::to_client(reply)
