@@ -59,7 +59,73 @@ pub fn run(quick: u32) -> u8 {
     if code != 0 {
         return code;
     }
-    zk_history(quick.max(1))
+    let code = zk_history(quick.max(1));
+    if code != 0 {
+        return code;
+    }
+    bug_finding(quick.max(1))
+}
+
+/// Each planted bug, its scenario, and how many seeds (and wall seconds) `fuzz` needs to
+/// find it, from several base seeds; the median over the bases.
+fn bug_finding(quick: u32) -> u8 {
+    const CAP: u64 = 200;
+    let bases: &[u64] = if quick > 1 { &[0] } else { &[0, 1000, 2000] };
+    let cases = [
+        ("zk-1154", "default.toml"),
+        ("zk-2355", "default.toml"),
+        ("zk-335", "default.toml"),
+        ("zk-3911", "bug-zk-3911.toml"),
+        ("zk-1419", "bug-zk-1419.toml"),
+        ("queue-delete-first", "queue.toml"),
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    println!();
+    println!(
+        "bug finding: seeds from each base until the first finding (at most {CAP}), bases {bases:?}"
+    );
+    println!("  {:<20} {:<18} {:>14} {:>12}", "bug", "scenario", "median seeds", "median s");
+    std::panic::set_hook(Box::new(|_| {}));
+    for (bug, file) in cases {
+        let path = dir.join(file);
+        let overrides = vec![format!("zab.bugs=[{bug:?}]")];
+        let loaded = match sim::scenario::load_file(&path.to_string_lossy(), &overrides) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
+        let mut seeds = Vec::new();
+        let mut secs = Vec::new();
+        for &base in bases {
+            let started = std::time::Instant::now();
+            let found = (base..base + CAP).position(|seed| {
+                // A panic in a seed is a finding too, as in `fuzz`.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    sim::run::run(&loaded, seed)
+                        .is_ok_and(|r| r.outcome.verdict.finding().is_some())
+                }))
+                .unwrap_or(true)
+            });
+            seeds.push(found.map_or(CAP + 1, |k| k as u64 + 1));
+            secs.push(started.elapsed().as_secs_f64());
+        }
+        seeds.sort_unstable();
+        secs.sort_by(f64::total_cmp);
+        let median_seeds = seeds[seeds.len() / 2];
+        let shown = if median_seeds > CAP {
+            format!(">{CAP}")
+        } else {
+            median_seeds.to_string()
+        };
+        println!(
+            "  {bug:<20} {file:<18} {shown:>14} {:>12.2}",
+            secs[secs.len() / 2]
+        );
+    }
+    let _ = std::panic::take_hook();
+    0
 }
 
 /// Peak resident memory of this process so far (Linux `VmHWM`), in KiB.
