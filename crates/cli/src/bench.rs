@@ -84,7 +84,10 @@ fn bug_finding(quick: u32) -> u8 {
     println!(
         "bug finding: seeds from each base until the first finding (at most {CAP}), bases {bases:?}"
     );
-    println!("  {:<20} {:<18} {:>14} {:>12}", "bug", "scenario", "median seeds", "median s");
+    println!(
+        "  {:<20} {:<18} {:>14} {:>12}",
+        "bug", "scenario", "median seeds", "median s"
+    );
     std::panic::set_hook(Box::new(|_| {}));
     for (bug, file) in cases {
         let path = dir.join(file);
