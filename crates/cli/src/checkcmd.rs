@@ -111,11 +111,6 @@ fn check_zk(events: &[proto::history::Event], budget: &Budget) -> FileResult {
     let report = check::zk::check_history(events, *budget);
     let watches = check::watch::check_watches(events);
     let ms = started.elapsed().as_secs_f64() * 1e3;
-    if std::env::var_os("ZABSIM_DEBUG_ZK").is_some() {
-        for u in report.unconfirmed.iter().take(3) {
-            eprintln!("unconfirmed: {}", u.render(events));
-        }
-    }
     let mut explanation: Vec<String> = report.violations.iter().map(|v| v.render(events)).collect();
     explanation.extend(watches.violations.iter().map(|v| v.render(events)));
     let verdict = match report.verdict {

@@ -176,14 +176,6 @@ impl HistoryRecorder {
         }
         self.events
     }
-
-    pub fn len(&self) -> usize {
-        self.events.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
-    }
 }
 
 fn fill_zxid(applied: &BTreeMap<(SessionId, u64), Zxid>, r: &mut OpRecord) {

@@ -62,7 +62,6 @@ pub struct QueueWorker {
     /// The queue operation in progress (its call number), if any.
     call: Option<u64>,
     calls: u64,
-    pub failures: u64,
 }
 
 impl QueueWorker {
@@ -75,7 +74,6 @@ impl QueueWorker {
             in_flight: None,
             call: None,
             calls: 0,
-            failures: 0,
         }
     }
 
@@ -246,7 +244,6 @@ impl QueueWorker {
 
     /// The consumer fails: its session is abandoned (not closed) and a new one starts.
     fn fail(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        self.failures += 1;
         self.session_lost(out);
         let actions = self.host().abandon(ctx, out);
         self.handle(ctx, actions, out);

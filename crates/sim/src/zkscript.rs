@@ -32,8 +32,9 @@ const SERVERS: u32 = 3;
 const SETTLE_MS: u64 = 20;
 const NEXT: TimerId = TimerId(110);
 
-/// The ensemble a script runs on: fault-free, 1 ms links, three servers and the driver.
-const SCENARIO: &str = r#"
+/// The ensemble a script runs on: fault-free, 1 ms links, three servers and one client
+/// process (override `run.*` and `workload.clients` to reuse it).
+pub const SCENARIO: &str = r#"
 version = 1
 name = "zk-script"
 description = "3 fault-free servers and one script driver"

@@ -259,28 +259,12 @@ impl Observer<TNode> for PlanObserver {
 /// Runs 3 servers (p0..p2) and the planned clients (p3, …) with `faults` (node indices
 /// name any process: servers first, then clients) during the first `safety_ms`.
 fn run(clients: Vec<ClientSpec>, faults: Vec<Scheduled>, safety_ms: u64, seed: u64) -> Ended {
-    const SCENARIO: &str = r#"
-version = 1
-name = "sessions"
-[cluster]
-servers = 3
-[run]
-safety_ms = 1000
-liveness_ms = 30_000
-[network]
-latency = { dist = "constant", us = 1_000 }
-[nemesis]
-random = false
-[workload]
-kind = "writes"
-clients = 1
-interval_ms = 1
-"#;
     let overrides = [
         format!("run.safety_ms={safety_ms}"),
+        "run.liveness_ms=30000".to_string(),
         format!("workload.clients={}", clients.len()),
     ];
-    let loaded = scenario::load("sessions", SCENARIO, &overrides).expect("scenario");
+    let loaded = scenario::load("sessions", sim::zkscript::SCENARIO, &overrides).expect("scenario");
     let s = loaded.scenario.clone();
     let mut kernel = scenario::resolve(&s, seed, <Msg as proto::Message>::KINDS)
         .expect("resolves")
