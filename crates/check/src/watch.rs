@@ -40,7 +40,8 @@ use proto::wire::EventType;
 use proto::zk::{Op, OpResult, SessionId, ZkError};
 use serde::Serialize;
 
-use crate::zk::{ClassifiedHistory, render_event, run_witness};
+use crate::lin::Budget;
+use crate::zk::{ClassifiedHistory, ZkReport, check_history_collecting, render_event, run_witness};
 
 pub const ONE_SHOT: &str = "OneShot";
 pub const MISSED_EVENT: &str = "MissedEvent";
@@ -335,7 +336,22 @@ pub fn check_watches(events: &[Event]) -> WatchReport {
     let cls = ClassifiedHistory::new(events);
     let mut effects = Vec::new();
     run_witness(events, &cls, Some(&mut effects));
-    let changes = Changes::new(&effects);
+    check_against(events, &effects)
+}
+
+/// ZooKeeper's consistency model ([`crate::zk::check_history`]) and the watch invariants
+/// ([`check_watches`]) from one classification and one witness replay: what a run's
+/// history check needs, at the cost of one of them.
+pub fn check_history_and_watches(events: &[Event], budget: Budget) -> (ZkReport, WatchReport) {
+    let mut effects = Vec::new();
+    let zk = check_history_collecting(events, budget, Some(&mut effects));
+    let watches = check_against(events, &effects);
+    (zk, watches)
+}
+
+/// The watch invariants of `events` against `effects`, the witness order's tree changes.
+fn check_against(events: &[Event], effects: &[(Zxid, Effect)]) -> WatchReport {
+    let changes = Changes::new(effects);
     let mut walk = Walk::default();
     for (index, event) in events.iter().enumerate() {
         match event {

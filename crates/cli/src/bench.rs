@@ -150,14 +150,12 @@ fn zk_history(quick: u32) -> u8 {
     let events = check::zk::synthetic_history(ops, 32, 1);
     let before = peak_rss_kib();
     let started = std::time::Instant::now();
-    let report = check::zk::check_history(&events, check::lin::Budget::DEFAULT);
-    let zk_ms = started.elapsed().as_secs_f64() * 1e3;
-    let started = std::time::Instant::now();
-    let watches = check::watch::check_watches(&events);
-    let watch_ms = started.elapsed().as_secs_f64() * 1e3;
+    let (report, watches) =
+        check::watch::check_history_and_watches(&events, check::lin::Budget::DEFAULT);
+    let ms = started.elapsed().as_secs_f64() * 1e3;
     println!();
     println!(
-        "zk history: {ops} simulated operations ({} events, 32 sessions): consistency {:?} in {zk_ms:.0} ms, watch invariants {} in {watch_ms:.0} ms; peak memory {} MiB (before the check {} MiB)",
+        "zk history: {ops} simulated operations ({} events, 32 sessions): consistency {:?} and watch invariants {} in {ms:.0} ms; peak memory {} MiB (before the check {} MiB)",
         events.len(),
         report.verdict,
         if watches.is_ok() { "hold" } else { "VIOLATED" },

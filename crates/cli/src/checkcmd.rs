@@ -108,8 +108,7 @@ fn parse_history(text: &str) -> Result<Vec<proto::history::Event>, ParseError> {
 /// ZooKeeper's consistency model plus the watch invariants on a zabsim history.
 fn check_zk(events: &[proto::history::Event], budget: &Budget) -> FileResult {
     let started = Instant::now();
-    let report = check::zk::check_history(events, *budget);
-    let watches = check::watch::check_watches(events);
+    let (report, watches) = check::watch::check_history_and_watches(events, *budget);
     let ms = started.elapsed().as_secs_f64() * 1e3;
     let mut explanation: Vec<String> = report.violations.iter().map(|v| v.render(events)).collect();
     explanation.extend(watches.violations.iter().map(|v| v.render(events)));

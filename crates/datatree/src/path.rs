@@ -28,25 +28,16 @@ pub fn validate_path(path: &str) -> Result<(), ZkError> {
     if path.ends_with('/') {
         return Err(ZkError::BadArguments);
     }
-    let chars: Vec<char> = path.chars().collect();
-    let len = chars.len();
-    let segment_ends_at = |i: usize| i + 1 == len || chars[i + 1] == '/';
-    let mut lastc = '/';
-    for (i, &c) in chars.iter().enumerate().skip(1) {
-        let bad = if c == '\0' || (c == '/' && lastc == '/') {
-            true
-        } else if c == '.' && lastc == '.' {
-            // `lastc == '.'` at index i - 1 >= 1, so i >= 2.
-            chars[i - 2] == '/' && segment_ends_at(i)
-        } else if c == '.' {
-            chars[i - 1] == '/' && segment_ends_at(i)
-        } else {
-            is_invalid_char(c)
-        };
+    // After the leading `/`, every segment is non-empty (no `//`), not `.` or `..`, and
+    // holds no NUL or rejected character: exactly `PathUtils`'s character walk.
+    for segment in path[1..].split('/') {
+        let bad = segment.is_empty()
+            || segment == "."
+            || segment == ".."
+            || segment.chars().any(|c| c == '\0' || is_invalid_char(c));
         if bad {
             return Err(ZkError::BadArguments);
         }
-        lastc = c;
     }
     Ok(())
 }
@@ -118,6 +109,54 @@ pub fn is_undeletable(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `PathUtils.validatePath`'s character walk as ZooKeeper writes it, the reference
+    /// the segment-wise `validate_path` is compared with.
+    fn reference_validate(path: &str) -> bool {
+        if path.is_empty() || !path.starts_with('/') {
+            return false;
+        }
+        if path.len() == 1 {
+            return true;
+        }
+        if path.ends_with('/') {
+            return false;
+        }
+        let chars: Vec<char> = path.chars().collect();
+        let ends = |i: usize| i + 1 == chars.len() || chars[i + 1] == '/';
+        let mut lastc = '/';
+        for (i, &c) in chars.iter().enumerate().skip(1) {
+            let bad = match c {
+                '\0' => true,
+                '/' => lastc == '/',
+                '.' if lastc == '.' => chars[i - 2] == '/' && ends(i),
+                '.' => chars[i - 1] == '/' && ends(i),
+                _ => is_invalid_char(c),
+            };
+            if bad {
+                return false;
+            }
+            lastc = c;
+        }
+        true
+    }
+
+    #[test]
+    fn validate_path_matches_the_reference_walk_on_every_short_string() {
+        let alphabet = ['/', '.', 'a', '\0', '\u{1}', '\u{fff5}'];
+        let mut strings = vec![String::new()];
+        let mut checked = 0;
+        for _length in 0..6 {
+            let mut longer = Vec::new();
+            for s in &strings {
+                assert_eq!(validate_path(s).is_ok(), reference_validate(s), "{s:?}");
+                checked += 1;
+                longer.extend(alphabet.iter().map(|c| format!("{s}{c}")));
+            }
+            strings = longer;
+        }
+        assert_eq!(checked, (0..6).map(|n| 6usize.pow(n)).sum::<usize>());
+    }
 
     fn check(cases: &[(&str, bool)]) {
         for &(path, valid) in cases {

@@ -26,7 +26,7 @@ pub struct Judgement {
 /// Runs every history check on `history`; `queue_left` is the queue's content at the end.
 pub fn judge(history: &[Event], queue_left: Option<&[u64]>) -> Judgement {
     let mut figures = Vec::new();
-    let zk = check::zk::check_history(history, CONFIRM_BUDGET);
+    let (zk, watches) = check::watch::check_history_and_watches(history, CONFIRM_BUDGET);
     figures.push(("zk_unconfirmed".to_string(), zk.unconfirmed.len() as u64));
     figures.push((
         "zk_unknown".to_string(),
@@ -36,7 +36,6 @@ pub fn judge(history: &[Event], queue_left: Option<&[u64]>) -> Judgement {
         let v = &zk.violations[0];
         return found("ZkConsistency", v.render(history), figures);
     }
-    let watches = check::watch::check_watches(history);
     figures.push((
         "watch_registrations".to_string(),
         watches.stats.registrations as u64,

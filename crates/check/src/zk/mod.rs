@@ -71,6 +71,8 @@ mod search;
 mod synthetic;
 mod witness;
 
+use datatree::Effect;
+use proto::Zxid;
 use proto::history::Event;
 use serde::Serialize;
 
@@ -243,8 +245,18 @@ pub fn confirm(events: &[Event], budget: Budget) -> ZkVerdict {
 /// shared by the search's runs, `budget.max_cache_bytes` bounds each run's cache. On a
 /// history the witness explains this costs what [`check_witness`] costs.
 pub fn check_history(events: &[Event], budget: Budget) -> ZkReport {
+    check_history_collecting(events, budget, None)
+}
+
+/// [`check_history`], also collecting into `effects` the tree changes of the witness
+/// order in zxid order (what the watch checker judges against), from the same one replay.
+pub(crate) fn check_history_collecting(
+    events: &[Event],
+    budget: Budget,
+    effects: Option<&mut Vec<(Zxid, Effect)>>,
+) -> ZkReport {
     let cls = Classified::new(events);
-    let w = witness::run(events, &cls, None);
+    let w = witness::run(events, &cls, effects);
     let mut report = base_report(&cls, &w);
     if w.failure_count == 0 {
         return report;

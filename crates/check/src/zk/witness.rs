@@ -121,11 +121,14 @@ pub(crate) fn run(
     effects: Option<&mut Vec<(Zxid, Effect)>>,
 ) -> Witness {
     let (mut zxids, recovered) = witness_zxids(events, cls);
-    let mut w = evaluate(events, cls, &zxids, None);
+    let mut effects = effects;
+    // The effects are collected on the first evaluation; only a repair that placed a
+    // write changes the order and needs them again.
+    let mut w = evaluate(events, cls, &zxids, effects.as_deref_mut());
     let repaired = repair(events, cls, &mut zxids, &mut w, |z| {
         evaluate(events, cls, z, None)
     });
-    if let Some(out) = effects {
+    if let Some(out) = effects.filter(|_| repaired > 0) {
         w = evaluate(events, cls, &zxids, Some(out));
     }
     w.recovered = recovered;
