@@ -89,6 +89,13 @@ impl DataTree {
             .map(|n| n.children.iter().cloned().collect())
     }
 
+    /// Child names, sorted, borrowed (no copies).
+    pub fn child_names(&self, path: &str) -> Option<impl Iterator<Item = &str>> {
+        self.nodes
+            .get(path)
+            .map(|n| n.children.iter().map(String::as_str))
+    }
+
     /// All paths, sorted (a parent sorts before its children).
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.nodes.keys().map(String::as_str)

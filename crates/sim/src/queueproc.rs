@@ -318,14 +318,13 @@ impl Process for QueueWorker {
 
 /// The items still in `queue` in a tree (their ids), in queue order.
 pub fn items_in(tree: &datatree::DataTree, queue: &str) -> Vec<u64> {
-    let Some(children) = tree.children(queue) else {
+    let Some(children) = tree.child_names(queue) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = children
-        .into_iter()
+    // Sorted already; the sequential suffix makes name order queue order.
+    let names: Vec<&str> = children
         .filter(|n| n.starts_with(client::recipes::queue::ITEM_PREFIX))
         .collect();
-    names.sort();
     names
         .iter()
         .filter_map(|n| tree.data(&format!("{queue}/{n}")))
