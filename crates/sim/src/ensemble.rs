@@ -230,7 +230,7 @@ impl EnsembleObserver {
     }
 
     /// Queue workload: every producer enqueued everything and the queue is drained (as
-    /// the established leader's tree shows); remembers the items left for the checker.
+    /// the established leader's tree shows); remembers the drained queue for the checker.
     fn queue_liveness(&mut self, procs: &dyn Procs<Node>, stuck: &mut Vec<(ProcessId, String)>) {
         if self.layout.producers.is_empty() {
             return;
@@ -276,11 +276,9 @@ impl EnsembleObserver {
         if left > 0 {
             stuck.push((leader, format!("{left} items still queued")));
         }
-        // The queue's content (what the queue checker judges at a pass: then empty).
-        self.queue_left = Some(match left {
-            0 => Vec::new(),
-            _ => crate::queueproc::items_in(tree, QUEUE_PATH),
-        });
+        // What the queue checker judges after a pass: the items left, and a pass needs
+        // this probe's `left == 0` (an item that would not parse still counts as left).
+        self.queue_left = (left == 0).then(Vec::new);
     }
 
     /// Which servers are not yet serving under one established leader, and why.

@@ -213,6 +213,8 @@ pub struct Consumer {
     maybe_ours: std::collections::BTreeSet<String>,
     /// The session this consumer runs in (the host tells it on every connect).
     session: proto::zk::SessionId,
+    /// Claim mode: a candidate of the current listing is claimed by another consumer.
+    claimed_elsewhere: bool,
 }
 
 impl Consumer {
@@ -234,6 +236,7 @@ impl Consumer {
             in_flight: false,
             maybe_ours: std::collections::BTreeSet::new(),
             session: proto::zk::SessionId::NONE,
+            claimed_elsewhere: false,
         }
     }
 
@@ -469,7 +472,11 @@ impl Consumer {
                 match result {
                     OpResult::Created { .. } => self.step = Step::Reading,
                     _ if ours => self.step = Step::CheckingClaim,
-                    _ => self.next_candidate(),
+                    OpResult::Err(ZkError::NodeExists) => {
+                        self.claimed_elsewhere = true;
+                        self.next_candidate(now);
+                    }
+                    _ => self.next_candidate(now),
                 }
                 None
             }
@@ -484,7 +491,8 @@ impl Consumer {
                     // Our create never landed; someone else holds the claim.
                     let name = self.candidates[0].clone();
                     self.maybe_ours.remove(&name);
-                    self.next_candidate();
+                    self.claimed_elsewhere = true;
+                    self.next_candidate(now);
                 }
                 None
             }
@@ -527,6 +535,7 @@ impl Consumer {
         items.sort();
         items.truncate(CANDIDATES_MAX);
         self.candidates = items;
+        self.claimed_elsewhere = false;
         if self.candidates.is_empty() {
             self.step = Step::Empty {
                 until: now.plus_ns(EMPTY_POLL_NS),
@@ -545,9 +554,18 @@ impl Consumer {
         };
     }
 
-    fn next_candidate(&mut self) {
+    /// Drops `candidates[0]` and works on the next. With none left the consumer lists
+    /// again — at once, unless some candidate was claimed by another consumer: then it
+    /// waits for the queue's children to change (its listing set a watch) or the empty
+    /// poll, as a claim held by a dead consumer only goes away when its session expires
+    /// (re-listing at once would spin until then).
+    fn next_candidate(&mut self, now: Time) {
         self.candidates.remove(0);
-        if self.candidates.is_empty() {
+        if self.candidates.is_empty() && self.claimed_elsewhere {
+            self.step = Step::Empty {
+                until: now.plus_ns(EMPTY_POLL_NS),
+            };
+        } else if self.candidates.is_empty() {
             self.step = Step::Idle;
         } else {
             self.try_candidate();
@@ -557,7 +575,7 @@ impl Consumer {
     fn on_read(&mut self, now: Time, result: &OpResult) -> Option<QueueEvent> {
         let OpResult::Data { data, .. } = result else {
             // Gone: another consumer took it (Claim: our claim is stale, drop it).
-            self.next_candidate();
+            self.next_candidate(now);
             return None;
         };
         let item: u64 = std::str::from_utf8(data)
@@ -615,7 +633,7 @@ impl Consumer {
             }
             _ => {
                 // NoNode: another consumer won the race.
-                self.next_candidate();
+                self.next_candidate(now);
                 None
             }
         }

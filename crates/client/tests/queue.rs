@@ -1,0 +1,147 @@
+//! The queue consumer recipes driven op by op: the exact ops they submit for each answer,
+//! and the back-off when every candidate is claimed by another consumer.
+
+use client::recipes::queue::{Consumer, ConsumerMode, EMPTY_POLL_NS, QueueEvent};
+use proto::Time;
+use proto::history::{Outcome, QueueKind};
+use proto::wire::{EventType, WatchEvent};
+use proto::zk::{CreateMode, Op, OpResult, Stat, ZkError};
+
+const QUEUE: &str = "/q";
+
+fn t(ms: u64) -> Time {
+    Time(ms * proto::NS_PER_MS)
+}
+
+/// A claim consumer past its setup (both setup creates answered).
+fn claim_consumer() -> Consumer {
+    let mut c = Consumer::new(QUEUE, ConsumerMode::Claim, 2 * proto::NS_PER_MS, false);
+    for _ in 0..2 {
+        let (op, _) = c.next_op(t(0)).expect("setup create");
+        assert!(matches!(op, Op::Create { .. }), "{op:?}");
+        assert_eq!(c.on_result(t(0), &op, &OpResult::Err(ZkError::NodeExists)), None);
+    }
+    c
+}
+
+/// Submit the next op at `now`, check it, and answer it.
+fn step(c: &mut Consumer, now: Time, want: &Op, answer: OpResult) -> Option<QueueEvent> {
+    let (op, _) = c.next_op(now).expect("an op to submit");
+    assert_eq!(&op, want);
+    c.on_result(now, &op, &answer)
+}
+
+fn list() -> Op {
+    Op::GetChildren {
+        path: QUEUE.into(),
+        watch: true,
+    }
+}
+
+fn claim(name: &str) -> Op {
+    Op::Create {
+        path: format!("{QUEUE}-claims/{name}"),
+        data: Vec::new(),
+        mode: CreateMode::Ephemeral,
+    }
+}
+
+fn children(names: &[&str]) -> OpResult {
+    OpResult::Children(names.iter().map(|n| n.to_string()).collect())
+}
+
+#[test]
+fn a_claim_takes_the_lowest_item_processes_it_then_deletes_item_and_claim() {
+    let mut c = claim_consumer();
+    let (op, event) = c.next_op(t(1)).expect("listing");
+    assert_eq!(op, list());
+    assert_eq!(
+        event,
+        Some(QueueEvent::Start {
+            kind: QueueKind::Dequeue,
+            item: None
+        })
+    );
+    c.on_result(t(1), &op, &children(&["qn-0000000002", "qn-0000000001", "x"]));
+    step(&mut c, t(2), &claim("qn-0000000001"), OpResult::Created {
+        path: "/q-claims/qn-0000000001".into(),
+        stat: None,
+    });
+    let read = Op::GetData {
+        path: "/q/qn-0000000001".into(),
+        watch: false,
+    };
+    step(&mut c, t(3), &read, OpResult::Data {
+        data: b"7".to_vec(),
+        stat: Stat::default(),
+    });
+    assert!(c.holding_item());
+    assert_eq!(c.next_op(t(4)), None, "processing for 2 ms");
+    assert_eq!(c.wake_at(), Some(t(5)));
+    let delete_item = Op::Delete {
+        path: "/q/qn-0000000001".into(),
+        version: -1,
+    };
+    step(&mut c, t(5), &delete_item, OpResult::Deleted);
+    let delete_claim = Op::Delete {
+        path: "/q-claims/qn-0000000001".into(),
+        version: -1,
+    };
+    let end = step(&mut c, t(6), &delete_claim, OpResult::Deleted);
+    assert_eq!(
+        end,
+        Some(QueueEvent::End {
+            item: Some(7),
+            outcome: Outcome::Ok
+        })
+    );
+    assert!(!c.holding_item());
+}
+
+#[test]
+fn every_candidate_claimed_elsewhere_waits_for_a_change_instead_of_spinning() {
+    let mut c = claim_consumer();
+    step(&mut c, t(1), &list(), children(&["qn-1", "qn-2"]));
+    let taken = OpResult::Err(ZkError::NodeExists);
+    step(&mut c, t(2), &claim("qn-1"), taken.clone());
+    step(&mut c, t(3), &claim("qn-2"), taken);
+    // Both are held by other consumers (perhaps dead ones, until their sessions expire).
+    assert_eq!(c.next_op(t(3)), None, "no re-listing at once");
+    let until = t(3).plus_ns(EMPTY_POLL_NS);
+    assert_eq!(c.wake_at(), Some(until));
+    assert_eq!(c.next_op(Time(until.0 - 1)), None);
+    let (op, event) = c.next_op(until).expect("the poll lists again");
+    assert_eq!(op, list());
+    assert_eq!(event, None, "the same dequeue goes on");
+}
+
+#[test]
+fn a_child_change_wakes_a_consumer_waiting_on_claimed_items() {
+    let mut c = claim_consumer();
+    step(&mut c, t(1), &list(), children(&["qn-1"]));
+    step(&mut c, t(2), &claim("qn-1"), OpResult::Err(ZkError::NodeExists));
+    assert_eq!(c.next_op(t(2)), None);
+    c.on_watch(&WatchEvent {
+        kind: EventType::NodeChildrenChanged,
+        path: QUEUE.into(),
+        zxid: proto::Zxid(9),
+    });
+    assert_eq!(c.next_op(t(2)).map(|(op, _)| op), Some(list()));
+}
+
+#[test]
+fn items_gone_before_the_read_make_the_consumer_list_again_at_once() {
+    let mut c = claim_consumer();
+    step(&mut c, t(1), &list(), children(&["qn-1"]));
+    step(&mut c, t(2), &claim("qn-1"), OpResult::Created {
+        path: "/q-claims/qn-1".into(),
+        stat: None,
+    });
+    let read = Op::GetData {
+        path: "/q/qn-1".into(),
+        watch: false,
+    };
+    step(&mut c, t(3), &read, OpResult::Err(ZkError::NoNode));
+    // Nothing was claimed by anyone else: the queue changed, so list now.
+    assert_eq!(c.next_op(t(3)).map(|(op, _)| op), Some(list()));
+}
