@@ -231,7 +231,7 @@ impl EnsembleObserver {
 
     /// Queue workload: every producer enqueued everything and the queue is drained (as
     /// the established leader's tree shows); remembers the drained queue for the checker.
-    fn queue_liveness(&mut self, procs: &dyn Procs<Node>, stuck: &mut Vec<(ProcessId, String)>) {
+    fn queue_liveness(&mut self, procs: &dyn Procs<Node>, stuck: &mut Stuck) {
         if self.layout.producers.is_empty() {
             return;
         }
@@ -241,7 +241,7 @@ impl EnsembleObserver {
                 .and_then(Node::queue)
                 .and_then(|q| q.producer_done())
             {
-                stuck.push((p, "producer has items left to enqueue".into()));
+                stuck.push(p, || "producer has items left to enqueue".into());
             }
         }
         for &c in &self.layout.consumers {
@@ -250,7 +250,7 @@ impl EnsembleObserver {
                 .and_then(Node::queue)
                 .is_some_and(|q| q.consumer_busy())
             {
-                stuck.push((c, "consumer is still taking an item".into()));
+                stuck.push(c, || "consumer is still taking an item".into());
             }
         }
         let leader = self.layout.voters.iter().copied().find(|p| {
@@ -274,7 +274,7 @@ impl EnsembleObserver {
                 .count()
         });
         if left > 0 {
-            stuck.push((leader, format!("{left} items still queued")));
+            stuck.push(leader, || format!("{left} items still queued"));
         }
         // What the queue checker judges after a pass: the items left, and a pass needs
         // this probe's `left == 0` (an item that would not parse still counts as left).
@@ -282,7 +282,7 @@ impl EnsembleObserver {
     }
 
     /// Which servers are not yet serving under one established leader, and why.
-    fn stuck_servers(&self, procs: &dyn Procs<Node>) -> Vec<(ProcessId, String)> {
+    fn stuck_servers(&self, procs: &dyn Procs<Node>, stuck: &mut Stuck) {
         let leaders: Vec<ProcessId> = self
             .layout
             .voters
@@ -300,23 +300,74 @@ impl EnsembleObserver {
         } else {
             None
         };
-        let mut stuck = Vec::new();
         for pid in self.layout.servers() {
             let Some(s) = procs.get(pid).and_then(Node::server) else {
-                stuck.push((pid, "down".to_string()));
+                stuck.push(pid, || "down".to_string());
                 continue;
             };
             let ok = s.phase() == Phase::Broadcast
                 && (s.leader() == leader || Some(pid) == leader)
                 && leader.is_some();
             if !ok {
-                stuck.push((
-                    pid,
-                    format!("{:?}/{:?} following {:?}", s.state(), s.phase(), s.leader()),
-                ));
+                stuck.push(pid, || {
+                    format!("{:?}/{:?} following {:?}", s.state(), s.phase(), s.leader())
+                });
             }
         }
-        stuck
+    }
+
+    /// Who is stuck after the heal (see [`Observer::liveness`]).
+    fn stuck(&mut self, now: Time, procs: &dyn Procs<Node>, stuck: &mut Stuck) -> Time {
+        let clients = self.layout.clients.clone();
+        let (since, baseline) = self
+            .liveness_from
+            .get_or_insert_with(|| (now, clients.iter().map(|&c| acked(procs, c)).collect()))
+            .clone();
+        self.stuck_servers(procs, stuck);
+        // Queued writes must commit: a generator with a write target must reach it, one
+        // without must see writes acknowledged again after the heal.
+        for (i, &c) in clients.iter().enumerate() {
+            let Some(g) = procs.get(c).and_then(Node::loadgen) else {
+                continue;
+            };
+            if g.wants_writes() && g.has_write_target() {
+                stuck.push(c, || {
+                    format!(
+                        "{} of {} writes acknowledged ({})",
+                        g.stats.writes_acked,
+                        g.writes_max(),
+                        g.describe()
+                    )
+                });
+            } else if !g.has_write_target() && acked(procs, c) <= baseline[i] {
+                stuck.push(c, || {
+                    format!("no write acknowledged since the heal ({})", g.describe())
+                });
+            }
+        }
+        self.queue_liveness(procs, stuck);
+        since
+    }
+}
+
+/// Who is stuck and why; the reasons are written out only when `explain` is set (the
+/// periodic probes only ask whether anyone is).
+struct Stuck {
+    explain: bool,
+    list: Vec<(ProcessId, String)>,
+}
+
+impl Stuck {
+    fn new(explain: bool) -> Stuck {
+        Stuck {
+            explain,
+            list: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, pid: ProcessId, why: impl FnOnce() -> String) {
+        let why = if self.explain { why() } else { String::new() };
+        self.list.push((pid, why));
     }
 }
 
@@ -387,34 +438,9 @@ impl Observer<Node> for EnsembleObserver {
     }
 
     fn liveness(&mut self, now: Time, procs: &dyn Procs<Node>) -> Progress {
-        let clients = self.layout.clients.clone();
-        let (since, baseline) = self
-            .liveness_from
-            .get_or_insert_with(|| (now, clients.iter().map(|&c| acked(procs, c)).collect()))
-            .clone();
-        let mut stuck: Vec<(ProcessId, String)> = self.stuck_servers(procs);
-        // Queued writes must commit: a generator with a write target must reach it, one
-        // without must see writes acknowledged again after the heal.
-        for (i, &c) in clients.iter().enumerate() {
-            let Some(g) = procs.get(c).and_then(Node::loadgen) else {
-                continue;
-            };
-            if g.wants_writes() && g.has_write_target() {
-                stuck.push((
-                    c,
-                    format!(
-                        "{} of {} writes acknowledged ({})",
-                        g.stats.writes_acked,
-                        g.writes_max(),
-                        g.describe()
-                    ),
-                ));
-            } else if !g.has_write_target() && acked(procs, c) <= baseline[i] {
-                let why = format!("no write acknowledged since the heal ({})", g.describe());
-                stuck.push((c, why));
-            }
-        }
-        self.queue_liveness(procs, &mut stuck);
+        let mut stuck = Stuck::new(true);
+        let since = self.stuck(now, procs, &mut stuck);
+        let stuck = stuck.list;
         if stuck.is_empty() {
             return Progress::Done;
         }
@@ -424,6 +450,12 @@ impl Observer<Node> for EnsembleObserver {
             processes: stuck.iter().map(|s| s.0).collect(),
             detail: format!("since the heal at {since}: {}", detail.join("; ")),
         })
+    }
+
+    fn liveness_met(&mut self, now: Time, procs: &dyn Procs<Node>) -> bool {
+        let mut stuck = Stuck::new(false);
+        self.stuck(now, procs, &mut stuck);
+        stuck.list.is_empty()
     }
 }
 

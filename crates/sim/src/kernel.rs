@@ -1018,13 +1018,12 @@ impl<P: Process> Sim<P> {
     }
 
     fn judge_probe(&mut self, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
-        match observer.liveness(self.now, &SlotView(&self.slots)) {
-            Progress::Done => {
-                self.recovered_at = Some(self.now);
-                Ok(())
-            }
+        if observer.liveness_met(self.now, &SlotView(&self.slots)) {
+            self.recovered_at = Some(self.now);
+            Ok(())
+        } else {
             // Not yet: probe again; the final verdict asks the observer once more.
-            Progress::Waiting(_) => self.push(self.now.plus_ns(LIVENESS_PROBE_NS), Ev::Probe),
+            self.push(self.now.plus_ns(LIVENESS_PROBE_NS), Ev::Probe)
         }
     }
 

@@ -127,6 +127,12 @@ pub trait Observer<P: Process> {
     fn liveness(&mut self, _now: Time, _procs: &dyn Procs<P>) -> Progress {
         Progress::Done
     }
+    /// Whether [`Observer::liveness`] would say `Done`: what the periodic probes ask (the
+    /// final verdict asks `liveness` for the explanation). Override it when building the
+    /// explanation costs more than deciding.
+    fn liveness_met(&mut self, now: Time, procs: &dyn Procs<P>) -> bool {
+        self.liveness(now, procs) == Progress::Done
+    }
 }
 
 /// An observer that checks nothing (kernel tests and benchmarks).
