@@ -469,12 +469,24 @@ pub fn run(s: &Scenario, kernel: KernelConfig) -> EnsembleRun {
     let queue_left = observer.queue_left.take();
     let history = observer.history.finish();
     let mut check_figures = Vec::new();
-    if outcome.verdict == Verdict::Pass && history_dropped == 0 {
+    if outcome.verdict == Verdict::Pass && history_dropped > 0 {
+        // The history is incomplete, so it cannot be judged: inconclusive, not a pass.
+        outcome.verdict = Verdict::Budget {
+            budget: "history".into(),
+            detail: format!("{history_dropped} history events over the recorder's bound"),
+        };
+    }
+    if outcome.verdict == Verdict::Pass {
         let j = crate::histcheck::judge(&history, queue_left.as_deref());
         check_figures = j.figures;
         if let Some(v) = j.violation {
             let end = Time(outcome.end_ns);
             outcome.verdict = Verdict::Safety(Finding::new(v, end, outcome.stats.events));
+        } else if let Some(detail) = j.undecided {
+            outcome.verdict = Verdict::Budget {
+                budget: "checker".into(),
+                detail,
+            };
         }
     }
     let mut elections = stats.election_ns.clone();
