@@ -10,7 +10,7 @@
 use crate::ScenarioArgs;
 use crate::runcmd::{load, repro_line};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sim::scenario::Loaded;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex};
 const SEEDS_MAX: u64 = 100_000_000;
 
 /// One seed's result line.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SeedResult {
     pub seed: u64,
     /// `pass`, `safety`, `liveness`, `budget` or `panic`.
@@ -31,6 +32,9 @@ pub struct SeedResult {
     pub figures: Vec<(String, u64)>,
     /// A seed from `regressions.txt`, replayed before the sweep.
     pub regression: bool,
+    /// For a seed that did not pass: the line that reproduces it.
+    #[serde(default)]
+    pub repro: Option<String>,
 }
 
 fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
@@ -51,6 +55,7 @@ fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
             events: r.outcome.stats.events,
             figures: r.figures,
             regression: false,
+            repro: None,
         },
         Ok(Err(e)) => SeedResult {
             seed,
@@ -60,6 +65,7 @@ fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
             events: 0,
             figures: Vec::new(),
             regression: false,
+            repro: None,
         },
         Err(panic) => {
             let message = panic
@@ -75,6 +81,7 @@ fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
                 events: 0,
                 figures: Vec::new(),
                 regression: false,
+                repro: None,
             }
         }
     }
@@ -280,6 +287,9 @@ pub fn run(args: &ScenarioArgs, opts: &Options) -> u8 {
                     };
                     let mut r = run_seed(&loaded, seed);
                     r.regression = regression;
+                    if r.verdict != "pass" && r.verdict != "input" {
+                        r.repro = Some(repro(args, &r));
+                    }
                     if let Some(f) = &sink {
                         let mut line = serde_json::to_vec(&r).expect("results serialize");
                         line.push(b'\n');
@@ -303,7 +313,7 @@ pub fn run(args: &ScenarioArgs, opts: &Options) -> u8 {
     let _ = std::panic::take_hook();
     let mut done = done.into_inner().expect("results lock");
     done.sort_by_key(|r| (!r.regression, r.seed));
-    summarize(args, &done)
+    summarize(&done)
 }
 
 fn describe(src: &Source, opts: &Options, origin: &str) {
@@ -339,7 +349,16 @@ fn progress_bar(src: &Source) -> ProgressBar {
     bar
 }
 
-fn summarize(args: &ScenarioArgs, done: &[SeedResult]) -> u8 {
+/// The REPRO line of a seed's result (a panic has no trace hash to expect).
+fn repro(args: &ScenarioArgs, r: &SeedResult) -> String {
+    match u64::from_str_radix(&r.trace_hash, 16) {
+        Ok(hash) => repro_line(args, r.seed, hash),
+        Err(_) => repro_line(args, r.seed, 0).replace(" --expect-hash 0000000000000000", ""),
+    }
+}
+
+/// Print the summary, each finding and its REPRO line; the exit code of the set.
+pub fn summarize(done: &[SeedResult]) -> u8 {
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();
     for r in done {
         *counts.entry(r.verdict.as_str()).or_default() += 1;
@@ -358,21 +377,14 @@ fn summarize(args: &ScenarioArgs, done: &[SeedResult]) -> u8 {
             r.verdict,
             r.detail.as_deref().unwrap_or("")
         );
-        let mut line = repro_line(
-            args,
-            r.seed,
-            u64::from_str_radix(&r.trace_hash, 16).unwrap_or(0),
-        );
-        if r.trace_hash.is_empty() {
-            // A panic has no trace hash to expect.
-            line = line.replace(" --expect-hash 0000000000000000", "");
+        if let Some(line) = &r.repro {
+            println!("REPRO: {line}");
         }
-        println!("REPRO: {line}");
     }
     let any = |v: &[&str]| done.iter().any(|r| v.contains(&r.verdict.as_str()));
     if any(&["input"]) {
         2
-    } else if any(&["safety", "liveness", "panic"]) {
+    } else if any(&["safety", "liveness", "panic", "nondeterminism"]) {
         1
     } else if any(&["budget"]) {
         3

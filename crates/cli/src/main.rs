@@ -4,6 +4,7 @@
 mod bench;
 mod checkcmd;
 mod fuzz;
+mod merge;
 mod output;
 mod reportcmd;
 mod runcmd;
@@ -89,7 +90,8 @@ enum Command {
         /// Run seeds until this much wall time passed, e.g. `60s`, `5m`, `1h`.
         #[arg(long, value_name = "DURATION")]
         time: Option<String>,
-        /// Run only shard I of N (0-based): seeds whose offset from --seed-start is I mod N.
+        /// Run only shard I of N (0-based): seeds whose offset from --seed-start is I mod N
+        /// (`--seeds` then counts this shard's seeds). `zabsim merge` combines the shards.
         /// `auto/N` takes I from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
@@ -108,6 +110,17 @@ enum Command {
         /// Append one JSON line per seed here (flushed per seed).
         #[arg(long)]
         results: Option<String>,
+    },
+    /// Combine the `--results` files of a sharded sweep (or several sweeps) into one, in
+    /// seed order whatever the scheduling; a seed whose copies disagree is reported as
+    /// nondeterminism. Prints the summary, findings and REPRO lines; exit codes as `fuzz`.
+    Merge {
+        /// Results files (JSON Lines written by `fuzz --results`).
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Write the merged JSON Lines here (atomically).
+        #[arg(long)]
+        out: Option<String>,
     },
     /// Print the performance figures zabsim is judged by.
     Bench {
@@ -136,7 +149,8 @@ enum Command {
     },
     /// Check recorded histories for linearizability, one verdict per file.
     Check {
-        /// Sequential specification: `register` or `kv` (`zk` is not implemented yet).
+        /// Sequential specification: `register`, `kv` or `zk` (ZooKeeper's consistency
+        /// model and watch invariants on a saved `history.jsonl`).
         #[arg(long)]
         model: String,
         /// History format: `porcupine-etcd` (with `register`) or `porcupine-kv` (with `kv`).
@@ -203,6 +217,7 @@ fn main() -> ExitCode {
                 results: results.as_deref(),
             },
         ),
+        Command::Merge { files, out } => merge::run(&files, out.as_deref()),
         Command::Bench { quick } => bench::run(quick),
         Command::ZkScript { file, seed } => zkscriptcmd::run(&file, seed),
         Command::Report { dir, out } => reportcmd::run(&dir, out.as_deref()),

@@ -245,3 +245,66 @@ fn regression_seeds_run_first() {
     assert!(summary.contains("(1 regression)"), "{summary}");
     let _ = code;
 }
+
+/// Run `fuzz` on zab-3.toml from seed 20 (`seeds` of them: per shard with `--shard`) with
+/// extra arguments, results into `file`.
+fn sweep_into(file: &std::path::Path, seeds: &str, extra: &[&str]) {
+    let _ = std::fs::remove_file(file);
+    let s = scenario("zab-3.toml");
+    let mut args = vec![
+        "fuzz",
+        "--scenario",
+        &s,
+        "--seeds",
+        seeds,
+        "--seed-start",
+        "20",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--results", file.to_str().unwrap()]);
+    let (code, out) = zabsim(&args);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn merged_shards_equal_the_unsharded_sweep_byte_for_byte() {
+    let dir = std::env::temp_dir().join(format!("zabsim-merge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let whole = dir.join("whole.jsonl");
+    sweep_into(&whole, "6", &["--jobs", "2"]);
+    let mut shards = Vec::new();
+    for i in 0..2 {
+        let file = dir.join(format!("shard{i}.jsonl"));
+        sweep_into(&file, "3", &["--shard", &format!("{i}/2")]);
+        shards.push(file.to_str().unwrap().to_string());
+    }
+    let merged = dir.join("merged.jsonl");
+    let mut args = vec!["merge".to_string()];
+    args.extend(shards.iter().rev().cloned());
+    args.extend(["--out".to_string(), merged.to_str().unwrap().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out) = zabsim(&args);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("summary: 6 seeds"), "{out}");
+    let reference = dir.join("reference.jsonl");
+    let (code, out) = zabsim(&[
+        "merge",
+        whole.to_str().unwrap(),
+        "--out",
+        reference.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let merged_text = std::fs::read_to_string(&merged).unwrap();
+    assert_eq!(merged_text, std::fs::read_to_string(&reference).unwrap());
+    assert_eq!(merged_text.lines().count(), 6);
+    // A line that is not a result is refused with its file and line.
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        format!("{}\n{{\"seed\": 1}}\n", merged_text.lines().next().unwrap()),
+    )
+    .unwrap();
+    let (code, out) = zabsim(&["merge", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("bad.jsonl:2"), "{out}");
+}
