@@ -19,7 +19,10 @@ fn claim_consumer() -> Consumer {
     for _ in 0..2 {
         let (op, _) = c.next_op(t(0)).expect("setup create");
         assert!(matches!(op, Op::Create { .. }), "{op:?}");
-        assert_eq!(c.on_result(t(0), &op, &OpResult::Err(ZkError::NodeExists)), None);
+        assert_eq!(
+            c.on_result(t(0), &op, &OpResult::Err(ZkError::NodeExists)),
+            None
+        );
     }
     c
 }
@@ -62,19 +65,33 @@ fn a_claim_takes_the_lowest_item_processes_it_then_deletes_item_and_claim() {
             item: None
         })
     );
-    c.on_result(t(1), &op, &children(&["qn-0000000002", "qn-0000000001", "x"]));
-    step(&mut c, t(2), &claim("qn-0000000001"), OpResult::Created {
-        path: "/q-claims/qn-0000000001".into(),
-        stat: None,
-    });
+    c.on_result(
+        t(1),
+        &op,
+        &children(&["qn-0000000002", "qn-0000000001", "x"]),
+    );
+    step(
+        &mut c,
+        t(2),
+        &claim("qn-0000000001"),
+        OpResult::Created {
+            path: "/q-claims/qn-0000000001".into(),
+            stat: None,
+        },
+    );
     let read = Op::GetData {
         path: "/q/qn-0000000001".into(),
         watch: false,
     };
-    step(&mut c, t(3), &read, OpResult::Data {
-        data: b"7".to_vec(),
-        stat: Stat::default(),
-    });
+    step(
+        &mut c,
+        t(3),
+        &read,
+        OpResult::Data {
+            data: b"7".to_vec(),
+            stat: Stat::default(),
+        },
+    );
     assert!(c.holding_item());
     assert_eq!(c.next_op(t(4)), None, "processing for 2 ms");
     assert_eq!(c.wake_at(), Some(t(5)));
@@ -119,7 +136,12 @@ fn every_candidate_claimed_elsewhere_waits_for_a_change_instead_of_spinning() {
 fn a_child_change_wakes_a_consumer_waiting_on_claimed_items() {
     let mut c = claim_consumer();
     step(&mut c, t(1), &list(), children(&["qn-1"]));
-    step(&mut c, t(2), &claim("qn-1"), OpResult::Err(ZkError::NodeExists));
+    step(
+        &mut c,
+        t(2),
+        &claim("qn-1"),
+        OpResult::Err(ZkError::NodeExists),
+    );
     assert_eq!(c.next_op(t(2)), None);
     c.on_watch(&WatchEvent {
         kind: EventType::NodeChildrenChanged,
@@ -133,10 +155,15 @@ fn a_child_change_wakes_a_consumer_waiting_on_claimed_items() {
 fn items_gone_before_the_read_make_the_consumer_list_again_at_once() {
     let mut c = claim_consumer();
     step(&mut c, t(1), &list(), children(&["qn-1"]));
-    step(&mut c, t(2), &claim("qn-1"), OpResult::Created {
-        path: "/q-claims/qn-1".into(),
-        stat: None,
-    });
+    step(
+        &mut c,
+        t(2),
+        &claim("qn-1"),
+        OpResult::Created {
+            path: "/q-claims/qn-1".into(),
+            stat: None,
+        },
+    );
     let read = Op::GetData {
         path: "/q/qn-1".into(),
         watch: false,
