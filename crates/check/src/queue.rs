@@ -16,7 +16,12 @@
 //!   (none recorded, or only failed ones).
 //! - `Fifo`: if enqueue A completed before enqueue B was invoked, B must not be taken
 //!   (first `ok` dequeue completed) before any dequeue of A was invoked. Items never
-//!   dequeued are the lost-item check's business, not this one's.
+//!   dequeued are the lost-item check's business, not this one's. Excused for an
+//!   at-least-once (claim) recipe when a claim may be hiding A from B's taker: a consumer
+//!   failed, or lost its session, in a dequeue running while A existed and before B was
+//!   taken (its claims outlive it until its session expires), or a claim create
+//!   (`<queue>-claims/…`) lost its answer then (the consumer cannot tell the claim is its
+//!   own and moves on; the claim hides its item until that consumer comes back for it).
 //!
 //! Cost: O(n log n) (the FIFO check sweeps enqueues by time with a running maximum).
 
@@ -24,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proto::ProcessId;
 use proto::history::{Event, Outcome, QueueKind, QueueRecord};
+use proto::zk::Op;
 use serde::Serialize;
 
 use crate::zk::render_event;
@@ -33,6 +39,8 @@ pub const AT_MOST_ONCE_LOSS: &str = "AtMostOnceLoss";
 pub const DUPLICATE: &str = "Duplicate";
 pub const PHANTOM_ITEM: &str = "PhantomItem";
 pub const FIFO: &str = "Fifo";
+/// The claim recipe's claims of items in queue `Q` live under `Q-claims`.
+pub const CLAIMS_SUFFIX: &str = "-claims";
 pub const QUEUE_PROPERTIES: [&str; 5] =
     [LOST_ITEM, AT_MOST_ONCE_LOSS, DUPLICATE, PHANTOM_ITEM, FIFO];
 
@@ -141,16 +149,25 @@ pub fn check_queue(events: &[Event], remaining: &[u64]) -> QueueReport {
     let remaining: BTreeSet<u64> = remaining.iter().copied().collect();
     // queue → item → records.
     let mut queues: BTreeMap<&str, BTreeMap<u64, Item>> = BTreeMap::new();
+    // queue → dequeues of at-least-once (claim) recipes.
+    let mut claiming: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    // queue → claim creates whose outcome is unknown: (invoked, completed or never).
+    let mut unsure_claims: BTreeMap<&str, Vec<(u64, u64)>> = BTreeMap::new();
     // process → session end times, sorted.
     let mut ends: BTreeMap<ProcessId, Vec<u64>> = BTreeMap::new();
     for (index, event) in events.iter().enumerate() {
         match event {
             Event::Queue(q) => {
-                let item = queues
-                    .entry(&q.queue)
-                    .or_default()
-                    .entry(q.item)
-                    .or_default();
+                if q.kind == QueueKind::Dequeue && q.at_least_once {
+                    claiming.entry(&q.queue).or_default().push(index);
+                }
+                let Some(id) = q.item else {
+                    // A dequeue that failed before it learned its item: only its claim
+                    // matters (the FIFO check's business).
+                    report.stats.dequeues += usize::from(q.kind == QueueKind::Dequeue);
+                    continue;
+                };
+                let item = queues.entry(&q.queue).or_default().entry(id).or_default();
                 match q.kind {
                     QueueKind::Enqueue => {
                         report.stats.enqueues += 1;
@@ -165,6 +182,15 @@ pub fn check_queue(events: &[Event], remaining: &[u64]) -> QueueReport {
             Event::SessionEnd {
                 process, time_ns, ..
             } => ends.entry(*process).or_default().push(*time_ns),
+            Event::Op(r) if r.outcome == Outcome::Info => {
+                if let Some(queue) = claimed_queue(&r.op) {
+                    let until = r.complete_ns.unwrap_or(u64::MAX);
+                    unsure_claims
+                        .entry(queue)
+                        .or_default()
+                        .push((r.invoke_ns, until));
+                }
+            }
             _ => {}
         }
     }
@@ -176,7 +202,10 @@ pub fn check_queue(events: &[Event], remaining: &[u64]) -> QueueReport {
         for (&item, records) in items {
             check_item(events, queue, item, records, &remaining, &ends, &mut report);
         }
-        check_fifo(events, queue, items, &mut report);
+        let claims = claiming.get(queue).map_or(&[][..], Vec::as_slice);
+        let mut hidden = orphan_claims(events, claims, &ends);
+        hidden.extend(unsure_claims.get(queue).into_iter().flatten());
+        check_fifo(events, queue, items, &hidden, &mut report);
     }
     for &item in &remaining {
         let known = queues.values().any(|items| items.contains_key(&item));
@@ -315,10 +344,48 @@ struct FifoItem {
     take_event: Option<usize>,
 }
 
+/// The queue whose item a create claims: the claim recipe names its claims
+/// `<queue>-claims/<item node>` (`client::recipes::queue`).
+fn claimed_queue(op: &Op) -> Option<&str> {
+    let Op::Create { path, .. } = op else {
+        return None;
+    };
+    let (parent, name) = path.rsplit_once('/')?;
+    let queue = parent.strip_suffix(CLAIMS_SUFFIX)?;
+    (!name.is_empty() && queue.starts_with('/')).then_some(queue)
+}
+
+/// When claims may have outlived their consumer's session: for each dequeue of a claim
+/// recipe that failed (`info`), from its invocation to its end; for each during which its
+/// process's session ended, from its invocation to that end. Such a claim hides its item
+/// from the other consumers until the session expires, so a later item may be taken first.
+fn orphan_claims(
+    events: &[Event],
+    claims: &[usize],
+    ends: &BTreeMap<ProcessId, Vec<u64>>,
+) -> Vec<(u64, u64)> {
+    let mut hidden = Vec::new();
+    for &d in claims {
+        let r = queue_record(events, d);
+        debug_assert!(r.kind == QueueKind::Dequeue && r.at_least_once);
+        let until = r.complete_ns.unwrap_or(u64::MAX);
+        if r.outcome == Outcome::Info {
+            hidden.push((r.invoke_ns, until));
+        }
+        let session_ends = ends.get(&r.process).map_or(&[][..], Vec::as_slice);
+        let from = session_ends.partition_point(|&t| t < r.invoke_ns);
+        if let Some(&t) = session_ends.get(from).filter(|&&t| t <= until) {
+            hidden.push((r.invoke_ns, t));
+        }
+    }
+    hidden
+}
+
 fn check_fifo(
     events: &[Event],
     queue: &str,
     items: &BTreeMap<u64, Item>,
+    hidden: &[(u64, u64)],
     report: &mut QueueReport,
 ) {
     let rec = |i: usize| queue_record(events, i);
@@ -382,6 +449,13 @@ fn check_fifo(
         debug_assert_ne!(a, b, "an item is not enqueued before itself");
         let (item_a, fa) = &facts[a];
         let (item_b, fb) = &facts[b];
+        // An orphan claim made while A existed and before B was taken may hide A.
+        if hidden
+            .iter()
+            .any(|&(from, until)| from < taken && until > fa.enqueue_invoked)
+        {
+            continue;
+        }
         let mut evs = vec![fa.enqueue_event, fb.enqueue_event];
         evs.extend(fb.take_event);
         report.add(QueueFinding {

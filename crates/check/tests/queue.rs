@@ -161,3 +161,82 @@ fn a_phantom_item_is_caught() {
     assert_only(&check_queue(&failed, &[3, 8]), PHANTOM_ITEM);
     assert_only(&check_queue(&fifo_history(), &[3, 77]), PHANTOM_ITEM);
 }
+
+/// A claim-recipe dequeue (at-least-once).
+fn claim_take(process: u32, item: Option<u64>, invoke: u64, complete: u64, o: Outcome) -> Event {
+    let mut e = queue_op(process, Deq, 0, invoke, Some(complete), o, true);
+    if let Event::Queue(q) = &mut e {
+        q.item = item;
+    }
+    e
+}
+
+/// Items 1 and 2 enqueued in order; consumer 3 takes 2 (at 50) before consumer 2's take of
+/// 1 begins (at 60).
+fn claim_reordered() -> Vec<Event> {
+    vec![
+        ok(1, Enq, 1, 0, 10),
+        ok(1, Enq, 2, 20, 30),
+        claim_take(3, Some(2), 40, 50, Outcome::Ok),
+        claim_take(2, Some(1), 60, 70, Outcome::Ok),
+    ]
+}
+
+/// A claim create (`/q-claims/qn-1`) by process 2 whose answer was lost.
+fn unanswered_claim(invoke: u64) -> Event {
+    Event::Op(proto::history::OpRecord {
+        process: ProcessId(2),
+        session: SessionId(7),
+        xid: 1,
+        op: proto::zk::Op::Create {
+            path: "/q-claims/qn-0000000000".into(),
+            data: Vec::new(),
+            mode: proto::zk::CreateMode::Ephemeral,
+        },
+        invoke_ns: invoke,
+        complete_ns: None,
+        outcome: Outcome::Info,
+        result: None,
+        zxid: None,
+    })
+}
+
+#[test]
+fn a_claim_recipe_reordering_with_nobody_holding_a_claim_is_caught() {
+    assert_only(&check_queue(&claim_reordered(), &[]), FIFO);
+}
+
+#[test]
+fn a_claim_whose_answer_was_lost_may_hide_the_earlier_item() {
+    let mut events = claim_reordered();
+    events.push(unanswered_claim(35));
+    assert!(check_queue(&events, &[]).is_ok());
+    // A claim attempt only after item 2 was taken hides nothing from its taker.
+    let mut late = claim_reordered();
+    late.push(unanswered_claim(55));
+    assert_only(&check_queue(&late, &[]), FIFO);
+}
+
+#[test]
+fn a_consumer_that_failed_before_learning_its_item_may_hold_a_claim() {
+    let mut events = claim_reordered();
+    events.push(claim_take(4, None, 32, 38, Outcome::Info));
+    assert!(check_queue(&events, &[]).is_ok());
+    // A failure that ended before item 1's enqueue began claimed nothing of it.
+    let mut early = claim_reordered();
+    early.insert(0, claim_take(4, None, 0, 0, Outcome::Info));
+    assert_only(&check_queue(&early, &[]), FIFO);
+}
+
+#[test]
+fn a_session_lost_during_a_claim_take_may_leave_a_claim() {
+    let mut events = claim_reordered();
+    events.insert(2, claim_take(4, Some(1), 31, 90, Outcome::Ok));
+    events.push(Event::SessionEnd {
+        process: ProcessId(4),
+        session: SessionId(9),
+        time_ns: 45,
+        end: SessionEnd::Expired,
+    });
+    assert!(check_queue(&events, &[]).is_ok());
+}

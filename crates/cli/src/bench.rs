@@ -47,23 +47,70 @@ outstanding_max = 64
 "#;
 
 pub fn run(quick: u32) -> u8 {
-    let code = kernel(quick.max(1));
-    if code != 0 {
-        return code;
+    let quick = quick.max(1);
+    // The history check first: its memory figure is the process's peak, which the later
+    // sections would raise.
+    let sections: [fn(u32) -> u8; 6] = [
+        zk_history,
+        kernel,
+        ensemble,
+        ci_sweep,
+        checker,
+        bug_finding,
+    ];
+    for section in sections {
+        let code = section(quick);
+        if code != 0 {
+            return code;
+        }
     }
-    let code = ensemble(quick.max(1));
-    if code != 0 {
-        return code;
+    0
+}
+
+/// Seeds per wall-second for `scenarios/ci.toml` (every checker on), on 1 and 2 threads
+/// (each run single-threaded, as `fuzz --jobs` runs them), and the speed-up.
+fn ci_sweep(quick: u32) -> u8 {
+    let seeds = 400 / u64::from(quick);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/ci.toml");
+    let loaded = match sim::scenario::load_file(&path.to_string_lossy(), &[]) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    println!();
+    println!("ci sweep: scenarios/ci.toml seeds 0..{seeds}, every checker on");
+    let mut rates = Vec::new();
+    for jobs in [1u64, 2] {
+        let next = std::sync::atomic::AtomicU64::new(0);
+        let findings = std::sync::atomic::AtomicU64::new(0);
+        let started = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..jobs {
+                s.spawn(|| {
+                    loop {
+                        let seed = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if seed >= seeds {
+                            break;
+                        }
+                        let r = sim::run::run(&loaded, seed).expect("ci.toml resolves");
+                        if r.outcome.verdict != sim::observe::Verdict::Pass {
+                            findings.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        let rate = seeds as f64 / started.elapsed().as_secs_f64();
+        rates.push(rate);
+        println!(
+            "  --jobs {jobs}: {rate:.1} seeds/s ({} not passing)",
+            findings.into_inner()
+        );
     }
-    let code = checker(quick.max(1));
-    if code != 0 {
-        return code;
-    }
-    let code = zk_history(quick.max(1));
-    if code != 0 {
-        return code;
-    }
-    bug_finding(quick.max(1))
+    println!("  speed-up of --jobs 2: {:.2}x", rates[1] / rates[0]);
+    0
 }
 
 /// Each planted bug, its scenario, and how many seeds (and wall seconds) `fuzz` needs to
@@ -147,21 +194,27 @@ fn peak_rss_kib() -> Option<u64> {
 /// for ZooKeeper's consistency model and the watch invariants.
 fn zk_history(quick: u32) -> u8 {
     let ops = 100_000 / quick as usize;
-    let events = check::zk::synthetic_history(ops, 32, 1);
     let before = peak_rss_kib();
+    let events = check::zk::synthetic_history(ops, 32, 1);
     let started = std::time::Instant::now();
     let (report, watches) =
         check::watch::check_history_and_watches(&events, check::lin::Budget::DEFAULT);
     let ms = started.elapsed().as_secs_f64() * 1e3;
-    println!();
+    let peak = peak_rss_kib();
     println!(
-        "zk history: {ops} simulated operations ({} events, 32 sessions): consistency {:?} and watch invariants {} in {ms:.0} ms; peak memory {} MiB (before the check {} MiB)",
+        "zk history: {ops} simulated operations ({} events, 32 sessions): consistency {:?} and watch invariants {} in {ms:.0} ms",
         events.len(),
         report.verdict,
         if watches.is_ok() { "hold" } else { "VIOLATED" },
-        peak_rss_kib().map_or(0, |k| k / 1024),
-        before.map_or(0, |k| k / 1024),
     );
+    if let (Some(before), Some(peak)) = (before, peak) {
+        let per_op = (peak.saturating_sub(before) * 1024) as f64 / ops as f64;
+        println!(
+            "  peak memory {} MiB (history and check {} MiB, {per_op:.0} bytes per history op)",
+            peak / 1024,
+            peak.saturating_sub(before) / 1024
+        );
+    }
     0
 }
 
@@ -207,6 +260,7 @@ fn timed_run(text: &str, overrides: &[String]) -> Result<(sim::run::RunReport, f
 }
 
 fn kernel(quick: u32) -> u8 {
+    println!();
     println!("kernel: relay load, uniform 0.5–1.5 ms latency, {TOKENS_TOTAL} messages in flight");
     println!(
         "{:>10} {:>12} {:>14} {:>10}",

@@ -84,7 +84,9 @@ pub struct QueueRecord {
     pub process: ProcessId,
     pub queue: String,
     pub kind: QueueKind,
-    pub item: u64,
+    /// The item; `None` for a dequeue that ended (failed) before it learned which item it
+    /// was taking — with a claim recipe it may still hold one, invisible to the others.
+    pub item: Option<u64>,
     pub invoke_ns: u64,
     pub complete_ns: Option<u64>,
     #[serde(rename = "type")]

@@ -29,8 +29,6 @@ pub struct HistoryRecorder {
     /// Queue operations started, not yet ended: (process, call) → record so far.
     queue_pending: BTreeMap<(ProcessId, u64), QueueRecord>,
     pub dropped: u64,
-    /// Queue operations that ended without an item (nothing to check).
-    pub queue_empty_ends: u64,
 }
 
 impl HistoryRecorder {
@@ -107,7 +105,7 @@ impl HistoryRecorder {
                     process: pid,
                     queue: queue.clone(),
                     kind: *kind,
-                    item: item.unwrap_or(0),
+                    item: *item,
                     invoke_ns: now.ns(),
                     complete_ns: None,
                     outcome: Outcome::Info,
@@ -125,11 +123,7 @@ impl HistoryRecorder {
                     .queue_pending
                     .remove(&(pid, *call))
                     .unwrap_or_else(|| panic!("{pid} ended queue call {call} never started"));
-                let Some(item) = item else {
-                    self.queue_empty_ends += 1;
-                    return;
-                };
-                record.item = *item;
+                record.item = (*item).or(record.item);
                 record.complete_ns = Some(now.ns());
                 record.outcome = *outcome;
                 self.push(Event::Queue(record));
@@ -167,11 +161,11 @@ impl HistoryRecorder {
         for r in open {
             self.push(Event::Op(r));
         }
-        // Enqueues still running: their item is known, their outcome is not.
+        // Queue calls still running: their outcome is unknown (a dequeue's item may be too).
         let open: Vec<QueueRecord> = std::mem::take(&mut self.queue_pending)
             .into_values()
             .collect();
-        for r in open.into_iter().filter(|r| r.item != 0) {
+        for r in open {
             self.push(Event::Queue(r));
         }
         self.events

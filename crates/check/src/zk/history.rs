@@ -441,10 +441,11 @@ pub fn render_event(events: &[Event], index: usize) -> String {
             let complete = q
                 .complete_ns
                 .map_or_else(|| "never".into(), |t| t.to_string());
+            let item = q.item.map_or_else(|| "unknown".into(), |i| i.to_string());
             write!(
                 text,
-                "{} {:?} {} item {} -> {:?} [{}..{complete}]",
-                q.process, q.kind, q.queue, q.item, q.outcome, q.invoke_ns
+                "{} {:?} {} item {item} -> {:?} [{}..{complete}]",
+                q.process, q.kind, q.queue, q.outcome, q.invoke_ns
             )
         }
     };

@@ -279,7 +279,7 @@ pub fn queue_op(
         process: ProcessId(process),
         queue: "/q".into(),
         kind,
-        item,
+        item: Some(item),
         invoke_ns: invoke,
         complete_ns: complete,
         outcome,
