@@ -50,14 +50,8 @@ pub fn run(quick: u32) -> u8 {
     let quick = quick.max(1);
     // The history check first: its memory figure is the process's peak, which the later
     // sections would raise.
-    let sections: [fn(u32) -> u8; 6] = [
-        zk_history,
-        kernel,
-        ensemble,
-        ci_sweep,
-        checker,
-        bug_finding,
-    ];
+    let sections: [fn(u32) -> u8; 6] =
+        [zk_history, kernel, ensemble, ci_sweep, checker, bug_finding];
     for section in sections {
         let code = section(quick);
         if code != 0 {
