@@ -9,6 +9,7 @@ mod output;
 mod reportcmd;
 mod runcmd;
 mod seed;
+mod shrink;
 mod zkscriptcmd;
 
 use clap::{Parser, Subcommand};
@@ -122,6 +123,21 @@ enum Command {
         #[arg(long)]
         out: Option<String>,
     },
+    /// Minimize a failing seed: the smallest fault script, workload and cluster that still
+    /// fail the same check; writes OUT/shrunk.json and prints its REPRO line.
+    Shrink {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        /// The failing seed (decimal or 0x-hex); also from ZABSIM_SEED.
+        #[arg(long)]
+        seed: Option<String>,
+        /// Candidate runs, at most.
+        #[arg(long, default_value_t = shrink::RUNS_MAX_DEFAULT)]
+        runs_max: u64,
+        /// Output directory (default: reports/shrink-<scenario stem>-seed-<N>).
+        #[arg(long)]
+        out: Option<String>,
+    },
     /// Print the performance figures zabsim is judged by.
     Bench {
         /// Scale the work down for a quick look (1 = full).
@@ -218,6 +234,12 @@ fn main() -> ExitCode {
             },
         ),
         Command::Merge { files, out } => merge::run(&files, out.as_deref()),
+        Command::Shrink {
+            scenario,
+            seed,
+            runs_max,
+            out,
+        } => shrink::run(&scenario, seed.as_deref(), runs_max, out.as_deref()),
         Command::Bench { quick } => bench::run(quick),
         Command::ZkScript { file, seed } => zkscriptcmd::run(&file, seed),
         Command::Report { dir, out } => reportcmd::run(&dir, out.as_deref()),
