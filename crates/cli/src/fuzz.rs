@@ -68,11 +68,7 @@ fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
             repro: None,
         },
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "non-string panic".into());
+            let message = panic_message(panic.as_ref());
             SeedResult {
                 seed,
                 verdict: "panic".into(),
@@ -85,6 +81,15 @@ fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
             }
         }
     }
+}
+
+/// The text of a caught panic's payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "non-string panic".into())
 }
 
 /// What `zabsim fuzz` was asked to do.

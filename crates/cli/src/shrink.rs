@@ -123,11 +123,7 @@ fn trial(scenario: &Scenario, origin: &str, seed: u64) -> Result<Trial, String> 
         Ok(Ok(r)) => Ok(Trial::of(&r)),
         Ok(Err(e)) => Err(e.to_string()),
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "non-string panic".into());
+            let message = crate::fuzz::panic_message(panic.as_ref());
             // The schedule the run would have applied, for the explicit script.
             let schedule = sim::run::kernel_config(&loaded, seed)
                 .map(|(k, _)| k.schedule)
