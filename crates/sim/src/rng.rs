@@ -18,6 +18,9 @@ pub enum Purpose {
     Swarm,
     Workload,
     Disk,
+    /// Initial clock drifts (apart from the fault schedule, so a schedule written out as
+    /// an explicit script replays with the same drifts).
+    Drift,
     Process(u32),
 }
 
@@ -31,6 +34,7 @@ impl Purpose {
             Purpose::Swarm => 3,
             Purpose::Workload => 4,
             Purpose::Disk => 5,
+            Purpose::Drift => 6,
             Purpose::Process(i) => 1024 + i as u64,
         }
     }

@@ -795,7 +795,8 @@ pub fn cpu_costs(cpu: &CpuConfig, kinds: &[&str]) -> Result<Vec<u64>, Problem> {
 }
 
 /// Resolve `scenario` for `seed`: swarm choice, fault schedule and initial drifts come
-/// from the swarm and fault streams only.
+/// from the swarm, fault and drift streams only (each its own, so a random schedule
+/// replaced by the same explicit script leaves the drifts as they were).
 pub fn resolve(s: &Scenario, seed: u64, kinds: &[&str]) -> Result<Resolved, Problem> {
     let servers = s.cluster.servers + s.cluster.observers;
     let processes = servers + s.workload.clients();
@@ -810,8 +811,9 @@ pub fn resolve(s: &Scenario, seed: u64, kinds: &[&str]) -> Result<Resolved, Prob
     };
     let schedule = nemesis::build_schedule(&plan, &mut faults);
     let span = s.clock.drift_ppm_max.unsigned_abs();
+    let mut drifts = Stream::new(seed, Purpose::Drift);
     let drift_ppm = (0..processes)
-        .map(|_| faults.between(0, 2 * span) as i64 - span as i64)
+        .map(|_| drifts.between(0, 2 * span) as i64 - span as i64)
         .collect();
     let kernel = KernelConfig {
         seed,

@@ -1731,3 +1731,24 @@ fn a_pause_ends_with_the_safety_phase() {
     expect.extend((20..29).map(|r| (ms(51 + 100 * r), r)));
     assert_eq!(got, expect);
 }
+
+#[test]
+fn a_random_schedule_replayed_as_an_explicit_script_gives_the_same_run() {
+    // What `zabsim shrink` relies on: the schedule a seed drew, written as the scenario's
+    // script with random faults off, replays bit for bit (drifts have their own stream).
+    let loaded = scenario::load_file(&scenario_path("default.toml"), &[]).unwrap();
+    assert_ne!(loaded.scenario.clock.drift_ppm_max, 0, "the case needs drift");
+    for seed in 0..4 {
+        let random = sim::run::run(&loaded, seed).unwrap();
+        assert!(!random.schedule.is_empty(), "seed {seed}: no faults drawn");
+        let mut explicit = loaded.clone();
+        explicit.scenario.nemesis.script = random.schedule.clone();
+        explicit.scenario.nemesis.random = false;
+        explicit.scenario.nemesis.swarm = false;
+        let replayed = sim::run::run(&explicit, seed).unwrap();
+        assert_eq!(
+            replayed.outcome.trace_hash, random.outcome.trace_hash,
+            "seed {seed}: the explicit script ran differently"
+        );
+    }
+}
