@@ -373,7 +373,8 @@ fn fault_text(f: &FaultSpan) -> String {
     }
 }
 
-/// Fault intervals as translucent bands over the plot's height (instantaneous ones as a
+/// Fault intervals as translucent bands over the plot's height, ending where
+/// [`FaultSpan::band_until_ns`] says (at the latest the heal; instantaneous ones as a
 /// line), each labelled with its kind and processes in the strip above the plot (the plot
 /// must have been built with [`top_margin`]). Labels take the first of [`LABEL_ROWS`] rows
 /// where they overlap no earlier label, else the row that ends leftmost.
@@ -390,7 +391,7 @@ pub fn draw_faults<DB: DrawingBackend>(
     for f in faults {
         let colour = fault_colour(&f.kind);
         let x0 = x_axis.clamp(time.x(f.at_ns));
-        match f.until_ns {
+        match f.band_until_ns {
             Some(until) if until > f.at_ns => {
                 let x1 = x_axis.clamp(time.x(until));
                 chart

@@ -2,6 +2,7 @@
 //! `zabsim run --out` writes them) into the plain data the charts are drawn from. Every
 //! problem names its file, and its line where it has one.
 
+use proto::NS_PER_MS;
 use proto::history::{Event, Outcome};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -33,8 +34,11 @@ pub struct VerdictInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FaultSpan {
     pub at_ns: u64,
-    /// None: instantaneous (or lasting to the end), drawn as a line.
+    /// As `outcome.json` states it. None: instantaneous, or lasting until the heal.
     pub until_ns: Option<u64>,
+    /// Where the fault's band in the charts ends: `until_ns` clipped at the heal, or the
+    /// heal for a fault that lasts until it (see [`band_until`]). None: drawn as a line.
+    pub band_until_ns: Option<u64>,
     /// The fault's `kind` (`crash`, `partition-isolate`, …).
     pub kind: String,
     /// Its other parameters, `key=value` separated by spaces.
@@ -65,6 +69,9 @@ pub struct RunData {
     pub trace_hash: u64,
     pub end_ns: u64,
     pub recovered_ns: Option<u64>,
+    /// The heal: the end of the safety phase, when every fault is healed (scenario.json's
+    /// `run.safety_ms`). None when the file does not say.
+    pub heal_ns: Option<u64>,
     pub figures: Vec<(String, u64)>,
     pub elections_ns: Vec<u64>,
     pub faults: Vec<FaultSpan>,
@@ -102,6 +109,38 @@ struct ScenarioHead {
     name: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    run: Option<RunHead>,
+}
+
+#[derive(Deserialize)]
+struct RunHead {
+    #[serde(default)]
+    safety_ms: Option<u64>,
+}
+
+/// Fault kinds that, with no end of their own, last until the heal: the kernel restarts
+/// every crashed server and resets every clock's drift there.
+const LASTING_UNTIL_HEAL: [&str; 2] = ["crash", "clock-drift"];
+
+/// Where a fault's chart band ends. With the heal known: an end after the heal is clipped
+/// to it (everything heals there), and a fault without an end of a kind that lasts (a crash
+/// without restart, a clock drift; one that hit some process) ends there. Otherwise the
+/// fault's own end; None (a line) for an instantaneous fault.
+pub fn band_until(f: &FaultSpan, heal_ns: Option<u64>) -> Option<u64> {
+    let Some(heal) = heal_ns else {
+        return f.until_ns;
+    };
+    match f.until_ns {
+        Some(until) => Some(until.min(heal).max(f.at_ns)),
+        None if LASTING_UNTIL_HEAL.contains(&f.kind.as_str())
+            && !f.processes.is_empty()
+            && f.at_ns < heal =>
+        {
+            Some(heal)
+        }
+        None => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -161,7 +200,12 @@ fn verdict_info(path: &Path, map: &Map<String, Value>) -> Result<VerdictInfo, Re
     Ok(VerdictInfo { name, details })
 }
 
-fn fault_span(path: &Path, index: usize, a: &AppliedJson) -> Result<FaultSpan, ReportError> {
+fn fault_span(
+    path: &Path,
+    index: usize,
+    a: &AppliedJson,
+    heal_ns: Option<u64>,
+) -> Result<FaultSpan, ReportError> {
     let kind = match a.fault.get("kind") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => {
@@ -188,13 +232,16 @@ fn fault_span(path: &Path, index: usize, a: &AppliedJson) -> Result<FaultSpan, R
         .filter(|(k, _)| k.as_str() != "kind")
         .map(|(k, v)| format!("{k}={}", plain(v)))
         .collect();
-    Ok(FaultSpan {
+    let mut span = FaultSpan {
         at_ns: a.at_ns,
         until_ns: a.until_ns,
+        band_until_ns: None,
         kind,
         params: params.join(" "),
         processes: a.processes.clone(),
-    })
+    };
+    span.band_until_ns = band_until(&span, heal_ns);
+    Ok(span)
 }
 
 /// Read `dir`'s run files. `history.jsonl` may be absent (no client history).
@@ -221,11 +268,17 @@ pub fn load(dir: &Path) -> Result<RunData, ReportError> {
             format!("{} faults, more than {FAULTS_MAX}", o.faults.len()),
         ));
     }
+    let heal_ns = scenario
+        .scenario
+        .run
+        .as_ref()
+        .and_then(|r| r.safety_ms)
+        .map(|ms| ms.saturating_mul(NS_PER_MS));
     let faults = o
         .faults
         .iter()
         .enumerate()
-        .map(|(i, a)| fault_span(&outcome_path, i, a))
+        .map(|(i, a)| fault_span(&outcome_path, i, a, heal_ns))
         .collect::<Result<Vec<_>, _>>()?;
     let mut data = RunData {
         scenario_name: scenario.scenario.name,
@@ -235,6 +288,7 @@ pub fn load(dir: &Path) -> Result<RunData, ReportError> {
         trace_hash: o.trace_hash,
         end_ns: o.end_ns,
         recovered_ns: o.recovered_ns,
+        heal_ns,
         figures: outcome.figures,
         elections_ns: outcome.elections_ns,
         faults,
@@ -317,6 +371,57 @@ fn op_sample(op: &proto::history::OpRecord) -> Result<OpSample, String> {
                 latency_ns: Some(latency),
                 counted_ns: complete,
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    fn span(kind: &str, at_ms: u64, until_ms: Option<u64>, processes: &[u32]) -> FaultSpan {
+        FaultSpan {
+            at_ns: at_ms * MS,
+            until_ns: until_ms.map(|u| u * MS),
+            band_until_ns: None,
+            kind: kind.into(),
+            params: String::new(),
+            processes: processes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn bands_end_at_the_heal_at_the_latest() {
+        let heal = Some(2_000 * MS);
+        let cases = [
+            // A crash without restart and a drift last until the heal.
+            (span("crash", 500, None, &[2]), Some(2_000)),
+            (span("clock-drift", 700, None, &[0]), Some(2_000)),
+            // An end after the heal is clipped; one before it stays.
+            (
+                span("partition-isolate", 1_500, Some(2_600), &[1]),
+                Some(2_000),
+            ),
+            (span("crash", 500, Some(900), &[2]), Some(900)),
+            // Instantaneous faults, and a crash that hit nobody, stay lines.
+            (span("clock-jump", 800, None, &[1]), None),
+            (span("restart", 800, None, &[1]), None),
+            (span("crash", 800, None, &[]), None),
+        ];
+        for (f, want_ms) in cases {
+            assert_eq!(band_until(&f, heal), want_ms.map(|m| m * MS), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn without_a_heal_the_band_is_the_fault_as_stated() {
+        for f in [
+            span("crash", 500, None, &[2]),
+            span("partition-isolate", 1_500, Some(2_600), &[1]),
+        ] {
+            assert_eq!(band_until(&f, None), f.until_ns);
         }
     }
 }

@@ -345,3 +345,68 @@ fn malformed_inputs_are_named_by_file_and_line() {
     assert!(e.message.contains("cannot read"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A run directory whose only fault is `fault` (an `outcome.faults` entry) and whose
+/// scenario heals at `heal_ms` (no `run` section when None).
+fn write_fault_run(dir: &Path, heal_ms: Option<u64>, fault: serde_json::Value) {
+    let mut scenario: serde_json::Value = serde_json::from_str(&scenario_json(3)).unwrap();
+    if let Some(ms) = heal_ms {
+        scenario["scenario"]["run"] = serde_json::json!({"safety_ms": ms, "liveness_ms": 5_000});
+    }
+    std::fs::write(dir.join("scenario.json"), scenario.to_string()).unwrap();
+    let mut outcome: serde_json::Value = serde_json::from_str(&outcome_json(3, false)).unwrap();
+    outcome["outcome"]["faults"] = serde_json::json!([fault]);
+    std::fs::write(dir.join("outcome.json"), outcome.to_string()).unwrap();
+    let mut text = String::new();
+    for e in history() {
+        text += &serde_json::to_string(&e).unwrap();
+        text.push('\n');
+    }
+    std::fs::write(dir.join("history.jsonl"), text).unwrap();
+}
+
+fn fault(kind: &str, at_ms: u64, until_ms: Option<u64>) -> serde_json::Value {
+    serde_json::json!({
+        "at_ns": at_ms * MS,
+        "until_ns": until_ms.map(|u| u * MS),
+        "fault": {"kind": kind, "target": 2},
+        "processes": [2],
+    })
+}
+
+/// The chart files (not the index, whose fault table shows `until_ns` as stated).
+fn charts_of(dir: &Path, heal_ms: Option<u64>, fault: serde_json::Value) -> Vec<(String, Vec<u8>)> {
+    write_fault_run(dir, heal_ms, fault);
+    let data = report::load(dir).unwrap();
+    let mut files = report::render_data(&data).unwrap();
+    files.retain(|(name, _)| name != report::INDEX);
+    files
+}
+
+#[test]
+fn a_fault_without_an_end_is_drawn_ending_at_the_heal() {
+    let dir = scratch("heal");
+    let heal = Some(2_000);
+    // A crash that never restarted on its own is drawn exactly like one restarted at the
+    // heal, and not like one lasting to the end of the chart.
+    let open = charts_of(&dir, heal, fault("crash", 600, None));
+    let data = report::load(&dir).unwrap();
+    assert_eq!(data.heal_ns, Some(2_000 * MS));
+    assert_eq!(data.faults[0].until_ns, None);
+    assert_eq!(data.faults[0].band_until_ns, Some(2_000 * MS));
+    let at_heal = charts_of(&dir, heal, fault("crash", 600, Some(2_000)));
+    let to_end = charts_of(&dir, Some(END_NS / MS), fault("crash", 600, None));
+    assert!(open == at_heal, "an open crash's band ends at the heal");
+    assert!(
+        open != to_end,
+        "an open crash's band does not run to the chart's end"
+    );
+    // An end after the heal is clipped to it.
+    let late = charts_of(&dir, heal, fault("partition-isolate", 1_500, Some(2_700)));
+    let clipped = charts_of(&dir, heal, fault("partition-isolate", 1_500, Some(2_000)));
+    assert!(late == clipped, "a band ends at the heal at the latest");
+    // An instantaneous fault stays a line, heal or not.
+    let jump = charts_of(&dir, heal, fault("clock-jump", 900, None));
+    assert!(jump == charts_of(&dir, None, fault("clock-jump", 900, None)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

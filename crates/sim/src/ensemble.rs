@@ -108,19 +108,25 @@ pub fn factory(s: &Scenario) -> Factory<Node> {
         read_ratio,
         keys,
         writes_max,
+        cas_ratio,
+        ref key_dist,
+        zipf_s,
         ..
     } = s.workload
     else {
         panic!("an ensemble needs a writes workload");
     };
     let servers: Vec<ProcessId> = layout.servers().collect();
+    let key_dist = crate::keydist::KeyDist::parse(key_dist).expect("validated");
     let generator = LoadgenConfig {
         servers,
         interval_ns: interval_ms * NS_PER_MS,
         outstanding_max: outstanding_max as usize,
         session_timeout_ms: u32::try_from(session_timeout_ms).expect("validated"),
         read_ppm: read_ratio.ppm,
-        keys,
+        cas_ppm: cas_ratio.ppm,
+        // Built once: every generator (and each restart) shares the Zipf table.
+        keys: crate::keydist::KeySampler::new(key_dist, keys, zipf_s),
         writes_max,
     };
     let queue = queue_configs(s, &layout);

@@ -12,6 +12,7 @@ pub mod fault;
 pub mod histcheck;
 pub mod history;
 pub mod kernel;
+pub mod keydist;
 pub mod loadgen;
 pub mod nemesis;
 pub mod network;

@@ -9,6 +9,7 @@ use crate::clock::DRIFT_PPM_MAX;
 use crate::disk::DiskConfig;
 use crate::fault::{Fault, Target};
 use crate::kernel::KernelConfig;
+use crate::keydist::{KeyDist, ZIPF_KEYS_MAX};
 use crate::nemesis::{self, NemesisConfig, Plan, SwarmChoice};
 use crate::network::{NetworkConfig, Transport};
 use crate::rng::{Purpose, Stream};
@@ -126,6 +127,12 @@ pub enum WorkloadConfig {
     /// `read_ratio`, else setData / create, on `keys` znodes `/k0`…), at most
     /// `outstanding_max` in flight, and stops writing after `writes_max` acknowledged
     /// writes (0 = never).
+    ///
+    /// `cas_ratio` (default 0): the share of writes that are compare-and-set — setData with
+    /// the version the client last saw for the key (a getData first when it knows none;
+    /// BadVersion is a lost race, not an error). `key_dist`: `"uniform"` (default) or
+    /// `"zipf"`, where key `/kN` is chosen with weight (N+1)^−`zipf_s` (`zipf_s` > 0,
+    /// default 1.0; `/k0` is the hottest; at most 2^20 keys).
     Writes {
         clients: u32,
         interval_ms: u64,
@@ -139,6 +146,14 @@ pub enum WorkloadConfig {
         keys: u64,
         #[serde(default)]
         writes_max: u64,
+        // The new fields are left out of a written scenario at their defaults, so that the
+        // resolved scenario of an existing run reads as it always did.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        cas_ratio: crate::dist::Probability,
+        #[serde(default = "default_key_dist", skip_serializing_if = "is_uniform")]
+        key_dist: String,
+        #[serde(default = "default_zipf_s", skip_serializing_if = "is_default_zipf_s")]
+        zipf_s: f64,
         /// Queue-recipe clients besides the KV generators (`[workload.queue]`).
         #[serde(default)]
         queue: Option<QueueWorkload>,
@@ -199,6 +214,21 @@ fn default_session_timeout_ms() -> u64 {
 }
 fn default_keys() -> u64 {
     16
+}
+fn default_key_dist() -> String {
+    "uniform".into()
+}
+fn default_zipf_s() -> f64 {
+    1.0
+}
+fn is_zero(p: &crate::dist::Probability) -> bool {
+    p.ppm == 0
+}
+fn is_uniform(name: &str) -> bool {
+    name == "uniform"
+}
+fn is_default_zipf_s(s: &f64) -> bool {
+    *s == default_zipf_s()
 }
 
 impl WorkloadConfig {
@@ -581,6 +611,8 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             session_timeout_ms,
             keys,
             ref queue,
+            ref key_dist,
+            zipf_s,
             ..
         } => {
             check(
@@ -600,6 +632,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 "must be in 1..=3600000",
             )?;
             check(keys > 0, "workload.keys", "must be positive")?;
+            validate_keys(key_dist, zipf_s, keys)?;
             validate_zab(&s.zab, s.cluster.servers + s.cluster.observers)?;
             if let Some(q) = queue {
                 validate_queue(q, &s.zab.bugs)?;
@@ -610,6 +643,27 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
         !s.workload.is_probe() || processes >= 2,
         "cluster.servers",
         "the kernel probe needs at least two processes",
+    )
+}
+
+/// `key_dist` names a distribution, `zipf_s` is a usable exponent, a Zipf table fits.
+fn validate_keys(key_dist: &str, zipf_s: f64, keys: u64) -> Result<(), Problem> {
+    let names = KeyDist::NAMES.map(|n| format!("\"{n}\"")).join(" or ");
+    let Some(dist) = KeyDist::parse(key_dist) else {
+        return Err((
+            "workload.key_dist".into(),
+            format!("unknown key distribution \"{key_dist}\"; expected {names}"),
+        ));
+    };
+    check(
+        zipf_s.is_finite() && zipf_s > 0.0,
+        "workload.zipf_s",
+        format!("{zipf_s} must be a finite number > 0"),
+    )?;
+    check(
+        dist != KeyDist::Zipf || keys <= ZIPF_KEYS_MAX,
+        "workload.keys",
+        format!("at most {ZIPF_KEYS_MAX} with key_dist = \"zipf\""),
     )
 }
 
