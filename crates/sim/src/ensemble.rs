@@ -347,7 +347,7 @@ impl EnsembleObserver {
                 });
             } else if !g.has_write_target() && acked(procs, c) <= baseline[i] {
                 stuck.push(c, || {
-                    format!("no write acknowledged since the heal ({})", g.describe())
+                    format!("no write answered (acknowledged, or a lost compare-and-set race) since the heal ({})", g.describe())
                 });
             }
         }
@@ -377,11 +377,14 @@ impl Stuck {
     }
 }
 
+/// Writes of a generator the ensemble answered with a committed outcome: acknowledged, or
+/// a compare-and-set that lost its race (BadVersion is decided by the leader and committed
+/// as an error txn, so it proves the write path works as much as a success does).
 fn acked(procs: &dyn Procs<Node>, pid: ProcessId) -> u64 {
     procs
         .get(pid)
         .and_then(Node::loadgen)
-        .map_or(0, |g| g.stats.writes_acked)
+        .map_or(0, |g| g.stats.writes_acked + g.stats.cas_bad_version)
 }
 
 fn violation(v: MonitorViolation) -> Violation {
