@@ -1737,7 +1737,10 @@ fn a_random_schedule_replayed_as_an_explicit_script_gives_the_same_run() {
     // What `zabsim shrink` relies on: the schedule a seed drew, written as the scenario's
     // script with random faults off, replays bit for bit (drifts have their own stream).
     let loaded = scenario::load_file(&scenario_path("default.toml"), &[]).unwrap();
-    assert_ne!(loaded.scenario.clock.drift_ppm_max, 0, "the case needs drift");
+    assert_ne!(
+        loaded.scenario.clock.drift_ppm_max, 0,
+        "the case needs drift"
+    );
     for seed in 0..4 {
         let random = sim::run::run(&loaded, seed).unwrap();
         assert!(!random.schedule.is_empty(), "seed {seed}: no faults drawn");
