@@ -282,7 +282,7 @@ fn kernel(quick: u32) -> u8 {
         );
     }
     println!(
-        "memory per pending event: {} bytes (key and payload, inline in its bucket)",
+        "memory per pending event: {} bytes (event inline in its bucket, plus its 8-byte order key)",
         sim::run::bytes_per_pending_event()
     );
     0

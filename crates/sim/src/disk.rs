@@ -7,7 +7,7 @@
 //! Invariants: `durable_len <= records.len()`; durability only grows until a crash; an
 //! fsync's completion never covers records appended after it was issued.
 
-use crate::dist::Latency;
+use crate::dist::{Latency, Sampler};
 use crate::rng::Stream;
 use proto::Time;
 use serde::{Deserialize, Serialize};
@@ -78,9 +78,9 @@ impl<R: Clone> Disk<R> {
 
     /// Issue an fsync at `now`: returns when it completes and how many records it covers.
     /// Fsyncs queue behind each other.
-    pub fn fsync(&mut self, now: Time, config: &DiskConfig, rng: &mut Stream) -> (Time, usize) {
-        let latency_ns = config
-            .fsync
+    /// `latency` is `DiskConfig::fsync`, compiled.
+    pub fn fsync(&mut self, now: Time, latency: &Sampler, rng: &mut Stream) -> (Time, usize) {
+        let latency_ns = latency
             .sample_ns(rng)
             .saturating_mul(self.slow_factor as u64);
         let done = now.max(self.fsync_free_at).plus_ns(latency_ns);
@@ -131,12 +131,10 @@ mod tests {
     use super::*;
     use crate::rng::Purpose;
 
-    fn setup() -> (Disk<u32>, DiskConfig, Stream) {
+    fn setup() -> (Disk<u32>, Sampler, Stream) {
         (
             Disk::default(),
-            DiskConfig {
-                fsync: Latency::Constant { us: 100 },
-            },
+            Sampler::new(&Latency::Constant { us: 100 }),
             Stream::new(3, Purpose::Disk),
         )
     }

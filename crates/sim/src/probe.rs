@@ -54,12 +54,23 @@ const PING_TIMER: TimerId = TimerId(1);
 /// Answered pings between two fsyncs of the probe's log.
 const FSYNC_EVERY: u64 = 8;
 
-pub struct Probe {
-    mode: ProbeMode,
-    processes: u32,
+/// Pings sent and answered.
+#[derive(Default)]
+struct Pings {
     seq_next: u64,
     pending: Vec<(u64, Time)>,
     answered: u64,
+}
+
+pub struct Probe {
+    mode: ProbeMode,
+    processes: u32,
+    /// Lemire's rejection threshold for drawing a peer (`2^64 mod (processes − 1)`),
+    /// computed once instead of per draw.
+    peer_threshold: u64,
+    /// The ping mode's bookkeeping, boxed: a relay probe (the kernel bench's load) then
+    /// fits one cache line.
+    pings: Box<Pings>,
     /// Pings answered since the last start (for liveness).
     pub answered_since_start: u64,
     /// Records recovered from disk at the last start.
@@ -72,19 +83,28 @@ const PENDING_MAX: usize = 64;
 impl Probe {
     pub fn new(mode: ProbeMode, processes: u32) -> Probe {
         assert!(processes >= 2, "a probe needs a peer");
+        let peers = processes as u64 - 1;
         Probe {
             mode,
             processes,
-            seq_next: 0,
-            pending: Vec::new(),
-            answered: 0,
+            peer_threshold: peers.wrapping_neg() % peers,
+            pings: Box::default(),
             answered_since_start: 0,
             recovered_records: 0,
         }
     }
 
+    /// A uniform peer other than this process: exactly `ctx.below(processes − 1)` (the same
+    /// draws and values), with the rejection threshold precomputed.
+    #[inline]
     fn random_peer(&self, ctx: &mut Ctx) -> ProcessId {
-        let other = ctx.below(self.processes as u64 - 1) as u32;
+        let peers = self.processes as u64 - 1;
+        let other = loop {
+            let product = (ctx.rng.next_u64() as u128) * (peers as u128);
+            if (product as u64) >= self.peer_threshold {
+                break (product >> 64) as u32;
+            }
+        };
         ProcessId(if other >= ctx.me.0 { other + 1 } else { other })
     }
 }
@@ -126,18 +146,19 @@ impl Process for Probe {
                 },
             ),
             ProbeMsg::Pong { seq, .. } => {
-                let Some(i) = self.pending.iter().position(|&(s, _)| s == seq) else {
+                let pings = &mut *self.pings;
+                let Some(i) = pings.pending.iter().position(|&(s, _)| s == seq) else {
                     return;
                 };
-                let (_, sent) = self.pending.swap_remove(i);
-                self.answered += 1;
+                let (_, sent) = pings.pending.swap_remove(i);
+                pings.answered += 1;
                 self.answered_since_start += 1;
                 out.note(ProbeNote::RoundTrip {
                     rtt_ns: ctx.now.since_ns(sent),
                 });
                 out.append(seq);
-                if self.answered.is_multiple_of(FSYNC_EVERY) {
-                    out.fsync(WriteId(self.answered));
+                if pings.answered.is_multiple_of(FSYNC_EVERY) {
+                    out.fsync(WriteId(pings.answered));
                 }
             }
             ProbeMsg::Token { hops } => {
@@ -157,12 +178,13 @@ impl Process for Probe {
             return;
         };
         let to = self.random_peer(ctx);
-        let seq = self.seq_next;
-        self.seq_next += 1;
-        if self.pending.len() == PENDING_MAX {
-            self.pending.remove(0);
+        let pings = &mut *self.pings;
+        let seq = pings.seq_next;
+        pings.seq_next += 1;
+        if pings.pending.len() == PENDING_MAX {
+            pings.pending.remove(0);
         }
-        self.pending.push((seq, ctx.now));
+        pings.pending.push((seq, ctx.now));
         out.send(to, ProbeMsg::Ping { seq, payload_bytes });
         out.set_timer(PING_TIMER, ctx.now.plus_ns(interval_ns));
     }
@@ -223,6 +245,42 @@ mod tests {
         fn next_u64(&mut self) -> u64 {
             self.0 = self.0.wrapping_add(1);
             self.0
+        }
+    }
+
+    /// Draws spread over the whole `u64` range.
+    struct Mixed(u64);
+    impl Entropy for Mixed {
+        fn next_u64(&mut self) -> u64 {
+            self.0 = proto::mix64(self.0.wrapping_add(1));
+            self.0
+        }
+    }
+
+    /// `random_peer` picks exactly the peer `ctx.below(processes − 1)` picks.
+    #[test]
+    fn random_peer_is_below_with_a_precomputed_threshold() {
+        for processes in [2u32, 3, 10, 1_000, 10_007] {
+            let p = Probe::new(ProbeMode::Relay { tokens: 1 }, processes);
+            let (mut a, mut b) = (Mixed(processes as u64), Mixed(processes as u64));
+            for i in 0..2_000u32 {
+                let me = ProcessId(i % processes);
+                let mut ctx = Ctx {
+                    me,
+                    now: Time(0),
+                    rng: &mut a,
+                };
+                let got = p.random_peer(&mut ctx);
+                let mut ctx = Ctx {
+                    me,
+                    now: Time(0),
+                    rng: &mut b,
+                };
+                let other = ctx.below(processes as u64 - 1) as u32;
+                let want = ProcessId(if other >= me.0 { other + 1 } else { other });
+                assert_eq!(got, want);
+                assert_ne!(got, me);
+            }
         }
     }
 
