@@ -14,26 +14,9 @@
 
 use std::time::Instant;
 
-const RELAY_SCENARIO: &str = r#"
-version = 1
-name = "bench-relay"
-[cluster]
-servers = 10
-[run]
-safety_ms = 1_000_000_000
-liveness_ms = 1
-events_max = 1
-[network]
-latency = { dist = "uniform", min_us = 500, max_us = 1_500 }
-[cpu]
-message_us = 0
-[workload]
-kind = "relay"
-tokens = 1
-"#;
-
-/// Tokens in flight across the whole run, whatever the process count.
-const TOKENS_TOTAL: u32 = 20_000;
+use sim::probe::{
+    RELAY_BENCH_SCENARIO as RELAY_SCENARIO, RELAY_BENCH_TOKENS_TOTAL as TOKENS_TOTAL,
+};
 
 fn env_list(name: &str, default: &[u64]) -> Vec<u64> {
     match std::env::var(name) {

@@ -234,6 +234,29 @@ impl Observer<Probe> for ProbeObserver {
     }
 }
 
+/// The relay load both kernel benchmarks run (`zabsim bench`, `cargo bench -p sim`): every
+/// process forwards tokens to random peers, uniform 0.5–1.5 ms latency, no CPU cost.
+pub const RELAY_BENCH_SCENARIO: &str = r#"
+version = 1
+name = "bench-relay"
+[cluster]
+servers = 10
+[run]
+safety_ms = 1_000_000_000
+liveness_ms = 1
+events_max = 1
+[network]
+latency = { dist = "uniform", min_us = 500, max_us = 1_500 }
+[cpu]
+message_us = 0
+[workload]
+kind = "relay"
+tokens = 1
+"#;
+
+/// Tokens in flight across the whole run, whatever the process count.
+pub const RELAY_BENCH_TOKENS_TOTAL: u32 = 20_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
