@@ -195,16 +195,34 @@ fn zk_history(quick: u32) -> u8 {
     0
 }
 
-/// Committed writes per wall-second for a fault-free 5-server ensemble, monitors on.
+/// Committed writes per wall-second for a fault-free 5-server ensemble, monitors on: the
+/// best of `ENSEMBLE_RUNS` runs of the same seed (each must give the same trace hash).
 fn ensemble(quick: u32) -> u8 {
+    const ENSEMBLE_RUNS: u32 = 3;
     println!();
-    println!("ensemble: 5 servers, no faults, 50 clients writing, every protocol monitor on");
+    println!(
+        "ensemble: 5 servers, no faults, 50 clients writing, every protocol monitor and the \
+         history check on (best of {ENSEMBLE_RUNS} runs)"
+    );
     let safety_ms = 4_000 / quick as u64;
-    let (report, secs) = match timed_run(ENSEMBLE_SCENARIO, &[format!("run.safety_ms={safety_ms}")])
-    {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+    let overrides = [format!("run.safety_ms={safety_ms}")];
+    let mut best: Option<(sim::run::RunReport, f64)> = None;
+    for _ in 0..ENSEMBLE_RUNS {
+        let (report, secs) = match timed_run(ENSEMBLE_SCENARIO, &overrides) {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        if let Some((first, _)) = &best {
+            assert_eq!(
+                first.outcome.trace_hash, report.outcome.trace_hash,
+                "same seed, same run"
+            );
+        }
+        if best.as_ref().is_none_or(|(_, s)| secs < *s) {
+            best = Some((report, secs));
+        }
+    }
+    let (report, secs) = best.expect("at least one run");
     let commits = report
         .figures
         .iter()

@@ -1,6 +1,12 @@
 //! The `zabsim` command line: argument parsing, dispatch and exit codes (DESIGN.md §7:
 //! 0 all checks passed, 1 a violation, 2 usage or input error, 3 inconclusive).
 
+/// mimalloc: allocation is spread over every message and txn of a run (see the workspace
+/// manifest). Nothing a run computes depends on addresses, so the allocator cannot change a
+/// trace hash.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod checkcmd;
 mod fuzz;

@@ -8,7 +8,7 @@
 //! would delete a node that still has children and orphan them; here such a delete is
 //! skipped (`NotEmpty`, a misfit), keeping the tree a tree.
 //!
-//! Invariants: txn zxids strictly increase (`last_zxid` only moves forward); the digest sum,
+//! Invariants: txn zxids strictly increase (`last_zxid` only moves forward); the
 //! child sets and ephemeral index change together with the nodes; a session's ephemeral set
 //! is removed when it becomes empty.
 

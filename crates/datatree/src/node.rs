@@ -100,8 +100,8 @@ impl Node {
     }
 }
 
-/// The stable hash of one node, summed (wrapping) into the tree digest so that the digest
-/// can be kept up to date in O(1) per change, like ZooKeeper's `DigestCalculator`.
+/// The stable hash of one node, summed (wrapping) into the tree digest, like ZooKeeper's
+/// `DigestCalculator` (which sums per-node hashes so that a digest is order-free).
 pub(crate) fn node_hash(path: &str, data: &[u8], stat: &StatPersisted) -> u64 {
     let mut h = StableHasher::new();
     h.bytes(path.as_bytes()).bytes(data);

@@ -1,11 +1,12 @@
 //! The znode tree itself: storage, reads (getData, exists, getChildren, sync), accessors,
-//! the incrementally maintained digest and the full invariant check. Mutation lives in
+//! the digest and the full invariant check. Mutation lives in
 //! `apply.rs`, txn preparation in `prepare.rs`/`multi.rs`, persistence in `snapshot.rs`.
 //! Invariants (checked by `check_invariants`): the root `/` always exists and is never
 //! ephemeral; every other node's parent exists and lists it as a child, and every listed
 //! child exists; ephemeral nodes have no children; the per-session ephemeral index equals
-//! the set of nodes owned by each session; `digest_sum` is the wrapping sum of every node's
-//! hash; every stored path passes `validate_path`; all iteration is in path order.
+//! the set of nodes owned by each session; every stored path passes `validate_path`; all
+//! iteration is in path order. The digest is computed on demand (nothing on the apply path
+//! needs it, so no apply pays for it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,8 +24,6 @@ pub struct DataTree {
     pub(crate) nodes: BTreeMap<String, Node>,
     pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
     pub(crate) last_zxid: Zxid,
-    /// Wrapping sum of `node_hash` over all nodes.
-    pub(crate) digest_sum: u64,
     /// Txn parts that did not fit the tree when applied (see `DataTree::misfits`).
     pub(crate) misfits: u64,
 }
@@ -43,7 +42,6 @@ impl DataTree {
             nodes: BTreeMap::new(),
             ephemerals: BTreeMap::new(),
             last_zxid: Zxid::ZERO,
-            digest_sum: 0,
             misfits: 0,
         };
         tree.insert_node(
@@ -115,10 +113,13 @@ impl DataTree {
     }
 
     /// A stable digest of the whole tree (every node's path, data and stat); equal trees
-    /// have equal digests on every machine. Kept up to date per change, O(1) to read. It does
-    /// not cover `last_zxid` or `misfits`.
+    /// have equal digests on every machine. O(n): the wrapping sum of every node's hash,
+    /// with the node count. It does not cover `last_zxid` or `misfits`.
     pub fn digest(&self) -> u64 {
-        hash_words(&[self.digest_sum, self.nodes.len() as u64])
+        let sum = self.nodes.iter().fold(0u64, |sum, (path, node)| {
+            sum.wrapping_add(node_hash(path, &node.data, &node.stat))
+        });
+        hash_words(&[sum, self.nodes.len() as u64])
     }
 
     /// Answer a read (`GetData`, `Exists`, `GetChildren`, `Sync`) from this tree. Watches
@@ -172,22 +173,15 @@ impl DataTree {
         deleted
     }
 
-    // ---- mutation primitives that keep the digest sum current ----
+    // ---- mutation primitives ----
 
     pub(crate) fn insert_node(&mut self, path: String, node: Node) {
-        self.digest_sum = self
-            .digest_sum
-            .wrapping_add(node_hash(&path, &node.data, &node.stat));
         let previous = self.nodes.insert(path, node);
         assert!(previous.is_none(), "insert_node over an existing node");
     }
 
     pub(crate) fn remove_node(&mut self, path: &str) -> Option<Node> {
-        let node = self.nodes.remove(path)?;
-        self.digest_sum = self
-            .digest_sum
-            .wrapping_sub(node_hash(path, &node.data, &node.stat));
-        Some(node)
+        self.nodes.remove(path)
     }
 
     /// Change one node in place; `None` if it does not exist.
@@ -196,12 +190,7 @@ impl DataTree {
         path: &str,
         f: impl FnOnce(&mut Node) -> R,
     ) -> Option<R> {
-        let node = self.nodes.get_mut(path)?;
-        let before = node_hash(path, &node.data, &node.stat);
-        let result = f(node);
-        let after = node_hash(path, &node.data, &node.stat);
-        self.digest_sum = self.digest_sum.wrapping_sub(before).wrapping_add(after);
-        Some(result)
+        self.nodes.get_mut(path).map(f)
     }
 
     /// Assert every structural invariant (see the module docs). O(n log n); for tests and
@@ -209,7 +198,6 @@ impl DataTree {
     pub fn check_invariants(&self) {
         let root = self.nodes.get(ROOT).expect("the root exists");
         assert!(!root.stat.is_ephemeral(), "the root is ephemeral");
-        let mut sum = 0u64;
         let mut owned: BTreeMap<SessionId, BTreeSet<String>> = BTreeMap::new();
         for (path, node) in &self.nodes {
             assert_eq!(
@@ -217,7 +205,6 @@ impl DataTree {
                 Ok(()),
                 "stored invalid path {path:?}"
             );
-            sum = sum.wrapping_add(node_hash(path, &node.data, &node.stat));
             if path != ROOT {
                 let (parent, name) = path::parent_of(path);
                 let parent_node = self
@@ -260,10 +247,6 @@ impl DataTree {
         assert_eq!(
             owned, self.ephemerals,
             "ephemeral index differs from the nodes"
-        );
-        assert_eq!(
-            sum, self.digest_sum,
-            "incremental digest differs from a recomputation"
         );
         let listed: usize = self.nodes.values().map(|n| n.children.len()).sum();
         assert_eq!(
