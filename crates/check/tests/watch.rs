@@ -5,14 +5,27 @@
 
 mod common;
 
-use check::watch::{EVENT_AFTER_DATA, MISSED_EVENT, ONE_SHOT, WatchReport, check_watches};
+use check::lin::Budget;
+use check::watch::{
+    EVENT_AFTER_DATA, MISSED_EVENT, ONE_SHOT, WatchReport, check_history_and_watches, check_watches,
+};
 use common::*;
 use proto::history::Event;
 use proto::wire::EventType;
 
+/// The watch report, asserting that the run's combined check (one replay for both
+/// checkers) says exactly what the watch checker alone says.
+#[track_caller]
+fn watches(events: &[Event]) -> WatchReport {
+    let report = check_watches(events);
+    let (_, combined) = check_history_and_watches(events, Budget::default());
+    assert_eq!(combined, report, "the combined check agrees");
+    report
+}
+
 #[track_caller]
 fn assert_ok(events: &[Event]) -> WatchReport {
-    let report = check_watches(events);
+    let report = watches(events);
     let rendered: Vec<String> = report.violations.iter().map(|v| v.render(events)).collect();
     assert!(report.is_ok(), "{}", rendered.join("\n"));
     report
@@ -20,7 +33,7 @@ fn assert_ok(events: &[Event]) -> WatchReport {
 
 #[track_caller]
 fn assert_caught(events: &[Event], name: &str) -> WatchReport {
-    let report = check_watches(events);
+    let report = watches(events);
     assert!(
         report.violations.iter().any(|v| v.check == name),
         "expected {name}, got {:?}",
@@ -59,6 +72,19 @@ fn an_event_before_the_newer_data_passes() {
     assert_eq!(report.stats.registrations, 1);
     assert_eq!(report.stats.triggered, 1);
     assert_eq!(report.stats.events, 1);
+}
+
+#[test]
+fn a_history_without_watches_has_an_empty_report_and_the_same_verdict() {
+    let mut b = Builder::new();
+    b.write(2, create("/a", "v1"), 0, 10, 1);
+    b.read(1, get("/a"), 20, 30, 1);
+    b.write(2, set("/a", "v2"), 40, 50, 2);
+    let events = b.finish();
+    let (zk, report) = check_history_and_watches(&events, Budget::default());
+    assert_eq!(report, WatchReport::default());
+    assert_eq!(zk, check::zk::check_history(&events, Budget::default()));
+    assert!(zk.is_consistent());
 }
 
 #[test]

@@ -24,7 +24,9 @@ pub struct HistoryRecorder {
     /// Invoked, not yet completed: (process, call) → record so far.
     pending: BTreeMap<(ProcessId, u64), OpRecord>,
     expiries: BTreeSet<Zxid>,
-    /// Committed client writes by (session, xid), from the leaders' notes.
+    /// Committed client writes by (session, xid), from the leaders' notes, kept only while
+    /// they may still name the zxid of an `info` write: an entry is dropped when its write
+    /// completes with its own zxid (so the map holds the writes in flight, not the run).
     applied: BTreeMap<(SessionId, u64), Zxid>,
     /// Queue operations started, not yet ended: (process, call) → record so far.
     queue_pending: BTreeMap<(ProcessId, u64), QueueRecord>,
@@ -80,6 +82,10 @@ impl HistoryRecorder {
                 record.outcome = Outcome::of(result, *zxid);
                 record.result = Some(result.clone());
                 record.zxid = *zxid;
+                if zxid.is_some() {
+                    // The write knows its zxid: `fill_zxid` will never look it up.
+                    self.applied.remove(&(record.session, record.xid));
+                }
                 self.push(Event::Op(record));
             }
             ClientNote::Watch { session, watch } => self.push(Event::Watch {

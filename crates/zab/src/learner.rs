@@ -342,7 +342,6 @@ impl Server {
         let live = !observer && stage >= LearnerStage::PersistingSync;
         if !(in_sync || live)
             || l.deferred_acks.len() >= MAX_OUTSTANDING_PROPOSALS
-            || !txn.digest_ok()
             || txn.zxid <= self.log.last_zxid()
             || txn.zxid.epoch() > l.new_epoch
         {
@@ -384,7 +383,6 @@ impl Server {
         let l = self.learn_ref();
         if self.is_voter()
             || l.stage < LearnerStage::PersistingSync
-            || !txn.digest_ok()
             || txn.zxid <= self.log.last_zxid()
         {
             return false;

@@ -1,9 +1,11 @@
 //! Plain data shared by every part of a server: roles, phases, votes, txns (znode-tree txns
 //! with their origin) and snapshots.
 //! Invariants: a txn's `digest` is a pure function of its zxid and content ([`Txn::new`]
-//! computes it, [`Txn::digest_ok`] re-checks it); cumulative history digests are built only
-//! with [`chain_digest`] (`h_0 = 0`, `h_k = hash_words([h_{k-1}, zxid_k, digest_k])`), so
-//! a log's, an applied history's and a snapshot's digests are comparable.
+//! computes it; a txn is immutable once built and travels as `Arc<Txn>`, so receivers do not
+//! re-hash it; recovery re-checks it with [`Txn::digest_ok`]); cumulative history digests
+//! are built only with [`chain_digest`] (`h_0 = 0`,
+//! `h_k = hash_words([h_{k-1}, zxid_k, digest_k])`), so a log's, an applied history's and a
+//! snapshot's digests are comparable.
 
 use proto::{Epoch, ProcessId, StableHasher, Zxid, hash_words};
 use serde::{Deserialize, Serialize};
