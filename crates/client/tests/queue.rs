@@ -15,7 +15,17 @@ fn t(ms: u64) -> Time {
 
 /// A claim consumer past its setup (both setup creates answered).
 fn claim_consumer() -> Consumer {
-    let mut c = Consumer::new(QUEUE, ConsumerMode::Claim, 2 * proto::NS_PER_MS, false);
+    claim_consumer_with(false)
+}
+
+/// The same, with the planted `delete_first` bug on or off.
+fn claim_consumer_with(delete_first: bool) -> Consumer {
+    let mut c = Consumer::new(
+        QUEUE,
+        ConsumerMode::Claim,
+        2 * proto::NS_PER_MS,
+        delete_first,
+    );
     for _ in 0..2 {
         let (op, _) = c.next_op(t(0)).expect("setup create");
         assert!(matches!(op, Op::Create { .. }), "{op:?}");
@@ -171,4 +181,113 @@ fn items_gone_before_the_read_make_the_consumer_list_again_at_once() {
     step(&mut c, t(3), &read, OpResult::Err(ZkError::NoNode));
     // Nothing was claimed by anyone else: the queue changed, so list now.
     assert_eq!(c.next_op(t(3)).map(|(op, _)| op), Some(list()));
+}
+
+/// A delete-first consumer (the planted bug) that has claimed and read item 7 of
+/// `qn-0000000001`; its next op is the item's delete.
+fn delete_first_after_read() -> Consumer {
+    let mut c = claim_consumer_with(true);
+    let (op, _) = c.next_op(t(1)).expect("listing");
+    c.on_result(t(1), &op, &children(&["qn-0000000001"]));
+    let created = OpResult::Created {
+        path: "/q-claims/qn-0000000001".into(),
+        stat: None,
+    };
+    step(&mut c, t(2), &claim("qn-0000000001"), created);
+    let read = Op::GetData {
+        path: "/q/qn-0000000001".into(),
+        watch: false,
+    };
+    let data = OpResult::Data {
+        data: b"7".to_vec(),
+        stat: Stat::default(),
+    };
+    step(&mut c, t(3), &read, data);
+    c
+}
+
+fn delete_item() -> Op {
+    Op::Delete {
+        path: "/q/qn-0000000001".into(),
+        version: -1,
+    }
+}
+
+#[test]
+fn the_planted_delete_first_deletes_before_processing() {
+    let mut c = delete_first_after_read();
+    assert_eq!(step(&mut c, t(3), &delete_item(), OpResult::Deleted), None);
+    assert_eq!(c.next_op(t(4)), None, "processing after the delete");
+    assert_eq!(c.wake_at(), Some(t(5)));
+    let delete_claim = Op::Delete {
+        path: "/q-claims/qn-0000000001".into(),
+        version: -1,
+    };
+    let end = step(&mut c, t(5), &delete_claim, OpResult::Deleted);
+    let ok = QueueEvent::End {
+        item: Some(7),
+        outcome: Outcome::Ok,
+    };
+    assert_eq!(end, Some(ok));
+}
+
+#[test]
+fn a_delete_first_consumer_failing_before_processing_delivered_nothing() {
+    // Session lost with the delete in flight: nothing was processed, the take is unknown.
+    let mut c = delete_first_after_read();
+    let (op, _) = c.next_op(t(3)).expect("the delete");
+    assert_eq!(op, delete_item());
+    let info = QueueEvent::End {
+        item: Some(7),
+        outcome: Outcome::Info,
+    };
+    assert_eq!(c.on_session_lost(), Some(info.clone()));
+    // Failing while processing (after the delete landed): the same — and the item is gone.
+    let mut c = delete_first_after_read();
+    step(&mut c, t(3), &delete_item(), OpResult::Deleted);
+    assert_eq!(c.on_session_lost(), Some(info));
+}
+
+#[test]
+fn a_delete_first_consumer_that_lost_its_delete_answer_processes_after_verifying() {
+    let mut c = delete_first_after_read();
+    let lost = OpResult::Err(ZkError::ConnectionLoss);
+    assert_eq!(step(&mut c, t(3), &delete_item(), lost), None);
+    let verify = Op::Exists {
+        path: "/q/qn-0000000001".into(),
+        watch: false,
+    };
+    assert_eq!(step(&mut c, t(4), &verify, OpResult::Exists(None)), None);
+    assert_eq!(c.next_op(t(5)), None, "processing, not yet cleaning up");
+    assert_eq!(c.wake_at(), Some(t(6)));
+}
+
+#[test]
+fn a_correct_claim_consumer_that_lost_its_delete_answer_is_done_once_verified() {
+    let mut c = claim_consumer();
+    let (op, _) = c.next_op(t(1)).expect("listing");
+    c.on_result(t(1), &op, &children(&["qn-0000000001"]));
+    let created = OpResult::Created {
+        path: "/q-claims/qn-0000000001".into(),
+        stat: None,
+    };
+    step(&mut c, t(2), &claim("qn-0000000001"), created);
+    let read = Op::GetData {
+        path: "/q/qn-0000000001".into(),
+        watch: false,
+    };
+    let data = OpResult::Data {
+        data: b"7".to_vec(),
+        stat: Stat::default(),
+    };
+    step(&mut c, t(3), &read, data);
+    let lost = OpResult::Err(ZkError::ConnectionLoss);
+    assert_eq!(step(&mut c, t(5), &delete_item(), lost), None);
+    let verify = Op::Exists {
+        path: "/q/qn-0000000001".into(),
+        watch: false,
+    };
+    assert_eq!(step(&mut c, t(6), &verify, OpResult::Exists(None)), None);
+    let (op, _) = c.next_op(t(6)).expect("unclaim at once");
+    assert!(matches!(op, Op::Delete { ref path, .. } if path == "/q-claims/qn-0000000001"));
 }

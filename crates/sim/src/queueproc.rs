@@ -203,20 +203,24 @@ impl QueueWorker {
     }
 
     /// Whether the consumer fails now: after a take's delete succeeded, or once a claimed
-    /// item was read (while it is processed), each with probability `failure_ppm`.
+    /// item is being processed — after its read, or under the planted `delete_first` after
+    /// its delete — each with probability `failure_ppm`.
     fn should_fail(&self, ctx: &mut Ctx, op: &Op, result: &OpResult) -> Option<ConsumerMode> {
         let QueueRole::Consumer {
-            mode, failure_ppm, ..
+            mode,
+            failure_ppm,
+            delete_first,
+            ..
         } = self.config.role
         else {
             return None;
         };
         let claims = format!("{}-claims/", self.config.queue);
+        let item_deleted = matches!(op, Op::Delete { path, .. } if !path.starts_with(&claims))
+            && matches!(result, OpResult::Deleted);
         let risky = match mode {
-            ConsumerMode::Take => {
-                matches!(op, Op::Delete { path, .. } if !path.starts_with(&claims))
-                    && matches!(result, OpResult::Deleted)
-            }
+            ConsumerMode::Take => item_deleted,
+            ConsumerMode::Claim if delete_first => item_deleted,
             ConsumerMode::Claim => {
                 matches!(op, Op::GetData { .. }) && matches!(result, OpResult::Data { .. })
             }

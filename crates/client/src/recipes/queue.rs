@@ -394,7 +394,8 @@ impl Consumer {
             self.maybe_ours.insert(self.candidates[0].clone());
             match self.step {
                 Step::Deleting { item: Some(item) } => {
-                    // Processing is done; find out whether the delete landed.
+                    // Find out whether the delete landed (processing is done, or under the
+                    // planted `delete_first` not yet begun).
                     self.step = Step::Verifying { item };
                     return None;
                 }
@@ -423,12 +424,14 @@ impl Consumer {
         };
         // Claim mode: once processing finished (deleting, verifying, unclaiming) the item
         // was delivered; only its cleanup is unconfirmed (if the delete did not land the
-        // item is delivered again: at-least-once).
-        let processed = self.mode == ConsumerMode::Claim
-            && matches!(
-                self.step,
-                Step::Deleting { .. } | Step::Verifying { .. } | Step::Unclaiming { .. }
-            );
+        // item is delivered again: at-least-once). Under the planted `delete_first` the
+        // delete (and its verification) comes before processing: nothing was delivered.
+        let cleaning_up = match self.step {
+            Step::Deleting { .. } | Step::Verifying { .. } => !self.delete_first,
+            Step::Unclaiming { .. } => true,
+            _ => false,
+        };
+        let processed = self.mode == ConsumerMode::Claim && cleaning_up;
         let outcome = if processed {
             Outcome::Ok
         } else {
@@ -500,6 +503,12 @@ impl Consumer {
             Step::Deleting { item } => self.on_deleted(now, item, result),
             Step::Verifying { item } => {
                 self.step = match result {
+                    // The planted bug deletes first: the item still has to be processed.
+                    OpResult::Exists(None) if self.delete_first => Step::Processing {
+                        item,
+                        until: now.plus_ns(self.process_ns),
+                        deleted: true,
+                    },
                     OpResult::Exists(None) => Step::Unclaiming { item },
                     _ => Step::Deleting { item: Some(item) },
                 };
