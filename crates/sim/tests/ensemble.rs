@@ -156,3 +156,24 @@ fn planted_bugs_are_caught_by_the_monitors() {
         );
     }
 }
+
+#[test]
+fn the_planted_queue_delete_first_loses_items() {
+    // The consumer deletes the item before processing it and fails while processing: the
+    // queue checker must see an acknowledged item that was never delivered (not a
+    // duplicate, not a pass).
+    let buggy = scenario("queue.toml", &["zab.bugs=[\"queue-delete-first\"]"]);
+    let clean = scenario("queue.toml", &[]);
+    for seed in 0..3u64 {
+        let Verdict::Safety(f) = run_seed(&buggy, seed).outcome.verdict else {
+            panic!("seed {seed}: queue-delete-first not caught");
+        };
+        assert_eq!(f.check, "QueueInvariant", "seed {seed}: {f}");
+        assert!(f.detail.starts_with("LostItem"), "seed {seed}: {f}");
+        assert_eq!(
+            run_seed(&clean, seed).outcome.verdict,
+            Verdict::Pass,
+            "seed {seed} without the bug"
+        );
+    }
+}
