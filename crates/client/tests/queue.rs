@@ -186,7 +186,13 @@ fn items_gone_before_the_read_make_the_consumer_list_again_at_once() {
 /// A delete-first consumer (the planted bug) that has claimed and read item 7 of
 /// `qn-0000000001`; its next op is the item's delete.
 fn delete_first_after_read() -> Consumer {
-    let mut c = claim_consumer_with(true);
+    after_read(true)
+}
+
+/// A claim consumer (`delete_first` as given) that has claimed and read item 7 of
+/// `qn-0000000001`.
+fn after_read(delete_first: bool) -> Consumer {
+    let mut c = claim_consumer_with(delete_first);
     let (op, _) = c.next_op(t(1)).expect("listing");
     c.on_result(t(1), &op, &children(&["qn-0000000001"]));
     let created = OpResult::Created {
@@ -264,23 +270,8 @@ fn a_delete_first_consumer_that_lost_its_delete_answer_processes_after_verifying
 
 #[test]
 fn a_correct_claim_consumer_that_lost_its_delete_answer_is_done_once_verified() {
-    let mut c = claim_consumer();
-    let (op, _) = c.next_op(t(1)).expect("listing");
-    c.on_result(t(1), &op, &children(&["qn-0000000001"]));
-    let created = OpResult::Created {
-        path: "/q-claims/qn-0000000001".into(),
-        stat: None,
-    };
-    step(&mut c, t(2), &claim("qn-0000000001"), created);
-    let read = Op::GetData {
-        path: "/q/qn-0000000001".into(),
-        watch: false,
-    };
-    let data = OpResult::Data {
-        data: b"7".to_vec(),
-        stat: Stat::default(),
-    };
-    step(&mut c, t(3), &read, data);
+    let mut c = after_read(false);
+    assert_eq!(c.next_op(t(4)), None, "processing for 2 ms");
     let lost = OpResult::Err(ZkError::ConnectionLoss);
     assert_eq!(step(&mut c, t(5), &delete_item(), lost), None);
     let verify = Op::Exists {
