@@ -10,7 +10,7 @@
 use crate::ScenarioArgs;
 use crate::runcmd::{load, repro_line};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::{Deserialize, Serialize};
+pub use proto::results::SeedResult;
 use sim::scenario::Loaded;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,24 +18,6 @@ use std::sync::{Arc, Mutex};
 
 /// Seeds in one sweep, at most.
 const SEEDS_MAX: u64 = 100_000_000;
-
-/// One seed's result line.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedResult {
-    pub seed: u64,
-    /// `pass`, `safety`, `liveness`, `budget` or `panic`.
-    pub verdict: String,
-    pub trace_hash: String,
-    pub detail: Option<String>,
-    pub events: u64,
-    pub figures: Vec<(String, u64)>,
-    /// A seed from `regressions.txt`, replayed before the sweep.
-    pub regression: bool,
-    /// For a seed that did not pass: the line that reproduces it.
-    #[serde(default)]
-    pub repro: Option<String>,
-}
 
 fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
     let outcome =

@@ -74,6 +74,8 @@ enum Command {
         /// Write the resolved scenario, the outcome and the fault schedule here.
         #[arg(long)]
         out: Option<String>,
+        #[command(flatten)]
+        trace: runcmd::TraceArgs,
     },
     /// Re-run a seed and verify its trace hash.
     Replay {
@@ -86,6 +88,8 @@ enum Command {
         expect_hash: Option<String>,
         #[arg(long)]
         out: Option<String>,
+        #[command(flatten)]
+        trace: runcmd::TraceArgs,
     },
     /// Run many seeds (in parallel processes' worth of threads); one result line per seed.
     Fuzz {
@@ -160,12 +164,16 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Chart a run directory (written by `run --out`): latency and throughput charts in
-    /// simulated time (SVG + PNG) and an index.html.
+    /// Chart a run directory (written by `run --out`: latency and throughput in simulated
+    /// time) or a whole sweep's results file (written by `fuzz --results` or `merge --out`:
+    /// verdicts by seed, distributions across seeds, findings with their REPRO lines); SVG +
+    /// PNG charts and an index.html.
     Report {
-        /// The run directory: scenario.json, outcome.json and (for ensembles) history.jsonl.
+        /// A run directory (scenario.json, outcome.json, history.jsonl) or a results file.
+        #[arg(value_name = "RUN_DIR|RESULTS.jsonl")]
         dir: String,
-        /// Write the charts and index here instead of into the run directory.
+        /// Write the charts and index here (default: the run directory itself; for a
+        /// results file `NAME-report/` beside it).
         #[arg(long)]
         out: Option<String>,
     },
@@ -204,17 +212,20 @@ fn main() -> ExitCode {
             scenario,
             seed,
             out,
-        } => runcmd::run(&scenario, seed.as_deref(), out.as_deref(), None),
+            trace,
+        } => runcmd::run(&scenario, seed.as_deref(), out.as_deref(), None, &trace),
         Command::Replay {
             scenario,
             seed,
             expect_hash,
             out,
+            trace,
         } => runcmd::run(
             &scenario,
             seed.as_deref(),
             out.as_deref(),
             Some(expect_hash.as_deref()),
+            &trace,
         ),
         Command::Fuzz {
             scenario,

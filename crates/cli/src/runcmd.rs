@@ -1,14 +1,34 @@
 //! `zabsim run` and `zabsim replay`: load the scenario, print the seed first, run, print
 //! the summary, the verdict, the trace hash and — for a finding — the `REPRO:` line; write
 //! the resolved scenario, the outcome and the history (`history.jsonl`) beside the run
-//! when `--out` is given.
+//! when `--out` is given, and the event trace (Chrome trace JSON) with `--trace FILE`.
+//! A trace file that cannot be written is reported after the run's own results (exit 2).
 
 use crate::ScenarioArgs;
 use crate::output::write_json;
 use crate::seed;
+use report::trace::{ChromeTrace, RunEnd, TRACE_EVENTS_MAX_DEFAULT};
 use sim::run::{ResolvedScenario, RunReport};
 use sim::scenario::{self, Loaded};
-use std::path::Path;
+use sim::tracelog::TraceSink;
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// `--trace FILE` and its bound (`run` and `replay`).
+#[derive(clap::Args, Clone, Debug)]
+pub struct TraceArgs {
+    /// Write the run's event trace here as Chrome trace JSON, one event per line (open it
+    /// in ui.perfetto.dev or chrome://tracing); timestamps are simulated time.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<String>,
+    /// Stop recording the trace after this many events (the file stays valid and its
+    /// metadata says it was truncated).
+    #[arg(long, value_name = "N", default_value_t = TRACE_EVENTS_MAX_DEFAULT)]
+    pub trace_events_max: u64,
+}
 
 /// Load the scenario the arguments name (or the default one).
 pub fn load(args: &ScenarioArgs) -> Result<Loaded, String> {
@@ -45,6 +65,7 @@ pub fn run(
     seed_flag: Option<&str>,
     out: Option<&str>,
     expect: Option<Option<&str>>,
+    trace: &TraceArgs,
 ) -> u8 {
     let seed = match seed::choose(seed_flag) {
         Ok(s) => s,
@@ -59,11 +80,33 @@ pub fn run(
         Ok(l) => l,
         Err(e) => return usage(&e),
     };
-    let report = match sim::run::run(&loaded, seed) {
+    let file = trace.trace.as_deref().map(|path| {
+        let names = sim::run::process_names(&loaded.scenario);
+        TraceFile::create(path, &names, trace.trace_events_max)
+    });
+    let sink = match &file {
+        Some(Ok(f)) => Some(f.sink()),
+        _ => None,
+    };
+    let report = match sim::run::run_traced(&loaded, seed, sink) {
         Ok(r) => r,
-        Err(e) => return usage(&e.to_string()),
+        Err(e) => {
+            if let Some(Ok(f)) = file {
+                f.abandon();
+            }
+            return usage(&e.to_string());
+        }
     };
     print_summary(&loaded, &report);
+    // The run's own results are printed first; a trace that cannot be written is an
+    // input error reported after them.
+    let trace_failed = match file.map(|f| f.and_then(|f| f.finish(&loaded, &report))) {
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            true
+        }
+        Some(Ok(())) | None => false,
+    };
     if let Some(dir) = out {
         if let Err(e) = write_outputs(Path::new(dir), &loaded, &report) {
             eprintln!("error: cannot write outputs to {dir}: {e}");
@@ -87,7 +130,85 @@ pub fn run(
     if code != 0 {
         println!("REPRO: {}", repro_line(args, seed, hash));
     }
-    code
+    if trace_failed { 2 } else { code }
+}
+
+/// A trace being streamed into a temporary file beside `path`, renamed into place when
+/// the run is over.
+struct TraceFile {
+    path: String,
+    tmp: PathBuf,
+    writer: Rc<RefCell<ChromeTrace<BufWriter<File>>>>,
+}
+
+impl TraceFile {
+    /// Start the trace of a run of processes `names`; the error names `path`.
+    fn create(path: &str, names: &[String], events_max: u64) -> Result<TraceFile, String> {
+        let fail = |e: &dyn std::fmt::Display| format!("cannot write the trace to {path}: {e}");
+        let target = Path::new(path);
+        let Some(name) = target.file_name() else {
+            return Err(fail(&"not a file name"));
+        };
+        let tmp = target.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+        let file = File::create(&tmp).map_err(|e| fail(&e))?;
+        let writer = ChromeTrace::new(BufWriter::new(file), names, events_max).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            fail(&e)
+        })?;
+        Ok(TraceFile {
+            path: path.to_string(),
+            tmp,
+            writer: Rc::new(RefCell::new(writer)),
+        })
+    }
+
+    /// The kernel's handle on the writer.
+    fn sink(&self) -> Box<dyn TraceSink> {
+        Box::new(self.writer.clone())
+    }
+
+    /// No run to trace: remove the temporary file.
+    fn abandon(self) {
+        drop(self.writer);
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+
+    /// Close the trace with the run's verdict and metadata and move it into place.
+    fn finish(self, loaded: &Loaded, r: &RunReport) -> Result<(), String> {
+        let fail = |e: &dyn std::fmt::Display| {
+            let _ = std::fs::remove_file(&self.tmp);
+            format!("cannot write the trace to {}: {e}", self.path)
+        };
+        let writer = Rc::try_unwrap(self.writer)
+            .unwrap_or_else(|_| panic!("the kernel kept its trace handle"))
+            .into_inner();
+        let o = &r.outcome;
+        let end = RunEnd {
+            seed: o.seed,
+            scenario: &loaded.scenario.name,
+            origin: &loaded.origin,
+            trace_hash: o.trace_hash,
+            end_ns: o.end_ns,
+            verdict: &o.verdict,
+        };
+        let (out, written) = writer.finish(&end).map_err(|e| fail(&e))?;
+        out.into_inner()
+            .map_err(|e| fail(&e.into_error()))?
+            .sync_all()
+            .map_err(|e| fail(&e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| fail(&e))?;
+        println!(
+            "trace: {} ({} events; open in ui.perfetto.dev or chrome://tracing)",
+            self.path, written.events
+        );
+        if written.truncated {
+            eprintln!(
+                "warning: the trace stopped at {} events (--trace-events-max); {} is valid and says so in its metadata",
+                written.events, self.path
+            );
+        }
+        Ok(())
+    }
 }
 
 fn usage(message: &str) -> u8 {

@@ -6,6 +6,7 @@ pub mod hash;
 pub mod history;
 pub mod ids;
 pub mod process;
+pub mod results;
 pub mod time;
 pub mod wire;
 pub mod zk;

@@ -84,6 +84,20 @@ impl Axis {
         axis
     }
 
+    /// A linear axis from exactly `lo` to exactly `hi` (`lo < hi`), with about 10 labelled
+    /// steps inside it: for bars of whole numbers, which reach half a unit beyond their
+    /// values, so that no tick outside the data is invented.
+    pub fn linear_within(lo: f64, hi: f64) -> Axis {
+        assert!(lo.is_finite() && hi.is_finite() && lo < hi, "{lo}..{hi}");
+        let mut axis = Axis::linear_exact(lo, hi);
+        let slack = (hi - lo) * 1e-12;
+        axis.major.retain(|(v, _)| *v >= lo - slack);
+        axis.minor.retain(|v| *v >= lo);
+        axis.lo = lo;
+        assert!(axis.major.len() >= 2, "{axis:?}");
+        axis
+    }
+
     /// A logarithmic axis covering `lo..hi` (both > 0), widened to the nearest 1..9 · 10^e
     /// values; labelled at every such value over about a decade, at 1-2-5 over up to 2.5
     /// decades, at powers of ten beyond (and always at both ends).
@@ -277,6 +291,12 @@ mod tests {
         assert_eq!(t.hi(), 8020.0);
         assert_eq!(labels(&t).last().map(String::as_str), Some("8000"));
         assert_eq!(labels(&t)[1], "1000");
+        let w = Axis::linear_within(-0.5, 309.5);
+        assert_eq!((w.lo(), w.hi()), (-0.5, 309.5));
+        assert_eq!(labels(&w)[..2], ["0", "50"]);
+        assert_eq!(labels(&w).last().map(String::as_str), Some("300"));
+        let w = Axis::linear_within(-0.5, 7.5);
+        assert_eq!(labels(&w), ["0", "1", "2", "3", "4", "5", "6", "7"]);
     }
 
     #[test]

@@ -168,6 +168,8 @@ pub enum Swatch {
     Triangle(RGBColor),
     Cross(RGBColor),
     Band(RGBColor),
+    /// A solid box (a bar's segment).
+    Bar(RGBColor),
     /// Text only (a note under the entries).
     Blank,
 }
@@ -233,6 +235,12 @@ pub fn draw_legend<DB: DrawingBackend>(
                     .draw(&Rectangle::new([(x, mid - 7), (x + 24, mid + 7)], c))
                     .map_err(de)?
             }
+            Swatch::Bar(c) => panel
+                .draw(&Rectangle::new(
+                    [(x + 2, mid - 7), (x + 22, mid + 7)],
+                    c.filled(),
+                ))
+                .map_err(de)?,
             Swatch::Blank => {}
         }
         panel

@@ -30,7 +30,9 @@ table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 10px;text-align:le
 td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f5f5f5}\
 .pass{color:#1a7f37;font-weight:bold}.fail{color:#c62828;font-weight:bold}.inconclusive{color:#b26a00;font-weight:bold}\
 figure{margin:16px 0}img{max-width:100%;height:auto;border:1px solid #ddd}figcaption{color:#555;font-size:.9em}\
-.desc{color:#555}code{font-size:.95em}";
+.desc{color:#555}code{font-size:.95em}\
+.banner{font-size:1.15em;padding:10px 14px;border:2px solid #c62828;background:#fdecea}\
+pre{white-space:pre-wrap;margin:0;font-size:.85em}";
 
 /// One chart as the page shows it.
 pub struct ChartRef<'a> {
@@ -38,7 +40,8 @@ pub struct ChartRef<'a> {
     pub caption: String,
 }
 
-fn row(out: &mut String, key: &str, value_html: &str) {
+/// A two-column table row: the key as a heading cell, the value as given (already HTML).
+pub fn row(out: &mut String, key: &str, value_html: &str) {
     writeln!(
         out,
         "<tr><th>{}</th><td>{value_html}</td></tr>",
@@ -47,13 +50,38 @@ fn row(out: &mut String, key: &str, value_html: &str) {
     .unwrap();
 }
 
+/// A page's start: the head with the shared style, then `title` as its heading.
+pub fn open(o: &mut String, title: &str) {
+    o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    writeln!(o, "<title>{}</title>", escape(title)).unwrap();
+    writeln!(o, "<style>{STYLE}</style>\n</head>\n<body>").unwrap();
+    writeln!(o, "<h1>{}</h1>", escape(title)).unwrap();
+}
+
+/// A page's end.
+pub fn close(o: &mut String) {
+    o.push_str("</body>\n</html>\n");
+}
+
+/// One chart: its SVG shown, links to both files, the caption under it.
+pub fn figure(o: &mut String, c: &ChartRef<'_>) {
+    let stem = escape(c.stem);
+    writeln!(
+        o,
+        "<figure id=\"{stem}\"><img src=\"{stem}.svg\" alt=\"{}\" width=\"{}\" height=\"{}\">\
+         <figcaption>{} — <a href=\"{stem}.svg\">SVG</a>, <a href=\"{stem}.png\">PNG</a></figcaption></figure>",
+        escape(&c.caption),
+        crate::canvas::WIDTH,
+        crate::canvas::HEIGHT,
+        escape(&c.caption)
+    )
+    .unwrap();
+}
+
 pub fn page(data: &RunData, window_ns: u64, charts: &[ChartRef<'_>]) -> String {
     let mut o = String::new();
     let title = format!("zabsim — {} — seed {}", data.scenario_name, data.seed);
-    o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    writeln!(o, "<title>{}</title>", escape(&title)).unwrap();
-    writeln!(o, "<style>{STYLE}</style>\n</head>\n<body>").unwrap();
-    writeln!(o, "<h1>{}</h1>", escape(&title)).unwrap();
+    open(&mut o, &title);
     if !data.description.is_empty() {
         writeln!(o, "<p class=\"desc\">{}</p>", escape(&data.description)).unwrap();
     }
@@ -69,17 +97,9 @@ pub fn page(data: &RunData, window_ns: u64, charts: &[ChartRef<'_>]) -> String {
     )
     .unwrap();
     for c in charts {
-        let stem = escape(c.stem);
-        writeln!(
-            o,
-            "<figure id=\"{stem}\"><img src=\"{stem}.svg\" alt=\"{}\" width=\"1200\" height=\"640\">\
-             <figcaption>{} — <a href=\"{stem}.svg\">SVG</a>, <a href=\"{stem}.png\">PNG</a></figcaption></figure>",
-            escape(&c.caption),
-            escape(&c.caption)
-        )
-        .unwrap();
+        figure(&mut o, c);
     }
-    o.push_str("</body>\n</html>\n");
+    close(&mut o);
     o
 }
 

@@ -1,8 +1,9 @@
 //! zabsim's report of one run (DESIGN.md §1 `report/`): reads a run directory written by
 //! `zabsim run --out DIR` and writes four charts in simulated time — each as SVG and PNG —
-//! and an `index.html` beside them. Equal inputs give byte-identical files: every series is
-//! computed in integers over ordered collections, labels have fixed formats, the PNGs carry
-//! no timestamps, and the bitmap font is embedded (no system fonts).
+//! and an `index.html` beside them; and of a whole sweep (`sweep`): a results file written
+//! by `zabsim fuzz --results`, charted across seeds. Equal inputs give byte-identical
+//! files: every series is computed in integers over ordered collections, labels have fixed
+//! formats, the PNGs carry no timestamps, and the bitmap font is embedded (no system fonts).
 
 pub mod axis;
 pub mod canvas;
@@ -11,6 +12,8 @@ pub mod error;
 pub mod html;
 pub mod load;
 pub mod series;
+pub mod sweep;
+pub mod trace;
 
 use std::path::{Path, PathBuf};
 
@@ -80,6 +83,21 @@ pub fn render_data(data: &RunData) -> Result<Vec<(String, Vec<u8>)>, String> {
 pub fn render(run_dir: &Path, out_dir: &Path) -> Result<Written, ReportError> {
     let data = load::load(run_dir)?;
     let files = render_data(&data).map_err(|m| ReportError::new(out_dir, m))?;
+    write_files(out_dir, files)
+}
+
+/// Render the report of a whole sweep — a results file written by `zabsim fuzz --results`
+/// (or `zabsim merge --out`) — into `out_dir` (created if missing), each file written to a
+/// temporary name and renamed into place.
+pub fn render_sweep(results: &Path, out_dir: &Path) -> Result<Written, ReportError> {
+    let data = sweep::load(results)?;
+    let files = sweep::render_data(&data).map_err(|m| ReportError::new(out_dir, m))?;
+    write_files(out_dir, files)
+}
+
+/// Write `files` (name, contents) into `out_dir` (created if missing), in order, each to a
+/// temporary name renamed into place.
+pub fn write_files(out_dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<Written, ReportError> {
     std::fs::create_dir_all(out_dir)
         .map_err(|e| ReportError::new(out_dir, format!("cannot create: {e}")))?;
     let mut written = Written {

@@ -4,7 +4,7 @@
 //! broadcast under it, and every generator's writes committing again.
 
 use crate::history::HistoryRecorder;
-use crate::kernel::{Factory, KernelConfig, Outcome, Sim};
+use crate::kernel::{Factory, KernelConfig, Outcome, run_traced as run_traced_kernel};
 use crate::loadgen::{Loadgen, LoadgenConfig};
 use crate::node::Node;
 use crate::observe::{Finding, Observer, Procs, Progress, Verdict, Violation};
@@ -470,9 +470,19 @@ impl Observer<Node> for EnsembleObserver {
 
 /// Run an ensemble scenario on a resolved kernel configuration.
 pub fn run(s: &Scenario, kernel: KernelConfig) -> EnsembleRun {
+    run_traced(s, kernel, None)
+}
+
+/// [`run`], recording the run's events into `trace` (if any).
+pub fn run_traced(
+    s: &Scenario,
+    kernel: KernelConfig,
+    trace: Option<Box<dyn crate::tracelog::TraceSink>>,
+) -> EnsembleRun {
     let layout = Layout::of(s);
     let mut observer = EnsembleObserver::new(layout.clone());
-    let mut outcome = Sim::new(kernel, factory(s)).run(&mut observer);
+    let namer = crate::tracelog::zab_note_text;
+    let mut outcome = run_traced_kernel(kernel, factory(s), &mut observer, trace, namer);
     let stats = observer.stats;
     let history_dropped = observer.history.dropped;
     let queue_left = observer.queue_left.take();

@@ -15,6 +15,13 @@
 //! arrival order, never while busy or paused; nothing addressed to an old incarnation of a
 //! process reaches a new one (except datagrams already on the wire); every loop is bounded
 //! by the event budget; the run always ends with a verdict.
+//!
+//! Recording (see `tracelog`): `Sim<P, R>` is generic over its [`Recording`]; each
+//! recording point sits beside the `trace` call that hashes the same event as
+//! `if R::ON { … }` calling out of line (`#[cold]` helpers). `Sim::new` builds the
+//! unrecorded kernel (`R = Off`): every point compiles away and a message's id is `()`,
+//! so its events, queue and loop are what they are without recording. Recorded or not,
+//! nothing recorded is hashed or drawn, so a recorded run is the same run.
 
 use crate::clock::Clock;
 use crate::disk::{CrashMode, Disk, DiskConfig};
@@ -25,6 +32,9 @@ use crate::observe::{Finding, Observer, Procs, Progress, Verdict, Violation};
 use crate::partition::Shape;
 use crate::queue::EventQueue;
 use crate::rng::{Purpose, Stream};
+use crate::tracelog::{
+    DUPLICATE_ID_BIT, DropReason, Healed, NoteNamer, Off, Recording, TraceSink, Tracer, What,
+};
 use proto::{
     Ctx, Entropy, Message, NS_PER_MS, OutboxOf, Output, Process, ProcessId, Recovered,
     StableHasher, Time, TimerId, WriteId,
@@ -58,11 +68,23 @@ pub struct KernelConfig {
 }
 
 #[derive(Debug)]
-enum Work<M> {
-    Message { from: ProcessId, msg: M },
-    Timer { timer: TimerId, generation: u64 },
-    Disk { write: WriteId },
-    Disconnect { peer: ProcessId },
+enum Work<M, I> {
+    /// A message and its id for the recorder (`I = ()` unrecorded).
+    Message {
+        from: ProcessId,
+        id: I,
+        msg: M,
+    },
+    Timer {
+        timer: TimerId,
+        generation: u64,
+    },
+    Disk {
+        write: WriteId,
+    },
+    Disconnect {
+        peer: ProcessId,
+    },
 }
 
 /// A pending event. `repr(u64)`: the tag takes a whole word, so the fields start 8-byte
@@ -72,17 +94,19 @@ enum Work<M> {
 /// at 10,000 processes).
 #[derive(Debug)]
 #[repr(u64)]
-enum Ev<M> {
+enum Ev<M, I> {
     Deliver {
         from: ProcessId,
         to: ProcessId,
         incarnation: u32,
+        /// The message's id for the recorder (`()` unrecorded).
+        id: I,
         msg: M,
     },
     Work {
         pid: ProcessId,
         incarnation: u32,
-        work: Work<M>,
+        work: Work<M, I>,
     },
     Timer {
         pid: ProcessId,
@@ -111,7 +135,7 @@ enum Ev<M> {
     },
 }
 
-impl<M> Ev<M> {
+impl<M, I> Ev<M, I> {
     /// The process the event is for, if any.
     #[inline]
     fn process(&self) -> Option<ProcessId> {
@@ -259,11 +283,12 @@ pub struct Outcome {
 /// Builds a fresh instance of process `pid` (first boot and every restart).
 pub type Factory<P> = Box<dyn FnMut(ProcessId) -> P>;
 
-pub struct Sim<P: Process> {
+/// The kernel running processes `P`, recording into `R` ([`Off`]: nothing).
+pub struct Sim<P: Process, R: Recording<P::Note> = Off> {
     config: KernelConfig,
     now: Time,
     phase: Phase,
-    queue: EventQueue<Ev<P::Msg>>,
+    queue: EventQueue<Ev<P::Msg, R::MsgId>>,
     slots: Vec<Slot<P>>,
     /// Per process (indexed like `slots`): what every input reads.
     hot: Vec<Hot>,
@@ -291,6 +316,8 @@ pub struct Sim<P: Process> {
     /// Whether the loop reads the coming events' process state ahead (see `touch`): only
     /// when that state outgrows the caches.
     touch_ahead: bool,
+    /// The event recorder (`Off`: none).
+    recorder: R,
 }
 
 struct SlotView<'a, P: Process>(&'a [Slot<P>]);
@@ -327,8 +354,45 @@ const TAG_START: u64 = 10;
 const TAG_CRASH: u64 = 11;
 const TAG_RESET: u64 = 12;
 
+/// Run to a verdict, recording into `trace` when given (naming notes with `name_note`):
+/// the unrecorded and the recorded kernel are separate instances of the loop, so the
+/// unrecorded one carries no recording code at all.
+pub fn run_traced<P: Process>(
+    config: KernelConfig,
+    factory: Factory<P>,
+    observer: &mut dyn Observer<P>,
+    trace: Option<Box<dyn TraceSink>>,
+    name_note: NoteNamer<P::Note>,
+) -> Outcome {
+    match trace {
+        None => Sim::new(config, factory).run(observer),
+        Some(sink) => {
+            let tracer = Tracer::new(sink, name_note);
+            Sim::with_recorder(config, factory, tracer).run(observer)
+        }
+    }
+}
+
 impl<P: Process> Sim<P> {
-    pub fn new(config: KernelConfig, mut factory: Factory<P>) -> Sim<P> {
+    /// An unrecorded run.
+    pub fn new(config: KernelConfig, factory: Factory<P>) -> Sim<P> {
+        Sim::with_recorder(config, factory, Off)
+    }
+
+    /// Bytes held per pending event: the event inline in its bucket and its order key.
+    pub fn bytes_per_pending_event() -> usize {
+        EventQueue::<Ev<P::Msg, ()>>::bytes_per_event()
+    }
+
+    /// Bytes of kernel state per process that the events for it read.
+    fn bytes_per_process() -> usize {
+        std::mem::size_of::<Hot>() + std::mem::size_of::<Slot<P>>() + 64
+    }
+}
+
+impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
+    /// A run whose events go to `recorder`.
+    pub fn with_recorder(config: KernelConfig, mut factory: Factory<P>, recorder: R) -> Sim<P, R> {
         let n = config.process_count as usize;
         assert!(n > 0, "a run needs processes");
         assert_eq!(
@@ -385,7 +449,8 @@ impl<P: Process> Sim<P> {
             applied: Vec::new(),
             recovered_at: None,
             timer_generation: 0,
-            touch_ahead: n * Self::bytes_per_process() >= TOUCH_AHEAD_BYTES_MIN,
+            touch_ahead: n * Sim::<P>::bytes_per_process() >= TOUCH_AHEAD_BYTES_MIN,
+            recorder,
             config,
         }
     }
@@ -394,11 +459,6 @@ impl<P: Process> Sim<P> {
     #[inline]
     fn trace(&mut self, tag: u64, subject: u64) {
         self.hash.word(self.now.0).word((tag << 56) ^ subject);
-    }
-
-    /// Bytes held per pending event: the event inline in its bucket and its order key.
-    pub fn bytes_per_pending_event() -> usize {
-        EventQueue::<Ev<P::Msg>>::bytes_per_event()
     }
 
     pub fn now(&self) -> Time {
@@ -422,7 +482,9 @@ impl<P: Process> Sim<P> {
         &self.network
     }
 
-    /// Run to a verdict.
+    /// Run to a verdict. (Never inlined: the loop stays one function with what it inlines,
+    /// wherever it is called from.)
+    #[inline(never)]
     pub fn run(mut self, observer: &mut dyn Observer<P>) -> Outcome {
         let verdict = match self.run_loop(observer) {
             Ok(()) => Verdict::Pass,
@@ -470,11 +532,6 @@ impl<P: Process> Sim<P> {
                 return Ok(());
             }
         }
-    }
-
-    /// Bytes of kernel state per process that the events for it read.
-    fn bytes_per_process() -> usize {
-        std::mem::size_of::<Hot>() + std::mem::size_of::<Slot<P>>() + 64
     }
 
     /// Read ahead what the coming events will need: every `TOUCH_CHUNK` events, the
@@ -531,7 +588,7 @@ impl<P: Process> Sim<P> {
     }
 
     #[inline]
-    fn push(&mut self, at: Time, ev: Ev<P::Msg>) -> Result<(), Stop> {
+    fn push(&mut self, at: Time, ev: Ev<P::Msg, R::MsgId>) -> Result<(), Stop> {
         self.queue.push(at, ev).map_err(|_| {
             Stop::verdict(Verdict::Budget {
                 budget: "queue".into(),
@@ -566,7 +623,7 @@ impl<P: Process> Sim<P> {
     /// Handle one event; returns the process that ran, if one did.
     fn handle(
         &mut self,
-        ev: Ev<P::Msg>,
+        ev: Ev<P::Msg, R::MsgId>,
         observer: &mut dyn Observer<P>,
     ) -> Result<Option<ProcessId>, Stop> {
         match ev {
@@ -574,8 +631,9 @@ impl<P: Process> Sim<P> {
                 from,
                 to,
                 incarnation,
+                id,
                 msg,
-            } => self.deliver(from, to, incarnation, msg, observer),
+            } => self.deliver(from, to, incarnation, id, msg, observer),
             Ev::Work {
                 pid,
                 incarnation,
@@ -583,6 +641,12 @@ impl<P: Process> Sim<P> {
             } => {
                 self.trace(TAG_WORK, pid.0 as u64);
                 if incarnation != self.incarnations[pid.index()] {
+                    if R::ON
+                        && let Work::Message { from, id, msg } = &work
+                    {
+                        let reason = DropReason::Crashed;
+                        self.record_drop(*from, pid, msg.kind(), R::id_u32(*id), reason);
+                    }
                     return Ok(None);
                 }
                 // The work's CPU time was reserved when it was queued: it runs now, in
@@ -665,6 +729,7 @@ impl<P: Process> Sim<P> {
         from: ProcessId,
         to: ProcessId,
         incarnation: u32,
+        id: R::MsgId,
         msg: P::Msg,
         observer: &mut dyn Observer<P>,
     ) -> Result<Option<ProcessId>, Stop> {
@@ -680,6 +745,10 @@ impl<P: Process> Sim<P> {
         if let Some(why) = why {
             self.hash.word(TAG_DROP);
             self.network.stats.count_drop(why);
+            if R::ON {
+                let reason = drop_reason(why);
+                self.record_drop(from, to, msg.kind(), R::id_u32(id), reason);
+            }
             return Ok(None);
         }
         self.network.stats.delivered += 1;
@@ -694,7 +763,10 @@ impl<P: Process> Sim<P> {
         hot.busy_until = finish;
         if finish > now {
             let incarnation = self.incarnations[to.index()];
-            return self.defer(finish, to, incarnation, Work::Message { from, msg });
+            return self.defer(finish, to, incarnation, Work::Message { from, id, msg });
+        }
+        if R::ON {
+            self.record_handle(to, from, msg.kind(), R::id_u32(id));
         }
         self.run_message(to, from, msg, observer)?;
         Ok(Some(to))
@@ -732,7 +804,7 @@ impl<P: Process> Sim<P> {
     fn run_or_defer(
         &mut self,
         pid: ProcessId,
-        work: Work<P::Msg>,
+        work: Work<P::Msg, R::MsgId>,
         cost_ns: u64,
         observer: &mut dyn Observer<P>,
     ) -> Result<Option<ProcessId>, Stop> {
@@ -755,7 +827,7 @@ impl<P: Process> Sim<P> {
         at: Time,
         pid: ProcessId,
         incarnation: u32,
-        work: Work<P::Msg>,
+        work: Work<P::Msg, R::MsgId>,
     ) -> Result<Option<ProcessId>, Stop> {
         self.push(
             at,
@@ -771,11 +843,16 @@ impl<P: Process> Sim<P> {
     fn dispatch(
         &mut self,
         pid: ProcessId,
-        work: Work<P::Msg>,
+        work: Work<P::Msg, R::MsgId>,
         observer: &mut dyn Observer<P>,
     ) -> Result<(), Stop> {
         let work = match work {
-            Work::Message { from, msg } => return self.run_message(pid, from, msg, observer),
+            Work::Message { from, id, msg } => {
+                if R::ON {
+                    self.record_handle(pid, from, msg.kind(), R::id_u32(id));
+                }
+                return self.run_message(pid, from, msg, observer);
+            }
             other => other,
         };
         let now = self.now;
@@ -793,6 +870,7 @@ impl<P: Process> Sim<P> {
             now: hot.clock.local(now),
             rng: &mut rng,
         };
+        // (Recording here goes straight to the recorder field: the process is borrowed.)
         match work {
             Work::Message { .. } => unreachable!("handled above"),
             Work::Timer { timer, generation } => {
@@ -805,10 +883,31 @@ impl<P: Process> Sim<P> {
                 };
                 slot.timers.swap_remove(i);
                 self.stats.timers_fired += 1;
+                if R::ON {
+                    let what = What::Timer {
+                        pid,
+                        timer: timer.0,
+                    };
+                    record_to(&mut self.recorder, now, what);
+                }
                 process.on_timer(&mut ctx, timer, &mut self.outbox)
             }
-            Work::Disk { write } => process.on_disk_done(&mut ctx, write, &mut self.outbox),
-            Work::Disconnect { peer } => process.on_disconnect(&mut ctx, peer, &mut self.outbox),
+            Work::Disk { write } => {
+                if R::ON {
+                    let what = What::FsyncDone {
+                        pid,
+                        write: write.0,
+                    };
+                    record_to(&mut self.recorder, now, what);
+                }
+                process.on_disk_done(&mut ctx, write, &mut self.outbox)
+            }
+            Work::Disconnect { peer } => {
+                if R::ON {
+                    record_to(&mut self.recorder, now, What::Disconnect { pid, peer });
+                }
+                process.on_disconnect(&mut ctx, peer, &mut self.outbox)
+            }
         }
         self.apply_outputs(pid, observer)
     }
@@ -819,6 +918,10 @@ impl<P: Process> Sim<P> {
         observer: &mut dyn Observer<P>,
     ) -> Result<(), Stop> {
         self.trace(TAG_START, pid.0 as u64);
+        if R::ON {
+            let incarnation = self.incarnations[pid.index()];
+            self.record(What::Start { pid, incarnation });
+        }
         let now = self.now;
         let slot = &mut self.slots[pid.index()];
         let process = slot
@@ -884,6 +987,14 @@ impl<P: Process> Sim<P> {
                 let (at, len) = slot
                     .disk
                     .fsync(self.now, &self.fsync_latency, &mut self.disk_rng);
+                if R::ON {
+                    self.record(What::Fsync {
+                        pid,
+                        write: write.0,
+                        records: len,
+                        done_ns: at.ns(),
+                    });
+                }
                 let incarnation = self.incarnations[pid.index()];
                 self.push(
                     at,
@@ -895,9 +1006,14 @@ impl<P: Process> Sim<P> {
                     },
                 )
             }
-            Output::Note(note) => observer
-                .on_note(self.now, pid, &note)
-                .map_err(|v| self.safety(v)),
+            Output::Note(note) => {
+                if R::ON {
+                    self.record_note(pid, &note);
+                }
+                observer
+                    .on_note(self.now, pid, &note)
+                    .map_err(|v| self.safety(v))
+            }
         }
     }
 
@@ -912,15 +1028,24 @@ impl<P: Process> Sim<P> {
         self.hash
             .word((TAG_SEND << 56) ^ pair(from.0, to.0) ^ kind as u64);
         let incarnation = self.incarnations[to.index()];
-        match self
+        let fate = self
             .network
-            .send(&mut self.net_rng, self.now, from, to, msg.size_bytes())
-        {
-            Fate::Dropped(_) => {
+            .send(&mut self.net_rng, self.now, from, to, msg.size_bytes());
+        match fate {
+            Fate::Dropped(why) => {
                 self.hash.word(TAG_DROP);
+                if R::ON {
+                    self.record_send(from, to, kind, Some(why), false);
+                }
                 Ok(())
             }
             Fate::Arrives { at, dup } => {
+                // The message's id, for the recorder only (unread otherwise).
+                let id = match R::ON {
+                    true => self.record_send(from, to, kind, None, dup.is_some()),
+                    false => 0,
+                };
+                let (id, dup_id) = (R::msg_id(id), R::msg_id(id | DUPLICATE_ID_BIT));
                 if let Some(dup_at) = dup {
                     self.push(
                         dup_at,
@@ -928,6 +1053,7 @@ impl<P: Process> Sim<P> {
                             from,
                             to,
                             incarnation,
+                            id: dup_id,
                             msg: msg.clone(),
                         },
                     )?;
@@ -938,6 +1064,7 @@ impl<P: Process> Sim<P> {
                         from,
                         to,
                         incarnation,
+                        id,
                         msg,
                     },
                 )
@@ -1015,6 +1142,7 @@ impl<P: Process> Sim<P> {
         let until = fault.duration_ms().map(|d| now.plus_ns(d * NS_PER_MS));
         record.until_ns = until.map(Time::ns);
         record.processes.extend(target);
+        let mut cut = None;
         match fault {
             Fault::Crash {
                 restart_after_ms,
@@ -1100,12 +1228,14 @@ impl<P: Process> Sim<P> {
                 let shape = match self.shape_of(&partition, target) {
                     Some(shape) => shape,
                     None => {
+                        self.record_applied(&record, None);
                         self.applied.push(record);
                         return Ok(());
                     }
                 };
                 record.processes = shape_members(&shape);
                 let id = self.network.partitions.add(shape);
+                cut = Some(id);
                 self.push(
                     until.expect("partitions have a duration"),
                     Ev::End {
@@ -1114,6 +1244,7 @@ impl<P: Process> Sim<P> {
                 )?;
             }
         }
+        self.record_applied(&record, cut);
         self.applied.push(record);
         Ok(())
     }
@@ -1144,6 +1275,15 @@ impl<P: Process> Sim<P> {
     }
 
     fn end_fault(&mut self, end: FaultEnd, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        if R::ON {
+            let healed = match end {
+                FaultEnd::Cut(cut) => Healed::Partition { cut },
+                FaultEnd::Loss => Healed::Loss,
+                FaultEnd::DiskSlow(pid) => Healed::DiskSlow { pid },
+                FaultEnd::Restart(pid) => Healed::Restart { pid },
+            };
+            self.record(What::Heal { healed });
+        }
         match end {
             FaultEnd::Cut(id) => self.network.partitions.heal(id),
             FaultEnd::Loss => self.network.fault_loss = crate::dist::Probability::ZERO,
@@ -1168,6 +1308,9 @@ impl<P: Process> Sim<P> {
         observer: &mut dyn Observer<P>,
     ) -> Result<(), Stop> {
         self.trace(TAG_CRASH, pid.0 as u64);
+        if R::ON {
+            self.record(What::Crash { pid });
+        }
         self.stats.crashes += 1;
         let now = self.now;
         let slot = &mut self.slots[pid.index()];
@@ -1223,6 +1366,9 @@ impl<P: Process> Sim<P> {
 
     /// End of the safety phase: heal every fault, calm the network, restart the crashed.
     fn begin_liveness(&mut self, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        if R::ON {
+            self.record(What::Liveness);
+        }
         self.phase = Phase::Liveness;
         self.heal_network();
         self.network.calm = true;
@@ -1271,6 +1417,122 @@ impl<P: Process> Sim<P> {
     }
 }
 
+/// The recording points' out-of-line halves: called only when recording (`R::ON`), they
+/// read the run's state and change none of it.
+impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
+    /// Report `what` at the current time (unless the recorder is full).
+    #[cold]
+    #[inline(never)]
+    fn record(&mut self, what: What) {
+        record_to(&mut self.recorder, self.now, what);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_send(
+        &mut self,
+        from: ProcessId,
+        to: ProcessId,
+        kind: usize,
+        dropped: Option<Drop>,
+        duplicated: bool,
+    ) -> u32 {
+        // The network counts every send: the count names the message.
+        let id = self.network.stats.sent as u32 & !DUPLICATE_ID_BIT;
+        let kind = P::Msg::KINDS[kind];
+        self.record(What::Send { from, to, kind, id });
+        if let Some(why) = dropped {
+            let reason = drop_reason(why);
+            self.record(What::Drop {
+                from,
+                to,
+                kind,
+                id,
+                reason,
+            });
+        }
+        if duplicated {
+            let id = id | DUPLICATE_ID_BIT;
+            self.record(What::Send { from, to, kind, id });
+        }
+        id
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_drop(
+        &mut self,
+        from: ProcessId,
+        to: ProcessId,
+        kind: usize,
+        id: u32,
+        reason: DropReason,
+    ) {
+        let kind = P::Msg::KINDS[kind];
+        self.record(What::Drop {
+            from,
+            to,
+            kind,
+            id,
+            reason,
+        });
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_handle(&mut self, pid: ProcessId, from: ProcessId, kind: usize, id: u32) {
+        let start_ns = self.now.ns().saturating_sub(self.config.cpu_cost_ns[kind]);
+        let kind = P::Msg::KINDS[kind];
+        self.record(What::Handle {
+            pid,
+            from,
+            kind,
+            id,
+            start_ns,
+        });
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_note(&mut self, pid: ProcessId, note: &P::Note) {
+        let at_ns = self.now.ns();
+        let Some(t) = self.recorder.tracer() else {
+            return;
+        };
+        let text = (t.name_note)(note);
+        let (name, detail) = (text.name, text.detail);
+        t.record(at_ns, What::Note { pid, name, detail });
+    }
+
+    fn record_applied(&mut self, applied: &Applied, cut: Option<u64>) {
+        if R::ON {
+            self.record(What::Fault {
+                fault: applied.fault.clone(),
+                processes: applied.processes.clone(),
+                until_ns: applied.until_ns,
+                cut,
+            });
+        }
+    }
+}
+
+/// Report `what` at `now` to `recorder` (unless it is full).
+#[cold]
+#[inline(never)]
+fn record_to<N, R: Recording<N>>(recorder: &mut R, now: Time, what: What) {
+    if let Some(t) = recorder.tracer() {
+        t.record(now.ns(), what);
+    }
+}
+
+fn drop_reason(why: Drop) -> DropReason {
+    match why {
+        Drop::Loss => DropReason::Loss,
+        Drop::Partition => DropReason::Partition,
+        Drop::Dead => DropReason::Dead,
+    }
+}
+
 /// Two process ids in one word: bits 32..56 and 8..32 (ids stay below 2^24), leaving the
 /// top byte for a tag and the low byte for a message kind.
 fn pair(a: u32, b: u32) -> u64 {
@@ -1299,7 +1561,17 @@ mod tests {
 
     /// A relay over `n` processes for `events_max` events.
     fn relay(n: u32, events_max: u64, touch_ahead: Option<bool>) -> Outcome {
-        let config = KernelConfig {
+        let config = relay_config(n, events_max);
+        let mode = ProbeMode::Relay { tokens: 4 };
+        let mut sim = Sim::new(config, Box::new(move |_| Probe::new(mode, n)));
+        if let Some(on) = touch_ahead {
+            sim.touch_ahead = on;
+        }
+        sim.run(&mut NoChecks)
+    }
+
+    fn relay_config(n: u32, events_max: u64) -> KernelConfig {
+        KernelConfig {
             seed: 7,
             process_count: n,
             targets: (0..n).map(ProcessId).collect(),
@@ -1318,13 +1590,7 @@ mod tests {
             liveness_ns: NS_PER_MS,
             events_max,
             queue_max: 1 << 20,
-        };
-        let mode = ProbeMode::Relay { tokens: 4 };
-        let mut sim = Sim::new(config, Box::new(move |_| Probe::new(mode, n)));
-        if let Some(on) = touch_ahead {
-            sim.touch_ahead = on;
         }
-        sim.run(&mut NoChecks)
     }
 
     /// Reading the coming events' state ahead (and taking their draws early) changes
@@ -1336,6 +1602,34 @@ mod tests {
         assert_eq!(plain.trace_hash, touched.trace_hash);
         assert_eq!(plain.stats.events, touched.stats.events);
         assert!(plain.stats.events > 60_000, "the budget ended the run");
+    }
+
+    /// A recorded relay is the same run as an unrecorded one, and the recorder stops at
+    /// its bound.
+    #[test]
+    fn recording_changes_nothing() {
+        use crate::tracelog::{MemorySink, What, debug_note_text};
+        use std::{cell::RefCell, rc::Rc};
+        let plain = relay(50, 20_000, None);
+        for events_max in [100, 1_000_000] {
+            let sink = Rc::new(RefCell::new(MemorySink::new(events_max)));
+            let config = relay_config(50, 20_000);
+            let mode = ProbeMode::Relay { tokens: 4 };
+            let tracer = Tracer::new(Box::new(sink.clone()), debug_note_text);
+            let factory = Box::new(move |_| Probe::new(mode, 50));
+            let traced = Sim::with_recorder(config, factory, tracer).run(&mut NoChecks);
+            assert_eq!(traced.trace_hash, plain.trace_hash);
+            assert_eq!(traced.stats.events, plain.stats.events);
+            let sink = Rc::try_unwrap(sink).expect("detached").into_inner();
+            assert!(sink.events.len() <= events_max);
+            assert_eq!(sink.truncated, events_max == 100);
+            let handled = sink
+                .events
+                .iter()
+                .filter(|e| matches!(e.what, What::Handle { kind: "TOKEN", .. }))
+                .count();
+            assert!(handled > 0 || sink.truncated, "tokens were handled");
+        }
     }
 
     /// With many processes the loop touches ahead on its own; with few it does not.

@@ -25,5 +25,6 @@ pub mod queueproc;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod tracelog;
 pub mod zabmon;
 pub mod zkscript;

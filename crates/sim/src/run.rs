@@ -1,13 +1,15 @@
 //! One run of a scenario for one seed: resolves the scenario, builds the processes the
 //! workload asks for, runs the kernel with the workload's observer and gathers the figures
-//! for the summary. The caller (the CLI) prints and writes files; this module does no I/O.
+//! for the summary; optionally records the run's events into a trace sink (`tracelog`).
+//! The caller (the CLI) prints and writes files; this module does no I/O.
 
 use crate::fault::Scheduled;
 use crate::kernel::{Factory, KernelConfig, Outcome, Sim};
 use crate::nemesis::SwarmChoice;
 use crate::probe::{Probe, ProbeMode, ProbeMsg, ProbeObserver};
 use crate::scenario::{self, Loaded, Scenario, ScenarioError, WorkloadConfig};
-use proto::{Message, NS_PER_MS};
+use crate::tracelog::{TraceSink, debug_note_text};
+use proto::{Message, NS_PER_MS, ProcessId};
 use serde::Serialize;
 
 /// Everything a run produced.
@@ -62,8 +64,47 @@ pub fn kernel_config(
     Ok((r.kernel, r.swarm))
 }
 
+/// The name of every process of `scenario`, by process id: `p0 server`, `p3 observer`,
+/// `p4 client`, `p5 producer`, `p6 consumer`, or `p0 probe` (the ids are the `pN` every
+/// summary and finding uses).
+pub fn process_names(scenario: &Scenario) -> Vec<String> {
+    let name = |pid: ProcessId, role: &str| format!("{pid} {role}");
+    if scenario.workload.is_probe() {
+        let n = scenario.cluster.servers + scenario.cluster.observers;
+        return (0..n).map(|i| name(ProcessId(i), "probe")).collect();
+    }
+    let layout = crate::ensemble::Layout::of(scenario);
+    let roles = [
+        (&layout.voters, "server"),
+        (&layout.observers, "observer"),
+        (&layout.kv, "client"),
+        (&layout.producers, "producer"),
+        (&layout.consumers, "consumer"),
+    ];
+    let mut names: Vec<(ProcessId, String)> = roles
+        .iter()
+        .flat_map(|(pids, role)| pids.iter().map(move |&p| (p, name(p, role))))
+        .collect();
+    names.sort();
+    assert!(
+        names.iter().enumerate().all(|(i, (p, _))| p.index() == i),
+        "the layout numbers processes densely"
+    );
+    names.into_iter().map(|(_, n)| n).collect()
+}
+
 /// Run `loaded` with `seed` to a verdict.
 pub fn run(loaded: &Loaded, seed: u64) -> Result<RunReport, ScenarioError> {
+    run_traced(loaded, seed, None)
+}
+
+/// [`run`], recording the run's events into `trace` (if any). The recording changes
+/// nothing about the run: the report (trace hash included) is the untraced run's.
+pub fn run_traced(
+    loaded: &Loaded,
+    seed: u64,
+    trace: Option<Box<dyn TraceSink>>,
+) -> Result<RunReport, ScenarioError> {
     let (kernel, swarm) = kernel_config(loaded, seed)?;
     let schedule = kernel.schedule.clone();
     let processes = kernel.process_count;
@@ -78,13 +119,13 @@ pub fn run(loaded: &Loaded, seed: u64) -> Result<RunReport, ScenarioError> {
                 interval_ns: interval_ms * NS_PER_MS,
                 payload_bytes,
             };
-            run_probe(kernel, mode, processes)
+            run_probe(kernel, mode, processes, trace)
         }
         WorkloadConfig::Relay { tokens } => {
-            run_probe(kernel, ProbeMode::Relay { tokens }, processes)
+            run_probe(kernel, ProbeMode::Relay { tokens }, processes, trace)
         }
         WorkloadConfig::Writes { .. } => {
-            let r = crate::ensemble::run(&loaded.scenario, kernel);
+            let r = crate::ensemble::run_traced(&loaded.scenario, kernel, trace);
             elections_ns = r.stats.election_ns;
             history = r.history;
             (r.outcome, r.figures)
@@ -104,10 +145,11 @@ fn run_probe(
     kernel: KernelConfig,
     mode: ProbeMode,
     processes: u32,
+    trace: Option<Box<dyn TraceSink>>,
 ) -> (Outcome, Vec<(String, u64)>) {
     let factory: Factory<Probe> = Box::new(move |_| Probe::new(mode, processes));
     let mut observer = ProbeObserver::default();
-    let outcome = Sim::new(kernel, factory).run(&mut observer);
+    let outcome = crate::kernel::run_traced(kernel, factory, &mut observer, trace, debug_note_text);
     let mut rtt = observer.rtt_ns;
     rtt.sort_unstable();
     let q = |p: usize| {

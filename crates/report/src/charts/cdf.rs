@@ -40,6 +40,13 @@ impl<'a> Cdf<'a> {
 /// The curve's points: (latency ms, % of ops at or below), a step function sampled at up
 /// to [`POINTS_PER_CURVE_MAX`] ranks.
 pub fn curve_points(sorted: &[u64]) -> Vec<(f64, f64)> {
+    step_points(sorted, canvas::ms)
+}
+
+/// An empirical CDF of ascending `sorted` (non-empty) as a step function: points
+/// (`x(value)`, % of values at or below it), sampled at up to [`POINTS_PER_CURVE_MAX`]
+/// evenly spaced ranks, always the first and the last.
+pub fn step_points(sorted: &[u64], x: impl Fn(u64) -> f64) -> Vec<(f64, f64)> {
     let n = sorted.len();
     assert!(n > 0);
     let take = n.min(POINTS_PER_CURVE_MAX);
@@ -52,7 +59,7 @@ pub fn curve_points(sorted: &[u64]) -> Vec<(f64, f64)> {
         } else {
             k * (n - 1) / (take - 1)
         };
-        let x = canvas::ms(sorted[i]);
+        let x = x(sorted[i]);
         let pct = (i + 1) as f64 * 100.0 / n as f64;
         points.push((x, previous_pct));
         points.push((x, pct));
