@@ -254,26 +254,27 @@ fn timed_run(text: &str, overrides: &[String]) -> Result<(sim::run::RunReport, f
     Ok((report, started.elapsed().as_secs_f64()))
 }
 
+/// Kernel events per wall-second on the relay load at 10 … 10,000 processes. Each size runs
+/// in a fresh process (`bench --kernel-processes N`), so no size inherits the heap an
+/// earlier section or size left behind; if the binary cannot be re-run, in this process.
 fn kernel(quick: u32) -> u8 {
     println!();
-    println!("kernel: relay load, uniform 0.5–1.5 ms latency, {TOKENS_TOTAL} messages in flight");
+    println!(
+        "kernel: relay load, uniform 0.5–1.5 ms latency, {TOKENS_TOTAL} messages in flight, \
+         each size in a fresh process"
+    );
     println!(
         "{:>10} {:>12} {:>14} {:>10}",
         "processes", "events", "events/s", "ns/event"
     );
     for processes in [10u32, 100, 1_000, 10_000] {
-        let events = 5_000_000 / quick as u64;
-        let tokens = (TOKENS_TOTAL / processes).max(1);
-        let overrides = vec![
-            format!("cluster.servers={processes}"),
-            format!("run.events_max={events}"),
-            format!("workload.tokens={tokens}"),
-        ];
-        let (report, secs) = match timed_run(RELAY_SCENARIO, &overrides) {
-            Ok(r) => r,
-            Err(code) => return code,
+        let (handled, secs) = match kernel_in_child(processes, quick) {
+            Some(measured) => measured,
+            None => match relay_run(processes, quick) {
+                Ok(measured) => measured,
+                Err(code) => return code,
+            },
         };
-        let handled = report.outcome.stats.events;
         println!(
             "{:>10} {:>12} {:>14.0} {:>10.1}",
             processes,
@@ -287,6 +288,49 @@ fn kernel(quick: u32) -> u8 {
         sim::run::bytes_per_pending_event()
     );
     0
+}
+
+/// `bench --kernel-processes N`: one relay measurement, printed as `<events> <seconds>`.
+pub fn kernel_one(processes: u32, quick: u32) -> u8 {
+    match relay_run(processes, quick.max(1)) {
+        Ok((handled, secs)) => {
+            println!("{handled} {secs:.9}");
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+/// Run one relay measurement in a child process; `None` if that is not possible.
+fn kernel_in_child(processes: u32, quick: u32) -> Option<(u64, f64)> {
+    let exe = std::env::current_exe().ok()?;
+    let output = std::process::Command::new(exe)
+        .args(["bench", "--quick", &quick.to_string()])
+        .args(["--kernel-processes", &processes.to_string()])
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8(output.stdout).ok()?;
+    let mut words = text.split_whitespace();
+    let handled = words.next()?.parse().ok()?;
+    let secs = words.next()?.parse().ok()?;
+    Some((handled, secs))
+}
+
+/// The relay load at `processes` for `5,000,000 / quick` events: (events handled, wall s).
+fn relay_run(processes: u32, quick: u32) -> Result<(u64, f64), u8> {
+    assert!(processes >= 2 && quick >= 1);
+    let events = 5_000_000 / u64::from(quick);
+    let tokens = (TOKENS_TOTAL / processes).max(1);
+    let overrides = vec![
+        format!("cluster.servers={processes}"),
+        format!("run.events_max={events}"),
+        format!("workload.tokens={tokens}"),
+    ];
+    let (report, secs) = timed_run(RELAY_SCENARIO, &overrides)?;
+    Ok((report.outcome.stats.events, secs))
 }
 
 /// Where Porcupine's test histories are: `ZABSIM_PORCUPINE_DIR`, else

@@ -153,6 +153,10 @@ enum Command {
         /// Scale the work down for a quick look (1 = full).
         #[arg(long, default_value_t = 1)]
         quick: u32,
+        /// Internal: measure only the kernel relay at this many processes and print
+        /// `<events> <wall seconds>` (each kernel size runs in a fresh process).
+        #[arg(long, hide = true)]
+        kernel_processes: Option<u32>,
     },
     /// Run a script of client operations (JSON lines) on a fault-free 3-server ensemble,
     /// one operation at a time; print one JSON result line per operation.
@@ -257,7 +261,13 @@ fn main() -> ExitCode {
             runs_max,
             out,
         } => shrink::run(&scenario, seed.as_deref(), runs_max, out.as_deref()),
-        Command::Bench { quick } => bench::run(quick),
+        Command::Bench {
+            quick,
+            kernel_processes,
+        } => match kernel_processes {
+            Some(processes) => bench::kernel_one(processes, quick),
+            None => bench::run(quick),
+        },
         Command::ZkScript { file, seed } => zkscriptcmd::run(&file, seed),
         Command::Report { dir, out } => reportcmd::run(&dir, out.as_deref()),
         Command::Check {

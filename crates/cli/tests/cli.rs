@@ -779,3 +779,20 @@ fn bundled_scenarios_run() {
         r.hash();
     }
 }
+
+#[test]
+fn one_kernel_bench_measurement_prints_its_events_and_seconds() {
+    // What `zabsim bench` runs in a fresh process per kernel size (5,000,000 / 1,000
+    // events here): `<events> <wall seconds>`.
+    let run = zabsim(&["bench", "--quick", "1000", "--kernel-processes", "10"]);
+    assert_eq!(run.code, 0, "{}", run.show());
+    let words: Vec<&str> = run.stdout.split_whitespace().collect();
+    assert_eq!(words.len(), 2, "{}", run.show());
+    let events: u64 = words[0].parse().expect("an event count");
+    let secs: f64 = words[1].parse().expect("seconds");
+    assert_eq!(
+        events, 5_001,
+        "the budget's events, plus the one that hit it"
+    );
+    assert!(secs > 0.0);
+}
