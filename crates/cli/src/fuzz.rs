@@ -257,47 +257,47 @@ pub fn run(args: &ScenarioArgs, opts: &Options) -> u8 {
         None => None,
     };
     describe(&source.lock().expect("source"), opts, &loaded.origin);
-    // Panics inside a seed are caught and reported; keep the default hook quiet.
-    std::panic::set_hook(Box::new(|_| {}));
     let bar = progress_bar(&source.lock().expect("source"));
     let findings = AtomicU64::new(0);
     let done: Mutex<Vec<SeedResult>> = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1) {
-            s.spawn(|| {
-                loop {
-                    // Take the seed in its own statement: the lock must not be held while
-                    // the seed runs (a finding locks it again to stop the sweep).
-                    let next = source.lock().expect("source").next();
-                    let Some((seed, regression)) = next else {
-                        break;
-                    };
-                    let mut r = run_seed(&loaded, seed);
-                    r.regression = regression;
-                    if r.verdict != "pass" && r.verdict != "input" {
-                        r.repro = Some(repro(args, &r));
-                    }
-                    if let Some(f) = &sink {
-                        let mut line = serde_json::to_vec(&r).expect("results serialize");
-                        line.push(b'\n');
-                        let mut f = f.lock().expect("results lock");
-                        let _ = f.write_all(&line).and_then(|_| f.flush());
-                    }
-                    if r.verdict != "pass" {
-                        let n = findings.fetch_add(1, Ordering::Relaxed) + 1;
-                        bar.set_message(format!("{n} findings"));
-                        if opts.stop_on_finding {
-                            source.lock().expect("source").stopped = true;
+    // Panics inside a seed are caught and reported: the hook stays quiet meanwhile.
+    crate::hooks::with_quiet_panics(|| {
+        std::thread::scope(|s| {
+            for _ in 0..opts.jobs.max(1) {
+                s.spawn(|| {
+                    loop {
+                        // Take the seed in its own statement: the lock must not be held while
+                        // the seed runs (a finding locks it again to stop the sweep).
+                        let next = source.lock().expect("source").next();
+                        let Some((seed, regression)) = next else {
+                            break;
+                        };
+                        let mut r = run_seed(&loaded, seed);
+                        r.regression = regression;
+                        if r.verdict != "pass" && r.verdict != "input" {
+                            r.repro = Some(repro(args, &r));
                         }
+                        if let Some(f) = &sink {
+                            let mut line = serde_json::to_vec(&r).expect("results serialize");
+                            line.push(b'\n');
+                            let mut f = f.lock().expect("results lock");
+                            let _ = f.write_all(&line).and_then(|_| f.flush());
+                        }
+                        if r.verdict != "pass" {
+                            let n = findings.fetch_add(1, Ordering::Relaxed) + 1;
+                            bar.set_message(format!("{n} findings"));
+                            if opts.stop_on_finding {
+                                source.lock().expect("source").stopped = true;
+                            }
+                        }
+                        done.lock().expect("results lock").push(r);
+                        bar.inc(1);
                     }
-                    done.lock().expect("results lock").push(r);
-                    bar.inc(1);
-                }
-            });
-        }
+                });
+            }
+        })
     });
     bar.finish_and_clear();
-    let _ = std::panic::take_hook();
     let mut done = done.into_inner().expect("results lock");
     done.sort_by_key(|r| (!r.regression, r.seed));
     summarize(&done)

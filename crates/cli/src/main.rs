@@ -10,6 +10,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bench;
 mod checkcmd;
 mod fuzz;
+mod hooks;
 mod merge;
 mod output;
 mod reportcmd;
@@ -203,6 +204,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    hooks::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -113,12 +113,11 @@ fn trial(scenario: &Scenario, origin: &str, seed: u64) -> Result<Trial, String> 
         scenario: scenario.clone(),
         origin: origin.to_string(),
     };
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        sim::run::run(&loaded, seed)
-    }));
-    std::panic::set_hook(hook);
+    let result = crate::hooks::with_quiet_panics(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            sim::run::run(&loaded, seed)
+        }))
+    });
     match result {
         Ok(Ok(r)) => Ok(Trial::of(&r)),
         Ok(Err(e)) => Err(e.to_string()),

@@ -796,3 +796,20 @@ fn one_kernel_bench_measurement_prints_its_events_and_seconds() {
     );
     assert!(secs > 0.0);
 }
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    // `zabsim run | head -1` once head has gone: no panic message, exit 141 (as SIGPIPE).
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_zabsim"))
+        .args(["run", "--seed", "1"])
+        .args(SHORT)
+        .env_remove("ZABSIM_SEED")
+        .stdout(writer)
+        .output()
+        .expect("zabsim runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}
