@@ -5,29 +5,11 @@
 //! without their figures are left out; one seed and 100,000 seeds both chart, small.
 
 use proto::results::SeedResult;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+mod common;
 
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zabsim-sweep-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A tiny deterministic generator (64-bit LCG, high bits).
-struct Lcg(u64);
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
+use common::{Lcg, PNG_SIGNATURE, scratch};
 
 fn repro_of(seed: u64, hash: &str) -> String {
     format!("zabsim replay --scenario scenarios/x.toml --seed {seed} --expect-hash {hash}")
