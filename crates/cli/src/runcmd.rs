@@ -67,7 +67,12 @@ pub fn run(
     expect: Option<Option<&str>>,
     trace: &TraceArgs,
 ) -> u8 {
-    let seed = match seed::choose(seed_flag) {
+    let recorded = args
+        .scenario
+        .as_deref()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| scenario::run_file_seed(&text));
+    let seed = match seed::choose_or(seed_flag, recorded) {
         Ok(s) => s,
         Err(e) => return usage(&e),
     };

@@ -1,5 +1,7 @@
-//! Where a run's seed comes from: `--seed`, else `ZABSIM_SEED`, else fresh OS entropy (the
-//! one place zabsim draws ambient randomness — only to pick a seed, which is printed first).
+//! Where a run's seed comes from: `--seed`, else `ZABSIM_SEED`, else (for `run`/`replay` of
+//! a run directory's `scenario.json`) the seed that file was written for, else fresh OS
+//! entropy (the one place zabsim draws ambient randomness — only to pick a seed, which is
+//! printed first).
 
 use std::hash::{BuildHasher, RandomState};
 
@@ -15,11 +17,19 @@ pub fn parse(text: &str) -> Result<u64, String> {
 
 /// The seed for this run, and where it came from.
 pub fn choose(flag: Option<&str>) -> Result<u64, String> {
+    choose_or(flag, None)
+}
+
+/// As [`choose`], with `recorded` (the seed a run file names) before fresh entropy.
+pub fn choose_or(flag: Option<&str>, recorded: Option<u64>) -> Result<u64, String> {
     if let Some(s) = flag {
         return parse(s).map_err(|e| format!("--seed: {e}"));
     }
     if let Ok(s) = std::env::var("ZABSIM_SEED") {
         return parse(&s).map_err(|e| format!("ZABSIM_SEED: {e}"));
+    }
+    if let Some(seed) = recorded {
+        return Ok(seed);
     }
     Ok(RandomState::new().hash_one(std::process::id()))
 }

@@ -813,3 +813,41 @@ fn a_closed_stdout_ends_the_run_quietly() {
     assert_eq!(out.status.code(), Some(141), "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
 }
+
+#[test]
+fn a_run_directory_replays_from_its_own_scenario_json() {
+    // `run --out DIR` writes the resolved scenario with its seed; `replay --scenario
+    // DIR/scenario.json` replays that very run (overrides and planted bug included) with no
+    // other flag; an explicit --seed still wins.
+    let dir = Temp::path("rundir");
+    let mut args = vec!["run", "--seed", "5", "--bug", "zk-1154", "--out", dir.s()];
+    args.extend(SHORT);
+    let first = zabsim(&args);
+    let file = dir.0.join("scenario.json");
+    let file = file.to_str().expect("utf-8 path");
+    let again = zabsim(&["replay", "--scenario", file, "--expect-hash", &first.hash()]);
+    assert_eq!(again.code, first.code, "{}", again.show());
+    assert!(
+        again.stdout.starts_with("seed: 5 (0x5)\n"),
+        "{}",
+        again.show()
+    );
+    assert_eq!(again.hash(), first.hash());
+    let other = zabsim(&["replay", "--scenario", file, "--seed", "6"]);
+    assert!(
+        other.stdout.starts_with("seed: 6 (0x6)\n"),
+        "{}",
+        other.show()
+    );
+    assert_ne!(other.hash(), first.hash());
+    // A run file whose scenario was edited into nonsense is an input error naming it.
+    let text = std::fs::read_to_string(file).expect("scenario.json");
+    let broken = Temp::file(
+        "broken-run.json",
+        &text.replacen("\"servers\": 5", "\"servers\": \"five\"", 1),
+    );
+    let bad = zabsim(&["replay", "--scenario", broken.s()]);
+    assert_eq!(bad.code, 2, "{}", bad.show());
+    assert!(bad.stderr.contains(broken.s()), "{}", bad.show());
+    assert!(bad.stderr.contains("scenario"), "{}", bad.show());
+}

@@ -384,16 +384,25 @@ pub fn load(origin: &str, text: &str, overrides: &[String]) -> Result<Loaded, Sc
             toml::from_str(text).expect("parsed once already")
         }
         Format::Json => {
-            serde_json::from_str::<Scenario>(text).map_err(|e| {
-                at(
-                    Some(e.line()),
-                    Some(e.column()),
-                    None,
-                    strip_json_position(&e),
-                )
-            })?;
-            let mut value: serde_json::Value =
-                serde_json::from_str(text).expect("parsed once already");
+            let mut value = match run_file_scenario(text) {
+                // A run directory's `scenario.json`: its (machine-written) scenario member.
+                Some(inner) => {
+                    Scenario::deserialize(&inner)
+                        .map_err(|e| at(None, None, Some("scenario".into()), e.to_string()))?;
+                    inner
+                }
+                None => {
+                    serde_json::from_str::<Scenario>(text).map_err(|e| {
+                        at(
+                            Some(e.line()),
+                            Some(e.column()),
+                            None,
+                            strip_json_position(&e),
+                        )
+                    })?;
+                    serde_json::from_str(text).expect("parsed once already")
+                }
+            };
             // TOML has no null: an optional field set to null is the field left out (this is
             // how the resolved scenario written beside a run spells its unset options).
             drop_nulls(&mut value);
@@ -444,6 +453,32 @@ pub fn load(origin: &str, text: &str, overrides: &[String]) -> Result<Loaded, Sc
         scenario,
         origin: origin.to_string(),
     })
+}
+
+/// The members of the file `zabsim run --out DIR` writes as `DIR/scenario.json` (see
+/// `run::ResolvedScenario`): the seed, the scenario, and what the seed chose.
+const RUN_FILE_MEMBERS: [&str; 4] = ["seed", "scenario", "swarm", "schedule"];
+
+/// The JSON object of `text` when it is such a run file (an object with a `seed` and a
+/// `scenario` and nothing else of its own); `None` for anything else, a plain scenario
+/// included.
+fn run_file(text: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let serde_json::Value::Object(map) = serde_json::from_str(text).ok()? else {
+        return None;
+    };
+    let own = map.keys().all(|k| RUN_FILE_MEMBERS.contains(&k.as_str()));
+    (own && map.contains_key("seed") && map.contains_key("scenario")).then_some(map)
+}
+
+/// The scenario member of a run file (see [`run_file`]).
+fn run_file_scenario(text: &str) -> Option<serde_json::Value> {
+    run_file(text)?.remove("scenario")
+}
+
+/// The seed a run file was written for: what `run`/`replay --scenario DIR/scenario.json`
+/// replays when no seed is given. `None` for a plain scenario.
+pub fn run_file_seed(text: &str) -> Option<u64> {
+    run_file(text)?.get("seed")?.as_u64()
 }
 
 /// Remove every object member whose value is null, recursively.
