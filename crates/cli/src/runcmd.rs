@@ -39,6 +39,13 @@ pub fn load(args: &ScenarioArgs) -> Result<Loaded, String> {
     loaded.map_err(|e| e.to_string())
 }
 
+/// The seed the `--scenario` file was written for, when it is a run directory's
+/// `scenario.json` (see `scenario::run_file_seed`).
+pub fn recorded_seed(args: &ScenarioArgs) -> Option<u64> {
+    let text = std::fs::read_to_string(args.scenario.as_deref()?).ok()?;
+    scenario::run_file_seed(&text)
+}
+
 /// The command line that reproduces a run exactly.
 pub fn repro_line(args: &ScenarioArgs, seed: u64, hash: u64) -> String {
     let mut line = String::from("zabsim replay");
@@ -67,12 +74,7 @@ pub fn run(
     expect: Option<Option<&str>>,
     trace: &TraceArgs,
 ) -> u8 {
-    let recorded = args
-        .scenario
-        .as_deref()
-        .and_then(|path| std::fs::read_to_string(path).ok())
-        .and_then(|text| scenario::run_file_seed(&text));
-    let seed = match seed::choose_or(seed_flag, recorded) {
+    let seed = match seed::choose(seed_flag, recorded_seed(args)) {
         Ok(s) => s,
         Err(e) => return usage(&e),
     };

@@ -15,13 +15,9 @@ pub fn parse(text: &str) -> Result<u64, String> {
     parsed.map_err(|_| format!("seed `{text}` is not a decimal or 0x-hex u64"))
 }
 
-/// The seed for this run, and where it came from.
-pub fn choose(flag: Option<&str>) -> Result<u64, String> {
-    choose_or(flag, None)
-}
-
-/// As [`choose`], with `recorded` (the seed a run file names) before fresh entropy.
-pub fn choose_or(flag: Option<&str>, recorded: Option<u64>) -> Result<u64, String> {
+/// The seed for this run: `--seed`, `ZABSIM_SEED`, the `recorded` seed of a run file, or
+/// fresh entropy, in that order.
+pub fn choose(flag: Option<&str>, recorded: Option<u64>) -> Result<u64, String> {
     if let Some(s) = flag {
         return parse(s).map_err(|e| format!("--seed: {e}"));
     }

@@ -661,13 +661,17 @@ fn default_out(args: &ScenarioArgs, seed: u64) -> PathBuf {
 /// passes, 2 bad input or an unwritable output, 3 the seed is inconclusive or the written
 /// scenario did not reproduce.
 pub fn run(args: &ScenarioArgs, seed_flag: Option<&str>, runs_max: u64, out: Option<&str>) -> u8 {
-    if seed_flag.is_none() && std::env::var_os("ZABSIM_SEED").is_none() {
-        return usage("shrink needs the failing seed: --seed N (or ZABSIM_SEED)");
+    let recorded = crate::runcmd::recorded_seed(args);
+    if seed_flag.is_none() && std::env::var_os("ZABSIM_SEED").is_none() && recorded.is_none() {
+        return usage(
+            "shrink needs the failing seed: --seed N (or ZABSIM_SEED, or a run directory's \
+             scenario.json)",
+        );
     }
     if runs_max > RUNS_MAX_LIMIT {
         return usage(&format!("--runs-max: at most {RUNS_MAX_LIMIT}"));
     }
-    let seed = match seed::choose(seed_flag) {
+    let seed = match seed::choose(seed_flag, recorded) {
         Ok(s) => s,
         Err(e) => return usage(&e),
     };
