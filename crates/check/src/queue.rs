@@ -11,7 +11,10 @@
 //! - `Duplicate`: an item dequeued `ok` twice. Allowed for an at-least-once recipe when a
 //!   consumer failed in between: an earlier dequeue of the item is `info`, or the process
 //!   of the first `ok` taker saw its session end between that take's invocation and the
-//!   second take's completion (the history names the taker's process, not its session).
+//!   second take's completion (the history names the taker's process, not its session),
+//!   or the second taker did, in a take invoked before the first completed (it processed
+//!   the item, then its session expired before its delete landed; the client learns of the
+//!   expiry — and ends its take — after the other consumer's take completed).
 //! - `PhantomItem`: an item dequeued (or still queued) that no enqueue may have put there
 //!   (none recorded, or only failed ones).
 //! - `Fifo`: if enqueue A completed before enqueue B was invoked, B must not be taken
@@ -309,10 +312,20 @@ fn check_item(
                 r.outcome == Outcome::Info && r.invoke_ns < second_done
             });
             let first_rec = rec(first);
-            let taker_ended = ends.get(&first_rec.process).is_some_and(|times| {
-                let from = times.partition_point(|&t| t < first_rec.invoke_ns);
-                times.get(from).is_some_and(|&t| t <= second_done)
-            });
+            // A taker whose session ended between its take's invocation and the second
+            // take's completion: its cleanup may not have landed before its claim went.
+            let ended_during = |r: &QueueRecord| {
+                ends.get(&r.process).is_some_and(|times| {
+                    let from = times.partition_point(|&t| t < r.invoke_ns);
+                    times.get(from).is_some_and(|&t| t <= second_done)
+                })
+            };
+            // The second taker counts only if its take overlapped the first's: it may have
+            // processed the item first and lost its session before its delete landed.
+            let first_done = first_rec.complete_ns.unwrap_or(u64::MAX);
+            let second_overlapped = second_rec.invoke_ns < first_done;
+            let taker_ended =
+                ended_during(first_rec) || (second_overlapped && ended_during(second_rec));
             info_before || taker_ended
         };
         if !excused {
