@@ -281,14 +281,20 @@ impl Session {
             ServerMsg::Expired { .. } => self.expire(out),
             ServerMsg::Closed { .. } => self.lose(now, false, out),
             ServerMsg::Reply {
-                xid, zxid, result, ..
+                seq,
+                xid,
+                zxid,
+                result,
+                ..
             } if connected => {
-                self.count_received();
-                self.on_reply(now, xid, zxid, result, out)
+                if self.in_sequence(now, seq, out) {
+                    self.on_reply(now, xid, zxid, result, out)
+                }
             }
-            ServerMsg::Watch { event, .. } if connected => {
-                self.count_received();
-                self.on_watch(event, out)
+            ServerMsg::Watch { seq, event, .. } if connected => {
+                if self.in_sequence(now, seq, out) {
+                    self.on_watch(event, out)
+                }
             }
             ServerMsg::Pong { sent, .. } if connected => {
                 // ZooKeeper's client does not take lastZxid from ping replies: a pong's zxid
@@ -305,10 +311,20 @@ impl Session {
         }
     }
 
-    fn count_received(&mut self) {
-        if let Phase::Connected(link) = &mut self.phase {
-            link.messages_received += 1;
+    /// Counts a reply or watch event numbered `seq`; false (and the connection dropped) when
+    /// earlier ones never arrived: on a TCP stream nothing after a hole may be acted on — a
+    /// reply read past a lost watch event would show data the event should have announced.
+    fn in_sequence(&mut self, now: Time, seq: u64, out: &mut Vec<Action>) -> bool {
+        let Phase::Connected(link) = &mut self.phase else {
+            unreachable!("checked connected");
+        };
+        if seq != link.messages_received {
+            self.counters.messages_lost += 1;
+            self.lose(now, true, out);
+            return false;
         }
+        link.messages_received += 1;
+        true
     }
 
     fn received_on_link(&self) -> Option<u64> {

@@ -118,3 +118,35 @@ fn the_timer_is_set_only_when_its_deadline_moves() {
     // Unmatched watch events and stale messages change nothing.
     assert_eq!(c.at(400).msg(P1, reply(1, 2, 2, OpResult::Deleted)), vec![]);
 }
+
+#[test]
+fn a_message_after_a_lost_one_drops_the_connection_unread() {
+    // Found by `fuzz` (queue.toml, take recipe, seed 267): a partition dropped a watch
+    // event and the reply sent after it arrived; acting on that reply showed data the lost
+    // event should have announced first. On a TCP stream nothing after a hole is read.
+    let mut c = Client::connected();
+    let (_, _) = c.at(100).submit(get("/a", false));
+    let after_hole = ServerMsg::Reply {
+        conn: 1,
+        seq: 1, // message 0 (say, a watch event) never arrived
+        xid: 1,
+        zxid: Zxid(3),
+        result: data(),
+    };
+    let out = c.at(200).msg_raw(P0, after_hole);
+    assert!(
+        out.contains(&state(SessionState::Disconnected)),
+        "the connection is given up: {out:?}"
+    );
+    assert_eq!(c.session.counters().messages_lost, 1);
+    assert!(
+        out.iter().any(|a| matches!(
+            a,
+            client::Action::Completed {
+                result: OpResult::Err(proto::zk::ZkError::ConnectionLoss),
+                ..
+            }
+        )),
+        "the request ends unknown, its reply unread: {out:?}"
+    );
+}

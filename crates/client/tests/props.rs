@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use client::{Action, ClientConfig, Session, SessionState};
 use common::{P0, P1, P2, SID, data};
@@ -124,6 +124,9 @@ struct Harness {
     last_request_sent: (u64, u64),
     next_xid: u64,
     terminal: bool,
+    /// Replies and watch events sent per connection: the next one's `seq` (each
+    /// connection an in-order stream; gaps have their own unit test).
+    sent: BTreeMap<u64, u64>,
 }
 
 impl Harness {
@@ -140,10 +143,11 @@ impl Harness {
             last_request_sent: (0, 0),
             next_xid: 1,
             terminal: false,
+            sent: BTreeMap::new(),
         }
     }
 
-    fn server_msg(&self, server: u8, conn: u8, msg: Msg) -> (ProcessId, ServerMsg) {
+    fn server_msg(&mut self, server: u8, conn: u8, msg: Msg) -> (ProcessId, ServerMsg) {
         let (cur_server, cur_conn) = self.current.unwrap_or((P0, 1));
         let from = [cur_server, P0, P1, P2][server as usize];
         let conn = match conn {
@@ -171,6 +175,7 @@ impl Harness {
                 zxid,
             } => ServerMsg::Reply {
                 conn,
+                seq: self.next_seq(conn),
                 xid: if oldest {
                     self.outstanding.first().copied().unwrap_or(1)
                 } else {
@@ -181,6 +186,7 @@ impl Harness {
             },
             Msg::Watch { kind, path, zxid } => ServerMsg::Watch {
                 conn,
+                seq: self.next_seq(conn),
                 event: WatchEvent {
                     kind: [
                         EventType::NodeCreated,
@@ -199,6 +205,12 @@ impl Harness {
             },
         };
         (from, msg)
+    }
+
+    fn next_seq(&mut self, conn: u64) -> u64 {
+        let next = self.sent.entry(conn).or_insert(0);
+        *next += 1;
+        *next - 1
     }
 
     fn apply(&mut self, input: Input) {

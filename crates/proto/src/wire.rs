@@ -141,15 +141,22 @@ pub enum ServerMsg {
     /// The server closes (or refuses) the connection; the session may live on.
     Closed { conn: u64, reason: CloseReason },
     /// The answer to request `xid`: `zxid` is the write's zxid, or for a read the server's
-    /// last applied zxid when it answered.
+    /// last applied zxid when it answered. `seq`: how many replies and watch events the
+    /// server sent on this connection before this one (TCP's in-order stream, made
+    /// explicit: a client that received fewer lost some, and must not act on this one).
     Reply {
         conn: u64,
+        seq: u64,
         xid: u64,
         zxid: Zxid,
         result: OpResult,
     },
-    /// A watch fired.
-    Watch { conn: u64, event: WatchEvent },
+    /// A watch fired (`seq` as for `Reply`).
+    Watch {
+        conn: u64,
+        seq: u64,
+        event: WatchEvent,
+    },
     /// The answer to a ping, with the server's last applied zxid. `sent`: replies and
     /// watch events the server sent on this connection so far; a client that received fewer
     /// lost some and drops the connection.

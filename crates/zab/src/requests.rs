@@ -89,9 +89,13 @@ impl Server {
         Self::to_client(client, pong, out);
     }
 
-    /// Sends a reply or watch event on an open connection, counting it.
-    fn send_counted(&mut self, key: ConnKey, msg: ServerMsg, out: &mut Out) {
+    /// Sends a reply or watch event on an open connection, numbered (`seq`) and counted.
+    fn send_counted(&mut self, key: ConnKey, mut msg: ServerMsg, out: &mut Out) {
         let c = self.clients.get_mut(key).expect("an open connection");
+        match &mut msg {
+            ServerMsg::Reply { seq, .. } | ServerMsg::Watch { seq, .. } => *seq = c.messages_sent,
+            other => panic!("only replies and watch events are counted: {other:?}"),
+        }
         c.messages_sent += 1;
         Self::to_client(key.client, msg, out);
     }
@@ -257,7 +261,12 @@ impl Server {
             }
             let event = WatchEvent { kind, path, zxid };
             let conn = key.conn;
-            self.send_counted(key, ServerMsg::Watch { conn, event }, out);
+            let watch = ServerMsg::Watch {
+                conn,
+                seq: 0, // numbered by send_counted
+                event,
+            };
+            self.send_counted(key, watch, out);
         }
     }
 
@@ -375,6 +384,7 @@ impl Server {
             let xid = head.xid;
             let reply = ServerMsg::Reply {
                 conn,
+                seq: 0, // numbered by send_counted
                 xid,
                 zxid,
                 result,

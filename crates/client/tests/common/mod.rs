@@ -63,18 +63,22 @@ pub fn connected(conn: u64) -> ServerMsg {
     }
 }
 
+/// A reply (its `seq` is stamped by [`Client::msg`], as a server's connection would).
 pub fn reply(conn: u64, xid: u64, zxid: u64, result: OpResult) -> ServerMsg {
     ServerMsg::Reply {
         conn,
+        seq: 0,
         xid,
         zxid: Zxid(zxid),
         result,
     }
 }
 
+/// A watch event (its `seq` is stamped by [`Client::msg`]).
 pub fn watch_msg(conn: u64, kind: EventType, path: &str, zxid: u64) -> ServerMsg {
     ServerMsg::Watch {
         conn,
+        seq: 0,
         event: event(kind, path, zxid),
     }
 }
@@ -154,6 +158,8 @@ pub fn watches(data: &[&str], exist: &[&str], child: &[&str]) -> WatchSet {
 pub struct Client {
     pub session: Session,
     pub now: Time,
+    /// Replies and watch events delivered per connection: the next one's `seq`.
+    sent: std::collections::BTreeMap<u64, u64>,
 }
 
 impl Client {
@@ -161,6 +167,7 @@ impl Client {
         Client {
             session: Session::new(config),
             now: Time::ZERO,
+            sent: std::collections::BTreeMap::new(),
         }
     }
 
@@ -201,7 +208,20 @@ impl Client {
         (xid, out)
     }
 
-    pub fn msg(&mut self, from: ProcessId, msg: ServerMsg) -> Vec<Action> {
+    /// Deliver `msg`, a reply or watch event numbered next on its connection (as the
+    /// server's in-order stream would number it).
+    pub fn msg(&mut self, from: ProcessId, mut msg: ServerMsg) -> Vec<Action> {
+        let conn = msg.conn();
+        if let ServerMsg::Reply { seq, .. } | ServerMsg::Watch { seq, .. } = &mut msg {
+            let next = self.sent.entry(conn).or_insert(0);
+            *seq = *next;
+            *next += 1;
+        }
+        self.msg_raw(from, msg)
+    }
+
+    /// Deliver `msg` exactly as given (its `seq` included).
+    pub fn msg_raw(&mut self, from: ProcessId, msg: ServerMsg) -> Vec<Action> {
         self.run(|s, now, out| s.on_message(now, from, msg, out))
     }
 

@@ -88,6 +88,7 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
     let outs = o.disk_done(w);
     let reply = ServerMsg::Reply {
         conn: 1,
+        seq: 0,
         xid: 1,
         zxid,
         result: OpResult::Created {
@@ -246,6 +247,7 @@ fn follower_forwards_writes_and_answers_after_applying_the_commit() {
         vec![
             ServerMsg::Reply {
                 conn: 1,
+                seq: 0,
                 xid: 5,
                 zxid: z(1, 2),
                 result: OpResult::Created {
@@ -255,6 +257,7 @@ fn follower_forwards_writes_and_answers_after_applying_the_commit() {
             },
             ServerMsg::Reply {
                 conn: 1,
+                seq: 1,
                 xid: 6,
                 zxid: z(1, 2),
                 result: OpResult::Data {

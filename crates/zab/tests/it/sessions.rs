@@ -56,6 +56,7 @@ fn a_watch_event_goes_out_before_the_reply_that_reflects_the_change() {
         msgs[0],
         ServerMsg::Watch {
             conn: 1,
+            seq: 2, // after the create's and the get's replies
             event: WatchEvent {
                 kind: EventType::NodeDataChanged,
                 path: "/a".into(),
@@ -163,6 +164,7 @@ fn a_sync_is_answered_once_the_proposals_before_it_commit() {
         msgs[1],
         ServerMsg::Reply {
             conn: 1,
+            seq: 1,
             xid: 2,
             zxid: z(1, 2),
             result: OpResult::Synced { path: "/s".into() }
