@@ -385,7 +385,8 @@ fn fault_text(f: &FaultSpan) -> String {
 /// [`FaultSpan::band_until_ns`] says (at the latest the heal; instantaneous ones as a
 /// line), each labelled with its kind and processes in the strip above the plot (the plot
 /// must have been built with [`top_margin`]). Labels take the first of [`LABEL_ROWS`] rows
-/// where they overlap no earlier label, else the row that ends leftmost.
+/// where they overlap no earlier label; with none free, a fault keeps its tick and band but
+/// no text.
 pub fn draw_faults<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     chart: &mut Plot<'_, DB>,
@@ -421,23 +422,26 @@ pub fn draw_faults<DB: DrawingBackend>(
         let text = fault_text(f);
         let left = chart.backend_coord(&(x0, y_axis.hi())).0 - base_x;
         let width = text.chars().count() as i32 * LABEL_CHAR_PX;
-        let row = (0..LABEL_ROWS)
-            .find(|&r| row_end[r] < left)
-            .unwrap_or_else(|| (0..LABEL_ROWS).min_by_key(|&r| row_end[r]).expect("rows"));
-        row_end[row] = left + width + 6;
+        let free_row = (0..LABEL_ROWS).find(|&r| row_end[r] < left);
+        let row = free_row.unwrap_or(LABEL_ROWS - 1);
         let y = plot_top - base_y - (LABEL_ROWS - row) as i32 * LABEL_ROW_HEIGHT;
         area.draw(&PathElement::new(
             vec![(left, y + 2), (left, plot_top - base_y)],
             colour.mix(0.8),
         ))
         .map_err(de)?;
-        let dark = darker(colour);
-        area.draw(&Text::new(
-            text,
-            (left + 3, y),
-            font(LABEL_SIZE_PX).color(&dark),
-        ))
-        .map_err(de)?;
+        // With every row taken here, the label would be drawn over another: the tick, the
+        // band and the legend still show the fault.
+        if free_row.is_some() {
+            row_end[row] = left + width + 6;
+            let dark = darker(colour);
+            area.draw(&Text::new(
+                text,
+                (left + 3, y),
+                font(LABEL_SIZE_PX).color(&dark),
+            ))
+            .map_err(de)?;
+        }
     }
     Ok(())
 }

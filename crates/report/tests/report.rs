@@ -331,13 +331,18 @@ fn malformed_inputs_are_named_by_file_and_line() {
 /// A run directory whose only fault is `fault` (an `outcome.faults` entry) and whose
 /// scenario heals at `heal_ms` (no `run` section when None).
 fn write_fault_run(dir: &Path, heal_ms: Option<u64>, fault: serde_json::Value) {
+    write_faults_run(dir, heal_ms, vec![fault]);
+}
+
+/// The same with every fault of `faults`.
+fn write_faults_run(dir: &Path, heal_ms: Option<u64>, faults: Vec<serde_json::Value>) {
     let mut scenario: serde_json::Value = serde_json::from_str(&scenario_json(3)).unwrap();
     if let Some(ms) = heal_ms {
         scenario["scenario"]["run"] = serde_json::json!({"safety_ms": ms, "liveness_ms": 5_000});
     }
     std::fs::write(dir.join("scenario.json"), scenario.to_string()).unwrap();
     let mut outcome: serde_json::Value = serde_json::from_str(&outcome_json(3, false)).unwrap();
-    outcome["outcome"]["faults"] = serde_json::json!([fault]);
+    outcome["outcome"]["faults"] = serde_json::Value::Array(faults);
     std::fs::write(dir.join("outcome.json"), outcome.to_string()).unwrap();
     let mut text = String::new();
     for e in history() {
@@ -390,5 +395,43 @@ fn a_fault_without_an_end_is_drawn_ending_at_the_heal() {
     // An instantaneous fault stays a line, heal or not.
     let jump = charts_of(&dir, heal, fault("clock-jump", 900, None));
     assert!(jump == charts_of(&dir, None, fault("clock-jump", 900, None)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fault_labels_never_overlap() {
+    // Six faults at one instant: three label rows, so three labels; the other three keep
+    // their tick, band and legend entry but no text drawn over the others.
+    let dir = scratch("crowded");
+    let kinds = [
+        "crash",
+        "pause",
+        "clock-drift",
+        "disk-slow",
+        "clock-jump",
+        "partition-isolate",
+    ];
+    let faults = kinds.iter().map(|k| fault(k, 600, Some(900))).collect();
+    write_faults_run(&dir, Some(2_000), faults);
+    let data = report::load(&dir).unwrap();
+    let files = report::render_data(&data).unwrap();
+    let svg = files
+        .iter()
+        .find(|(name, _)| name == "latency-scatter.svg")
+        .map(|(_, bytes)| String::from_utf8(bytes.clone()).unwrap())
+        .expect("the scatter chart");
+    let labelled: Vec<&str> = kinds
+        .iter()
+        .copied()
+        .filter(|k| svg.contains(&format!("\n{k} p2\n")))
+        .collect();
+    assert_eq!(
+        labelled,
+        ["crash", "pause", "clock-drift"],
+        "first come, first labelled"
+    );
+    for k in kinds {
+        assert!(svg.contains(&format!("fault: {k}")), "{k} is in the legend");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
