@@ -388,12 +388,16 @@ impl Consumer {
                 | Step::Reading
                 | Step::Processing { .. }
                 | Step::Deleting { .. }
+                | Step::Verifying { .. }
                 | Step::Unclaiming { .. }
         );
         if self.mode == ConsumerMode::Claim && holding && !self.candidates.is_empty() {
             self.maybe_ours.insert(self.candidates[0].clone());
             match self.step {
-                Step::Deleting { item: Some(item) } => {
+                // A verification cut short is asked again: ending the take here would leave
+                // the item (if the delete never landed) under a claim this live session
+                // still holds, and the consumer would take it up again as its own.
+                Step::Deleting { item: Some(item) } | Step::Verifying { item } => {
                     // Find out whether the delete landed (processing is done, or under the
                     // planted `delete_first` not yet begun).
                     self.step = Step::Verifying { item };
