@@ -281,7 +281,10 @@ impl Default for ZabConfig {
             sync_limit_ticks: 5,
             finalize_wait_ms: 200,
             notify_timeout_ms_start: 200,
-            notify_timeout_ms_max: 60_000,
+            // ZooKeeper's maxNotificationInterval (60 s) scaled like tick_ms (200 ms against
+            // ZooKeeper's 2,000). At 60 s a server left LOOKING by a long election storm may
+            // not ask again for a minute, longer than a liveness phase lasts.
+            notify_timeout_ms_max: 6_000,
             log_window_txns: 500,
             bugs: Vec::new(),
         }
