@@ -3,27 +3,16 @@
 //! from its `REPRO:` line with the printed hash, and two shrinks write identical files; a
 //! passing seed exits 0 and bad input exits 2 with a message naming the problem.
 
+mod common;
+
+use common::{Run, zabsim};
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Candidate runs per shrink in these tests: enough to shrink, small enough for seconds.
 const RUNS_MAX: &str = "60";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 impl Run {
-    fn show(&self) -> String {
-        format!(
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
     /// The value after `prefix` on the first line that starts with it.
     fn line(&self, prefix: &str) -> &str {
         self.stdout
@@ -46,25 +35,6 @@ impl Run {
         let f = self.line("faults: ");
         f.split_whitespace().next().unwrap().parse().unwrap()
     }
-}
-
-fn zabsim(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_zabsim"))
-        .args(args)
-        .env_remove("ZABSIM_SEED")
-        .output()
-        .expect("zabsim runs");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        !run.stdout.contains("panicked") && !run.stderr.contains("panicked"),
-        "zabsim panicked:\n{}",
-        run.show()
-    );
-    run
 }
 
 fn scenario(name: &str) -> String {

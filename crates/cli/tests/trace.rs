@@ -3,15 +3,11 @@
 //! bound truncates into a valid file with a warning; a path that cannot be written exits 2
 //! naming it, after the run's own verdict and hash were printed.
 
+mod common;
+
+use common::{Run, zabsim};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 impl Run {
     fn hash(&self) -> &str {
@@ -19,19 +15,6 @@ impl Run {
             .lines()
             .find_map(|l| l.strip_prefix("trace hash: "))
             .unwrap_or_else(|| panic!("no hash\n{}\n{}", self.stdout, self.stderr))
-    }
-}
-
-fn zabsim(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_zabsim"))
-        .args(args)
-        .env_remove("ZABSIM_SEED")
-        .output()
-        .expect("zabsim runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
