@@ -38,6 +38,7 @@ fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
             figures: r.figures,
             regression: false,
             repro: None,
+            scenario: None,
         },
         Ok(Err(e)) => SeedResult {
             seed,
@@ -48,6 +49,7 @@ fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
             figures: Vec::new(),
             regression: false,
             repro: None,
+            scenario: None,
         },
         Err(panic) => {
             let message = panic_message(panic.as_ref());
@@ -60,6 +62,7 @@ fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
                 figures: Vec::new(),
                 regression: false,
                 repro: None,
+                scenario: None,
             }
         }
     }
@@ -257,6 +260,7 @@ pub fn run(args: &ScenarioArgs, opts: &Options) -> u8 {
         None => None,
     };
     describe(&source.lock().expect("source"), opts, &loaded.origin);
+    let scenario_label = format!("{} ({})", loaded.scenario.name, loaded.origin);
     let bar = progress_bar(&source.lock().expect("source"));
     let findings = AtomicU64::new(0);
     let done: Mutex<Vec<SeedResult>> = Mutex::new(Vec::new());
@@ -274,6 +278,7 @@ pub fn run(args: &ScenarioArgs, opts: &Options) -> u8 {
                         };
                         let mut r = run_seed(&loaded, seed);
                         r.regression = regression;
+                        r.scenario = Some(scenario_label.clone());
                         if r.verdict != "pass" && r.verdict != "input" {
                             r.repro = Some(repro(args, &r));
                         }

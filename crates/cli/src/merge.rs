@@ -116,6 +116,7 @@ mod tests {
             figures: Vec::new(),
             regression: false,
             repro: None,
+            scenario: None,
         }
     }
 

@@ -21,6 +21,10 @@ pub struct SeedResult {
     /// For a seed that did not pass: the line that reproduces it.
     #[serde(default)]
     pub repro: Option<String>,
+    /// The scenario the seed ran: its name and where it came from (`ci (scenarios/ci.toml)`),
+    /// so a results file, a merge of shards and a sweep report say what was swept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
 }
 
 impl SeedResult {

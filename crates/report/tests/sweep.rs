@@ -48,6 +48,7 @@ fn result(rng: &mut Lcg, seed: u64, verdict: &str) -> SeedResult {
         events: if ran { 20_000 + rng.below(30_000) } else { 0 },
         figures,
         regression: false,
+        scenario: None,
     }
 }
 

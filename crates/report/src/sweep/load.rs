@@ -288,6 +288,7 @@ mod tests {
             figures: vec![("elections".into(), 1)],
             regression: false,
             repro: None,
+            scenario: None,
         }
     }
 
