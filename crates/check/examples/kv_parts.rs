@@ -12,7 +12,7 @@ fn main() {
         .nth(1)
         .unwrap_or_else(|| "c50-bad".to_string());
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../../../shared/anchors/porcupine/kv/{name}.txt"));
+        .join(format!("testdata/porcupine/kv/{name}.txt"));
     let ops = porcupine_kv::parse(&std::fs::read_to_string(path).expect("read")).expect("parse");
     for part in KvModel.partition(&ops) {
         let sub: Vec<Operation<_, _>> = part.iter().map(|&i| ops[i].clone()).collect();

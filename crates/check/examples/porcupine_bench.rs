@@ -11,7 +11,7 @@ use check::models::kv::{KvInput, KvModel, KvOutput, KvState};
 use check::models::register::RegisterModel;
 
 fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/anchors/porcupine")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/porcupine")
 }
 
 /// Timing of one history: the best and the mean of the repetitions.

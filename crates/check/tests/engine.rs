@@ -179,9 +179,8 @@ fn explanation_reports_the_failing_partition() {
 }
 
 fn etcd(name: &str) -> Vec<RegOp> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
-        "../../../shared/anchors/porcupine/jepsen/{name}.log"
-    ));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("testdata/porcupine/jepsen/{name}.log"));
     porcupine_etcd::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

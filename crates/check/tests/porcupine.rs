@@ -1,5 +1,5 @@
 //! The Porcupine test corpus: every etcd and kv history must get the verdict listed in
-//! `shared/anchors/porcupine/expected.tsv`.
+//! `testdata/porcupine/expected.tsv` (vendored from Porcupine, MIT: see its LICENSE.md).
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use check::models::kv::KvModel;
 use check::models::register::RegisterModel;
 
 fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/anchors/porcupine")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/porcupine")
 }
 
 fn expected() -> Vec<(String, bool)> {

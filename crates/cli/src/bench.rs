@@ -339,18 +339,18 @@ fn relay_run(processes: u32, quick: u32) -> Result<(u64, f64), u8> {
     Ok((report.outcome.stats.events, secs))
 }
 
-/// Where Porcupine's test histories are: `ZABSIM_PORCUPINE_DIR`, else
-/// `../shared/anchors/porcupine` relative to the current directory.
+/// Where Porcupine's test histories are: `ZABSIM_PORCUPINE_DIR`, else the copy vendored in
+/// the repository (`crates/check/testdata/porcupine`) relative to the current directory,
+/// else the same copy where this binary was built from.
 fn porcupine_dir() -> Result<std::path::PathBuf, std::path::PathBuf> {
-    let dir = match std::env::var_os("ZABSIM_PORCUPINE_DIR") {
-        Some(d) => std::path::PathBuf::from(d),
-        None => std::path::PathBuf::from("../shared/anchors/porcupine"),
+    const VENDORED: &str = "crates/check/testdata/porcupine";
+    const BUILT_FROM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../check/testdata/porcupine");
+    let candidates: Vec<std::path::PathBuf> = match std::env::var_os("ZABSIM_PORCUPINE_DIR") {
+        Some(d) => vec![d.into()],
+        None => vec![VENDORED.into(), BUILT_FROM.into()],
     };
-    if dir.join("jepsen").is_dir() {
-        Ok(dir)
-    } else {
-        Err(dir)
-    }
+    let found = candidates.iter().find(|d| d.join("jepsen").is_dir());
+    found.cloned().ok_or_else(|| candidates[0].clone())
 }
 
 /// Best wall time in ms of `runs` runs of `f`, and the result of the last one.

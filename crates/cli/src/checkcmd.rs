@@ -75,17 +75,47 @@ where
     }
 }
 
-fn check_text(pairing: Pairing, text: &str, budget: &Budget) -> Result<FileResult, ParseError> {
+/// Why a readable file gets no verdict: a line that does not parse, or nothing to check (a
+/// history with no operations is not evidence of anything, so it is not "linearizable").
+enum Unusable {
+    Parse(ParseError),
+    NoOperations,
+}
+
+impl From<ParseError> for Unusable {
+    fn from(e: ParseError) -> Self {
+        Unusable::Parse(e)
+    }
+}
+
+/// `Err(NoOperations)` when `count` is zero.
+fn some_operations(count: usize) -> Result<(), Unusable> {
+    if count == 0 {
+        return Err(Unusable::NoOperations);
+    }
+    Ok(())
+}
+
+fn check_text(pairing: Pairing, text: &str, budget: &Budget) -> Result<FileResult, Unusable> {
     Ok(match pairing {
         Pairing::RegisterEtcd => {
             let ops = porcupine_etcd::parse(text)?;
+            some_operations(ops.len())?;
             run_model(&RegisterModel::default(), &ops, budget)
         }
         Pairing::KvKv => {
             let ops = porcupine_kv::parse(text)?;
+            some_operations(ops.len())?;
             run_model(&KvModel, &ops, budget)
         }
-        Pairing::ZkZabsim => check_zk(&parse_history(text)?, budget),
+        Pairing::ZkZabsim => {
+            let events = parse_history(text)?;
+            let ops = events
+                .iter()
+                .filter(|e| matches!(e, proto::history::Event::Op(_)));
+            some_operations(ops.count())?;
+            check_zk(&events, budget)
+        }
     })
 }
 
@@ -152,8 +182,13 @@ pub fn run(
         };
         let result = match check_text(pairing, &text, &budget) {
             Ok(r) => r,
-            Err(e) => {
+            Err(Unusable::Parse(e)) => {
                 eprintln!("{file}:{}: {}", e.line, e.message);
+                any_unreadable = true;
+                continue;
+            }
+            Err(Unusable::NoOperations) => {
+                eprintln!("{file}: no operations (an empty history proves nothing)");
                 any_unreadable = true;
                 continue;
             }

@@ -7,10 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const DATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/anchors/porcupine"
-);
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../check/testdata/porcupine");
 
 struct Run {
     code: i32,
@@ -190,6 +187,36 @@ fn missing_file_and_unknown_model_exit_2() {
         &file,
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn empty_and_operationless_histories_exit_2() {
+    let dir = std::env::temp_dir().join(format!("zabsim-check-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.log");
+    std::fs::write(&empty, "").unwrap();
+    // A zabsim history with events but no operation: a watch event only.
+    let opless = dir.join("opless.jsonl");
+    let watch = r#"{"event":"watch","process":12,"session":3,"time_ns":5,"watch":{"kind":"node_children_changed","path":"/queue","zxid":4294967323}}"#;
+    std::fs::write(&opless, format!("{watch}\n")).unwrap();
+    let cases = [
+        ("register", "porcupine-etcd", &empty),
+        ("kv", "porcupine-kv", &empty),
+        ("zk", "zabsim", &empty),
+        ("zk", "zabsim", &opless),
+    ];
+    for (model, format, file) in cases {
+        let path = file.to_str().unwrap();
+        let run = zabsim(&["check", "--model", model, "--format", format, path]);
+        assert_eq!(run.code, 2, "{model} {path}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(path) && run.stderr.contains("no operations"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("linearizable"), "{}", run.stdout);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
