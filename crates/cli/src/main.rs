@@ -45,8 +45,9 @@ pub struct ScenarioArgs {
     /// Override a scenario value, e.g. `--set network.loss=0.05` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
-    /// Switch on a planted historical bug (zk-1419, zk-335, zk-1154, zk-3911, zk-2355;
-    /// repeatable); same as adding it to the scenario's `[zab] bugs`.
+    /// Switch on a planted historical bug (ZooKeeper's zk-1419, zk-335, zk-1154, zk-3911,
+    /// zk-2355; the claim queue's queue-delete-first; repeatable); same as adding it to the
+    /// scenario's `[zab] bugs`.
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
 }
@@ -82,11 +83,15 @@ enum Command {
     Replay {
         #[command(flatten)]
         scenario: ScenarioArgs,
+        /// The seed to replay (decimal or 0x-hex); also from ZABSIM_SEED, or the seed a run
+        /// file records (a run directory's scenario.json, a shrunk.json). Required: a
+        /// replay never draws a random seed.
         #[arg(long)]
         seed: Option<String>,
         /// The trace hash the run must reproduce (hex).
         #[arg(long)]
         expect_hash: Option<String>,
+        /// Write the resolved scenario, the outcome, the history and the charts here.
         #[arg(long)]
         out: Option<String>,
         #[command(flatten)]
@@ -188,7 +193,8 @@ enum Command {
         /// model and watch invariants on a saved `history.jsonl`).
         #[arg(long)]
         model: String,
-        /// History format: `porcupine-etcd` (with `register`) or `porcupine-kv` (with `kv`).
+        /// History format: `porcupine-etcd` (with `register`), `porcupine-kv` (with `kv`) or
+        /// `zabsim` (with `zk`: the `history.jsonl` that `run --out` writes).
         #[arg(long)]
         format: String,
         /// Print one JSON object per file instead of a line.

@@ -74,7 +74,11 @@ pub fn run(
     expect: Option<Option<&str>>,
     trace: &TraceArgs,
 ) -> u8 {
-    let seed = match seed::choose(seed_flag, recorded_seed(args)) {
+    let pick = match expect {
+        Some(_) => seed::choose_recorded,
+        None => seed::choose,
+    };
+    let seed = match pick(seed_flag, recorded_seed(args)) {
         Ok(s) => s,
         Err(e) => return usage(&e),
     };
@@ -226,7 +230,13 @@ fn usage(message: &str) -> u8 {
 fn print_summary(loaded: &Loaded, r: &RunReport) {
     let o = &r.outcome;
     let s = &o.stats;
-    println!("scenario: {} ({})", loaded.scenario.name, loaded.origin);
+    let name = match loaded.scenario.name.as_str() {
+        "" => "unnamed",
+        n => n,
+    };
+    println!("scenario: {name} ({})", loaded.origin);
+    println!("system under test: {}", loaded.scenario.system_under_test());
+    println!("workload: {}", loaded.scenario.workload.describe());
     if let Some(sw) = &r.swarm {
         let kinds: Vec<String> = sw.kinds.iter().map(|k| format!("{k:?}")).collect();
         println!(

@@ -15,6 +15,19 @@ pub fn parse(text: &str) -> Result<u64, String> {
     parsed.map_err(|_| format!("seed `{text}` is not a decimal or 0x-hex u64"))
 }
 
+/// The seed to replay: as [`choose`], but never fresh entropy — a replay of nothing in
+/// particular is a mistake, not a run.
+pub fn choose_recorded(flag: Option<&str>, recorded: Option<u64>) -> Result<u64, String> {
+    if flag.is_none() && recorded.is_none() && std::env::var_os("ZABSIM_SEED").is_none() {
+        return Err(
+            "replay needs a seed: give --seed N (or ZABSIM_SEED), or a run file \
+                    (a run directory's scenario.json, a shrunk.json) that records one"
+                .into(),
+        );
+    }
+    choose(flag, recorded)
+}
+
 /// The seed for this run: `--seed`, `ZABSIM_SEED`, the `recorded` seed of a run file, or
 /// fresh entropy, in that order.
 pub fn choose(flag: Option<&str>, recorded: Option<u64>) -> Result<u64, String> {

@@ -4,7 +4,8 @@
 //! It turns the seed's fault schedule into an explicit `nemesis.script` (random and swarm
 //! off), delta-debugs the script (ddmin), then lowers the workload, the cluster, loss rates,
 //! the safety phase and each fault's duration, repeating until a round changes nothing.
-//! The result is written as a loadable JSON scenario (`shrunk.json`) and verified by
+//! The result is written as a loadable JSON run file (`shrunk.json`: the seed and the
+//! scenario, so `replay --scenario shrunk.json` needs no `--seed`) and verified by
 //! loading the written file back and re-running it; the `REPRO:` line names that file.
 //!
 //! Invariants: every candidate is one whole run, and at most `--runs-max` candidates run;
@@ -727,7 +728,7 @@ fn nothing_to_shrink(seed: u64, t: &Trial) -> u8 {
 /// Name the scenario, write it, run the written file once more and print the summary.
 fn finish(sh: &Shrinker, loaded: &Loaded, first: &Trial, dir: &Path) -> u8 {
     let shrunk = named(sh, loaded, first);
-    let path = match write_scenario(dir, &shrunk) {
+    let path = match write_scenario(dir, &shrunk, sh.seed) {
         Ok(p) => p,
         Err(e) => return usage(&e),
     };
@@ -787,8 +788,11 @@ fn not_reproduced(file: &str, what: &str) -> u8 {
     3
 }
 
-fn write_scenario(dir: &Path, s: &Scenario) -> Result<PathBuf, String> {
-    let mut text = serde_json::to_vec_pretty(s).map_err(|e| format!("cannot encode: {e}"))?;
+/// Write `s` as a run file (`{"seed": …, "scenario": …}`, the form `run --out` writes), so
+/// `replay --scenario shrunk.json` replays the seed it was shrunk for without `--seed`.
+fn write_scenario(dir: &Path, s: &Scenario, seed: u64) -> Result<PathBuf, String> {
+    let file = serde_json::json!({ "seed": seed, "scenario": s });
+    let mut text = serde_json::to_vec_pretty(&file).map_err(|e| format!("cannot encode: {e}"))?;
     text.push(b'\n');
     write_atomic(dir, SHRUNK_FILE, &text)
         .map_err(|e| format!("cannot write {}: {e}", dir.join(SHRUNK_FILE).display()))?;

@@ -22,8 +22,8 @@ pub fn run(file: &str, seed: u64) -> u8 {
     };
     match zkscript::run(lines, seed) {
         Ok(outputs) => {
-            for o in outputs {
-                println!("{o}");
+            for o in &outputs {
+                println!("{}", zkscript::line_text(o));
             }
             0
         }

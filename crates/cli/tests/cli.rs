@@ -195,6 +195,67 @@ fn bad_scenario(name: &str, text: &str, lines: &[usize], needles: &[&str]) {
 const CLUSTER: &str = "version = 1\n[cluster]\nservers = 3\n";
 
 #[test]
+fn a_scenario_without_workload_runs_zookeeper_and_says_so() {
+    let f = Temp::file(
+        "bare.toml",
+        &format!("{CLUSTER}[run]\nsafety_ms = 500\nliveness_ms = 2000\n"),
+    );
+    let r = zabsim(&["run", "--scenario", f.s(), "--seed", "1"]);
+    assert_eq!(r.code, 0, "{}", r.show());
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines[0].starts_with("seed: 1 "), "{}", r.show());
+    assert_eq!(
+        lines[2],
+        "system under test: ZooKeeper ensemble, 3 voting servers",
+        "{}",
+        r.show()
+    );
+    assert!(
+        lines[3].starts_with("workload: writes (4 KV clients"),
+        "{}",
+        r.show()
+    );
+    let probe = Temp::file("probe.toml", PROBE_TOML);
+    let p = zabsim(&["run", "--scenario", probe.s(), "--seed", "1"]);
+    assert!(
+        p.stdout
+            .contains("system under test: the kernel probe (3 processes), not ZooKeeper"),
+        "{}",
+        p.show()
+    );
+}
+
+#[test]
+fn too_many_observers_blame_the_observers() {
+    let f = Temp::file("obs.toml", &format!("{CLUSTER}observers = 62\n"));
+    let r = zabsim(&["run", "--scenario", f.s(), "--seed", "1"]);
+    assert_input_error(&r, &["cluster.observers", "at most 64", "3 + 62"]);
+    let r = zabsim(&["run", "--seed", "1", "--set", "cluster.observers=60"]);
+    assert_input_error(&r, &["--set cluster.observers=60", "cluster.observers"]);
+}
+
+#[test]
+fn replay_without_a_seed_exits_2() {
+    let f = Temp::file("noseed.toml", PROBE_TOML);
+    let r = zabsim(&["replay", "--scenario", f.s()]);
+    assert_input_error(&r, &["replay needs a seed"]);
+    // A run directory's scenario.json records its seed: replay takes it.
+    let dir = Temp::path("replay-dir");
+    let run = zabsim(&["run", "--scenario", f.s(), "--seed", "9", "--out", dir.s()]);
+    assert_eq!(run.code, 0, "{}", run.show());
+    let file = dir.0.join("scenario.json");
+    let again = zabsim(&[
+        "replay",
+        "--scenario",
+        file.to_str().unwrap(),
+        "--expect-hash",
+        &run.hash(),
+    ]);
+    assert_eq!(again.code, 0, "{}", again.show());
+    assert!(again.stdout.starts_with("seed: 9 "), "{}", again.show());
+}
+
+#[test]
 fn missing_scenario_file() {
     let missing = Temp::path("missing.toml");
     let r = zabsim(&["run", "--scenario", missing.s(), "--seed", "1"]);

@@ -110,6 +110,14 @@ fn assert_shrinks(args: &[&str], seed: &str, fewer: u64) {
     assert_eq!(again.check(), original.check(), "{}", again.show());
     let plain = zabsim(&["run", "--scenario", &out.shrunk(), "--seed", seed]);
     assert_eq!(plain.code, 1, "{}", plain.show());
+    // shrunk.json records its seed: a replay without --seed runs that seed.
+    let unseeded = zabsim(&["replay", "--scenario", &out.shrunk()]);
+    assert!(
+        unseeded.stdout.starts_with(&format!("seed: {seed} ")),
+        "{}",
+        unseeded.show()
+    );
+    assert_eq!(unseeded.check(), original.check(), "{}", unseeded.show());
     assert_eq!(plain.check(), original.check(), "{}", plain.show());
     let (before, after) = (original.faults_scheduled(), plain.faults_scheduled());
     assert!(

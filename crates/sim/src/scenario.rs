@@ -254,6 +254,57 @@ impl WorkloadConfig {
     pub fn is_probe(&self) -> bool {
         !matches!(self, WorkloadConfig::Writes { .. })
     }
+
+    /// The workload in a few words, for the run summary.
+    pub fn describe(&self) -> String {
+        match self {
+            WorkloadConfig::Probe { interval_ms, .. } => {
+                format!("probe (each process pings a random peer every {interval_ms} ms)")
+            }
+            WorkloadConfig::Relay { tokens } => format!("relay ({tokens} tokens per process)"),
+            WorkloadConfig::Writes { clients, queue, .. } => {
+                let mut text = format!("writes ({clients} KV clients");
+                if let Some(q) = queue {
+                    text += &format!(
+                        ", {} producers and {} {:?} consumers on a queue",
+                        q.producers, q.consumers, q.recipe
+                    );
+                }
+                text + ")"
+            }
+        }
+    }
+}
+
+/// A planted bug's scenario name (`zk-1154`).
+fn bug_label(bug: BugName) -> String {
+    let quoted = serde_json::to_string(&bug).expect("a bug name serializes");
+    quoted.trim_matches('"').to_string()
+}
+
+impl Scenario {
+    /// What the run simulates, for the first lines of its summary: the system under test
+    /// and its size.
+    pub fn system_under_test(&self) -> String {
+        let c = &self.cluster;
+        if self.workload.is_probe() {
+            let n = c.servers + c.observers;
+            return format!("the kernel probe ({n} processes), not ZooKeeper");
+        }
+        let observers = match c.observers {
+            0 => String::new(),
+            n => format!(" + {n} observers"),
+        };
+        let names: Vec<String> = self.zab.bugs.iter().map(|b| bug_label(*b)).collect();
+        let bugs = match names.len() {
+            0 => String::new(),
+            _ => format!(", planted bugs: {}", names.join(" ")),
+        };
+        format!(
+            "ZooKeeper ensemble, {} voting servers{observers}{bugs}",
+            c.servers
+        )
+    }
 }
 
 /// The `[zab]` section: ZooKeeper server settings (ZooKeeper's names, our units).
@@ -309,11 +360,23 @@ pub enum BugName {
     QueueDeleteFirst,
 }
 
+/// A scenario without `[workload]` runs ZooKeeper with the default scenario's KV workload
+/// (4 clients, a request every 2 ms, 20 % reads, 16 keys): zabsim simulates ZooKeeper, and
+/// the kernel probe runs only when a scenario asks for it (`kind = "probe"` or `"relay"`).
 impl Default for WorkloadConfig {
     fn default() -> Self {
-        WorkloadConfig::Probe {
-            interval_ms: 10,
-            payload_bytes: 100,
+        WorkloadConfig::Writes {
+            clients: 4,
+            interval_ms: 2,
+            outstanding_max: default_outstanding(),
+            session_timeout_ms: default_session_timeout_ms(),
+            read_ratio: crate::dist::Probability::from_ppm(200_000),
+            keys: default_keys(),
+            writes_max: 0,
+            cas_ratio: crate::dist::Probability::default(),
+            key_dist: default_key_dist(),
+            zipf_s: default_zipf_s(),
+            queue: None,
         }
     }
 }
@@ -614,8 +677,14 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     )?;
     check(
         all <= PROCESSES_MAX as u64,
-        "cluster.servers",
-        format!("at most {PROCESSES_MAX} processes"),
+        match processes <= PROCESSES_MAX as u64 {
+            true => "workload.clients",
+            false => "cluster.servers",
+        },
+        format!(
+            "at most {PROCESSES_MAX} processes; this has {processes} servers and {} clients",
+            s.workload.clients()
+        ),
     )?;
     check(s.run.safety_ms > 0, "run.safety_ms", "must be positive")?;
     check(s.run.liveness_ms > 0, "run.liveness_ms", "must be positive")?;
@@ -671,7 +740,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             )?;
             check(keys > 0, "workload.keys", "must be positive")?;
             validate_keys(key_dist, zipf_s, keys)?;
-            validate_zab(&s.zab, s.cluster.servers + s.cluster.observers)?;
+            validate_zab(&s.zab, &s.cluster)?;
             if let Some(q) = queue {
                 validate_queue(q, &s.zab.bugs)?;
             }
@@ -736,11 +805,20 @@ fn validate_queue(q: &QueueWorkload, bugs: &[BugName]) -> Result<(), Problem> {
     )
 }
 
-fn validate_zab(z: &ZabConfig, servers: u32) -> Result<(), Problem> {
+fn validate_zab(z: &ZabConfig, cluster: &ClusterConfig) -> Result<(), Problem> {
+    let (voters, observers) = (cluster.servers as u64, cluster.observers as u64);
+    // Blame the field that pushed the ensemble over the cap.
+    let field = match voters <= zab::MAX_SERVERS as u64 {
+        true => "cluster.observers",
+        false => "cluster.servers",
+    };
     check(
-        servers <= zab::MAX_SERVERS as u32,
-        "cluster.servers",
-        format!("at most {} servers", zab::MAX_SERVERS),
+        voters + observers <= zab::MAX_SERVERS as u64,
+        field,
+        format!(
+            "at most {} ZooKeeper servers (voters + observers); this has {voters} + {observers}",
+            zab::MAX_SERVERS
+        ),
     )?;
     for (field, v) in [
         ("tick_ms", z.tick_ms),

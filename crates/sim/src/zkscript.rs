@@ -231,6 +231,57 @@ fn stat_json(s: &Stat) -> Value {
     })
 }
 
+/// The order of keys in an output line: the order of the conformance files recorded from a
+/// real ZooKeeper (`crates/cli/tests/zk_conformance/*.expected.jsonl`), so a plain `diff`
+/// against them shows only real differences. Keys not listed follow, alphabetically.
+const KEY_ORDER: [&str; 12] = [
+    "ok",
+    "path",
+    "data",
+    "children",
+    "error",
+    "stat",
+    "version",
+    "cversion",
+    "aversion",
+    "num_children",
+    "data_length",
+    "ephemeral",
+];
+
+/// One output line's text, keys in [`KEY_ORDER`].
+pub fn line_text(v: &Value) -> String {
+    let mut out = String::new();
+    write_ordered(v, &mut out, 0);
+    out
+}
+
+fn write_ordered(v: &Value, out: &mut String, depth: u32) {
+    assert!(depth < 8, "a result line nests at most a stat object");
+    let Value::Object(map) = v else {
+        out.push_str(&v.to_string());
+        return;
+    };
+    let rank = |k: &str| {
+        KEY_ORDER
+            .iter()
+            .position(|o| *o == k)
+            .unwrap_or(KEY_ORDER.len())
+    };
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort_by(|a, b| (rank(a), a.as_str()).cmp(&(rank(b), b.as_str())));
+    out.push('{');
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(k.to_string()).to_string());
+        out.push(':');
+        write_ordered(&map[k.as_str()], out, depth + 1);
+    }
+    out.push('}');
+}
+
 /// The output line for one result, in the zk-script format.
 pub fn render(result: &OpResult) -> Value {
     match result {
