@@ -5,16 +5,23 @@
 //! goes on; every finding prints its `REPRO:` line. The scenario's seeds from
 //! `regressions.txt` run first; `--seeds N` and/or `--time 60s` bound the sweep; `--shard
 //! I/N` runs one shard's seeds (offset ≡ I mod N). Seeds are judged in seed order at the end,
-//! so the summary and exit code do not depend on thread scheduling.
+//! so the summary and exit code do not depend on thread scheduling. `--resume` skips the
+//! seeds already in the results file and appends the rest (resume.rs); SIGINT/SIGTERM stop
+//! starting seeds and exit 130/143 after the summary so far (interrupt.rs).
+
+mod interrupt;
+mod progress;
+mod resume;
 
 use crate::ScenarioArgs;
 use crate::runcmd::{load, repro_line};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 pub use proto::results::SeedResult;
 use sim::scenario::Loaded;
+use std::collections::BTreeSet;
 use std::io::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 /// Seeds in one sweep, at most.
 const SEEDS_MAX: u64 = 100_000_000;
@@ -87,6 +94,8 @@ pub struct Options<'a> {
     pub regressions: bool,
     pub jobs: usize,
     pub results: Option<&'a str>,
+    /// Skip the seeds already in `results` and append the rest.
+    pub resume: bool,
 }
 
 /// Seeds handed out to the worker threads: the regression seeds first, then this shard's
@@ -99,12 +108,26 @@ struct Source {
     count: Option<u64>,
     deadline: Option<std::time::Instant>,
     stopped: bool,
+    /// (regression, seed) of the results already judged (`--resume`): not run again.
+    skip: BTreeSet<(bool, u64)>,
+    skipped: u64,
 }
 
 impl Source {
-    /// The next seed and whether it is a regression seed.
+    /// The next seed to run and whether it is a regression seed.
     fn next(&mut self) -> Option<(u64, bool)> {
-        if self.stopped {
+        loop {
+            let (seed, regression) = self.candidate()?;
+            if !self.skip.contains(&(regression, seed)) {
+                return Some((seed, regression));
+            }
+            self.skipped += 1;
+        }
+    }
+
+    /// The next seed of the sweep, judged already or not.
+    fn candidate(&mut self) -> Option<(u64, bool)> {
+        if self.stopped || interrupt::stopping() {
             return None;
         }
         if let Some(seed) = self.regressions.pop_front() {
@@ -122,6 +145,22 @@ impl Source {
         self.next_k += 1;
         Some((self.first.checked_add(offset)?, false))
     }
+
+    /// How many seeds are left to run, when the sweep has a count.
+    fn left(&self) -> Option<u64> {
+        let count = self.count?;
+        let (i, n) = self.shard;
+        let in_sweep = |seed: u64| {
+            seed.checked_sub(self.first)
+                .is_some_and(|o| o % n == i && o / n < count)
+        };
+        let judged = self.skip.iter().filter(|&&(r, s)| !r && in_sweep(s));
+        let regressions = self
+            .regressions
+            .iter()
+            .filter(|&&s| !self.skip.contains(&(true, s)));
+        Some(count - judged.count() as u64 + regressions.count() as u64)
+    }
 }
 
 /// `60s`, `5m`, `1h`, `500ms` → a duration.
@@ -132,6 +171,9 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("--time: `{text}` is not a duration like 60s, 5m or 1h"))?;
+    if n == 0 {
+        return Err(format!("--time must be positive, not `{text}`"));
+    }
     let secs = match unit {
         "ms" => return Ok(std::time::Duration::from_millis(n)),
         "s" | "" => n,
@@ -143,9 +185,6 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             ));
         }
     };
-    if n == 0 {
-        return Err("--time must be positive".into());
-    }
     Ok(std::time::Duration::from_secs(secs))
 }
 
@@ -224,91 +263,174 @@ fn source(args: &ScenarioArgs, opts: &Options) -> Result<Source, String> {
         count,
         deadline,
         stopped: false,
+        skip: BTreeSet::new(),
+        skipped: 0,
     })
+}
+
+/// Flags that leave nothing to do, or that need another.
+fn check(opts: &Options) -> Result<(), String> {
+    if opts.jobs == 0 {
+        return Err("--jobs must be at least 1".into());
+    }
+    if opts.resume && opts.results.is_none() {
+        return Err("--resume needs --results FILE, the results file to resume".into());
+    }
+    Ok(())
+}
+
+/// Open the results file for appending.
+fn open_results(path: &str) -> Result<Mutex<std::fs::File>, String> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(Mutex::new)
+        .map_err(|e| format!("cannot open results file {path}: {e}"))
+}
+
+/// A sweep under way: what the worker threads share.
+struct Sweep<'a> {
+    args: &'a ScenarioArgs,
+    opts: &'a Options<'a>,
+    source: Mutex<Source>,
+    loaded: Loaded,
+    /// The scenario as each result line names it: `name (origin)`.
+    label: String,
+    sink: Option<Mutex<std::fs::File>>,
+    /// The results already in the file (`--resume`).
+    previous: Vec<SeedResult>,
+    bar: ProgressBar,
+    findings: AtomicU64,
+    done: Mutex<Vec<SeedResult>>,
 }
 
 /// Run the sweep. Returns the exit code.
 pub fn run(args: &ScenarioArgs, opts: &Options) -> u8 {
-    let source = match source(args, opts) {
-        Ok(s) => Mutex::new(s),
+    let sweep = match Sweep::prepare(args, opts) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
-    let loaded = match load(args) {
-        Ok(l) => Arc::new(l),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
-    let sink = match opts.results.map(|p| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
-    }) {
-        Some(Ok(f)) => Some(Mutex::new(f)),
-        Some(Err(e)) => {
-            eprintln!(
-                "error: cannot open results file {}: {e}",
-                opts.results.unwrap_or("")
-            );
-            return 2;
-        }
-        None => None,
-    };
-    describe(&source.lock().expect("source"), opts, &loaded.origin);
-    let scenario_label = format!("{} ({})", loaded.scenario.name, loaded.origin);
-    let bar = progress_bar(&source.lock().expect("source"));
-    let findings = AtomicU64::new(0);
-    let done: Mutex<Vec<SeedResult>> = Mutex::new(Vec::new());
     // Panics inside a seed are caught and reported: the hook stays quiet meanwhile.
     crate::hooks::with_quiet_panics(|| {
         std::thread::scope(|s| {
-            for _ in 0..opts.jobs.max(1) {
-                s.spawn(|| {
-                    loop {
-                        // Take the seed in its own statement: the lock must not be held while
-                        // the seed runs (a finding locks it again to stop the sweep).
-                        let next = source.lock().expect("source").next();
-                        let Some((seed, regression)) = next else {
-                            break;
-                        };
-                        let mut r = run_seed(&loaded, seed);
-                        r.regression = regression;
-                        r.scenario = Some(scenario_label.clone());
-                        if r.verdict != "pass" && r.verdict != "input" {
-                            r.repro = Some(repro(args, &r));
-                        }
-                        if let Some(f) = &sink {
-                            let mut line = serde_json::to_vec(&r).expect("results serialize");
-                            line.push(b'\n');
-                            let mut f = f.lock().expect("results lock");
-                            let _ = f.write_all(&line).and_then(|_| f.flush());
-                        }
-                        if r.verdict != "pass" {
-                            let n = findings.fetch_add(1, Ordering::Relaxed) + 1;
-                            bar.set_message(format!("{n} findings"));
-                            if opts.stop_on_finding {
-                                source.lock().expect("source").stopped = true;
-                            }
-                        }
-                        done.lock().expect("results lock").push(r);
-                        bar.inc(1);
-                    }
-                });
+            for _ in 0..opts.jobs {
+                s.spawn(|| sweep.work());
             }
         })
     });
-    bar.finish_and_clear();
-    let mut done = done.into_inner().expect("results lock");
-    done.sort_by_key(|r| (!r.regression, r.seed));
-    summarize(&done)
+    sweep.finish()
 }
 
-fn describe(src: &Source, opts: &Options, origin: &str) {
+impl<'a> Sweep<'a> {
+    /// Check the flags, load the scenario, read the results to resume, open the results file.
+    fn prepare(args: &'a ScenarioArgs, opts: &'a Options<'a>) -> Result<Self, String> {
+        check(opts)?;
+        let mut source = source(args, opts)?;
+        let loaded = load(args)?;
+        let label = format!("{} ({})", loaded.scenario.name, loaded.origin);
+        let previous = match opts.results.filter(|_| opts.resume) {
+            Some(path) => resume::read(path, &label)?,
+            None => Vec::new(),
+        };
+        source.skip = resume::judged(&previous);
+        let sink = opts.results.map(open_results).transpose()?;
+        interrupt::watch()?;
+        describe(&source, opts, &loaded.origin, previous.len());
+        let bar = progress::bar(source.left(), source.deadline);
+        Ok(Sweep {
+            args,
+            opts,
+            source: Mutex::new(source),
+            loaded,
+            label,
+            sink,
+            previous,
+            bar,
+            findings: AtomicU64::new(0),
+            done: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// One worker thread: run seeds until the source has none left.
+    fn work(&self) {
+        loop {
+            // Take the seed in its own statement: the lock must not be held while the seed
+            // runs (a finding locks it again to stop the sweep).
+            let next = self.source.lock().expect("source").next();
+            let Some((seed, regression)) = next else {
+                break;
+            };
+            let r = self.judge(seed, regression);
+            self.write(&r);
+            if r.verdict != "pass" {
+                self.found();
+            }
+            self.done.lock().expect("results lock").push(r);
+            self.bar.inc(1);
+        }
+    }
+
+    /// Run one seed: its result line.
+    fn judge(&self, seed: u64, regression: bool) -> SeedResult {
+        let mut r = run_seed(&self.loaded, seed);
+        r.regression = regression;
+        r.scenario = Some(self.label.clone());
+        if r.verdict != "pass" && r.verdict != "input" {
+            r.repro = Some(repro(self.args, &r));
+        }
+        r
+    }
+
+    /// Append the result's line in one write, so that the file only ever holds whole lines.
+    fn write(&self, r: &SeedResult) {
+        if let Some(f) = &self.sink {
+            let mut line = serde_json::to_vec(r).expect("results serialize");
+            line.push(b'\n');
+            let mut f = f.lock().expect("results lock");
+            let _ = f.write_all(&line).and_then(|_| f.flush());
+        }
+    }
+
+    fn found(&self) {
+        let n = self.findings.fetch_add(1, Ordering::Relaxed) + 1;
+        self.bar.set_message(format!("{n} findings"));
+        if self.opts.stop_on_finding {
+            self.source.lock().expect("source").stopped = true;
+        }
+    }
+
+    /// The summary of the whole sweep (with `--resume`, the results read too); the exit code.
+    fn finish(self) -> u8 {
+        self.bar.finish_and_clear();
+        let skipped = self.source.into_inner().expect("source").skipped;
+        let done = self.done.into_inner().expect("results lock");
+        if let (true, Some(path)) = (self.opts.resume, self.opts.results) {
+            println!("resume: {skipped} seeds skipped, already judged in {path}");
+        }
+        let stopped = interrupt::stopped_by();
+        if let Some((_, name)) = stopped {
+            let hint = match self.opts.results {
+                Some(_) => "; add --resume to the same command to finish the sweep",
+                None => "",
+            };
+            println!(
+                "fuzz: stopped by {name} after {} new seeds{hint}",
+                done.len()
+            );
+        }
+        let mut all = self.previous;
+        all.extend(done);
+        all.sort_by_key(|r| (!r.regression, r.seed));
+        let code = summarize(&all);
+        stopped.map_or(code, |(c, _)| c)
+    }
+}
+
+fn describe(src: &Source, opts: &Options, origin: &str, previous: usize) {
     let what = match (src.count, opts.time) {
         (Some(n), Some(t)) => format!("up to {n} seeds or {t}"),
         (Some(n), None) => format!("{n} seeds"),
@@ -323,22 +445,12 @@ fn describe(src: &Source, opts: &Options, origin: &str) {
     println!(
         "fuzz: {what} from {}{shard} of {origin}, {} jobs, {} regression seeds first",
         src.first,
-        opts.jobs.max(1),
+        opts.jobs,
         src.regressions.len()
     );
-}
-
-fn progress_bar(src: &Source) -> ProgressBar {
-    let len = src.count.map(|c| c + src.regressions.len() as u64);
-    let bar = match len {
-        Some(n) => ProgressBar::new(n),
-        None => ProgressBar::no_length(),
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} seeds {per_sec} {elapsed} {msg}")
-            .expect("valid template"),
-    );
-    bar
+    if let (true, Some(path)) = (opts.resume, opts.results) {
+        println!("resume: {previous} results already in {path}; their seeds are not run again");
+    }
 }
 
 /// The REPRO line of a seed's result (a panic has no trace hash to expect).

@@ -127,6 +127,10 @@ enum Command {
         /// Append one JSON line per seed here (flushed per seed).
         #[arg(long)]
         results: Option<String>,
+        /// Continue a sweep that was stopped: skip the seeds already in --results (a partial
+        /// last line is dropped) and append the rest; the summary covers the whole file.
+        #[arg(long)]
+        resume: bool,
     },
     /// Combine the `--results` files of a sharded sweep (or several sweeps) into one, in
     /// seed order whatever the scheduling; a seed whose copies disagree is reported as
@@ -249,6 +253,7 @@ fn main() -> ExitCode {
             seed_start,
             jobs,
             results,
+            resume,
         } => fuzz::run(
             &scenario,
             &fuzz::Options {
@@ -260,6 +265,7 @@ fn main() -> ExitCode {
                 regressions: !no_regressions,
                 jobs,
                 results: results.as_deref(),
+                resume,
             },
         ),
         Command::Merge { files, out } => merge::run(&files, out.as_deref()),

@@ -17,6 +17,12 @@ const LINES_PER_FILE_MAX: usize = 100_000_000;
 /// Read one results file: every non-empty line is a [`SeedResult`].
 fn read(path: &str) -> Result<Vec<SeedResult>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    Ok(parse(path, &text)?.into_iter().map(|(_, r)| r).collect())
+}
+
+/// The results in `text` (read from `path`) with their line numbers; a line that is not a
+/// result is an error naming the file and line.
+pub fn parse(path: &str, text: &str) -> Result<Vec<(usize, SeedResult)>, String> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate().take(LINES_PER_FILE_MAX) {
         if line.trim().is_empty() {
@@ -24,7 +30,7 @@ fn read(path: &str) -> Result<Vec<SeedResult>, String> {
         }
         let r: SeedResult = serde_json::from_str(line)
             .map_err(|e| format!("{path}:{}: not a fuzz result line: {e}", i + 1))?;
-        out.push(r);
+        out.push((i + 1, r));
     }
     Ok(out)
 }

@@ -1,6 +1,9 @@
 //! `zabsim fuzz` end to end: per-seed verdicts and trace hashes do not depend on `--jobs`,
 //! a planted bug is found with exit 1 and a `REPRO:` line that replays the same finding,
-//! and bad arguments exit 2.
+//! and bad arguments exit 2; `--resume` completes a stopped sweep (a prefix of its results
+//! file, a partial last line, a SIGINT) with each seed once and the uninterrupted results.
+
+mod common;
 
 use std::process::Command;
 
@@ -307,4 +310,162 @@ fn merged_shards_equal_the_unsharded_sweep_byte_for_byte() {
     let (code, out) = zabsim(&["merge", bad.to_str().unwrap()]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("bad.jsonl:2"), "{out}");
+}
+
+#[test]
+fn degenerate_flags_exit_2_with_one_line() {
+    for (flag, args) in [
+        ("--jobs", &["fuzz", "--jobs", "0"][..]),
+        ("--time", &["fuzz", "--time", "0ms"][..]),
+        ("--time", &["fuzz", "--time", "0s"][..]),
+        ("--seeds", &["fuzz", "--seeds", "0"][..]),
+        ("--resume", &["fuzz", "--resume"][..]),
+    ] {
+        let run = common::zabsim(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.show());
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.show());
+        assert!(run.stderr.contains(flag), "{args:?}: {}", run.show());
+    }
+}
+
+/// A results file's lines as sorted (regression, seed, verdict, trace hash); every line is
+/// whole (the file ends with a newline) and no seed is there twice.
+fn judged(path: &std::path::Path) -> Vec<(bool, u64, String, String)> {
+    let text = std::fs::read_to_string(path).expect("results written");
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "a partial last line"
+    );
+    let mut v: Vec<(bool, u64, String, String)> = text
+        .lines()
+        .map(|l| {
+            let j: serde_json::Value = serde_json::from_str(l).expect("one JSON object per line");
+            let s = |k: &str| j[k].as_str().unwrap().to_string();
+            let regression = j["regression"].as_bool().unwrap();
+            (
+                regression,
+                j["seed"].as_u64().unwrap(),
+                s("verdict"),
+                s("trace_hash"),
+            )
+        })
+        .collect();
+    v.sort();
+    let keys: std::collections::BTreeSet<(bool, u64)> = v.iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(keys.len(), v.len(), "a seed judged twice");
+    v
+}
+
+/// `file` in this test process's temporary directory `zabsim-<name>-<pid>`, not there yet.
+fn fresh_file(name: &str, file: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("zabsim-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(file);
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// `fuzz` of ci.toml (10 seeds and its regression seeds), results into `file`, with extra
+/// arguments.
+fn ci_sweep(file: &std::path::Path, extra: &[&str]) -> common::Run {
+    let s = scenario("ci.toml");
+    let mut args = vec!["fuzz", "--scenario", &s, "--seeds", "10", "--jobs", "2"];
+    args.extend_from_slice(&["--results", file.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    common::zabsim(&args)
+}
+
+#[test]
+fn a_resumed_sweep_runs_each_seed_once_with_the_uninterrupted_results() {
+    let whole = fresh_file("resume", "whole.jsonl");
+    let dir = whole.parent().unwrap();
+    let run = ci_sweep(&whole, &[]);
+    assert_eq!(run.code, 0, "{}", run.show());
+    let reference = judged(&whole);
+    let text = std::fs::read_to_string(&whole).unwrap();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    assert_eq!(lines.len(), 14, "10 seeds and 4 regression seeds");
+    let prefix = lines[..6].concat();
+    // A prefix of whole lines, then the same with half of the next line after it.
+    for (name, partial) in [("prefix", ""), ("partial", &lines[6][..lines[6].len() / 2])] {
+        let file = dir.join(format!("{name}.jsonl"));
+        std::fs::write(&file, format!("{prefix}{partial}")).unwrap();
+        let run = ci_sweep(&file, &["--resume"]);
+        assert_eq!(run.code, 0, "{name}: {}", run.show());
+        assert_eq!(judged(&file), reference, "{name}");
+        assert!(run.stdout.contains("6 seeds skipped"), "{}", run.show());
+        assert!(
+            run.stdout.contains("summary: 14 seeds (4 regression)"),
+            "{}",
+            run.show()
+        );
+        let dropped = run.stderr.contains("partial line");
+        assert_eq!(dropped, !partial.is_empty(), "{name}: {}", run.show());
+    }
+}
+
+#[test]
+fn resume_refuses_a_line_of_another_scenario_or_not_a_result() {
+    let dir = std::env::temp_dir().join(format!("zabsim-resume-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = r#"{"seed":1,"verdict":"pass","trace_hash":"00000000000000ab","detail":null,"events":9,"figures":[],"regression":false,"scenario":"ci (CI)"}"#;
+    let line = line.replace("CI", &scenario("ci.toml"));
+    let other = line.replace("ci (", "zab-3 (");
+    for (name, second) in [("other", other.as_str()), ("garbage", "{\"seed\": 2}")] {
+        let file = dir.join(format!("{name}.jsonl"));
+        std::fs::write(&file, format!("{line}\n{second}\n")).unwrap();
+        let run = ci_sweep(&file, &["--resume"]);
+        assert_eq!(run.code, 2, "{name}: {}", run.show());
+        assert!(
+            run.stderr.contains(&format!("{name}.jsonl:2")),
+            "{}",
+            run.show()
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 2);
+    }
+}
+
+#[test]
+fn sigint_stops_the_sweep_line_complete_and_resume_finishes_it() {
+    let file = fresh_file("sigint", "r.jsonl");
+    let s = scenario("ci.toml");
+    let args = ["fuzz", "--scenario", &s, "--seeds", "2000", "--jobs", "2"];
+    let child = Command::new(env!("CARGO_BIN_EXE_zabsim"))
+        .args(args)
+        .args(["--results", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("zabsim starts");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    assert!(
+        stdout.contains("stopped by SIGINT") && stdout.contains("summary: "),
+        "{stdout}"
+    );
+    let before = judged(&file).len();
+    assert!(before < 2004, "stopped early: {before}");
+    let mut resume: Vec<&str> = args.to_vec();
+    resume.extend(["--results", file.to_str().unwrap(), "--resume"]);
+    let run = common::zabsim(&resume);
+    assert_eq!(run.code, 0, "{}", run.show());
+    assert!(
+        run.stdout.contains(&format!("{before} seeds skipped")),
+        "{}",
+        run.show()
+    );
+    let after = judged(&file);
+    assert_eq!(
+        after.len(),
+        2004,
+        "2,000 seeds and 4 regression seeds, each once"
+    );
+    let _ = std::fs::remove_file(&file);
 }
