@@ -88,7 +88,8 @@ enum Command {
         /// replay never draws a random seed.
         #[arg(long)]
         seed: Option<String>,
-        /// The trace hash the run must reproduce (hex).
+        /// The trace hash the run must reproduce (hex); for a run directory's scenario.json,
+        /// the hash its outcome.json recorded when not given.
         #[arg(long)]
         expect_hash: Option<String>,
         /// Write the resolved scenario, the outcome, the history and the charts here.

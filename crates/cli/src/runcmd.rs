@@ -61,6 +61,23 @@ pub fn repro_line(args: &ScenarioArgs, seed: u64, hash: u64) -> String {
     line + &format!(" --seed {seed} --expect-hash {hash:016x}")
 }
 
+/// The trace hash a run directory recorded for `seed`: `outcome.json` beside the
+/// `--scenario DIR/scenario.json` given, when it ran that seed and no `--set`/`--bug` changes
+/// the run. What `replay --scenario DIR/scenario.json` verifies without `--expect-hash`.
+fn recorded_hash(args: &ScenarioArgs, seed: u64) -> Option<(u64, PathBuf)> {
+    if !args.all_overrides().is_empty() {
+        return None;
+    }
+    let scenario = Path::new(args.scenario.as_deref()?);
+    recorded_seed(args)?;
+    let path = scenario.with_file_name("outcome.json");
+    let text = std::fs::read_to_string(&path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let outcome = value.get("outcome")?;
+    (outcome.get("seed")?.as_u64()? == seed).then_some(())?;
+    Some((outcome.get("trace_hash")?.as_u64()?, path))
+}
+
 fn parse_hash(text: &str) -> Result<u64, String> {
     u64::from_str_radix(text.trim().trim_start_matches("0x"), 16)
         .map_err(|_| format!("--expect-hash: `{text}` is not a hex hash"))
@@ -83,10 +100,19 @@ pub fn run(
         Err(e) => return usage(&e),
     };
     println!("seed: {seed} (0x{seed:x})");
-    let expected = match expect.flatten().map(parse_hash).transpose() {
+    let mut expected = match expect.flatten().map(parse_hash).transpose() {
         Ok(h) => h,
         Err(e) => return usage(&e),
     };
+    if expect == Some(None) {
+        if let Some((hash, path)) = recorded_hash(args, seed) {
+            println!(
+                "replay: expecting trace hash {hash:016x} recorded in {}",
+                path.display()
+            );
+            expected = Some(hash);
+        }
+    }
     let loaded = match load(args) {
         Ok(l) => l,
         Err(e) => return usage(&e),
