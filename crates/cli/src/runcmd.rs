@@ -104,14 +104,14 @@ pub fn run(
         Ok(h) => h,
         Err(e) => return usage(&e),
     };
-    if expect == Some(None) {
-        if let Some((hash, path)) = recorded_hash(args, seed) {
-            println!(
-                "replay: expecting trace hash {hash:016x} recorded in {}",
-                path.display()
-            );
-            expected = Some(hash);
-        }
+    if expect == Some(None)
+        && let Some((hash, path)) = recorded_hash(args, seed)
+    {
+        println!(
+            "replay: expecting trace hash {hash:016x} recorded in {}",
+            path.display()
+        );
+        expected = Some(hash);
     }
     let loaded = match load(args) {
         Ok(l) => l,
