@@ -253,6 +253,23 @@ fn replay_without_a_seed_exits_2() {
     ]);
     assert_eq!(again.code, 0, "{}", again.show());
     assert!(again.stdout.starts_with("seed: 9 "), "{}", again.show());
+    // Without --expect-hash, the hash the run directory's outcome.json recorded is checked.
+    let recorded = zabsim(&["replay", "--scenario", file.to_str().unwrap()]);
+    assert_eq!(recorded.code, 0, "{}", recorded.show());
+    assert!(
+        recorded.stdout.contains("replay: trace hash matches"),
+        "{}",
+        recorded.show()
+    );
+    let outcome = dir.0.join("outcome.json");
+    let text = std::fs::read_to_string(&outcome).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hash = value["outcome"]["trace_hash"].as_u64().unwrap();
+    value["outcome"]["trace_hash"] = serde_json::json!(hash ^ 1);
+    std::fs::write(&outcome, value.to_string()).unwrap();
+    let tampered = zabsim(&["replay", "--scenario", file.to_str().unwrap()]);
+    assert_eq!(tampered.code, 1, "{}", tampered.show());
+    assert!(tampered.stdout.contains("MISMATCH"), "{}", tampered.show());
 }
 
 #[test]
