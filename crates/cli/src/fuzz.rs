@@ -295,7 +295,8 @@ struct Sweep<'a> {
     opts: &'a Options<'a>,
     source: Mutex<Source>,
     loaded: Loaded,
-    /// The scenario as each result line names it: `name (origin)`.
+    /// The scenario as each result line names it: `name (origin)`, then any `--set` and
+    /// `--bug` (a resumed sweep must be the same sweep, overrides included).
     label: String,
     sink: Option<Mutex<std::fs::File>>,
     /// The results already in the file (`--resume`).
@@ -331,7 +332,7 @@ impl<'a> Sweep<'a> {
         check(opts)?;
         let mut source = source(args, opts)?;
         let loaded = load(args)?;
-        let label = format!("{} ({})", loaded.scenario.name, loaded.origin);
+        let label = scenario_label(&loaded, args);
         let previous = match opts.results.filter(|_| opts.resume) {
             Some(path) => resume::read(path, &label)?,
             None => Vec::new(),
@@ -495,4 +496,17 @@ pub fn summarize(done: &[SeedResult]) -> u8 {
     } else {
         0
     }
+}
+
+/// `name (origin)` and the overrides that change what runs: `ci (scenarios/ci.toml) --set
+/// network.loss=0.1 --bug zk-1154`.
+fn scenario_label(loaded: &Loaded, args: &ScenarioArgs) -> String {
+    let mut label = format!("{} ({})", loaded.scenario.name, loaded.origin);
+    for o in &args.overrides {
+        label += &format!(" --set {o}");
+    }
+    for b in &args.bugs {
+        label += &format!(" --bug {b}");
+    }
+    label
 }

@@ -411,7 +411,15 @@ fn resume_refuses_a_line_of_another_scenario_or_not_a_result() {
     let line = r#"{"seed":1,"verdict":"pass","trace_hash":"00000000000000ab","detail":null,"events":9,"figures":[],"regression":false,"scenario":"ci (CI)"}"#;
     let line = line.replace("CI", &scenario("ci.toml"));
     let other = line.replace("ci (", "zab-3 (");
-    for (name, second) in [("other", other.as_str()), ("garbage", "{\"seed\": 2}")] {
+    // The same file with an override is another sweep too.
+    let lossy = line.replace(")\"}", ") --set network.loss=0.1\"}");
+    assert_ne!(lossy, line);
+    let cases = [
+        ("other", other.as_str()),
+        ("overridden", lossy.as_str()),
+        ("garbage", "{\"seed\": 2}"),
+    ];
+    for (name, second) in cases {
         let file = dir.join(format!("{name}.jsonl"));
         std::fs::write(&file, format!("{line}\n{second}\n")).unwrap();
         let run = ci_sweep(&file, &["--resume"]);
