@@ -1235,6 +1235,8 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                 };
                 record.processes = shape_members(&shape);
                 let id = self.network.partitions.add(shape);
+                // Faults apply in schedule order, each once: no more cuts than faults so far.
+                assert!(self.network.partitions.active() <= index + 1);
                 cut = Some(id);
                 self.push(
                     until.expect("partitions have a duration"),
