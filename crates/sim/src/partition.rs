@@ -130,8 +130,8 @@ pub struct Partitions {
 }
 
 /// Cuts active at once, at most. Never reached by a run: each cut comes from one scheduled
-/// fault, applied once, and a schedule holds at most `FAULTS_MAX` faults. Reaching it is a
-/// kernel bug.
+/// fault, applied once, and a schedule holds at most `FAULTS_MAX` faults (the kernel ends a
+/// run with a longer one inconclusive before it starts). Reaching it is a kernel bug.
 pub const CUTS_MAX: usize = FAULTS_MAX;
 
 impl Partitions {
