@@ -1,7 +1,7 @@
 //! Harsh inputs: scenarios at high fault rates and heavy loss run without a panic and
-//! without a finding (any number of partitions at once), and every kernel bound a scenario
-//! value can reach is met with a load error naming the field (exit 2) or an inconclusive
-//! budget verdict (exit 3) — never a panic.
+//! without a finding (the short harsh sweep; `scripts/harsh-sweep.sh` is the long form), and
+//! every kernel bound a scenario value can reach is met with a load error naming the field
+//! (exit 2) or an inconclusive budget verdict (exit 3) — never a panic.
 
 use sim::fault::{Fault, Scheduled, Target};
 use sim::nemesis::FAULTS_MAX;
@@ -17,6 +17,54 @@ fn path(file: &str) -> String {
 fn load(file: &str, overrides: &[&str]) -> Loaded {
     let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
     load_file(&path(file), &overrides).unwrap_or_else(|e| panic!("{e}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// The short harsh sweep.
+// ---------------------------------------------------------------------------------------
+
+/// (scenario, override, seeds): each seed must pass.
+const HARSH: [(&str, &str, std::ops::Range<u64>); 6] = [
+    (
+        "default.toml",
+        "nemesis.interval_ms=50",
+        3_000_000..3_000_012,
+    ),
+    (
+        "default.toml",
+        "nemesis.interval_ms=100",
+        2_000_290..2_000_302,
+    ),
+    ("ci.toml", "network.loss=0.1", 700_000..700_010),
+    ("kv.toml", "nemesis.interval_ms=80", 700_000..700_012),
+    ("zab-3.toml", "network.loss=0.2", 700_000..700_008),
+    ("queue-take.toml", "network.loss=0.03", 700_000..700_008),
+];
+
+#[test]
+fn harsh_sweep_passes_without_panics_or_findings() {
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = HARSH
+            .iter()
+            .map(|(file, set, seeds)| {
+                scope.spawn(move || {
+                    let loaded = load(file, &[set]);
+                    let mut failed = Vec::new();
+                    for seed in seeds.clone() {
+                        let verdict = run(&loaded, seed).expect("resolves").outcome.verdict;
+                        if verdict != Verdict::Pass {
+                            failed.push(format!("{file} --set {set} seed {seed}: {verdict:?}"));
+                        }
+                    }
+                    failed
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .flat_map(|r| r.join().expect("no panic"))
+            .collect()
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
 }
 
 // ---------------------------------------------------------------------------------------
