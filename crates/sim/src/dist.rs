@@ -17,6 +17,8 @@ use proto::NS_PER_US;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// No single sampled latency exceeds this (one minute): keeps every queue bounded in time.
+/// Samples are clamped to it, and a scenario's latency parameters over it are refused at
+/// load (`Latency::validate`), so no parameter's value in ns can overflow.
 pub const LATENCY_NS_MAX: u64 = 60_000_000_000;
 
 /// A probability, written in scenarios as a number in [0, 1] and kept as parts per million.
