@@ -17,6 +17,8 @@ use proto::NS_PER_US;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// No single sampled latency exceeds this (one minute): keeps every queue bounded in time.
+/// Samples are clamped to it, and a scenario's latency parameters over it are refused at
+/// load (`Latency::validate`), so no parameter's value in ns can overflow.
 pub const LATENCY_NS_MAX: u64 = 60_000_000_000;
 
 /// A probability, written in scenarios as a number in [0, 1] and kept as parts per million.
@@ -93,6 +95,13 @@ impl Default for Latency {
 impl Latency {
     /// Checks that the parameters make sense; `Err` names the offending field.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        // Samples never exceed `LATENCY_NS_MAX`: a longer parameter could not be honoured
+        // (and its value in ns could overflow).
+        const US_MAX: u64 = LATENCY_NS_MAX / NS_PER_US;
+        if let Some((field, us)) = self.params_us().into_iter().find(|(_, us)| *us > US_MAX) {
+            let message = format!("{field} {us} is more than {US_MAX} µs, the longest latency");
+            return Err((field, message));
+        }
         match *self {
             Latency::Uniform { min_us, max_us } if min_us > max_us => Err((
                 "max_us",
@@ -108,6 +117,18 @@ impl Latency {
                 Err(("sigma", format!("sigma {sigma} must be in [0, 4]")))
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Its parameters in microseconds, by field name.
+    fn params_us(&self) -> [(&'static str, u64); 2] {
+        match *self {
+            Latency::Constant { us } => [("us", us), ("us", us)],
+            Latency::Uniform { min_us, max_us } => [("min_us", min_us), ("max_us", max_us)],
+            Latency::Exponential { mean_us, min_us } => [("mean_us", mean_us), ("min_us", min_us)],
+            Latency::Lognormal {
+                median_us, tail_us, ..
+            } => [("median_us", median_us), ("tail_us", tail_us)],
         }
     }
 

@@ -24,9 +24,10 @@
 //! nothing recorded is hashed or drawn, so a recorded run is the same run.
 
 use crate::clock::Clock;
-use crate::disk::{CrashMode, Disk, DiskConfig};
+use crate::disk::{CrashMode, Disk, DiskConfig, RECORDS_MAX};
 use crate::dist::Sampler;
 use crate::fault::{Fault, Scheduled, Target};
+use crate::nemesis::FAULTS_MAX;
 use crate::network::{Drop, Fate, Network, NetworkConfig};
 use crate::observe::{Finding, Observer, Procs, Progress, Verdict, Violation};
 use crate::partition::Shape;
@@ -41,7 +42,9 @@ use proto::{
 };
 use serde::Serialize;
 
-/// Timers one process may hold at once (a bound; a process needing more has a bug).
+/// Timers one process may hold at once (a bound; a process needing more has a bug). No
+/// scenario reaches it: servers and clients use a few fixed timer ids each, and the
+/// zk-script driver's sessions are held below it (`SCRIPT_SESSIONS_MAX`).
 pub const TIMERS_PER_PROCESS_MAX: usize = 256;
 /// How often the liveness condition is checked in the liveness phase.
 pub const LIVENESS_PROBE_NS: u64 = 10 * NS_PER_MS;
@@ -578,7 +581,15 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
     }
 
     fn schedule_start(&mut self) -> Result<(), Stop> {
-        for index in 0..self.config.schedule.len() {
+        // The nemesis keeps one fault past the bound to say that its schedule overflowed.
+        let faults = self.config.schedule.len();
+        if faults > FAULTS_MAX {
+            return Err(Stop::verdict(Verdict::Budget {
+                budget: "faults".into(),
+                detail: format!("the fault schedule holds more than {FAULTS_MAX} faults"),
+            }));
+        }
+        for index in 0..faults {
             let at = Time::from_ms(self.config.schedule[index].at_ms);
             if at.ns() < self.config.safety_ns {
                 self.push(at, Ev::Fault { index })?;
@@ -978,8 +989,13 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                 Ok(())
             }
             Output::Append { record } => {
-                self.slots[pid.index()].disk.append(record);
-                Ok(())
+                let now = self.now;
+                self.slots[pid.index()].disk.append(record).map_err(|_| {
+                    Stop::verdict(Verdict::Budget {
+                        budget: "disk".into(),
+                        detail: format!("{pid}'s disk holds {RECORDS_MAX} records at {now}"),
+                    })
+                })
             }
             Output::Fsync { write } => {
                 self.stats.fsyncs += 1;
@@ -1235,6 +1251,8 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                 };
                 record.processes = shape_members(&shape);
                 let id = self.network.partitions.add(shape);
+                // Faults apply in schedule order, each once: no more cuts than faults so far.
+                assert!(self.network.partitions.active() <= index + 1);
                 cut = Some(id);
                 self.push(
                     until.expect("partitions have a duration"),

@@ -4,8 +4,9 @@
 //! Swarm mode first picks, per seed, which fault kinds are on and how often faults come.
 //!
 //! Invariants: the schedule is sorted by time (script order kept for equal times); it has at
-//! most `FAULTS_MAX` entries; every node index in it is a valid target index; no `Random`
-//! target or absent partition layout survives resolution.
+//! most `FAULTS_MAX` entries, or `FAULTS_MAX + 1` to mark an overflow (see `FAULTS_MAX`);
+//! every node index in it is a valid target index; no `Random` target or absent partition
+//! layout survives resolution.
 
 use crate::detmath;
 use crate::dist::Probability;
@@ -13,7 +14,10 @@ use crate::fault::{Fault, FaultKind, Scheduled, Target};
 use crate::rng::{PPM_ONE, Stream};
 use serde::{Deserialize, Serialize};
 
-/// Faults in one run's schedule, at most.
+/// Faults in one run's schedule, at most. A script is held to it at load; random faults at a
+/// high rate over a long safety phase can outnumber it: the schedule then keeps one fault
+/// more (`FAULTS_MAX + 1`) and the kernel ends the run inconclusive (a `faults` budget
+/// verdict) before it starts, rather than run a schedule cut short.
 pub const FAULTS_MAX: usize = 10_000;
 
 /// The `[nemesis]` section of a scenario.
@@ -124,7 +128,8 @@ pub fn build_schedule(plan: &Plan, rng: &mut Stream) -> Vec<Scheduled> {
         out.extend(random_faults(plan, rng));
     }
     out.sort_by_key(|s| s.at_ms);
-    out.truncate(FAULTS_MAX);
+    out.truncate(FAULTS_MAX + 1);
+    assert!(out.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
     out
 }
 
@@ -140,7 +145,7 @@ fn random_faults(plan: &Plan, rng: &mut Stream) -> Vec<Scheduled> {
     let weight_total: u64 = weights.iter().map(|&w| w as u64).sum();
     let mut out = Vec::new();
     let mut at_ms = 0u64;
-    while out.len() < FAULTS_MAX {
+    while out.len() <= FAULTS_MAX {
         // Exponential gaps (a Poisson process) with the chosen mean.
         let gap = -(interval_ms as f64) * detmath::ln(rng.unit_open());
         at_ms = at_ms.saturating_add(gap as u64 + 1);

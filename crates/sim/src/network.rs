@@ -416,8 +416,11 @@ const FIFO_EMPTY: u64 = u64::MAX;
 const FIFO_SCAN_SLOTS: usize = 8;
 /// Rebuild a hashed table once more than this share of its slots is used.
 const FIFO_LOAD_PCT: usize = 70;
-/// A bound: links with messages in flight at once, at most.
+/// A bound: links with messages in flight at once in one sender's table, at most. Never
+/// reached: a sender has a link to each other process, and a run has at most
+/// `PROCESSES_MAX` (the loader's bound; checked at compile time below).
 pub const FIFO_LINKS_MAX: usize = 1 << 28;
+const _: () = assert!(crate::scenario::PROCESSES_MAX as usize <= FIFO_LINKS_MAX);
 
 impl FifoTable {
     #[cfg(test)]

@@ -1,9 +1,15 @@
 //! Network partitions ("cuts"): which directed links are blocked. Each active cut keeps one
-//! tag byte per process, so deciding whether a link is blocked costs O(active cuts), never
-//! O(links) — a 10,000-process run pays nothing per tick for its partitions.
+//! tag per process it names (an isolation keeps none), so deciding whether a link is blocked
+//! costs O(active cuts), never O(links) — a 10,000-process run pays nothing per tick for
+//! its partitions — and a cut holds no more than the scheduled fault it comes from.
+//!
+//! Any number of cuts may be active at once: every cut comes from one fault of the run's
+//! schedule, applied once, so at most `CUTS_MAX` (= `FAULTS_MAX`) exist — a high fault
+//! rate with long partitions overlaps many, and each is kept as it is.
 //!
 //! Invariant: a cut only ever blocks links; healing removes exactly the cut that was added.
 
+use crate::nemesis::FAULTS_MAX;
 use proto::ProcessId;
 use serde::Serialize;
 
@@ -38,7 +44,8 @@ const TAG_A: u8 = 1;
 const TAG_B: u8 = 2;
 const TAG_BRIDGE: u8 = 3;
 
-/// An active cut: its shape and, per process, a tag (group or ring position + 1).
+/// An active cut: its shape and, per process it names, a tag (group or ring position + 1);
+/// a process past the end of `tags` is untagged (the cut does not name it).
 #[derive(Clone, Debug)]
 struct Cut {
     id: u64,
@@ -48,10 +55,18 @@ struct Cut {
 
 impl Cut {
     fn new(id: u64, shape: Shape, process_count: usize) -> Cut {
-        let mut tags = vec![TAG_NONE as u32; process_count];
+        // Tags for the processes the cut names, up to the highest; an isolation needs none.
+        let mut tags: Vec<u32> = Vec::new();
+        let mut set = |p: ProcessId, t: u32| {
+            assert!(p.index() < process_count, "a cut names {p}, out of range");
+            if tags.len() <= p.index() {
+                tags.resize(p.index() + 1, TAG_NONE as u32);
+            }
+            tags[p.index()] = t;
+        };
         let mut tag = |ids: &[ProcessId], t: u8| {
-            for p in ids {
-                tags[p.index()] = t as u32;
+            for &p in ids {
+                set(p, t as u32);
             }
         };
         match &shape {
@@ -59,7 +74,7 @@ impl Cut {
                 tag(members, TAG_B);
                 tag(side, TAG_A);
             }
-            Shape::Isolate { node } => tag(&[*node], TAG_A),
+            Shape::Isolate { .. } => {}
             Shape::Bridge { a, b, bridge } => {
                 tag(a, TAG_A);
                 tag(b, TAG_B);
@@ -70,20 +85,28 @@ impl Cut {
                 tag(from, TAG_A);
             }
             Shape::Ring { ring } => {
-                for (pos, p) in ring.iter().enumerate() {
-                    tags[p.index()] = pos as u32 + 1;
+                for (pos, &p) in ring.iter().enumerate() {
+                    set(p, pos as u32 + 1);
                 }
             }
         }
         Cut { id, shape, tags }
     }
 
+    #[inline]
+    fn tag(&self, p: ProcessId) -> u32 {
+        self.tags.get(p.index()).copied().unwrap_or(TAG_NONE as u32)
+    }
+
     fn blocks(&self, from: ProcessId, to: ProcessId) -> bool {
-        let (f, t) = (self.tags[from.index()], self.tags[to.index()]);
+        if let Shape::Isolate { node } = self.shape {
+            return (from == node) != (to == node);
+        }
+        let (f, t) = (self.tag(from), self.tag(to));
         let (a, b) = (TAG_A as u32, TAG_B as u32);
         match &self.shape {
             Shape::Halves { .. } => f != TAG_NONE as u32 && t != TAG_NONE as u32 && f != t,
-            Shape::Isolate { .. } => (f == a) != (t == a),
+            Shape::Isolate { .. } => unreachable!("decided above"),
             Shape::Bridge { .. } => (f == a && t == b) || (f == b && t == a),
             Shape::OneWay { .. } => f == a && t == b,
             Shape::Ring { ring } => {
@@ -106,8 +129,10 @@ pub struct Partitions {
     id_next: u64,
 }
 
-/// Cuts active at once, at most (a bound, not a tuning knob).
-pub const CUTS_MAX: usize = 64;
+/// Cuts active at once, at most. Never reached by a run: each cut comes from one scheduled
+/// fault, applied once, and a schedule holds at most `FAULTS_MAX` faults (the kernel ends a
+/// run with a longer one inconclusive before it starts). Reaching it is a kernel bug.
+pub const CUTS_MAX: usize = FAULTS_MAX;
 
 impl Partitions {
     pub fn new(process_count: usize) -> Partitions {
@@ -122,16 +147,21 @@ impl Partitions {
     pub fn add(&mut self, shape: Shape) -> u64 {
         assert!(
             self.cuts.len() < CUTS_MAX,
-            "more than {CUTS_MAX} partitions at once"
+            "more than {CUTS_MAX} partitions at once: more than the schedule holds"
         );
         let id = self.id_next;
         self.id_next += 1;
         self.cuts.push(Cut::new(id, shape, self.process_count));
+        assert!(
+            self.cuts.len() as u64 <= id,
+            "more cuts active than ever added"
+        );
         id
     }
 
     /// Remove the cut `id`; healing an already healed cut is a no-op.
     pub fn heal(&mut self, id: u64) {
+        assert!(id > 0 && id < self.id_next, "healing cut {id}, never added");
         self.cuts.retain(|c| c.id != id);
     }
 

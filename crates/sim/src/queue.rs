@@ -29,7 +29,10 @@
 
 use proto::Time;
 
-/// Pending events at once, at most (a bound on the run's memory).
+/// Pending events at once, at most (a bound on the run's memory). A scenario's
+/// `run.queue_max` is held to it at load; a run that fills its queue ends with a `queue`
+/// budget verdict. Every other count here (a bucket, the overflow heap's slab) is at most
+/// the pending events, so their asserts below are never reached (checked at compile time).
 pub const CAPACITY_LIMIT: usize = 1 << 30;
 /// Width of one bucket: 2^14 ns ≈ 16 µs.
 const BUCKET_SHIFT: u32 = 14;
@@ -40,6 +43,7 @@ const ARITY: usize = 4;
 /// An order key is `(time within the bucket) << INDEX_BITS | index in the bucket`.
 const INDEX_BITS: u32 = 64 - BUCKET_SHIFT;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+const _: () = assert!(CAPACITY_LIMIT < u32::MAX as usize && CAPACITY_LIMIT as u64 <= INDEX_MASK);
 /// A spent bucket keeps an allocation of at most this many events in its slot.
 const KEEP_CAPACITY_MAX: usize = 8;
 /// The drained bucket is compacted once this many of its entries are spent and at least

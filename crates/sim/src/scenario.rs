@@ -10,8 +10,9 @@ use crate::disk::DiskConfig;
 use crate::fault::{Fault, Target};
 use crate::kernel::KernelConfig;
 use crate::keydist::{KeyDist, ZIPF_KEYS_MAX};
-use crate::nemesis::{self, NemesisConfig, Plan, SwarmChoice};
+use crate::nemesis::{self, FAULTS_MAX, NemesisConfig, Plan, SwarmChoice};
 use crate::network::{NetworkConfig, Transport};
+use crate::queue::CAPACITY_LIMIT;
 use crate::rng::{Purpose, Stream};
 use proto::{NS_PER_MS, NS_PER_US, ProcessId};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,15 @@ pub const VERSION: u32 = 1;
 pub const DEFAULT_TOML: &str = include_str!("../../../scenarios/default.toml");
 /// Processes in one run, at most.
 pub const PROCESSES_MAX: u32 = 100_000;
+/// The longest time a scenario may give, in ms (about 11.6 days of simulated time; a
+/// `_us` field: the same time in µs). Every time computed from scenario values (a value in
+/// ns, a sum of a few, a doubled back-off, a tick times a tick count) then stays far
+/// inside `u64` nanoseconds, so none can overflow.
+pub const TIME_MS_MAX: u64 = 1_000_000_000;
+/// Keys of the KV workload, at most (each generator keeps a version per key).
+pub const KEYS_MAX: u64 = 1 << 20;
+/// A probe message's payload, at most.
+pub const PAYLOAD_BYTES_MAX: u32 = 1 << 30;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -236,9 +246,12 @@ impl WorkloadConfig {
     /// Every client process: KV generators, then producers, then consumers.
     pub fn clients(&self) -> u32 {
         match self {
-            WorkloadConfig::Writes { clients, queue, .. } => {
-                clients + queue.as_ref().map_or(0, |q| q.producers + q.consumers)
-            }
+            // Saturating: the loader refuses more than `PROCESSES_MAX` processes.
+            WorkloadConfig::Writes { clients, queue, .. } => clients.saturating_add(
+                queue
+                    .as_ref()
+                    .map_or(0, |q| q.producers.saturating_add(q.consumers)),
+            ),
             _ => 0,
         }
     }
@@ -690,23 +703,32 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     check(s.run.liveness_ms > 0, "run.liveness_ms", "must be positive")?;
     check(s.run.events_max > 0, "run.events_max", "must be positive")?;
     check(
-        s.run.queue_max > 0 && s.run.queue_max < u32::MAX as u64,
+        s.run.queue_max > 0 && s.run.queue_max <= CAPACITY_LIMIT as u64,
         "run.queue_max",
-        "must be positive and below 2^32",
+        format!("must be positive and at most {CAPACITY_LIMIT} (2^30)"),
     )?;
+    validate_times(s)?;
     validate_network(&s.network, all)?;
     if let Err((field, m)) = s.disk.fsync.validate() {
         return Err((format!("disk.fsync.{field}"), m));
     }
     check(
-        s.clock.drift_ppm_max.abs() <= DRIFT_PPM_MAX,
+        s.clock.drift_ppm_max.unsigned_abs() <= DRIFT_PPM_MAX as u64,
         "clock.drift_ppm_max",
         format!("must be within ±{DRIFT_PPM_MAX}"),
     )?;
     validate_nemesis(&s.nemesis, processes as u32, s.run.safety_ms)?;
     match s.workload {
-        WorkloadConfig::Probe { interval_ms, .. } => {
-            check(interval_ms > 0, "workload.interval_ms", "must be positive")?
+        WorkloadConfig::Probe {
+            interval_ms,
+            payload_bytes,
+        } => {
+            check(interval_ms > 0, "workload.interval_ms", "must be positive")?;
+            check(
+                payload_bytes <= PAYLOAD_BYTES_MAX,
+                "workload.payload_bytes",
+                format!("at most {PAYLOAD_BYTES_MAX}"),
+            )?
         }
         WorkloadConfig::Relay { tokens } => {
             check(tokens > 0, "workload.tokens", "must be positive")?
@@ -771,7 +793,102 @@ fn validate_keys(key_dist: &str, zipf_s: f64, keys: u64) -> Result<(), Problem> 
         dist != KeyDist::Zipf || keys <= ZIPF_KEYS_MAX,
         "workload.keys",
         format!("at most {ZIPF_KEYS_MAX} with key_dist = \"zipf\""),
+    )?;
+    check(
+        keys <= KEYS_MAX,
+        "workload.keys",
+        format!("at most {KEYS_MAX}"),
     )
+}
+
+/// A time value within `TIME_MS_MAX` (`what` says which value, e.g. `5000 ms`).
+fn check_time(ms: u64, path: &str, what: String) -> Result<(), Problem> {
+    check(
+        ms <= TIME_MS_MAX,
+        path,
+        format!(
+            "{what} is more than {TIME_MS_MAX} ms (about 11 days), the longest time a \
+             scenario may give"
+        ),
+    )
+}
+
+fn check_ms(ms: u64, path: &str) -> Result<(), Problem> {
+    check_time(ms, path, format!("{ms} ms"))
+}
+
+fn check_us(us: u64, path: &str) -> Result<(), Problem> {
+    check_time(us / 1_000, path, format!("{us} µs"))
+}
+
+/// Every time value of the scenario is within `TIME_MS_MAX` (see there).
+fn validate_times(s: &Scenario) -> Result<(), Problem> {
+    check_ms(s.run.safety_ms, "run.safety_ms")?;
+    check_ms(s.run.liveness_ms, "run.liveness_ms")?;
+    check_us(s.network.retransmit_us, "network.retransmit_us")?;
+    check_us(s.cpu.message_us, "cpu.message_us")?;
+    for (kind, &us) in &s.cpu.kind_us {
+        check_us(us, &format!("cpu.kind_us.{kind}"))?;
+    }
+    validate_nemesis_times(&s.nemesis)?;
+    let z = &s.zab;
+    for (field, ms) in [
+        ("tick_ms", z.tick_ms),
+        ("finalize_wait_ms", z.finalize_wait_ms),
+        ("notify_timeout_ms_start", z.notify_timeout_ms_start),
+        ("notify_timeout_ms_max", z.notify_timeout_ms_max),
+    ] {
+        check_ms(ms, &format!("zab.{field}"))?;
+    }
+    for (field, ticks) in [
+        ("init_limit_ticks", z.init_limit_ticks),
+        ("sync_limit_ticks", z.sync_limit_ticks),
+    ] {
+        let ms = z.tick_ms.saturating_mul(ticks);
+        let what = format!("tick_ms × {field} = {ms} ms");
+        check_time(ms, &format!("zab.{field}"), what)?;
+    }
+    validate_workload_times(&s.workload)
+}
+
+fn validate_nemesis_times(n: &NemesisConfig) -> Result<(), Problem> {
+    check_ms(n.interval_ms, "nemesis.interval_ms")?;
+    check_ms(n.duration_ms_min, "nemesis.duration_ms_min")?;
+    check_ms(n.duration_ms_max, "nemesis.duration_ms_max")?;
+    check_ms(n.jump_ms_max.unsigned_abs(), "nemesis.jump_ms_max")?;
+    for (i, s) in n.script.iter().enumerate() {
+        let path = |f: &str| format!("nemesis.script[{i}].{f}");
+        if let Some(ms) = s.fault.duration_ms() {
+            check_ms(ms, &path("duration_ms"))?;
+        }
+        match s.fault {
+            Fault::Crash {
+                restart_after_ms: Some(ms),
+                ..
+            } => check_ms(ms, &path("restart_after_ms"))?,
+            Fault::ClockJump { jump_ms, .. } => check_ms(jump_ms.unsigned_abs(), &path("jump_ms"))?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn validate_workload_times(w: &WorkloadConfig) -> Result<(), Problem> {
+    match w {
+        WorkloadConfig::Probe { interval_ms, .. } => check_ms(*interval_ms, "workload.interval_ms"),
+        WorkloadConfig::Relay { .. } => Ok(()),
+        WorkloadConfig::Writes {
+            interval_ms, queue, ..
+        } => {
+            check_ms(*interval_ms, "workload.interval_ms")?;
+            let Some(q) = queue else { return Ok(()) };
+            check_ms(q.process_ms, "workload.queue.process_ms")?;
+            match &q.rate {
+                Some(r) => check_ms(r.interval_ms, "workload.queue.rate.interval_ms"),
+                None => Ok(()),
+            }
+        }
+    }
 }
 
 fn validate_queue(q: &QueueWorkload, bugs: &[BugName]) -> Result<(), Problem> {
@@ -861,6 +978,14 @@ fn validate_network(n: &NetworkConfig, processes: u64) -> Result<(), Problem> {
 }
 
 fn validate_nemesis(c: &NemesisConfig, targets: u32, safety_ms: u64) -> Result<(), Problem> {
+    check(
+        c.script.len() <= FAULTS_MAX,
+        "nemesis.script",
+        format!(
+            "{} faults; a run's schedule holds at most {FAULTS_MAX}",
+            c.script.len()
+        ),
+    )?;
     for (i, s) in c.script.iter().enumerate() {
         let path = |f: &str| format!("nemesis.script[{i}].{f}");
         check(
@@ -895,7 +1020,7 @@ fn validate_nemesis(c: &NemesisConfig, targets: u32, safety_ms: u64) -> Result<(
                 ..
             } => return Err((path("restart_after_ms"), "must be positive".into())),
             Fault::ClockDrift { drift_ppm, .. } => check(
-                drift_ppm.abs() <= DRIFT_PPM_MAX,
+                drift_ppm.unsigned_abs() <= DRIFT_PPM_MAX as u64,
                 &path("drift_ppm"),
                 format!("must be within ±{DRIFT_PPM_MAX}"),
             )?,
@@ -930,7 +1055,7 @@ fn validate_nemesis(c: &NemesisConfig, targets: u32, safety_ms: u64) -> Result<(
             "must not be below duration_ms_min",
         )?;
         check(
-            c.drift_ppm_max.abs() <= DRIFT_PPM_MAX,
+            c.drift_ppm_max.unsigned_abs() <= DRIFT_PPM_MAX as u64,
             "nemesis.drift_ppm_max",
             format!("must be within ±{DRIFT_PPM_MAX}"),
         )?;

@@ -17,15 +17,16 @@ use serde_json::{Value, json};
 use zab::{Msg, Note, Record};
 
 use crate::clienthost::{ClientHost, HostConfig};
-use crate::kernel::{Factory, Sim};
+use crate::kernel::{Factory, Sim, TIMERS_PER_PROCESS_MAX};
 use crate::node::Node;
 use crate::observe::{Observer, Procs, Progress, Verdict, Violation};
 use crate::scenario;
 
 /// Most lines one script may have.
 pub const SCRIPT_LINES_MAX: usize = 100_000;
-/// Most sessions one script may use.
-pub const SCRIPT_SESSIONS_MAX: u32 = 1_000;
+/// Most sessions one script may use: the driver holds one timer per session (its host's; a
+/// replaced host's is cancelled) and its own, within the kernel's `TIMERS_PER_PROCESS_MAX`.
+pub const SCRIPT_SESSIONS_MAX: u32 = (TIMERS_PER_PROCESS_MAX - 1) as u32;
 /// Servers of the ensemble a script runs on.
 const SERVERS: u32 = 3;
 /// Quiet time after each operation, so every server applies every committed txn.
@@ -381,7 +382,10 @@ impl ScriptDriver {
         self.hosts_opened += 1;
         let mut host = ClientHost::with_first_server(config, id, first);
         let actions = host.start(ctx, out);
-        self.hosts.insert(k, host);
+        if let Some(old) = self.hosts.insert(k, host) {
+            // Its timer would fire for nobody; cancelled, the driver holds one per session.
+            out.cancel_timer(old.timer());
+        }
         self.handle(ctx, actions, out);
     }
 

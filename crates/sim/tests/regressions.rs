@@ -48,10 +48,15 @@ fn every_regression_seed_passes() {
     }
 }
 
+/// Why the interval-50/100 seeds below are regression seeds.
+const PARTITIONS_AT_ONCE: &str = "more than 64 partitions at once: the kernel's fixed bound \
+    on concurrent cuts panicked under a high fault rate; cuts are now bounded only by the \
+    schedule (each comes from one scheduled fault)";
+
 /// Regression seeds that need an override (the list's format has none): each runs here.
 #[test]
 fn regression_seeds_with_overrides_pass() {
-    let cases: [(&str, &[&str], u64, &str); 2] = [
+    let cases: [(&str, &[&str], u64, &str); 12] = [
         (
             "default.toml",
             &["nemesis.interval_ms=150"],
@@ -67,6 +72,66 @@ fn regression_seeds_with_overrides_pass() {
             "claim consumer: a verification cut short by a second lost answer ended the take \
              ok while the item stayed under the live session's own claim; the consumer took \
              it up again as its own (duplicate). A lost verification is now asked again",
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=100"],
+            2000296,
+            PARTITIONS_AT_ONCE,
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=50"],
+            3000083,
+            PARTITIONS_AT_ONCE,
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=50"],
+            3000101,
+            PARTITIONS_AT_ONCE,
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=50"],
+            3000118,
+            PARTITIONS_AT_ONCE,
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=50"],
+            3000237,
+            PARTITIONS_AT_ONCE,
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=50"],
+            3000248,
+            PARTITIONS_AT_ONCE,
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=50"],
+            3000251,
+            PARTITIONS_AT_ONCE,
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=50"],
+            3000264,
+            PARTITIONS_AT_ONCE,
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=50"],
+            3000286,
+            PARTITIONS_AT_ONCE,
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=50"],
+            3000295,
+            PARTITIONS_AT_ONCE,
         ),
     ];
     for (file, overrides, seed, why) in cases {
