@@ -256,6 +256,26 @@ impl WorkloadConfig {
         }
     }
 
+    /// The field of the largest group of client processes (what to blame when there are
+    /// too many): `workload.clients`, `workload.queue.producers` or `…consumers`.
+    pub fn largest_client_field(&self) -> &'static str {
+        let WorkloadConfig::Writes {
+            clients,
+            queue: Some(q),
+            ..
+        } = self
+        else {
+            return "workload.clients";
+        };
+        let groups = [
+            (*clients, "workload.clients"),
+            (q.producers, "workload.queue.producers"),
+            (q.consumers, "workload.queue.consumers"),
+        ];
+        let largest = groups.iter().max_by_key(|(n, _)| *n).expect("three groups");
+        largest.1
+    }
+
     /// The KV generators alone.
     pub fn kv_clients(&self) -> u32 {
         match self {
@@ -691,7 +711,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     check(
         all <= PROCESSES_MAX as u64,
         match processes <= PROCESSES_MAX as u64 {
-            true => "workload.clients",
+            true => s.workload.largest_client_field(),
             false => "cluster.servers",
         },
         format!(

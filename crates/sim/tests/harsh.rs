@@ -202,7 +202,7 @@ fn refused_cases() -> Vec<(&'static str, Vec<String>, &'static str)> {
         (
             "queue.toml",
             set(&["workload.queue.producers=4294967295"]),
-            "cluster.servers",
+            "workload.queue.producers",
         ),
         (
             "probe.toml",
