@@ -50,7 +50,11 @@ impl Axis {
     fn linear_with(lo: f64, hi: f64, parts: f64) -> Axis {
         assert!(lo.is_finite() && hi.is_finite(), "{lo}..{hi}");
         let hi = if hi > lo { hi } else { lo + 1.0 };
-        let (m, e) = step_for(hi - lo, parts);
+        Axis::linear_stepped(lo, hi, step_for(hi - lo, parts))
+    }
+
+    /// A linear axis covering `lo..hi` (`lo < hi`) widened to whole steps of `m · 10^e`.
+    fn linear_stepped(lo: f64, hi: f64, (m, e): (u32, i32)) -> Axis {
         let step = nice(m, e);
         let k0 = (lo / step).floor() as i64;
         let k1 = (hi / step - 1e-9).ceil() as i64;
@@ -75,13 +79,27 @@ impl Axis {
     /// A linear axis from `lo` to exactly `hi` (a time axis ends where the run ends), with
     /// about 10 labelled steps inside it.
     pub fn linear_exact(lo: f64, hi: f64) -> Axis {
-        let mut axis = Axis::linear_with(lo, hi, 10.0);
+        let axis = Axis::linear_with(lo, hi, 10.0);
         let hi = if hi > lo { hi } else { axis.hi };
-        axis.major.retain(|(v, _)| *v <= hi * (1.0 + 1e-12));
-        axis.minor.retain(|v| *v <= hi);
-        axis.hi = hi;
-        assert!(axis.major.len() >= 2, "{axis:?}");
-        axis
+        axis.ending_at(hi)
+    }
+
+    /// This axis cut to end at exactly `hi` (within it).
+    fn ending_at(mut self, hi: f64) -> Axis {
+        self.major.retain(|(v, _)| *v <= hi * (1.0 + 1e-12));
+        self.minor.retain(|v| *v <= hi);
+        self.hi = hi;
+        assert!(self.major.len() >= 2, "{self:?}");
+        self
+    }
+
+    /// An axis of counts from 0 to exactly `hi` (at least 1): ticks on whole 1-2-5 steps
+    /// only, about 10 of them, so that no count above the largest is drawn.
+    pub fn counts(hi: u64) -> Axis {
+        let hi = hi.max(1) as f64;
+        let step = step_for(hi, 10.0);
+        let step = if step.1 < 0 { (1, 0) } else { step };
+        Axis::linear_stepped(0.0, hi, step).ending_at(hi)
     }
 
     /// A linear axis from exactly `lo` to exactly `hi` (`lo < hi`), with about 10 labelled
@@ -297,6 +315,21 @@ mod tests {
         assert_eq!(labels(&w).last().map(String::as_str), Some("300"));
         let w = Axis::linear_within(-0.5, 7.5);
         assert_eq!(labels(&w), ["0", "1", "2", "3", "4", "5", "6", "7"]);
+    }
+
+    #[test]
+    fn count_axes_end_at_the_largest_count_on_whole_ticks() {
+        let a = Axis::counts(5);
+        assert_eq!((a.lo(), a.hi()), (0.0, 5.0));
+        assert_eq!(labels(&a), ["0", "1", "2", "3", "4", "5"]);
+        let a = Axis::counts(1);
+        assert_eq!((a.hi(), labels(&a)), (1.0, vec!["0".into(), "1".into()]));
+        let a = Axis::counts(109);
+        assert_eq!(a.hi(), 109.0, "not 140");
+        assert_eq!(labels(&a).last().map(String::as_str), Some("100"));
+        assert!(labels(&a).iter().all(|l| !l.contains('.')));
+        let a = Axis::counts(0);
+        assert_eq!(a.hi(), 1.0);
     }
 
     #[test]

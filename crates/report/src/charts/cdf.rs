@@ -79,7 +79,7 @@ impl Chart for Cdf<'_> {
             &area,
             (self.x.clone(), y.clone()),
             ("latency (ms, log scale)", "operations at or below (%)"),
-            canvas::top_margin(&[]),
+            canvas::top_margin(0),
         )?;
         let mut entries = Vec::new();
         for (i, c) in self.curves.iter().enumerate() {

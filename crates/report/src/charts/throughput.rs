@@ -48,9 +48,9 @@ impl Chart for Throughput<'_> {
             &area,
             (x.clone(), self.y.clone()),
             (&f.time.desc(), &y_desc),
-            canvas::top_margin(&f.data.faults),
+            f.top_margin(),
         )?;
-        canvas::draw_faults(&area, &mut chart, (&x, &self.y), &f.data.faults, f.time)?;
+        f.draw_faults(&area, &mut chart, (&x, &self.y))?;
         // The largest series first, so that small ones stay visible on top.
         let mut order: Vec<usize> = (0..self.series.len()).collect();
         order.sort_by_key(|&i| (std::cmp::Reverse(self.series[i].total()), i));
@@ -83,7 +83,7 @@ impl Chart for Throughput<'_> {
         }
         entries.push(LegendEntry::new(Swatch::Blank, "ok, fail: at completion"));
         entries.push(LegendEntry::new(Swatch::Blank, "info: at invocation"));
-        entries.extend(canvas::fault_legend(&f.data.faults));
+        entries.extend(f.fault_legend());
         canvas::draw_legend(&legend, "Operation, outcome (total)", &entries)
     }
 }

@@ -99,18 +99,18 @@ pub struct StackedBars {
     pub notes: Vec<String>,
 }
 
-/// Gap above the tallest bar for the findings' labels (fraction of the y axis).
-const HEADROOM: f64 = 1.22;
+/// Room above the plot for the findings' labels over the tallest bars (two staggered rows).
+const LABEL_MARGIN: u32 = 34;
 const BAR_LABEL_SIZE: u32 = 12;
 /// Width of one label character in pixels, near enough for the overlap test.
 const BAR_LABEL_CHAR_PX: i32 = 7;
 
 impl StackedBars {
-    fn y(&self) -> Axis {
+    /// Seeds from 0 to exactly the tallest bar (never above: a bucket holds at most its
+    /// width in seeds, and the findings' labels sit in the margin above the plot).
+    pub fn y(&self) -> Axis {
         let tallest = self.counts.iter().map(|c| c.iter().sum::<u64>()).max();
-        let top = tallest.unwrap_or(0) as f64 * HEADROOM;
-        // At least 10 so that the count ticks are whole numbers.
-        Axis::linear(0.0, top.max(10.0))
+        Axis::counts(tallest.unwrap_or(0))
     }
 
     fn totals(&self) -> Counts {
@@ -133,7 +133,7 @@ impl Chart for StackedBars {
             &area,
             (self.x.axis.clone(), y.clone()),
             (&self.x_desc, "seeds"),
-            canvas::top_margin(&[]),
+            LABEL_MARGIN,
         )?;
         let mut rects = Vec::new();
         for (i, c) in self.counts.iter().enumerate() {
@@ -262,7 +262,7 @@ impl Chart for SeedCdf {
             &area,
             (x.clone(), y.clone()),
             (&x_desc, "seeds at or below (%)"),
-            canvas::top_margin(&[]),
+            canvas::top_margin(0),
         )?;
         let mut entries = Vec::new();
         for c in &self.curves {
