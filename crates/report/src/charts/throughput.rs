@@ -3,6 +3,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use std::ops::Range;
 
 use super::Frame;
 use crate::axis::Axis;
@@ -26,6 +27,24 @@ impl<'a> Throughput<'a> {
         let y = Axis::linear(0.0, (max as f64 * 1.1).max(1.0));
         Throughput { frame, series, y }
     }
+}
+
+/// The windows a series is drawn over when its zeros are left out: each window with a
+/// count and its neighbours (where the line steps to zero), as runs of consecutive windows.
+pub fn drawn_runs(counts: &[u64]) -> Vec<Range<usize>> {
+    let near = |w: usize| {
+        let lo = w.saturating_sub(1);
+        let hi = (w + 1).min(counts.len() - 1);
+        counts[lo..=hi].iter().any(|&c| c > 0)
+    };
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for w in (0..counts.len()).filter(|&w| near(w)) {
+        match runs.last_mut() {
+            Some(last) if last.end == w => last.end = w + 1,
+            _ => runs.push(w..w + 1),
+        }
+    }
+    runs
 }
 
 fn outcome_name(o: proto::history::Outcome) -> &'static str {
@@ -54,18 +73,22 @@ impl Chart for Throughput<'_> {
         // The largest series first, so that small ones stay visible on top.
         let mut order: Vec<usize> = (0..self.series.len()).collect();
         order.sort_by_key(|&i| (std::cmp::Reverse(self.series[i].total()), i));
-        for &i in &order {
-            let s = &self.series[i];
+        // Only the largest runs along zero: the others' zero stretches would hide the axis
+        // and each other.
+        for (rank, &i) in order.iter().enumerate() {
+            let counts = &self.series[i].counts;
+            let runs: Vec<Range<usize>> = if rank == 0 {
+                std::iter::once(0..counts.len()).collect()
+            } else {
+                drawn_runs(counts)
+            };
             let colour = canvas::palette(i);
-            let points: Vec<(f64, f64)> = s
-                .counts
-                .iter()
-                .enumerate()
-                .map(|(w, &c)| (f.window_x(w), c as f64))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
-                .map_err(de)?;
+            for run in runs {
+                let points = run.map(|w| (f.window_x(w), counts[w] as f64));
+                chart
+                    .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                    .map_err(de)?;
+            }
         }
         let mut entries: Vec<LegendEntry> = self
             .series
@@ -83,7 +106,27 @@ impl Chart for Throughput<'_> {
         }
         entries.push(LegendEntry::new(Swatch::Blank, "ok, fail: at completion"));
         entries.push(LegendEntry::new(Swatch::Blank, "info: at invocation"));
+        if self.series.len() > 1 {
+            entries.push(LegendEntry::new(
+                Swatch::Blank,
+                "smaller series: not drawn at 0",
+            ));
+        }
         entries.extend(f.fault_legend());
         canvas::draw_legend(&legend, "Operation, outcome (total)", &entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_stretches_are_left_out_but_the_steps_to_zero_kept() {
+        assert_eq!(drawn_runs(&[0, 0, 3, 0, 0, 0, 0, 1, 1, 0]), [1..4, 6..10]);
+        assert_eq!(drawn_runs(&[5]).first(), Some(&(0..1)));
+        assert!(drawn_runs(&[0, 0, 0]).is_empty());
+        let runs = drawn_runs(&[0, 2, 0, 2, 0]);
+        assert_eq!((runs.len(), runs.first()), (1, Some(&(0..5))));
     }
 }
