@@ -530,10 +530,22 @@ impl LabelStrip {
         }
     }
 
+    /// The topmost row (0 is the top) where a label from `start` overlaps no earlier label
+    /// and its tick, down through the rows below, crosses none: the top of the rows free
+    /// from `start` down to the plot.
+    fn free_row(&self, start: i32) -> Option<usize> {
+        let taken_below = (0..LABEL_ROWS).rev().find(|&r| self.row_end[r] >= start);
+        match taken_below {
+            None => Some(0),
+            Some(r) if r + 1 < LABEL_ROWS => Some(r + 1),
+            Some(_) => None,
+        }
+    }
+
     /// A tick from the plot's top at `x` up to a row, and `text` beside it in `colour`: to
-    /// the right of the tick, or to its left when `left_of` is set. The text takes the first
-    /// row where it overlaps no earlier label; with none free it is left out (the tick and
-    /// the legend still show the mark).
+    /// the right of the tick, or to its left when `left_of` is set, in the
+    /// [`Self::free_row`]. With no row free the text is left out and the tick is a stub (the
+    /// band, the line and the legend still show the mark).
     fn label<DB: DrawingBackend>(
         &mut self,
         area: &Area<DB>,
@@ -542,15 +554,17 @@ impl LabelStrip {
     ) -> Result<(), String> {
         let width = text.chars().count() as i32 * LABEL_CHAR_PX;
         let start = if left_of { x - 3 - width } else { x + 3 };
-        let free_row = (0..LABEL_ROWS).find(|&r| self.row_end[r] < start);
-        let row = free_row.unwrap_or(LABEL_ROWS - 1);
-        let y = self.plot_top - (LABEL_ROWS - row) as i32 * LABEL_ROW_HEIGHT;
+        let free_row = self.free_row(start);
+        let y = match free_row {
+            Some(row) => self.plot_top - (LABEL_ROWS - row) as i32 * LABEL_ROW_HEIGHT,
+            None => self.plot_top - 5,
+        };
         area.draw(&PathElement::new(
             vec![(x, y + 2), (x, self.plot_top)],
             colour.mix(0.8),
         ))
         .map_err(de)?;
-        if free_row.is_some() {
+        if let Some(row) = free_row {
             self.row_end[row] = start + width + 3;
             let dark = darker(colour);
             area.draw(&Text::new(
@@ -573,9 +587,9 @@ pub const HEAL_LABEL: &str = "heal";
 /// [`FaultSpan::band_until_ns`] says (at the latest the heal; instantaneous ones as a
 /// line), each labelled with its kind and processes in the strip above the plot (the plot
 /// must have been built with [`top_margin`]); then the heal (`heal_ns`, when on the axis)
-/// as a dashed line labelled [`HEAL_LABEL`]. Labels take the first of [`LABEL_ROWS`] rows
-/// where they overlap no earlier label; with none free, a mark keeps its tick and line but
-/// no text.
+/// as a dashed line labelled [`HEAL_LABEL`]. Labels take the topmost of [`LABEL_ROWS`]
+/// rows where neither they nor their ticks cross an earlier label; with none free, a mark
+/// keeps its band or line but no text.
 pub fn draw_faults<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     chart: &mut Plot<'_, DB>,
@@ -680,6 +694,24 @@ mod tests {
         assert_eq!(fault_hatch("partition-ring"), Hatch::Rising);
         assert_eq!(fault_hatch("clock-jump"), Hatch::Falling);
         assert_eq!(fault_hatch("crash"), Hatch::Solid);
+    }
+
+    #[test]
+    fn labels_and_their_ticks_cross_no_earlier_label() {
+        let mut strip = LabelStrip {
+            row_end: [i32::MIN; LABEL_ROWS],
+            plot_top: 60,
+            plot_right: 900,
+        };
+        assert_eq!(strip.free_row(10), Some(0));
+        strip.row_end[0] = 100;
+        assert_eq!(strip.free_row(50), Some(1), "under a label in the top row");
+        strip.row_end[1] = 80;
+        assert_eq!(strip.free_row(90), Some(1), "past the end of row 1's label");
+        strip.row_end[2] = 200;
+        // Row 0 is free at 150, but the tick from it would cross row 2's label.
+        assert_eq!(strip.free_row(150), None);
+        assert_eq!(strip.free_row(201), Some(0));
     }
 
     #[test]
