@@ -95,10 +95,10 @@ impl Chart for Cdf<'_> {
             entries.push(LegendEntry::new(
                 Swatch::Line(colour),
                 format!(
-                    "{} (n={}, p99 {} ms)",
+                    "{} (n={}, p99 {})",
                     c.f,
                     c.sorted_ns.len(),
-                    canvas::ms_text(p99)
+                    crate::units::duration(p99)
                 ),
             ));
         }
