@@ -278,6 +278,20 @@ pub fn layout<DB: DrawingBackend>(
     Ok(body.split_horizontally(w - LEGEND_WIDTH))
 }
 
+/// Dash and gap lengths in pixels of a dashed line…
+pub const DASH: (u32, u32) = (6, 4);
+/// …and of a dotted one.
+pub const DOT: (u32, u32) = (2, 3);
+
+/// A line through `points` in `colour`, 2 px wide, dashed as `(dash, gap)` says.
+pub fn dashed<P: Clone>(
+    points: Vec<P>,
+    colour: RGBColor,
+    (dash, gap): (u32, u32),
+) -> DashedPathElement<std::vec::IntoIter<P>, u32> {
+    DashedPathElement::new(points, dash, gap, colour.stroke_width(2))
+}
+
 /// How a legend entry's sample is drawn.
 #[derive(Copy, Clone, Debug)]
 pub enum Swatch {
@@ -287,8 +301,10 @@ pub enum Swatch {
     Cross(RGBColor),
     /// A fault's band, in its colour and hatch.
     Band(RGBColor, Hatch),
-    /// A dashed line (the heal).
+    /// A dashed line (the heal, failed operations).
     Dashed(RGBColor),
+    /// A dotted line (unanswered operations).
+    Dotted(RGBColor),
     /// A solid box (a bar's segment).
     Bar(RGBColor),
     /// Text only (a note under the entries).
@@ -358,12 +374,10 @@ pub fn draw_legend<DB: DrawingBackend>(
                     .map_err(de)?
             }
             Swatch::Dashed(c) => panel
-                .draw(&DashedPathElement::new(
-                    vec![(x, mid), (x + 24, mid)],
-                    6,
-                    4,
-                    c.stroke_width(2),
-                ))
+                .draw(&dashed(vec![(x, mid), (x + 24, mid)], c, DASH))
+                .map_err(de)?,
+            Swatch::Dotted(c) => panel
+                .draw(&dashed(vec![(x, mid), (x + 24, mid)], c, DOT))
                 .map_err(de)?,
             Swatch::Bar(c) => panel
                 .draw(&Rectangle::new(
@@ -622,11 +636,10 @@ pub fn draw_faults<DB: DrawingBackend>(
     if let Some(heal) = heal_ns {
         let x = x_axis.clamp(time.x(heal));
         chart
-            .draw_series(std::iter::once(DashedPathElement::new(
+            .draw_series(std::iter::once(dashed(
                 vec![(x, y_axis.lo()), (x, y_axis.hi())],
-                6,
-                4,
-                HEAL.stroke_width(2),
+                HEAL,
+                DASH,
             )))
             .map_err(de)?;
         let px = chart.backend_coord(&(x, y_axis.hi())).0 - base_x;

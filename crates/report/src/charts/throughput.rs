@@ -3,6 +3,8 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use proto::history::Outcome;
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 use super::Frame;
@@ -14,6 +16,15 @@ pub struct Throughput<'a> {
     frame: &'a Frame<'a>,
     series: Vec<ThroughputSeries>,
     y: Axis,
+}
+
+impl Throughput<'_> {
+    /// Series `i`'s colour: its operation's, one per operation kind in name order.
+    fn colour(&self, i: usize) -> RGBColor {
+        let f = self.series[i].f;
+        let kinds: BTreeSet<&str> = self.series.iter().map(|s| s.f).collect();
+        canvas::palette(kinds.iter().position(|&k| k == f).unwrap_or(0))
+    }
 }
 
 impl<'a> Throughput<'a> {
@@ -47,11 +58,11 @@ pub fn drawn_runs(counts: &[u64]) -> Vec<Range<usize>> {
     runs
 }
 
-fn outcome_name(o: proto::history::Outcome) -> &'static str {
+fn outcome_name(o: Outcome) -> &'static str {
     match o {
-        proto::history::Outcome::Ok => "ok",
-        proto::history::Outcome::Fail => "fail",
-        proto::history::Outcome::Info => "info",
+        Outcome::Ok => "ok",
+        Outcome::Fail => "fail",
+        Outcome::Info => "info",
     }
 }
 
@@ -82,12 +93,27 @@ impl Chart for Throughput<'_> {
             } else {
                 drawn_runs(counts)
             };
-            let colour = canvas::palette(i);
+            let s = &self.series[i];
+            let colour = self.colour(i);
             for run in runs {
-                let points = run.map(|w| (f.window_x(w), counts[w] as f64));
-                chart
-                    .draw_series(LineSeries::new(points, colour.stroke_width(2)))
-                    .map_err(de)?;
+                let points: Vec<(f64, f64)> =
+                    run.map(|w| (f.window_x(w), counts[w] as f64)).collect();
+                match s.outcome {
+                    Outcome::Ok => {
+                        chart.draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                    }
+                    Outcome::Fail => chart.draw_series(std::iter::once(canvas::dashed(
+                        points,
+                        colour,
+                        canvas::DASH,
+                    ))),
+                    Outcome::Info => chart.draw_series(std::iter::once(canvas::dashed(
+                        points,
+                        colour,
+                        canvas::DOT,
+                    ))),
+                }
+                .map_err(de)?;
             }
         }
         let mut entries: Vec<LegendEntry> = self
@@ -95,10 +121,14 @@ impl Chart for Throughput<'_> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                LegendEntry::new(
-                    Swatch::Line(canvas::palette(i)),
-                    format!("{} {} ({})", s.f, outcome_name(s.outcome), s.total()),
-                )
+                let colour = self.colour(i);
+                let swatch = match s.outcome {
+                    Outcome::Ok => Swatch::Line(colour),
+                    Outcome::Fail => Swatch::Dashed(colour),
+                    Outcome::Info => Swatch::Dotted(colour),
+                };
+                let label = format!("{} {} ({})", s.f, outcome_name(s.outcome), s.total());
+                LegendEntry::new(swatch, label)
             })
             .collect();
         if self.series.is_empty() {
