@@ -93,7 +93,9 @@ pub fn page(data: &RunData, window_ns: u64, charts: &[ChartRef<'_>]) -> String {
     o.push_str("<h2>Charts</h2>\n");
     writeln!(
         o,
-        "<p>Simulated time; windows of {}. Fault intervals are shaded.</p>",
+        "<p>Simulated time; windows of {}. Fault intervals are shaded in their kind's colour \
+         (partitions hatched /, clock faults \\); a dashed line marks the heal, where every \
+         fault ends and the liveness phase starts.</p>",
         escape(&duration_label(window_ns))
     )
     .unwrap();

@@ -38,7 +38,8 @@ impl<'a> Quantiles<'a> {
             (Some(lo), Some(hi)) => {
                 let axis = Axis::auto(canvas::ms(lo), canvas::ms(hi), LOG_RATIO);
                 if axis.is_log() {
-                    axis
+                    // Room above the largest max, whose dot would be cut by the frame.
+                    Axis::log(canvas::ms(lo), canvas::ms(hi) * 1.1)
                 } else {
                     Axis::linear(0.0, canvas::ms(hi) * 1.1)
                 }
