@@ -5,7 +5,7 @@
 //! without their figures are left out; one seed and 100,000 seeds both chart, small.
 
 use proto::results::SeedResult;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 mod common;
 
@@ -119,13 +119,19 @@ fn read_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-#[test]
-fn the_index_names_the_counts_and_every_findings_repro_line() {
-    let dir = scratch("index");
+/// The fixture's report, rendered in a scratch directory: (directory, report, written).
+fn fixture_report(name: &str) -> (PathBuf, PathBuf, report::Written) {
+    let dir = scratch(name);
     let results = dir.join("r.jsonl");
     write(&results, &fixture_lines());
     let out = dir.join("report");
     let written = report::render_sweep(&results, &out).unwrap();
+    (dir, out, written)
+}
+
+#[test]
+fn the_index_names_the_counts_and_every_findings_repro_line() {
+    let (dir, out, written) = fixture_report("index");
     assert_eq!(written.files.len(), report::sweep::CHARTS.len() * 2 + 1);
     for stem in report::sweep::CHARTS {
         check_chart(&out, stem);
@@ -441,11 +447,7 @@ fn bar_axes_end_at_the_tallest_bar() {
 
 #[test]
 fn figures_across_seeds_are_shown_in_their_unit() {
-    let dir = scratch("units");
-    let results = dir.join("r.jsonl");
-    write(&results, &fixture_lines());
-    let out = dir.join("report");
-    report::render_sweep(&results, &out).unwrap();
+    let (dir, out, _) = fixture_report("units");
     let index = std::fs::read_to_string(out.join(report::INDEX)).unwrap();
     let row = index
         .lines()
