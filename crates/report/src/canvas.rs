@@ -1,6 +1,7 @@
 //! Drawing shared by every chart: the embedded font, sizes and colours, rendering one chart
 //! to both SVG text and PNG bytes, the legend panel beside the plot, the simulated-time
-//! axis, and fault intervals as translucent labelled bands.
+//! axis, fault intervals as translucent labelled bands (a distinct colour per kind,
+//! partitions and clock faults hatched) and the heal as a labelled dashed line.
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
