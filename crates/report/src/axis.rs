@@ -24,6 +24,32 @@ fn nice(m: u32, e: i32) -> f64 {
     f64::from(m) * 10f64.powi(e)
 }
 
+/// A log axis's end nearer to `v` than the 1..9 grid's `coarse` (a 1.2, 1.5 or 2.5 · 10^e
+/// value between `coarse` and `v`'s side of the grid, as `(12, e − 1)` …), or `coarse`:
+/// from 12.2 the axis ends at 15, not 20. `upward`: the end above `v`, else below it.
+fn finer_end(coarse: (u32, i32), v: f64, upward: bool) -> (u32, i32) {
+    let (m, e) = coarse;
+    let candidates: &[u32] = match (m, upward) {
+        (2, true) => &[12, 15],
+        (3, true) => &[25],
+        (1, false) => &[15, 12],
+        (2, false) => &[25],
+        _ => &[],
+    };
+    candidates
+        .iter()
+        .map(|&c| (c, e - 1))
+        .find(|&(c, e)| {
+            let x = nice(c, e);
+            if upward {
+                x >= v * (1.0 - 1e-9)
+            } else {
+                x <= v * (1.0 + 1e-9)
+            }
+        })
+        .unwrap_or(coarse)
+}
+
 fn label(m: u32, e: i32, k: i64) -> String {
     // The value k·m·10^e written with exactly the decimals the step needs.
     let decimals = (-e).max(0) as usize;
@@ -50,7 +76,11 @@ impl Axis {
     fn linear_with(lo: f64, hi: f64, parts: f64) -> Axis {
         assert!(lo.is_finite() && hi.is_finite(), "{lo}..{hi}");
         let hi = if hi > lo { hi } else { lo + 1.0 };
-        let (m, e) = step_for(hi - lo, parts);
+        Axis::linear_stepped(lo, hi, step_for(hi - lo, parts))
+    }
+
+    /// A linear axis covering `lo..hi` (`lo < hi`) widened to whole steps of `m · 10^e`.
+    fn linear_stepped(lo: f64, hi: f64, (m, e): (u32, i32)) -> Axis {
         let step = nice(m, e);
         let k0 = (lo / step).floor() as i64;
         let k1 = (hi / step - 1e-9).ceil() as i64;
@@ -75,13 +105,27 @@ impl Axis {
     /// A linear axis from `lo` to exactly `hi` (a time axis ends where the run ends), with
     /// about 10 labelled steps inside it.
     pub fn linear_exact(lo: f64, hi: f64) -> Axis {
-        let mut axis = Axis::linear_with(lo, hi, 10.0);
+        let axis = Axis::linear_with(lo, hi, 10.0);
         let hi = if hi > lo { hi } else { axis.hi };
-        axis.major.retain(|(v, _)| *v <= hi * (1.0 + 1e-12));
-        axis.minor.retain(|v| *v <= hi);
-        axis.hi = hi;
-        assert!(axis.major.len() >= 2, "{axis:?}");
-        axis
+        axis.ending_at(hi)
+    }
+
+    /// This axis cut to end at exactly `hi` (within it).
+    fn ending_at(mut self, hi: f64) -> Axis {
+        self.major.retain(|(v, _)| *v <= hi * (1.0 + 1e-12));
+        self.minor.retain(|v| *v <= hi);
+        self.hi = hi;
+        assert!(self.major.len() >= 2, "{self:?}");
+        self
+    }
+
+    /// An axis of counts from 0 to exactly `hi` (at least 1): ticks on whole 1-2-5 steps
+    /// only, about 10 of them, so that no count above the largest is drawn.
+    pub fn counts(hi: u64) -> Axis {
+        let hi = hi.max(1) as f64;
+        let step = step_for(hi, 10.0);
+        let step = if step.1 < 0 { (1, 0) } else { step };
+        Axis::linear_stepped(0.0, hi, step).ending_at(hi)
     }
 
     /// A linear axis from exactly `lo` to exactly `hi` (`lo < hi`), with about 10 labelled
@@ -122,8 +166,11 @@ impl Axis {
             .position(|&(m, e)| nice(m, e) >= hi * (1.0 - 1e-9))
             .unwrap_or(grid.len() - 1);
         assert!(start < end, "{lo}..{hi}");
-        let within = &grid[start..=end];
-        let (first, last) = (within[0], within[within.len() - 1]);
+        let mut within = grid[start..=end].to_vec();
+        let n = within.len();
+        within[0] = finer_end(within[0], lo, false);
+        within[n - 1] = finer_end(within[n - 1], hi, true);
+        let (first, last) = (within[0], within[n - 1]);
         let decades = (nice(last.0, last.1) / nice(first.0, first.1)).log10();
         let pick = |m: u32| {
             if decades <= 1.2 {
@@ -136,7 +183,7 @@ impl Axis {
         };
         let mut major: Vec<(f64, String)> = Vec::new();
         let mut minor = Vec::new();
-        for &(m, e) in within {
+        for &(m, e) in &within {
             if pick(m) || (m, e) == first || (m, e) == last {
                 major.push((nice(m, e), label(m, e, 1)));
             } else {
@@ -300,12 +347,32 @@ mod tests {
     }
 
     #[test]
+    fn count_axes_end_at_the_largest_count_on_whole_ticks() {
+        let a = Axis::counts(5);
+        assert_eq!((a.lo(), a.hi()), (0.0, 5.0));
+        assert_eq!(labels(&a), ["0", "1", "2", "3", "4", "5"]);
+        let a = Axis::counts(1);
+        assert_eq!((a.hi(), labels(&a)), (1.0, vec!["0".into(), "1".into()]));
+        let a = Axis::counts(109);
+        assert_eq!(a.hi(), 109.0, "not 140");
+        assert_eq!(labels(&a).last().map(String::as_str), Some("100"));
+        assert!(labels(&a).iter().all(|l| !l.contains('.')));
+        let a = Axis::counts(0);
+        assert_eq!(a.hi(), 1.0);
+    }
+
+    #[test]
     fn log_axes_have_1_2_5_bounds() {
         let a = Axis::log(3.8, 11.7);
-        assert_eq!((a.lo(), a.hi()), (3.0, 20.0));
-        assert_eq!(labels(&a), ["3", "4", "5", "6", "7", "8", "9", "10", "20"]);
+        assert_eq!((a.lo(), a.hi()), (3.0, 12.0), "12, not 20");
+        assert_eq!(labels(&a), ["3", "4", "5", "6", "7", "8", "9", "10", "12"]);
+        let a = Axis::log(3.6, 12.2);
+        assert_eq!((a.lo(), a.hi()), (3.0, 15.0));
+        let a = Axis::log(1.6, 2.2);
+        assert_eq!((a.lo(), a.hi()), (1.5, 2.5));
+        assert_eq!(labels(&a), ["1.5", "2", "2.5"]);
         let a = Axis::log(0.05, 1500.0);
-        assert_eq!((a.lo(), a.hi()), (0.05, 2000.0));
+        assert_eq!((a.lo(), a.hi()), (0.05, 1500.0));
         assert_eq!(labels(&a)[..4], ["0.05", "0.1", "1", "10"]);
         let a = Axis::log(8.5, 990.0);
         assert_eq!((a.lo(), a.hi()), (8.0, 1000.0));

@@ -1,8 +1,10 @@
 //! Drawing shared by every chart: the embedded font, sizes and colours, rendering one chart
 //! to both SVG text and PNG bytes, the legend panel beside the plot, the simulated-time
-//! axis, and fault intervals as translucent labelled bands.
+//! axis, fault intervals as translucent labelled bands (a distinct colour per kind,
+//! partitions and clock faults hatched) and the heal as a labelled dashed line.
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use std::collections::BTreeSet;
 
@@ -52,22 +54,139 @@ pub fn palette(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-/// A band's colour by fault kind.
+/// Every fault kind the kernel applies, in the legend's order of families.
+pub const FAULT_KINDS: [&str; 13] = [
+    "crash",
+    "restart",
+    "pause",
+    "disk-slow",
+    "loss",
+    "partition-halves",
+    "partition-isolate",
+    "partition-bridge",
+    "partition-one-way",
+    "partition-ring",
+    "clock-drift",
+    "clock-jump",
+    "heal",
+];
+
+/// A fault kind's colour: Okabe–Ito's colour-blind-safe hues first, then Paul Tol's for
+/// the rest, no two alike; the families also differ by [`fault_hatch`].
 pub fn fault_colour(kind: &str) -> RGBColor {
     match kind {
-        "crash" => RGBColor(255, 140, 0),
-        "restart" => RGBColor(230, 190, 0),
-        "pause" => RGBColor(140, 86, 75),
-        "disk-slow" => RGBColor(150, 150, 20),
-        "loss" => RGBColor(227, 119, 194),
-        "partition-halves" => RGBColor(44, 160, 44),
-        "partition-isolate" => RGBColor(148, 103, 189),
-        "clock-drift" => RGBColor(23, 170, 190),
-        "clock-jump" => RGBColor(20, 110, 150),
-        k if k.starts_with("partition") => RGBColor(110, 150, 60),
-        k if k.starts_with("clock") => RGBColor(60, 140, 170),
+        "crash" => RGBColor(213, 94, 0),
+        "restart" => RGBColor(230, 159, 0),
+        "pause" => RGBColor(204, 121, 167),
+        "disk-slow" => RGBColor(153, 153, 51),
+        "loss" => RGBColor(136, 34, 85),
+        "partition-halves" => RGBColor(0, 114, 178),
+        "partition-isolate" => RGBColor(0, 158, 115),
+        "partition-bridge" => RGBColor(86, 180, 233),
+        "partition-one-way" => RGBColor(51, 34, 136),
+        "partition-ring" => RGBColor(170, 68, 153),
+        "clock-drift" => RGBColor(204, 187, 68),
+        "clock-jump" => RGBColor(140, 81, 10),
+        "heal" => HEAL,
         _ => RGBColor(127, 127, 127),
     }
+}
+
+/// How a band is patterned over its colour.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Hatch {
+    Solid,
+    /// Lines rising to the right (`/`).
+    Rising,
+    /// Lines falling to the right (`\`).
+    Falling,
+}
+
+/// Partitions are hatched `/`, clock faults `\\`, the rest solid: the families stay apart
+/// in greyscale, where colours alone merge.
+pub fn fault_hatch(kind: &str) -> Hatch {
+    if kind.starts_with("partition") {
+        Hatch::Rising
+    } else if kind.starts_with("clock") {
+        Hatch::Falling
+    } else {
+        Hatch::Solid
+    }
+}
+
+/// Pixels between hatch lines.
+const HATCH_STEP: i32 = 12;
+
+/// The hatch lines of the pixel box `x0..x1` × `y0..y1` (`y0` at the top): 45° lines on a
+/// grid shared by every box, so that neighbouring bands line up.
+pub fn hatch_lines(
+    (x0, x1): (i32, i32),
+    (y0, y1): (i32, i32),
+    hatch: Hatch,
+) -> Vec<[(i32, i32); 2]> {
+    let h = y1 - y0;
+    if hatch == Hatch::Solid || x1 <= x0 || h <= 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // A line starts at the box's bottom (rising) or top (falling) at `s` and reaches
+    // `s + h` at the other edge; `s` runs over the grid wherever the line meets the box.
+    let mut s = (x0 - h).div_euclid(HATCH_STEP) * HATCH_STEP;
+    while s <= x1 {
+        let (a, b) = (s.max(x0), (s + h).min(x1));
+        if a < b {
+            let y = |x: i32| match hatch {
+                Hatch::Rising => y1 - (x - s),
+                _ => y0 + (x - s),
+            };
+            out.push([(a, y(a)), (b, y(b))]);
+        }
+        s += HATCH_STEP;
+    }
+    out
+}
+
+/// A box's hatch lines drawn on `area` (pixels relative to it).
+fn draw_hatch<DB: DrawingBackend>(
+    area: &Area<DB>,
+    xs: (i32, i32),
+    ys: (i32, i32),
+    (hatch, colour): (Hatch, RGBColor),
+) -> Result<(), String> {
+    for line in hatch_lines(xs, ys, hatch) {
+        area.draw(&PathElement::new(line.to_vec(), colour.mix(0.45)))
+            .map_err(de)?;
+    }
+    Ok(())
+}
+
+/// One fault's band over the plot's height from `x0` to `x1`, in its kind's colour and
+/// hatch.
+fn draw_band<DB: DrawingBackend>(
+    chart: &mut Plot<'_, DB>,
+    (x0, x1): (f64, f64),
+    y: &Axis,
+    kind: &str,
+) -> Result<(), String> {
+    let colour = fault_colour(kind);
+    chart
+        .draw_series(std::iter::once(Rectangle::new(
+            [(x0, y.lo()), (x1, y.hi())],
+            colour.mix(BAND_ALPHA).filled(),
+        )))
+        .map_err(de)?;
+    let (top_left, bottom_right) = (
+        chart.backend_coord(&(x0, y.hi())),
+        chart.backend_coord(&(x1, y.lo())),
+    );
+    let plot = chart.plotting_area();
+    let (base_x, base_y) = plot.get_base_pixel();
+    draw_hatch(
+        &plot.strip_coord_spec(),
+        (top_left.0 - base_x, bottom_right.0 - base_x),
+        (top_left.1 - base_y, bottom_right.1 - base_y),
+        (fault_hatch(kind), colour),
+    )
 }
 
 /// A colour at 60 % brightness, for text in its hue.
@@ -160,6 +279,20 @@ pub fn layout<DB: DrawingBackend>(
     Ok(body.split_horizontally(w - LEGEND_WIDTH))
 }
 
+/// Dash and gap lengths in pixels of a dashed line…
+pub const DASH: (u32, u32) = (6, 4);
+/// …and of a dotted one.
+pub const DOT: (u32, u32) = (2, 3);
+
+/// A line through `points` in `colour`, 2 px wide, dashed as `(dash, gap)` says.
+pub fn dashed<P: Clone>(
+    points: Vec<P>,
+    colour: RGBColor,
+    (dash, gap): (u32, u32),
+) -> DashedPathElement<std::vec::IntoIter<P>, u32> {
+    DashedPathElement::new(points, dash, gap, colour.stroke_width(2))
+}
+
 /// How a legend entry's sample is drawn.
 #[derive(Copy, Clone, Debug)]
 pub enum Swatch {
@@ -167,7 +300,12 @@ pub enum Swatch {
     Dot(RGBColor),
     Triangle(RGBColor),
     Cross(RGBColor),
-    Band(RGBColor),
+    /// A fault's band, in its colour and hatch.
+    Band(RGBColor, Hatch),
+    /// A dashed line (the heal, failed operations).
+    Dashed(RGBColor),
+    /// A dotted line (unanswered operations).
+    Dotted(RGBColor),
     /// A solid box (a bar's segment).
     Bar(RGBColor),
     /// Text only (a note under the entries).
@@ -224,17 +362,24 @@ pub fn draw_legend<DB: DrawingBackend>(
             Swatch::Cross(c) => panel
                 .draw(&Cross::new((x + 12, mid), 5, c.stroke_width(2)))
                 .map_err(de)?,
-            Swatch::Band(c) => {
+            Swatch::Band(c, hatch) => {
                 panel
                     .draw(&Rectangle::new(
                         [(x, mid - 7), (x + 24, mid + 7)],
                         c.mix(BAND_ALPHA * 2.0).filled(),
                     ))
                     .map_err(de)?;
+                draw_hatch(panel, (x, x + 24), (mid - 7, mid + 7), (hatch, c))?;
                 panel
                     .draw(&Rectangle::new([(x, mid - 7), (x + 24, mid + 7)], c))
                     .map_err(de)?
             }
+            Swatch::Dashed(c) => panel
+                .draw(&dashed(vec![(x, mid), (x + 24, mid)], c, DASH))
+                .map_err(de)?,
+            Swatch::Dotted(c) => panel
+                .draw(&dashed(vec![(x, mid), (x + 24, mid)], c, DOT))
+                .map_err(de)?,
             Swatch::Bar(c) => panel
                 .draw(&Rectangle::new(
                     [(x + 2, mid - 7), (x + 22, mid + 7)],
@@ -367,9 +512,9 @@ const LABEL_SIZE_PX: u32 = 12;
 /// (DejaVu Sans averages under 7 px there).
 const LABEL_CHAR_PX: i32 = 7;
 
-/// The top margin a plot needs for `faults`' labels.
-pub fn top_margin(faults: &[FaultSpan]) -> u32 {
-    let rows = faults.len().min(LABEL_ROWS) as u32;
+/// The top margin a plot needs for `labels` labels in the strip above it.
+pub fn top_margin(labels: usize) -> u32 {
+    let rows = labels.min(LABEL_ROWS) as u32;
     8 + rows * LABEL_ROW_HEIGHT as u32
 }
 
@@ -381,34 +526,101 @@ fn fault_text(f: &FaultSpan) -> String {
     }
 }
 
+/// The strip of labels above a plot: where each row's last label ends, in pixels of the
+/// plot's drawing area, and where the plot's top and right edge are.
+struct LabelStrip {
+    row_end: [i32; LABEL_ROWS],
+    plot_top: i32,
+    plot_right: i32,
+}
+
+impl LabelStrip {
+    fn new<DB: DrawingBackend>(area: &Area<DB>, chart: &Plot<'_, DB>) -> LabelStrip {
+        let (base_x, base_y) = area.get_base_pixel();
+        let (xs, ys) = chart.plotting_area().get_pixel_range();
+        LabelStrip {
+            row_end: [i32::MIN; LABEL_ROWS],
+            plot_top: ys.start - base_y,
+            plot_right: xs.end - base_x,
+        }
+    }
+
+    /// The topmost row (0 is the top) where a label from `start` overlaps no earlier label
+    /// and its tick, down through the rows below, crosses none: the top of the rows free
+    /// from `start` down to the plot.
+    fn free_row(&self, start: i32) -> Option<usize> {
+        let taken_below = (0..LABEL_ROWS).rev().find(|&r| self.row_end[r] >= start);
+        match taken_below {
+            None => Some(0),
+            Some(r) if r + 1 < LABEL_ROWS => Some(r + 1),
+            Some(_) => None,
+        }
+    }
+
+    /// A tick from the plot's top at `x` up to a row, and `text` beside it in `colour`: to
+    /// the right of the tick, or to its left when `left_of` is set, in the
+    /// [`Self::free_row`]. With no row free the text is left out and the tick is a stub (the
+    /// band, the line and the legend still show the mark).
+    fn label<DB: DrawingBackend>(
+        &mut self,
+        area: &Area<DB>,
+        (x, text, colour): (i32, String, RGBColor),
+        left_of: bool,
+    ) -> Result<(), String> {
+        let width = text.chars().count() as i32 * LABEL_CHAR_PX;
+        let start = if left_of { x - 3 - width } else { x + 3 };
+        let free_row = self.free_row(start);
+        let y = match free_row {
+            Some(row) => self.plot_top - (LABEL_ROWS - row) as i32 * LABEL_ROW_HEIGHT,
+            None => self.plot_top - 5,
+        };
+        area.draw(&PathElement::new(
+            vec![(x, y + 2), (x, self.plot_top)],
+            colour.mix(0.8),
+        ))
+        .map_err(de)?;
+        if let Some(row) = free_row {
+            self.row_end[row] = start + width + 3;
+            let dark = darker(colour);
+            area.draw(&Text::new(
+                text,
+                (start, y),
+                font(LABEL_SIZE_PX).color(&dark),
+            ))
+            .map_err(de)?;
+        }
+        Ok(())
+    }
+}
+
+/// The heal's line and legend colour.
+pub const HEAL: RGBColor = RGBColor(50, 50, 50);
+/// The heal's label over its line.
+pub const HEAL_LABEL: &str = "heal";
+
 /// Fault intervals as translucent bands over the plot's height, ending where
 /// [`FaultSpan::band_until_ns`] says (at the latest the heal; instantaneous ones as a
 /// line), each labelled with its kind and processes in the strip above the plot (the plot
-/// must have been built with [`top_margin`]). Labels take the first of [`LABEL_ROWS`] rows
-/// where they overlap no earlier label; with none free, a fault keeps its tick and band but
-/// no text.
+/// must have been built with [`top_margin`]); then the heal (`heal_ns`, when on the axis)
+/// as a dashed line labelled [`HEAL_LABEL`]. Labels take the topmost of [`LABEL_ROWS`]
+/// rows where neither they nor their ticks cross an earlier label; with none free, a mark
+/// keeps its band or line but no text.
 pub fn draw_faults<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     chart: &mut Plot<'_, DB>,
     (x_axis, y_axis): (&Axis, &Axis),
-    faults: &[FaultSpan],
+    (faults, heal_ns): (&[FaultSpan], Option<u64>),
     time: TimeScale,
 ) -> Result<(), String> {
-    let (base_x, base_y) = area.get_base_pixel();
-    let plot_top = chart.plotting_area().get_pixel_range().1.start;
-    let mut row_end = [i32::MIN; LABEL_ROWS];
+    let base_x = area.get_base_pixel().0;
+    let mut strip = LabelStrip::new(area, chart);
     for f in faults {
         let colour = fault_colour(&f.kind);
         let x0 = x_axis.clamp(time.x(f.at_ns));
         match f.band_until_ns {
             Some(until) if until > f.at_ns => {
                 let x1 = x_axis.clamp(time.x(until));
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(x0, y_axis.lo()), (x1, y_axis.hi())],
-                        colour.mix(BAND_ALPHA).filled(),
-                    )))
-                    .map_err(de)?;
+                draw_band(chart, (x0, x1), y_axis, &f.kind)?;
             }
             _ => {
                 chart
@@ -419,31 +631,30 @@ pub fn draw_faults<DB: DrawingBackend>(
                     .map_err(de)?;
             }
         }
-        let text = fault_text(f);
         let left = chart.backend_coord(&(x0, y_axis.hi())).0 - base_x;
-        let width = text.chars().count() as i32 * LABEL_CHAR_PX;
-        let free_row = (0..LABEL_ROWS).find(|&r| row_end[r] < left);
-        let row = free_row.unwrap_or(LABEL_ROWS - 1);
-        let y = plot_top - base_y - (LABEL_ROWS - row) as i32 * LABEL_ROW_HEIGHT;
-        area.draw(&PathElement::new(
-            vec![(left, y + 2), (left, plot_top - base_y)],
-            colour.mix(0.8),
-        ))
-        .map_err(de)?;
-        // With every row taken here, the label would be drawn over another: the tick, the
-        // band and the legend still show the fault.
-        if free_row.is_some() {
-            row_end[row] = left + width + 6;
-            let dark = darker(colour);
-            area.draw(&Text::new(
-                text,
-                (left + 3, y),
-                font(LABEL_SIZE_PX).color(&dark),
-            ))
+        strip.label(area, (left, fault_text(f), colour), false)?;
+    }
+    if let Some(heal) = heal_ns {
+        let x = x_axis.clamp(time.x(heal));
+        chart
+            .draw_series(std::iter::once(dashed(
+                vec![(x, y_axis.lo()), (x, y_axis.hi())],
+                HEAL,
+                DASH,
+            )))
             .map_err(de)?;
-        }
+        let px = chart.backend_coord(&(x, y_axis.hi())).0 - base_x;
+        let width = HEAL_LABEL.len() as i32 * LABEL_CHAR_PX;
+        let left_of = px + 3 + width > strip.plot_right;
+        strip.label(area, (px, HEAL_LABEL.to_string(), HEAL), left_of)?;
     }
     Ok(())
+}
+
+/// The heal's legend entry.
+pub fn heal_legend(heal_ns: u64) -> LegendEntry {
+    let at = crate::units::duration(heal_ns);
+    LegendEntry::new(Swatch::Dashed(HEAL), format!("heal at {at}: faults end"))
 }
 
 /// The distinct fault kinds, for the legend.
@@ -451,7 +662,10 @@ pub fn fault_legend(faults: &[FaultSpan]) -> Vec<LegendEntry> {
     let kinds: BTreeSet<&str> = faults.iter().map(|f| f.kind.as_str()).collect();
     kinds
         .into_iter()
-        .map(|k| LegendEntry::new(Swatch::Band(fault_colour(k)), format!("fault: {k}")))
+        .map(|k| {
+            let swatch = Swatch::Band(fault_colour(k), fault_hatch(k));
+            LegendEntry::new(swatch, format!("fault: {k}"))
+        })
         .collect()
 }
 
@@ -466,4 +680,76 @@ pub fn draw_empty_note<DB: DrawingBackend>(
         .draw_series(std::iter::once(Text::new(note.to_string(), at, font(18))))
         .map_err(de)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The "redmean" distance between two colours (0 ..= about 765).
+    fn distance(a: RGBColor, b: RGBColor) -> f64 {
+        let r = (f64::from(a.0) + f64::from(b.0)) / 2.0;
+        let d = |x: u8, y: u8| f64::from(x) - f64::from(y);
+        let (dr, dg, db) = (d(a.0, b.0), d(a.1, b.1), d(a.2, b.2));
+        ((2.0 + r / 256.0) * dr * dr + 4.0 * dg * dg + (2.0 + (255.0 - r) / 256.0) * db * db).sqrt()
+    }
+
+    #[test]
+    fn fault_kinds_have_clearly_distinct_colours() {
+        let other = fault_colour("something-new");
+        for (i, a) in FAULT_KINDS.iter().enumerate() {
+            assert!(distance(fault_colour(a), other) > 60.0, "{a} looks unknown");
+            for b in &FAULT_KINDS[i + 1..] {
+                let d = distance(fault_colour(a), fault_colour(b));
+                assert!(d > 100.0, "{a} and {b} are too alike ({d:.0})");
+            }
+        }
+        // Partitions and clock faults are told apart by hatching too (in greyscale).
+        assert_eq!(fault_hatch("partition-ring"), Hatch::Rising);
+        assert_eq!(fault_hatch("clock-jump"), Hatch::Falling);
+        assert_eq!(fault_hatch("crash"), Hatch::Solid);
+    }
+
+    #[test]
+    fn labels_and_their_ticks_cross_no_earlier_label() {
+        let mut strip = LabelStrip {
+            row_end: [i32::MIN; LABEL_ROWS],
+            plot_top: 60,
+            plot_right: 900,
+        };
+        assert_eq!(strip.free_row(10), Some(0));
+        strip.row_end[0] = 100;
+        assert_eq!(strip.free_row(50), Some(1), "under a label in the top row");
+        strip.row_end[1] = 80;
+        assert_eq!(strip.free_row(90), Some(1), "past the end of row 1's label");
+        strip.row_end[2] = 200;
+        // Row 0 is free at 150, but the tick from it would cross row 2's label.
+        assert_eq!(strip.free_row(150), None);
+        assert_eq!(strip.free_row(201), Some(0));
+    }
+
+    #[test]
+    fn hatch_lines_stay_in_their_box() {
+        let lines = hatch_lines((100, 160), (20, 80), Hatch::Rising);
+        assert!(!lines.is_empty());
+        for [(x0, y0), (x1, y1)] in &lines {
+            assert!(
+                (100..=160).contains(x0) && (100..=160).contains(x1),
+                "{lines:?}"
+            );
+            assert!(
+                (20..=80).contains(y0) && (20..=80).contains(y1),
+                "{lines:?}"
+            );
+            assert_eq!(x1 - x0, y0 - y1, "45° rising");
+        }
+        let falling = hatch_lines((100, 160), (20, 80), Hatch::Falling);
+        assert!(
+            falling
+                .iter()
+                .all(|[(x0, y0), (x1, y1)]| x1 - x0 == y1 - y0)
+        );
+        assert!(hatch_lines((100, 160), (20, 80), Hatch::Solid).is_empty());
+        assert!(hatch_lines((100, 100), (20, 80), Hatch::Rising).is_empty());
+    }
 }

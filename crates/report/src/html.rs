@@ -7,6 +7,7 @@ use std::fmt::Write;
 use crate::canvas::{duration_label, ms_text, processes_label};
 use crate::load::RunData;
 use crate::series;
+use crate::units;
 
 /// `&`, `<`, `>`, `"` and `'` escaped.
 pub fn escape(text: &str) -> String {
@@ -27,7 +28,7 @@ pub fn escape(text: &str) -> String {
 const STYLE: &str = "body{font-family:sans-serif;margin:24px auto;max-width:1240px;color:#1e1e1e}\
 h1{font-size:1.6em;margin-bottom:4px}h2{font-size:1.2em;margin-top:28px;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 10px;text-align:left;border-bottom:1px solid #eee}\
-td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f5f5f5}\
+td.n{text-align:right;font-variant-numeric:tabular-nums}td.raw{color:#777}th{background:#f5f5f5}\
 .pass{color:#1a7f37;font-weight:bold}.fail{color:#c62828;font-weight:bold}.inconclusive{color:#b26a00;font-weight:bold}\
 figure{margin:16px 0}img{max-width:100%;height:auto;border:1px solid #ddd}figcaption{color:#555;font-size:.9em}\
 .desc{color:#555}code{font-size:.95em}\
@@ -92,7 +93,9 @@ pub fn page(data: &RunData, window_ns: u64, charts: &[ChartRef<'_>]) -> String {
     o.push_str("<h2>Charts</h2>\n");
     writeln!(
         o,
-        "<p>Simulated time; windows of {}. Fault intervals are shaded.</p>",
+        "<p>Simulated time; windows of {}. Fault intervals are shaded in their kind's colour \
+         (partitions hatched /, clock faults \\); a dashed line marks the heal, where every \
+         fault ends and the liveness phase starts.</p>",
         escape(&duration_label(window_ns))
     )
     .unwrap();
@@ -125,17 +128,25 @@ fn summary(o: &mut String, d: &RunData) {
         "trace hash",
         &format!("<code>{:016x}</code>", d.trace_hash),
     );
-    row(o, "simulated", &format!("{} ms", ms_text(d.end_ns)));
-    let recovered = d
-        .recovered_ns
-        .map_or("never".to_string(), |ns| format!("at {} ms", ms_text(ns)));
+    row(o, "simulated", &escape(&units::duration(d.end_ns)));
+    if let Some(heal) = d.heal_ns {
+        let text = format!("at {} (every fault healed)", units::duration(heal));
+        row(o, "heal", &escape(&text));
+    }
+    let recovered = d.recovered_ns.map_or("never".to_string(), |ns| {
+        format!("recovered at {}", units::duration(ns))
+    });
     row(o, "liveness", &escape(&recovered));
     let elections = if d.elections_ns.is_empty() {
         "none".to_string()
     } else {
-        let each: Vec<String> = d.elections_ns.iter().map(|ns| ms_text(*ns)).collect();
+        let each: Vec<String> = d
+            .elections_ns
+            .iter()
+            .map(|ns| units::duration(*ns))
+            .collect();
         format!(
-            "{} (ms until a leader was established: {})",
+            "{} (time until a leader was established: {})",
             d.elections_ns.len(),
             each.join(", ")
         )
@@ -224,11 +235,38 @@ fn figures(o: &mut String, d: &RunData) {
         o.push_str("<p>None.</p>\n");
         return;
     }
-    o.push_str("<table>\n");
+    o.push_str("<table>\n<tr><th>figure</th><th>value</th><th>raw</th></tr>\n");
     for (k, v) in &d.figures {
-        writeln!(o, "<tr><th>{}</th><td class=\"n\">{v}</td></tr>", escape(k)).unwrap();
+        let raw = match units::unit_of(k) {
+            Some(_) => units::raw(k, *v),
+            None => String::new(),
+        };
+        writeln!(
+            o,
+            "<tr><td>{}</td>{}<td class=\"n raw\">{}</td></tr>",
+            escape(k),
+            figure_cell(k, *v),
+            escape(&raw)
+        )
+        .unwrap();
     }
-    o.push_str("</table>\n");
+    o.push_str(
+        "</table>\n<p>As the run reported them; figures with a unit in their name are also \
+         shown in a readable unit.</p>\n",
+    );
+}
+
+/// A figure's table cell: its value in a human unit with the raw value as the cell's
+/// title, or the bare number for a figure without a unit.
+pub fn figure_cell(name: &str, v: u64) -> String {
+    match units::unit_of(name) {
+        Some(_) => format!(
+            "<td class=\"n\" title=\"{}\">{}</td>",
+            escape(&units::raw(name, v)),
+            escape(&units::figure(name, v))
+        ),
+        None => format!("<td class=\"n\">{v}</td>"),
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod load;
 pub mod series;
 pub mod sweep;
 pub mod trace;
+pub mod units;
 
 use std::path::{Path, PathBuf};
 

@@ -55,7 +55,7 @@ fn outcome_json(seed: u64, faults: bool) -> String {
         },
         "swarm": null,
         "schedule": [],
-        "figures": [["elections", 2], ["commits", 1234]],
+        "figures": [["elections", 2], ["election_ns_median", 216_522_374u64], ["commits", 1234]],
         "elections_ns": [210_000_818u64, 413_898_366u64],
     });
     serde_json::to_string_pretty(&text).unwrap()
@@ -227,7 +227,9 @@ fn writes_every_chart_and_an_index_that_shows_them() {
         "partition-isolate",
         "clock-drift",
         "commits",
-        "210.000",
+        "210.0 ms",
+        "title=\"216522374 ns\">216.5 ms</td>",
+        "<td class=\"n raw\">216522374 ns</td>",
         "exists",
         "1 server-side session closes",
     ] {
@@ -393,8 +395,8 @@ fn a_fault_without_an_end_is_drawn_ending_at_the_heal() {
     let clipped = charts_of(&dir, heal, fault("partition-isolate", 1_500, Some(2_000)));
     assert!(late == clipped, "a band ends at the heal at the latest");
     // An instantaneous fault stays a line, heal or not.
-    let jump = charts_of(&dir, heal, fault("clock-jump", 900, None));
-    assert!(jump == charts_of(&dir, None, fault("clock-jump", 900, None)));
+    charts_of(&dir, heal, fault("clock-jump", 900, None));
+    assert_eq!(report::load(&dir).unwrap().faults[0].band_until_ns, None);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -433,5 +435,38 @@ fn fault_labels_never_overlap() {
     for k in kinds {
         assert!(svg.contains(&format!("fault: {k}")), "{k} is in the legend");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The SVG of each chart of a run with one fault that heals at `heal_ms`.
+fn svgs_with_heal(dir: &Path, heal_ms: Option<u64>) -> Vec<(String, String)> {
+    charts_of(dir, heal_ms, fault("partition-halves", 600, Some(900)))
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".svg"))
+        .map(|(name, bytes)| (name, String::from_utf8(bytes).unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_heal_is_marked_on_every_time_chart() {
+    let dir = scratch("heal-marker");
+    for (name, svg) in svgs_with_heal(&dir, Some(2_000)) {
+        let time_chart = name != "latency-cdf.svg";
+        assert_eq!(
+            svg.contains("\nheal\n"),
+            time_chart,
+            "{name}: the heal's label"
+        );
+        let legend = svg.contains("heal at 2.000 s: faults end");
+        assert_eq!(legend, time_chart, "{name}: the heal's legend entry");
+    }
+    // Without a known heal, or with a run that ended before it, there is none to mark.
+    for heal in [None, Some(END_NS / MS * 10)] {
+        for (name, svg) in svgs_with_heal(&dir, heal) {
+            assert!(!svg.contains("\nheal\n"), "{name} with heal {heal:?}");
+        }
+    }
+    let index = std::fs::read_to_string(dir.join(report::INDEX));
+    assert!(index.is_err(), "charts_of renders in memory");
     std::fs::remove_dir_all(&dir).unwrap();
 }

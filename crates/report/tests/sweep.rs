@@ -5,7 +5,7 @@
 //! without their figures are left out; one seed and 100,000 seeds both chart, small.
 
 use proto::results::SeedResult;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 mod common;
 
@@ -119,13 +119,19 @@ fn read_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-#[test]
-fn the_index_names_the_counts_and_every_findings_repro_line() {
-    let dir = scratch("index");
+/// The fixture's report, rendered in a scratch directory: (directory, report, written).
+fn fixture_report(name: &str) -> (PathBuf, PathBuf, report::Written) {
+    let dir = scratch(name);
     let results = dir.join("r.jsonl");
     write(&results, &fixture_lines());
     let out = dir.join("report");
     let written = report::render_sweep(&results, &out).unwrap();
+    (dir, out, written)
+}
+
+#[test]
+fn the_index_names_the_counts_and_every_findings_repro_line() {
+    let (dir, out, written) = fixture_report("index");
     assert_eq!(written.files.len(), report::sweep::CHARTS.len() * 2 + 1);
     for stem in report::sweep::CHARTS {
         check_chart(&out, stem);
@@ -133,7 +139,7 @@ fn the_index_names_the_counts_and_every_findings_repro_line() {
     let index = std::fs::read_to_string(out.join(report::INDEX)).unwrap();
     assert!(index.starts_with("<!DOCTYPE html>"));
     for needle in [
-        "<title>zabsim sweep — r.jsonl</title>",
+        "<title>zabsim sweep — scenario not recorded (r.jsonl)</title>",
         "<th>result lines</th><td>102 (1 seed on more than one line",
         "<th>seeds</th><td>101</td>",
         "<th>seed range</th><td>0 – 5000 ",
@@ -323,7 +329,7 @@ fn one_seed_charts() {
     let index = std::fs::read_to_string(out.join(report::INDEX)).unwrap();
     assert!(index.contains("FINDINGS</span>: 1 of 1 seeds did not pass (100.0 %)"));
     let bars = std::fs::read_to_string(out.join("sweep-verdicts.svg")).unwrap();
-    assert!(bars.contains("— 1 seed\n"), "title");
+    assert!(bars.contains("— r.jsonl, 1 seed\n"), "title");
     assert!(bars.contains("\n12345\n"), "the seed's tick is labelled");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -369,5 +375,98 @@ fn a_hundred_thousand_seeds_stay_small() {
     assert!(index.len() < 2_000_000, "index is {} bytes", index.len());
     let bars = std::fs::read_to_string(out.join("sweep-verdicts.svg")).unwrap();
     assert!(bars.contains("bars: 2000 seeds each"), "50 buckets of 2000");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The index and a chart's title of a sweep whose lines name `scenarios` in turn.
+fn page_naming(name: &str, scenarios: &[Option<&str>]) -> (String, String) {
+    let dir = scratch(name);
+    let path = dir.join("r.jsonl");
+    let mut rng = Lcg(3);
+    let lines: Vec<String> = (0..6u64)
+        .map(|seed| {
+            let mut r = result(&mut rng, seed, "pass");
+            r.scenario = scenarios[seed as usize % scenarios.len()].map(str::to_string);
+            line(&r)
+        })
+        .collect();
+    write(&path, &lines);
+    let out = dir.join("out");
+    report::render_sweep(&path, &out).unwrap();
+    let index = std::fs::read_to_string(out.join(report::INDEX)).unwrap();
+    let bars = std::fs::read_to_string(out.join("sweep-verdicts.svg")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    (index, bars)
+}
+
+#[test]
+fn the_page_names_the_scenarios_swept() {
+    let ci = Some("ci (scenarios/ci.toml)");
+    let (index, bars) = page_naming("one-scenario", &[ci]);
+    assert!(index.contains("<title>zabsim sweep — ci (scenarios/ci.toml)</title>"));
+    assert!(index.contains("<h1>zabsim sweep — ci (scenarios/ci.toml)</h1>"));
+    assert!(
+        bars.contains("Verdicts per seed bucket — ci, 6 seeds\n"),
+        "chart title"
+    );
+    let (index, bars) = page_naming("two-scenarios", &[ci, Some("zab-3 (scenarios/zab-3.toml)")]);
+    assert!(index.contains(
+        "<h1>zabsim sweep — 2 scenarios: ci (scenarios/ci.toml), zab-3 (scenarios/zab-3.toml)</h1>"
+    ));
+    assert!(bars.contains("— 2 scenarios, 6 seeds\n"));
+    let (index, _) = page_naming("mixed-scenarios", &[ci, None]);
+    assert!(index.contains("<h1>zabsim sweep — ci (scenarios/ci.toml)</h1>"));
+    assert!(index.contains("ci (scenarios/ci.toml) (3 lines name none)"));
+    let (index, bars) = page_naming("no-scenario", &[None]);
+    assert!(index.contains("<h1>zabsim sweep — scenario not recorded (r.jsonl)</h1>"));
+    assert!(bars.contains("— r.jsonl, 6 seeds\n"));
+}
+
+fn sweep_of(seeds: impl Iterator<Item = u64>) -> report::sweep::SweepData {
+    let mut rng = Lcg(4);
+    let results = seeds.map(|s| result(&mut rng, s, "pass")).collect();
+    report::sweep::SweepData::from_results("r.jsonl", results)
+}
+
+#[test]
+fn bar_axes_end_at_the_tallest_bar() {
+    // 200 seeds in 40 buckets of 5: the axis ends at 5 seeds, not at 10.
+    let d = sweep_of(0..200);
+    let bars = report::sweep::verdict_bars(&d);
+    assert_eq!(bars.bins.width, 5);
+    assert_eq!((bars.y().lo(), bars.y().hi()), (0.0, 5.0));
+    // A bucket set with one short bucket: the tallest is still the bucket width.
+    let d = sweep_of((0..200).filter(|s| !(10..13).contains(s)));
+    assert_eq!(report::sweep::verdict_bars(&d).y().hi(), 5.0);
+    // Elections per seed: the axis ends at the most seeds with one count.
+    let bars = report::sweep::elections_bars(&d).unwrap();
+    let tallest = bars.counts.iter().map(|c| c.iter().sum::<u64>()).max();
+    assert_eq!(Some(bars.y().hi() as u64), tallest);
+    assert!(bars.y().ticks().all(|t| t.fract() == 0.0), "whole seeds");
+}
+
+#[test]
+fn figures_across_seeds_are_shown_in_their_unit() {
+    let (dir, out, _) = fixture_report("units");
+    let index = std::fs::read_to_string(out.join(report::INDEX)).unwrap();
+    let row = index
+        .lines()
+        .find(|l| l.starts_with("<tr><td>election_ns_median</td>"))
+        .expect("the figure's row");
+    assert_eq!(
+        row.matches(" ns\">").count(),
+        4,
+        "raw values as titles: {row}"
+    );
+    assert_eq!(
+        row.matches(" s</td>").count() + row.matches(" ms</td>").count(),
+        4,
+        "{row}"
+    );
+    let commits = index
+        .lines()
+        .find(|l| l.starts_with("<tr><td>commits</td>"))
+        .unwrap();
+    assert!(!commits.contains("title="), "no unit, no title: {commits}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -79,7 +79,7 @@ impl Chart for Cdf<'_> {
             &area,
             (self.x.clone(), y.clone()),
             ("latency (ms, log scale)", "operations at or below (%)"),
-            canvas::top_margin(&[]),
+            canvas::top_margin(0),
         )?;
         let mut entries = Vec::new();
         for (i, c) in self.curves.iter().enumerate() {
@@ -95,10 +95,10 @@ impl Chart for Cdf<'_> {
             entries.push(LegendEntry::new(
                 Swatch::Line(colour),
                 format!(
-                    "{} (n={}, p99 {} ms)",
+                    "{} (n={}, p99 {})",
                     c.f,
                     c.sorted_ns.len(),
-                    canvas::ms_text(p99)
+                    crate::units::duration(p99)
                 ),
             ));
         }

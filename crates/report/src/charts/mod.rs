@@ -6,7 +6,10 @@ pub mod quantiles;
 pub mod scatter;
 pub mod throughput;
 
-use crate::canvas::TimeScale;
+use plotters::prelude::*;
+
+use crate::axis::Axis;
+use crate::canvas::{self, Area, LegendEntry, Plot, TimeScale};
 use crate::load::RunData;
 use crate::series::Windows;
 
@@ -35,6 +38,34 @@ impl<'a> Frame<'a> {
             "{what} — {}, seed {}",
             self.data.scenario_name, self.data.seed
         )
+    }
+
+    /// The heal, when it lies on the time axis (a run that ended early never reached it).
+    pub fn heal_ns(&self) -> Option<u64> {
+        self.data.heal_ns.filter(|&h| h <= self.span_ns)
+    }
+
+    /// The top margin of a time chart: room for a label per fault and the heal's.
+    pub fn top_margin(&self) -> u32 {
+        canvas::top_margin(self.data.faults.len() + usize::from(self.heal_ns().is_some()))
+    }
+
+    /// The fault bands and the heal's line over a time chart built with [`Self::top_margin`].
+    pub fn draw_faults<DB: DrawingBackend>(
+        &self,
+        area: &Area<DB>,
+        chart: &mut Plot<'_, DB>,
+        axes: (&Axis, &Axis),
+    ) -> Result<(), String> {
+        let marks = (self.data.faults.as_slice(), self.heal_ns());
+        canvas::draw_faults(area, chart, axes, marks, self.time)
+    }
+
+    /// The legend's entries for the fault kinds and the heal.
+    pub fn fault_legend(&self) -> Vec<LegendEntry> {
+        let mut entries = canvas::fault_legend(&self.data.faults);
+        entries.extend(self.heal_ns().map(canvas::heal_legend));
+        entries
     }
 
     /// A window's middle on the time axis.

@@ -38,7 +38,8 @@ impl<'a> Quantiles<'a> {
             (Some(lo), Some(hi)) => {
                 let axis = Axis::auto(canvas::ms(lo), canvas::ms(hi), LOG_RATIO);
                 if axis.is_log() {
-                    axis
+                    // Room above the largest max, whose dot would be cut by the frame.
+                    Axis::log(canvas::ms(lo), canvas::ms(hi) * 1.1)
                 } else {
                     Axis::linear(0.0, canvas::ms(hi) * 1.1)
                 }
@@ -82,9 +83,9 @@ impl Chart for Quantiles<'_> {
             &area,
             (x.clone(), self.y.clone()),
             (&x_desc, y_desc),
-            canvas::top_margin(&f.data.faults),
+            f.top_margin(),
         )?;
-        canvas::draw_faults(&area, &mut chart, (&x, &self.y), &f.data.faults, f.time)?;
+        f.draw_faults(&area, &mut chart, (&x, &self.y))?;
         // p99 .. p50 as lines (p50 on top); max as dots over them, since in windows of up
         // to 100 ops the nearest-rank p99 is the max.
         for (name, colour, value) in LINES.iter().rev().copied() {
@@ -135,7 +136,7 @@ impl Chart for Quantiles<'_> {
         ] {
             entries.push(LegendEntry::new(Swatch::Blank, note));
         }
-        entries.extend(canvas::fault_legend(&f.data.faults));
+        entries.extend(f.fault_legend());
         canvas::draw_legend(&legend, "Latency", &entries)
     }
 }

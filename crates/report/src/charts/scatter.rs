@@ -106,9 +106,9 @@ impl Chart for Scatter<'_> {
             &area,
             (x.clone(), self.y.clone()),
             (&x_desc, y_desc),
-            canvas::top_margin(&f.data.faults),
+            f.top_margin(),
         )?;
-        canvas::draw_faults(&area, &mut chart, (&x, &self.y), &f.data.faults, f.time)?;
+        f.draw_faults(&area, &mut chart, (&x, &self.y))?;
         chart
             .draw_series(
                 self.ok
@@ -149,7 +149,7 @@ impl Chart for Scatter<'_> {
                 format!("ok: 1 in {} below p99 shown", self.stride),
             ));
         }
-        entries.extend(canvas::fault_legend(&f.data.faults));
+        entries.extend(f.fault_legend());
         canvas::draw_legend(&legend, "Outcome", &entries)
     }
 }

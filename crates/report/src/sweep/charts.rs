@@ -99,18 +99,18 @@ pub struct StackedBars {
     pub notes: Vec<String>,
 }
 
-/// Gap above the tallest bar for the findings' labels (fraction of the y axis).
-const HEADROOM: f64 = 1.22;
+/// Room above the plot for the findings' labels over the tallest bars (two staggered rows).
+const LABEL_MARGIN: u32 = 34;
 const BAR_LABEL_SIZE: u32 = 12;
 /// Width of one label character in pixels, near enough for the overlap test.
 const BAR_LABEL_CHAR_PX: i32 = 7;
 
 impl StackedBars {
-    fn y(&self) -> Axis {
+    /// Seeds from 0 to exactly the tallest bar (never above: a bucket holds at most its
+    /// width in seeds, and the findings' labels sit in the margin above the plot).
+    pub fn y(&self) -> Axis {
         let tallest = self.counts.iter().map(|c| c.iter().sum::<u64>()).max();
-        let top = tallest.unwrap_or(0) as f64 * HEADROOM;
-        // At least 10 so that the count ticks are whole numbers.
-        Axis::linear(0.0, top.max(10.0))
+        Axis::counts(tallest.unwrap_or(0))
     }
 
     fn totals(&self) -> Counts {
@@ -133,7 +133,7 @@ impl Chart for StackedBars {
             &area,
             (self.x.axis.clone(), y.clone()),
             (&self.x_desc, "seeds"),
-            canvas::top_margin(&[]),
+            LABEL_MARGIN,
         )?;
         let mut rects = Vec::new();
         for (i, c) in self.counts.iter().enumerate() {
@@ -239,11 +239,24 @@ impl SeedCdf {
                 if axis.is_log() {
                     axis
                 } else {
-                    Axis::linear(0.0, (self.scale)(hi) * 1.05)
+                    let least = self.curves.iter().map(|c| c.sorted[0]).min().unwrap_or(0);
+                    let from = linear_start(least, hi);
+                    Axis::linear((self.scale)(from), (self.scale)(hi) * 1.05)
                 }
             }
             _ => Axis::linear(0.0, 1.0),
         }
+    }
+}
+
+/// Where a linear axis over values `least ..= most` starts: at 0, unless the values all lie
+/// above a third of the largest (then the axis would be mostly empty; it starts near the
+/// smallest, on a whole step).
+pub fn linear_start(least: u64, most: u64) -> u64 {
+    if least < most && least > most / 3 {
+        least
+    } else {
+        0
     }
 }
 
@@ -262,7 +275,7 @@ impl Chart for SeedCdf {
             &area,
             (x.clone(), y.clone()),
             (&x_desc, "seeds at or below (%)"),
-            canvas::top_margin(&[]),
+            canvas::top_margin(0),
         )?;
         let mut entries = Vec::new();
         for c in &self.curves {
@@ -301,6 +314,29 @@ impl Chart for SeedCdf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cdf_axes_skip_an_empty_stretch_from_zero() {
+        assert_eq!(linear_start(19_000, 45_712), 19_000);
+        assert_eq!(linear_start(211, 2_637), 0);
+        assert_eq!(linear_start(500, 500), 0, "one value: from zero");
+        let cdf = SeedCdf {
+            title: String::new(),
+            what: String::new(),
+            curves: vec![Curve {
+                label: "pass".into(),
+                colour: canvas::INFO,
+                sorted: vec![19_100, 30_000, 45_712],
+            }],
+            scale: |v| v as f64,
+            text: |v| v.to_string(),
+            legend_heading: String::new(),
+            notes: Vec::new(),
+        };
+        let x = cdf.x();
+        assert!(x.lo() > 10_000.0 && x.lo() <= 19_100.0, "{x:?}");
+        assert!(x.hi() >= 45_712.0);
+    }
 
     #[test]
     fn whole_axes_centre_single_values_and_pad_short_ranges() {

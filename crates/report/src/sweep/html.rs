@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::load::{SeedRow, SweepData, VERDICTS, Verdict};
 use super::series::{self, percent_text};
-use crate::html::{ChartRef, close, escape, figure, open, row};
+use crate::html::{ChartRef, close, escape, figure, figure_cell, open, row};
 use crate::series::nearest_rank;
 
 /// Findings shown in full, at most (the rest are counted; the results file has them all).
@@ -62,7 +62,7 @@ fn clipped(text: &str) -> String {
 pub fn page(d: &SweepData, charts: &[ChartRef<'_>], omitted: &[Omitted<'_>]) -> String {
     assert!(!d.seeds.is_empty());
     let mut o = String::new();
-    open(&mut o, &format!("zabsim sweep — {}", d.file_name));
+    open(&mut o, &format!("zabsim sweep — {}", d.scenario_text()));
     nondeterminism(&mut o, d);
     summary(&mut o, d);
     verdicts(&mut o, d);
@@ -111,12 +111,25 @@ fn nondeterminism(o: &mut String, d: &SweepData) {
     .unwrap();
 }
 
+/// The scenario(s) swept, and how many lines name none when some do.
+fn scenario_line(d: &SweepData) -> String {
+    let mut text = match d.scenarios.len() {
+        0 => "not recorded (results written before lines named their scenario)".to_string(),
+        _ => d.scenarios.join("; "),
+    };
+    if !d.scenarios.is_empty() && d.unnamed_lines > 0 {
+        write!(text, " ({} lines name none)", d.unnamed_lines).unwrap();
+    }
+    text
+}
+
 fn summary(o: &mut String, d: &SweepData) {
     let counts = d.verdict_counts();
     let n = d.seeds.len() as u64;
     let found = series::findings(&counts);
     o.push_str("<h2>Sweep</h2>\n<table>\n");
     row(o, "results file", &escape(&d.file_name));
+    row(o, "scenario", &escape(&scenario_line(d)));
     let repeated = d.seeds.iter().filter(|r| r.copies > 1).count();
     let mut lines = d.lines.to_string();
     if repeated > 0 {
@@ -267,16 +280,18 @@ fn figures(o: &mut String, d: &SweepData) {
     for s in summaries {
         writeln!(
             o,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"n\">{}</td>{}{}{}{}</tr>",
             escape(&s.name),
             s.seeds,
-            s.min,
-            s.p50,
-            s.p95,
-            s.max
+            figure_cell(&s.name, s.min),
+            figure_cell(&s.name, s.p50),
+            figure_cell(&s.name, s.p95),
+            figure_cell(&s.name, s.max)
         )
         .unwrap();
     }
-    o.push_str("</table>\n<p>Nearest rank over the seeds that reported each figure.</p>\n");
+    o.push_str(
+        "</table>\n<p>Nearest rank over the seeds that reported each figure. Figures with a \
+         unit in their name are shown in a readable unit; hover a value for the raw one.</p>\n",
+    );
 }

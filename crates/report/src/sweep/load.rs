@@ -5,7 +5,7 @@
 //! problem names the file and, where it has one, the line.
 
 use proto::results::SeedResult;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 use std::path::Path;
 
@@ -111,6 +111,10 @@ pub struct SweepData {
     pub lines: usize,
     /// Ascending by seed, seeds distinct, never empty.
     pub seeds: Vec<SeedRow>,
+    /// The distinct scenarios the lines name (`ci (scenarios/ci.toml)`), in order.
+    pub scenarios: Vec<String>,
+    /// Lines that name no scenario (written before results named theirs).
+    pub unnamed_lines: usize,
 }
 
 impl SweepData {
@@ -120,6 +124,9 @@ impl SweepData {
     pub fn from_results(file_name: &str, mut results: Vec<SeedResult>) -> SweepData {
         assert!(!results.is_empty(), "a sweep has a seed");
         let lines = results.len();
+        let named: BTreeSet<&String> = results.iter().filter_map(|r| r.scenario.as_ref()).collect();
+        let scenarios: Vec<String> = named.into_iter().cloned().collect();
+        let unnamed_lines = results.iter().filter(|r| r.scenario.is_none()).count();
         results.sort_by(|a, b| {
             (a.seed, &a.verdict, &a.trace_hash, a.regression, a.events)
                 .cmp(&(b.seed, &b.verdict, &b.trace_hash, b.regression, b.events))
@@ -141,6 +148,28 @@ impl SweepData {
             file_name: file_name.to_string(),
             lines,
             seeds,
+            scenarios,
+            unnamed_lines,
+        }
+    }
+
+    /// What was swept, for a page's heading: the scenario, the scenarios listed, or
+    /// `scenario not recorded (FILE)`.
+    pub fn scenario_text(&self) -> String {
+        match self.scenarios.as_slice() {
+            [] => format!("scenario not recorded ({})", self.file_name),
+            [one] => one.clone(),
+            many => format!("{} scenarios: {}", many.len(), many.join(", ")),
+        }
+    }
+
+    /// The same, short enough for a chart's title: the scenario's name without where it
+    /// came from, `N scenarios`, or the file's name.
+    pub fn scenario_short(&self) -> String {
+        match self.scenarios.as_slice() {
+            [] => self.file_name.clone(),
+            [one] => one.split(" (").next().unwrap_or(one).to_string(),
+            many => format!("{} scenarios", many.len()),
         }
     }
 

@@ -44,21 +44,9 @@ pub fn seeds_text(n: usize) -> String {
     }
 }
 
-/// A duration short enough for a legend: `4.250 ms` under 10 ms, `293.6 ms` under a
-/// second, `1.906 s` beyond (truncated, in integers).
-pub fn duration_short(ns: u64) -> String {
-    if ns < 10_000_000 {
-        format!("{} ms", canvas::ms_text(ns))
-    } else if ns < 1_000_000_000 {
-        format!("{}.{} ms", ns / 1_000_000, ns / 100_000 % 10)
-    } else {
-        format!("{}.{:03} s", ns / 1_000_000_000, ns / 1_000_000 % 1_000)
-    }
-}
-
-/// `what — N seeds`.
-fn title(what: &str, seeds: usize) -> String {
-    format!("{what} — {}", seeds_text(seeds))
+/// `what — scenario, N seeds`.
+fn title(d: &SweepData, what: &str, seeds: usize) -> String {
+    format!("{what} — {}, {}", d.scenario_short(), seeds_text(seeds))
 }
 
 /// Chart 1: seeds per seed bucket, stacked by verdict. Regression seeds replayed from
@@ -85,7 +73,7 @@ pub fn verdict_bars(d: &SweepData) -> StackedBars {
         notes.push("the sweep: in the index".to_string());
     }
     StackedBars {
-        title: title("Verdicts per seed bucket", rows.len()),
+        title: title(d, "Verdicts per seed bucket", rows.len()),
         x_desc: x.desc("seed"),
         x,
         bins,
@@ -125,11 +113,11 @@ pub fn election_cdf(d: &SweepData) -> Option<SeedCdf> {
         notes.push(format!("{} without an election", seeds_text(without)));
     }
     Some(SeedCdf {
-        title: title("Time to elect a leader", curves[0].sorted.len()),
+        title: title(d, "Time to elect a leader", curves[0].sorted.len()),
         what: "time until a leader was established (ms)".to_string(),
         curves,
         scale: canvas::ms,
-        text: duration_short,
+        text: crate::units::duration,
         legend_heading: "Election per seed".to_string(),
         notes,
     })
@@ -179,7 +167,7 @@ pub fn events_cdf(d: &SweepData) -> Option<SeedCdf> {
         notes.push(format!("{} left out: panic/input", seeds_text(never)));
     }
     Some(SeedCdf {
-        title: title("Simulated events per seed", seeds),
+        title: title(d, "Simulated events per seed", seeds),
         what: "kernel events in the run".to_string(),
         curves,
         scale: |v| v as f64,
@@ -208,7 +196,7 @@ pub fn elections_bars(d: &SweepData) -> Option<StackedBars> {
     }
     notes.push("numbers: seeds that did not pass".to_string());
     Some(StackedBars {
-        title: title("Leader elections per seed", rows.len()),
+        title: title(d, "Leader elections per seed", rows.len()),
         x_desc: x.desc("leader elections in the run"),
         x,
         bins,
@@ -290,9 +278,6 @@ mod tests {
 
     #[test]
     fn short_texts() {
-        assert_eq!(duration_short(4_250_000), "4.250 ms");
-        assert_eq!(duration_short(293_621_552), "293.6 ms");
-        assert_eq!(duration_short(1_906_477_000), "1.906 s");
         assert_eq!(seeds_text(1), "1 seed");
         assert_eq!(seeds_text(0), "0 seeds");
     }
