@@ -51,7 +51,7 @@ fn every_regression_seed_passes() {
 /// Regression seeds that need an override (the list's format has none): each runs here.
 #[test]
 fn regression_seeds_with_overrides_pass() {
-    let cases: [(&str, &[&str], u64, &str); 2] = [
+    let cases: [(&str, &[&str], u64, &str); 5] = [
         (
             "default.toml",
             &["nemesis.interval_ms=150"],
@@ -67,6 +67,27 @@ fn regression_seeds_with_overrides_pass() {
             "claim consumer: a verification cut short by a second lost answer ended the take \
              ok while the item stayed under the live session's own claim; the consumer took \
              it up again as its own (duplicate). A lost verification is now asked again",
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=150"],
+            22944,
+            "backward clock jumps on p4 moved its election timers past the liveness phase \
+             (timers ran on the jumping local clock): it stayed LOOKING after the heal. \
+             Timers now run on a monotonic clock (ZOOKEEPER-1366's fix)",
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=150"],
+            23333,
+            "same: p4 stayed LOOKING after the heal, its election timers pushed out by \
+             backward clock jumps",
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=50"],
+            3000141,
+            "same: backward jumps on p0 just before the heal left it LOOKING",
         ),
     ];
     for (file, overrides, seed, why) in cases {
