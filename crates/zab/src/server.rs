@@ -65,7 +65,7 @@ pub struct Server {
     /// The last session id this server handed out (ZooKeeper's `nextSessionId`).
     pub(crate) next_session: u64,
     /// The time of the input being handled on the clock every timeout of this server runs
-    /// on: the monotonic clock (`ctx.mono`).
+    /// on: the monotonic clock (`ctx.mono`), or the wall clock with the planted bug zk-1366.
     /// Timers go through [`Server::set_timer`], which sets them on the same clock.
     pub(crate) now: Time,
     /// The wall clock at the input being handled (`ctx.wall`): for timestamps only (a
@@ -136,20 +136,29 @@ impl Server {
     }
 
     /// Reads the clocks at the start of a handler: `now` is the clock timeouts run on
-    /// (monotonic), `wall` the wall clock.
+    /// (monotonic; the wall clock with zk-1366), `wall` the wall clock.
     fn read_clocks(&mut self, ctx: &Ctx) {
-        self.now = ctx.mono;
+        self.now = if self.cfg.bugs.zk_1366 {
+            ctx.wall
+        } else {
+            ctx.mono
+        };
         self.wall = ctx.wall;
     }
 
-    /// Sets `timer` at `at`, a reading of the clock `now` is read from (monotonic).
+    /// Sets `timer` at `at`, a reading of the clock `now` is read from: a monotonic timer,
+    /// or with zk-1366 a wall-clock timer (which clock jumps move).
     pub(crate) fn set_timer(&self, out: &mut Out, timer: TimerId, at: Time) {
         assert!(
             at >= self.now,
             "timer {timer:?} set in the past ({at} < {})",
             self.now
         );
-        out.set_timer(timer, at);
+        if self.cfg.bugs.zk_1366 {
+            out.set_wall_timer(timer, at);
+        } else {
+            out.set_timer(timer, at);
+        }
     }
 
     pub(crate) fn next_round(&mut self) -> u64 {

@@ -176,6 +176,16 @@ pub fn timers_set(outs: &[O]) -> Vec<(TimerId, Time)> {
         .collect()
 }
 
+/// The wall-clock timers set (only the planted bug zk-1366 sets them).
+pub fn wall_timers_set(outs: &[O]) -> Vec<(TimerId, Time)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::SetWallTimer { timer, at } => Some((*timer, *at)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Outputs with the notes removed (for asserting the protocol's effects).
 pub fn effects(outs: &[O]) -> Vec<O> {
     outs.iter()
