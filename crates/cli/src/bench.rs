@@ -103,6 +103,7 @@ fn bug_finding(quick: u32) -> u8 {
         ("zk-335", "default.toml"),
         ("zk-3911", "bug-zk-3911.toml"),
         ("zk-1419", "bug-zk-1419.toml"),
+        ("zk-1366", "bug-zk-1366.toml"),
         ("queue-delete-first", "queue.toml"),
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");

@@ -1,5 +1,6 @@
 //! The sans-IO process interface (DESIGN.md §2). A process is a state machine: the kernel
-//! calls it with the current local time and one input (start, message, timer, fsync done);
+//! calls it with its two local clock readings ([`Ctx::mono`] for timeouts, [`Ctx::wall`]
+//! for timestamps) and one input (start, message, timer, fsync done);
 //! the process answers with outputs as plain data in an [`Outbox`]. Processes never read a
 //! clock, never draw ambient randomness and never touch the OS: randomness comes in through
 //! [`Ctx::rng`], which the kernel feeds from the process's own seeded stream.
@@ -22,11 +23,22 @@ pub trait Entropy {
     fn next_u64(&mut self) -> u64;
 }
 
-/// What a process may read besides its input: who it is, its local clock, and entropy.
+/// What a process may read besides its input: who it is, its two local clocks, and entropy.
+///
+/// Two clocks, as on a real machine (ZOOKEEPER-1366): pick by what the time is for.
+/// - [`Ctx::mono`] — the **monotonic** clock (Java's `System.nanoTime`): drifts, never
+///   jumps, never decreases within an incarnation. Every timeout, deadline, interval,
+///   latency and timer ([`Output::SetTimer`] is in this clock) uses it.
+/// - [`Ctx::wall`] — the **wall** clock (`System.currentTimeMillis`): drifts like `mono`
+///   and also jumps (forwards or backwards) under clock faults. Only for timestamps a user
+///   reads as a date (a txn's ctime/mtime). Never for a timeout: a backward jump would
+///   stretch it by the jump (the planted bug zk-1366 does exactly that).
 pub struct Ctx<'a> {
     pub me: ProcessId,
-    /// The process's local clock reading (it may drift or jump relative to global time).
-    pub now: Time,
+    /// The monotonic clock reading: for timeouts and timers.
+    pub mono: Time,
+    /// The wall clock reading: for timestamps only.
+    pub wall: Time,
     pub rng: &'a mut dyn Entropy,
 }
 
@@ -64,8 +76,14 @@ pub struct Recovered<'a, R> {
 pub enum Output<M, R, N> {
     /// Send `msg` to `to` over the simulated network (which may delay, drop, duplicate it).
     Send { to: ProcessId, msg: M },
-    /// Fire `on_timer(timer)` when the local clock reaches `at`. Re-setting a timer moves it.
+    /// Fire `on_timer(timer)` when the monotonic clock ([`Ctx::mono`]) reaches `at`: clock
+    /// jumps do not move it (drift does). Re-setting a timer (either kind) moves it.
     SetTimer { timer: TimerId, at: Time },
+    /// Fire `on_timer(timer)` when the wall clock ([`Ctx::wall`]) reaches `at`: a jump
+    /// moves it (backwards: later, by the jump). What ZooKeeper before 3.5 effectively did
+    /// (ZOOKEEPER-1366); only the planted bug zk-1366 sets these. Otherwise as `SetTimer`
+    /// (one timer id names one timer, of either kind).
+    SetWallTimer { timer: TimerId, at: Time },
     /// Forget a timer; cancelling an unset timer is a no-op.
     CancelTimer { timer: TimerId },
     /// Append a record to the disk's write cache. It is durable only after a later
@@ -93,8 +111,13 @@ impl<M, R, N> Outbox<M, R, N> {
     pub fn send(&mut self, to: ProcessId, msg: M) {
         self.items.push(Output::Send { to, msg });
     }
+    /// A timer at monotonic time `at` (see [`Output::SetTimer`]).
     pub fn set_timer(&mut self, timer: TimerId, at: Time) {
         self.items.push(Output::SetTimer { timer, at });
+    }
+    /// A timer at wall time `at` (see [`Output::SetWallTimer`]; the planted bug zk-1366).
+    pub fn set_wall_timer(&mut self, timer: TimerId, at: Time) {
+        self.items.push(Output::SetWallTimer { timer, at });
     }
     pub fn cancel_timer(&mut self, timer: TimerId) {
         self.items.push(Output::CancelTimer { timer });
@@ -127,8 +150,8 @@ impl<M, R, N> Outbox<M, R, N> {
 ///
 /// The kernel guarantees: `on_start` is the first call of every incarnation (first boot
 /// and every restart, the latter with a fresh instance built by the driver's factory);
-/// handlers are never re-entered; `now` never decreases within one incarnation unless the
-/// local clock is made to jump backwards by a fault.
+/// handlers are never re-entered; `ctx.mono` never decreases within one incarnation
+/// (`ctx.wall` may: a clock fault can jump it backwards).
 pub trait Process {
     type Msg: Message;
     /// What the process writes to its disk.
@@ -197,7 +220,8 @@ mod tests {
         let mut rng = Counter(1);
         let mut ctx = Ctx {
             me: ProcessId(0),
-            now: Time::ZERO,
+            mono: Time::ZERO,
+            wall: Time::ZERO,
             rng: &mut rng,
         };
         for bound in [1u64, 2, 3, 7, 1000, u64::MAX] {
@@ -212,6 +236,7 @@ mod tests {
         let mut out: Outbox<u8, u8, u8> = Outbox::default();
         out.send(ProcessId(1), 7);
         out.set_timer(TimerId(2), Time(5));
+        out.set_wall_timer(TimerId(4), Time(6));
         out.fsync(WriteId(3));
         let got: Vec<_> = out.drain().collect();
         assert_eq!(
@@ -224,6 +249,10 @@ mod tests {
                 Output::SetTimer {
                     timer: TimerId(2),
                     at: Time(5)
+                },
+                Output::SetWallTimer {
+                    timer: TimerId(4),
+                    at: Time(6)
                 },
                 Output::Fsync { write: WriteId(3) },
             ]

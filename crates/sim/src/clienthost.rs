@@ -111,7 +111,7 @@ impl ClientHost {
     pub fn start(&mut self, ctx: &mut Ctx, out: &mut Out) -> Vec<Action> {
         self.sessions_started += 1;
         let mut actions = Vec::new();
-        self.session.start(ctx.now, &mut actions);
+        self.session.start(ctx.mono, &mut actions);
         self.dispatch(actions, out)
     }
 
@@ -133,14 +133,14 @@ impl ClientHost {
 
     pub fn submit(&mut self, ctx: &mut Ctx, op: Op, out: &mut Out) -> (u64, Vec<Action>) {
         let mut actions = Vec::new();
-        let xid = self.session.submit(ctx.now, op.clone(), &mut actions);
+        let xid = self.session.submit(ctx.mono, op.clone(), &mut actions);
         self.note_invoke(xid, op, out);
         (xid, self.dispatch(actions, out))
     }
 
     pub fn close(&mut self, ctx: &mut Ctx, out: &mut Out) -> (u64, Vec<Action>) {
         let mut actions = Vec::new();
-        let xid = self.session.close(ctx.now, &mut actions);
+        let xid = self.session.close(ctx.mono, &mut actions);
         self.note_invoke(xid, Op::CloseSession, out);
         (xid, self.dispatch(actions, out))
     }
@@ -163,13 +163,13 @@ impl ClientHost {
         }
         let mut actions = Vec::new();
         let local = (*m).with_conn(conn - base);
-        self.session.on_message(ctx.now, from, local, &mut actions);
+        self.session.on_message(ctx.mono, from, local, &mut actions);
         self.dispatch(actions, out)
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx, out: &mut Out) -> Vec<Action> {
         let mut actions = Vec::new();
-        self.session.on_timer(ctx.now, &mut actions);
+        self.session.on_timer(ctx.mono, &mut actions);
         self.dispatch(actions, out)
     }
 
@@ -180,7 +180,7 @@ impl ClientHost {
         out: &mut Out,
     ) -> Vec<Action> {
         let mut actions = Vec::new();
-        self.session.on_disconnect(ctx.now, server, &mut actions);
+        self.session.on_disconnect(ctx.mono, server, &mut actions);
         self.dispatch(actions, out)
     }
 

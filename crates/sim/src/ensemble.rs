@@ -67,6 +67,7 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::Zk1154 => b.zk_1154 = true,
             BugName::Zk3911 => b.zk_3911 = true,
             BugName::Zk2355 => b.zk_2355 = true,
+            BugName::Zk1366 => b.zk_1366 = true,
             BugName::QueueDeleteFirst => {} // a recipe bug, not the server's
         }
     }

@@ -1,5 +1,5 @@
 //! The discrete-event loop. It owns virtual time, the event queue, every process slot
-//! (process, local clock, timers, disk, CPU queue, random stream) and the network, applies
+//! (process, local clocks — monotonic and wall —, timers, disk, CPU queue, random stream) and the network, applies
 //! the nemesis schedule, heals everything at the end of the safety phase, and judges the
 //! run through an [`Observer`]. Every event is folded into the trace hash.
 //!
@@ -171,8 +171,11 @@ enum FaultEnd {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 struct TimerEntry {
     timer: TimerId,
+    /// When it fires, in the process's monotonic clock — or in its wall clock if `wall`.
     at_local: Time,
     generation: u64,
+    /// A wall-clock timer (`Output::SetWallTimer`): clock jumps re-map it.
+    wall: bool,
 }
 
 /// A process and the state only some events need (timers, disk). Line-aligned, the
@@ -188,7 +191,7 @@ struct Slot<P: Process> {
 /// Raw draws taken from a process's stream ahead of use, `DRAWS` at a time. The process
 /// reads them in stream order, so buffering changes no value it sees; it saves touching
 /// the 300-byte stream on most events.
-const DRAWS: usize = 10;
+const DRAWS: usize = 9;
 
 #[derive(Clone, Debug)]
 struct Drawn {
@@ -197,16 +200,19 @@ struct Drawn {
     buf: [u64; DRAWS],
 }
 
-/// What every input of a process reads (its CPU reservation, pause, clock and buffered
+/// What every input of a process reads (its CPU reservation, pause, clocks and buffered
 /// draws), two cache lines kept apart from the process and its cold state.
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 struct Hot {
     busy_until: Time,
     paused_until: Time,
+    /// Monotonic and wall clock in one (32 bytes; `DRAWS` is sized to keep `Hot` at 128).
     clock: Clock,
     drawn: Drawn,
 }
+
+const _: () = assert!(std::mem::size_of::<Hot>() == 128, "Hot is two cache lines");
 
 /// A process's entropy: its buffered draws, refilled from its stream.
 struct Draws<'a> {
@@ -801,9 +807,11 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             drawn: &mut hot.drawn,
             stream: &mut self.rngs[pid.index()],
         };
+        let (mono, wall) = hot.clock.readings(now);
         let mut ctx = Ctx {
             me: pid,
-            now: hot.clock.local(now),
+            mono,
+            wall,
             rng: &mut rng,
         };
         process.on_message(&mut ctx, from, msg, &mut self.outbox);
@@ -876,9 +884,11 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             drawn: &mut hot.drawn,
             stream: &mut self.rngs[pid.index()],
         };
+        let (mono, wall) = hot.clock.readings(now);
         let mut ctx = Ctx {
             me: pid,
-            now: hot.clock.local(now),
+            mono,
+            wall,
             rng: &mut rng,
         };
         // (Recording here goes straight to the recorder field: the process is borrowed.)
@@ -944,9 +954,11 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             drawn: &mut hot.drawn,
             stream: &mut self.rngs[pid.index()],
         };
+        let (mono, wall) = hot.clock.readings(now);
         let mut ctx = Ctx {
             me: pid,
-            now: hot.clock.local(now),
+            mono,
+            wall,
             rng: &mut rng,
         };
         let disk = Recovered {
@@ -983,7 +995,8 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
     ) -> Result<(), Stop> {
         match output {
             Output::Send { to, msg } => self.send(pid, to, msg),
-            Output::SetTimer { timer, at } => self.set_timer(pid, timer, at),
+            Output::SetTimer { timer, at } => self.set_timer(pid, timer, at, false),
+            Output::SetWallTimer { timer, at } => self.set_timer(pid, timer, at, true),
             Output::CancelTimer { timer } => {
                 self.slots[pid.index()].timers.retain(|t| t.timer != timer);
                 Ok(())
@@ -1088,7 +1101,15 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         }
     }
 
-    fn set_timer(&mut self, pid: ProcessId, timer: TimerId, at_local: Time) -> Result<(), Stop> {
+    /// Set (or move) `pid`'s `timer` to fire when its monotonic clock — its wall clock if
+    /// `wall` — reads `at_local`.
+    fn set_timer(
+        &mut self,
+        pid: ProcessId,
+        timer: TimerId,
+        at_local: Time,
+        wall: bool,
+    ) -> Result<(), Stop> {
         let now = self.now;
         self.timer_generation += 1;
         let generation = self.timer_generation;
@@ -1102,8 +1123,15 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             timer,
             at_local,
             generation,
+            wall,
         });
-        let at = self.hot[pid.index()].clock.to_global(now, at_local);
+        let clock = &self.hot[pid.index()].clock;
+        let at = if wall {
+            clock.wall_to_global(now, at_local)
+        } else {
+            clock.mono_to_global(now, at_local)
+        };
+        debug_assert!(at >= now, "a timer in the past fires now, not earlier");
         let incarnation = self.incarnations[pid.index()];
         self.push(
             at,
@@ -1116,11 +1144,19 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         )
     }
 
-    /// Re-map every pending timer of `pid` after its clock changed.
-    fn reschedule_timers(&mut self, pid: ProcessId) -> Result<(), Stop> {
-        let timers = self.slots[pid.index()].timers.clone();
+    /// Re-map `pid`'s pending timers after its clock changed: every timer after a drift
+    /// change (`wall_only` false), only the wall-clock ones after a jump (`wall_only`: a
+    /// jump does not move the monotonic clock, so its timers stay where they are).
+    fn reschedule_timers(&mut self, pid: ProcessId, wall_only: bool) -> Result<(), Stop> {
+        let slot = &self.slots[pid.index()];
+        if wall_only && !slot.timers.iter().any(|t| t.wall) {
+            return Ok(());
+        }
+        let timers = slot.timers.clone();
         for t in timers {
-            self.set_timer(pid, t.timer, t.at_local)?;
+            if t.wall || !wall_only {
+                self.set_timer(pid, t.timer, t.at_local, t.wall)?;
+            }
         }
         Ok(())
     }
@@ -1208,7 +1244,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             Fault::ClockDrift { drift_ppm, .. } => {
                 if let Some(pid) = target {
                     self.hot[pid.index()].clock.set_drift(now, drift_ppm);
-                    self.reschedule_timers(pid)?;
+                    self.reschedule_timers(pid, false)?;
                 }
             }
             Fault::ClockJump { jump_ms, .. } => {
@@ -1216,7 +1252,8 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                     self.hot[pid.index()]
                         .clock
                         .jump(now, jump_ms.saturating_mul(NS_PER_MS as i64));
-                    self.reschedule_timers(pid)?;
+                    // Monotonic timers (all of them, unless zk-1366 is planted) stay put.
+                    self.reschedule_timers(pid, true)?;
                 }
             }
             Fault::DiskSlow { factor, .. } => {
@@ -1395,7 +1432,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             let pid = ProcessId(i as u32);
             if self.hot[i].clock.drift_ppm() != 0 {
                 self.hot[i].clock.set_drift(now, 0);
-                self.reschedule_timers(pid)?;
+                self.reschedule_timers(pid, false)?;
             }
             self.restart(pid, observer)?;
         }

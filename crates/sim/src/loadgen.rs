@@ -201,7 +201,7 @@ impl Loadgen {
     fn submit(&mut self, ctx: &mut Ctx, op: Op, kind: Kind, out: &mut Out) {
         assert!(self.outstanding.len() < self.config.outstanding_max);
         let (xid, actions) = self.host().submit(ctx, op, out);
-        self.outstanding.insert(xid, (ctx.now, kind));
+        self.outstanding.insert(xid, (ctx.mono, kind));
         self.handle(ctx, actions, out);
     }
 
@@ -256,10 +256,10 @@ impl Loadgen {
                     op,
                     result,
                     zxid,
-                } => self.completed(ctx.now, xid, &op, &result, zxid),
+                } => self.completed(ctx.mono, xid, &op, &result, zxid),
                 Action::State(SessionState::Expired | SessionState::Closed) => {
                     self.stats.sessions_expired += 1;
-                    let at = ctx.now.plus_ns(RENEW_DELAY_MS * proto::NS_PER_MS);
+                    let at = ctx.mono.plus_ns(RENEW_DELAY_MS * proto::NS_PER_MS);
                     out.set_timer(RENEW, at);
                 }
                 _ => {}
@@ -345,7 +345,7 @@ impl Process for Loadgen {
         let actions = self.host().start(ctx, out);
         self.handle(ctx, actions, out);
         let jitter = ctx.below(self.config.interval_ns.max(1));
-        out.set_timer(TICK, ctx.now.plus_ns(jitter));
+        out.set_timer(TICK, ctx.mono.plus_ns(jitter));
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: Msg, out: &mut Out) {
@@ -371,7 +371,7 @@ impl Process for Loadgen {
                 if connected && self.outstanding.len() < self.config.outstanding_max {
                     self.issue(ctx, out);
                 }
-                out.set_timer(TICK, ctx.now.plus_ns(self.config.interval_ns));
+                out.set_timer(TICK, ctx.mono.plus_ns(self.config.interval_ns));
             }
         }
     }

@@ -35,7 +35,7 @@ impl Message for ProbeMsg {
 /// What the probe reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProbeNote {
-    /// A ping was answered after `rtt_ns` of local time.
+    /// A ping was answered after `rtt_ns` of monotonic time.
     RoundTrip { rtt_ns: u64 },
 }
 
@@ -119,7 +119,7 @@ impl Process for Probe {
         match self.mode {
             ProbeMode::Ping { interval_ns, .. } => {
                 let jitter = ctx.below(interval_ns.max(1));
-                out.set_timer(PING_TIMER, ctx.now.plus_ns(jitter));
+                out.set_timer(PING_TIMER, ctx.mono.plus_ns(jitter));
             }
             ProbeMode::Relay { tokens } => {
                 for _ in 0..tokens {
@@ -142,7 +142,7 @@ impl Process for Probe {
                 from,
                 ProbeMsg::Pong {
                     seq,
-                    sent_local: ctx.now,
+                    sent_local: ctx.mono,
                 },
             ),
             ProbeMsg::Pong { seq, .. } => {
@@ -154,7 +154,7 @@ impl Process for Probe {
                 pings.answered += 1;
                 self.answered_since_start += 1;
                 out.note(ProbeNote::RoundTrip {
-                    rtt_ns: ctx.now.since_ns(sent),
+                    rtt_ns: ctx.mono.since_ns(sent),
                 });
                 out.append(seq);
                 if pings.answered.is_multiple_of(FSYNC_EVERY) {
@@ -184,9 +184,9 @@ impl Process for Probe {
         if pings.pending.len() == PENDING_MAX {
             pings.pending.remove(0);
         }
-        pings.pending.push((seq, ctx.now));
+        pings.pending.push((seq, ctx.mono));
         out.send(to, ProbeMsg::Ping { seq, payload_bytes });
-        out.set_timer(PING_TIMER, ctx.now.plus_ns(interval_ns));
+        out.set_timer(PING_TIMER, ctx.mono.plus_ns(interval_ns));
     }
 
     fn on_disk_done(&mut self, _ctx: &mut Ctx, _write: WriteId, _out: &mut OutboxOf<Self>) {}
@@ -290,13 +290,15 @@ mod tests {
                 let me = ProcessId(i % processes);
                 let mut ctx = Ctx {
                     me,
-                    now: Time(0),
+                    mono: Time(0),
+                    wall: Time(0),
                     rng: &mut a,
                 };
                 let got = p.random_peer(&mut ctx);
                 let mut ctx = Ctx {
                     me,
-                    now: Time(0),
+                    mono: Time(0),
+                    wall: Time(0),
                     rng: &mut b,
                 };
                 let other = ctx.below(processes as u64 - 1) as u32;
@@ -320,7 +322,8 @@ mod tests {
         let mut out = OutboxOf::<Probe>::default();
         let mut ctx = Ctx {
             me: ProcessId(0),
-            now: Time(0),
+            mono: Time(0),
+            wall: Time(0),
             rng: &mut rng,
         };
         p.on_start(
@@ -346,7 +349,9 @@ mod tests {
         );
         let mut ctx = Ctx {
             me: ProcessId(0),
-            now: Time(500),
+            mono: Time(500),
+            // A wall clock far off (jumped): the round trip is timed on the monotonic one.
+            wall: Time(7_000_000_500),
             rng: &mut rng,
         };
         p.on_message(

@@ -127,7 +127,7 @@ impl QueueWorker {
         if self.in_flight.is_some() || self.host().session().state() != SessionState::Connected {
             return; // a completion or the next Connected drives again
         }
-        let now = ctx.now;
+        let now = ctx.mono;
         let next = match self.recipe.as_mut().expect("started") {
             Recipe::Producer(p) => p.next_op(now),
             Recipe::Consumer(c) => c.next_op(now),
@@ -142,7 +142,7 @@ impl QueueWorker {
     }
 
     fn arm(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        let now = ctx.now;
+        let now = ctx.mono;
         let wake = match self.recipe.as_mut().expect("started") {
             Recipe::Producer(p) => p.wake_at(now),
             Recipe::Consumer(c) => c.wake_at(),
@@ -172,7 +172,7 @@ impl QueueWorker {
                 }
                 Action::State(SessionState::Expired | SessionState::Closed) => {
                     self.session_lost(out);
-                    out.set_timer(RENEW, ctx.now.plus_ns(RENEW_DELAY_MS * NS_PER_MS));
+                    out.set_timer(RENEW, ctx.mono.plus_ns(RENEW_DELAY_MS * NS_PER_MS));
                 }
                 _ => {}
             }
@@ -191,7 +191,7 @@ impl QueueWorker {
             // take ends unknown and the item is gone (the recipe's documented loss).
             return self.fail(ctx, out);
         }
-        let now = ctx.now;
+        let now = ctx.mono;
         let event = match self.recipe.as_mut().expect("started") {
             Recipe::Producer(p) => p.on_result(result),
             Recipe::Consumer(c) => c.on_result(now, op, result),
@@ -259,7 +259,7 @@ impl QueueWorker {
             QueueRole::Producer { items, bucket } => {
                 let id_base = (u64::from(ctx.me.0) + 1) << 32;
                 let bucket = bucket.map(|(capacity, refill, interval_ms)| {
-                    TokenBucket::new(capacity, refill, interval_ms * NS_PER_MS, ctx.now)
+                    TokenBucket::new(capacity, refill, interval_ms * NS_PER_MS, ctx.mono)
                 });
                 Recipe::Producer(Producer::new(queue, id_base, *items, bucket))
             }

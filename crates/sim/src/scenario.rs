@@ -353,7 +353,8 @@ pub struct ZabConfig {
     /// Committed txns kept for DIFF; a follower further behind gets a SNAP.
     pub log_window_txns: u64,
     /// Planted historical bugs to switch on: `zk-1419`, `zk-335`, `zk-1154`, `zk-3911`,
-    /// `zk-2355`. Empty (the default) is the correct protocol.
+    /// `zk-2355`, `zk-1366`, `queue-delete-first`. Empty (the default) is the correct
+    /// protocol.
     pub bugs: Vec<BugName>,
 }
 
@@ -388,6 +389,9 @@ pub enum BugName {
     Zk3911,
     #[serde(rename = "zk-2355")]
     Zk2355,
+    /// The server times its timeouts on the wall clock (ZooKeeper before 3.5).
+    #[serde(rename = "zk-1366")]
+    Zk1366,
     /// The claim-queue consumer deletes the item before processing it.
     #[serde(rename = "queue-delete-first")]
     QueueDeleteFirst,

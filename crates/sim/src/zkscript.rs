@@ -399,11 +399,11 @@ impl ScriptDriver {
                         self.waiting = None;
                         self.outputs.push(render(&result));
                         self.next += 1;
-                        out.set_timer(NEXT, ctx.now.plus_ns(SETTLE_MS * NS_PER_MS));
+                        out.set_timer(NEXT, ctx.mono.plus_ns(SETTLE_MS * NS_PER_MS));
                     }
                 }
                 Action::State(SessionState::Connected) if self.waiting.is_none() => {
-                    out.set_timer(NEXT, ctx.now.plus_ns(SETTLE_MS * NS_PER_MS));
+                    out.set_timer(NEXT, ctx.mono.plus_ns(SETTLE_MS * NS_PER_MS));
                 }
                 _ => {}
             }
@@ -429,7 +429,7 @@ impl Process for ScriptDriver {
     type Note = Note;
 
     fn on_start(&mut self, ctx: &mut Ctx, _disk: Recovered<'_, Record>, out: &mut Out) {
-        out.set_timer(NEXT, ctx.now.plus_ns(SETTLE_MS * NS_PER_MS));
+        out.set_timer(NEXT, ctx.mono.plus_ns(SETTLE_MS * NS_PER_MS));
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: Msg, out: &mut Out) {

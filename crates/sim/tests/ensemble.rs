@@ -158,6 +158,46 @@ fn planted_bugs_are_caught_by_the_monitors() {
 }
 
 #[test]
+fn the_planted_zk_1366_leaves_a_server_stuck_after_backward_jumps() {
+    // Timeouts on the wall clock: a backward jump stretches a server's timers past the
+    // liveness phase. Found within a few seeds of its scenario; the same seed passes with
+    // the bug off (every timeout on the monotonic clock, which the jumps do not move).
+    let buggy = scenario("bug-zk-1366.toml", &["zab.bugs=[\"zk-1366\"]"]);
+    let clean = scenario("bug-zk-1366.toml", &[]);
+    let found = (0..40u64).find_map(|seed| match run_seed(&buggy, seed).outcome.verdict {
+        Verdict::Liveness(f) => Some((seed, f)),
+        Verdict::Pass => None,
+        other => panic!("seed {seed}: {other:?}"),
+    });
+    let (seed, f) = found.expect("zk-1366: no liveness finding in 40 seeds");
+    assert!(
+        f.detail.contains("liveness phase ended"),
+        "seed {seed}: {f}"
+    );
+    assert_eq!(
+        run_seed(&clean, seed).outcome.verdict,
+        Verdict::Pass,
+        "seed {seed} without the bug"
+    );
+}
+
+#[test]
+fn the_planted_zk_1366_is_inert_without_clock_jumps() {
+    // Without jumps the wall clock is the monotonic one: wall-clock timers fire when
+    // monotonic ones would, so the bug changes nothing — the same trace, event for event.
+    let with = scenario(
+        "zab-5.toml",
+        &["zab.bugs=[\"zk-1366\"]", "workload.writes_max=300"],
+    );
+    let without = scenario("zab-5.toml", &["workload.writes_max=300"]);
+    for seed in 0..3u64 {
+        let (a, b) = (run_seed(&with, seed), run_seed(&without, seed));
+        assert_eq!(a.outcome.verdict, Verdict::Pass, "seed {seed}");
+        assert_eq!(a.outcome.trace_hash, b.outcome.trace_hash, "seed {seed}");
+    }
+}
+
+#[test]
 fn the_planted_queue_delete_first_loses_items() {
     // The consumer deletes the item before processing it and fails while processing: the
     // queue checker must see an acknowledged item that was never delivered (not a

@@ -28,7 +28,7 @@ struct Msg {
     seq: u64,
     /// The sender's round (chatter) or 0.
     round: u64,
-    /// The sender's local clock when it sent the message.
+    /// The sender's monotonic clock when it sent the message.
     sent_at: Time,
 }
 
@@ -60,7 +60,8 @@ enum Note {
     },
     Fired {
         timer: u64,
-        local: Time,
+        mono: Time,
+        wall: Time,
     },
     Synced {
         write: u64,
@@ -86,8 +87,12 @@ enum Role {
         rounds: u64,
         per_round: u64,
     },
-    /// On start, sets these timers (id, local time); notes each one that fires.
+    /// On start, sets these timers (id, monotonic time); notes each one that fires.
     Timers(Vec<(u64, Time)>),
+    /// On start, sets these wall-clock timers (id, wall time); notes each one that fires.
+    WallTimers(Vec<(u64, Time)>),
+    /// On start, sets these timers (id, time, wall clock?) in order.
+    Mixed(Vec<(u64, Time, bool)>),
     /// The disk script (see `on_start`/`on_disk_done` below).
     Disk,
     /// Round `r` (at local `first_ns + r·every_ns`) appends record `r` and issues fsync `r`.
@@ -148,7 +153,7 @@ impl Process for Actor {
                             kind: *kind,
                             seq,
                             round: 0,
-                            sent_at: ctx.now,
+                            sent_at: ctx.mono,
                         },
                     );
                 }
@@ -161,6 +166,20 @@ impl Process for Actor {
             Role::Timers(list) => {
                 for &(id, at) in list {
                     out.set_timer(TimerId(id), at);
+                }
+            }
+            Role::WallTimers(list) => {
+                for &(id, at) in list {
+                    out.set_wall_timer(TimerId(id), at);
+                }
+            }
+            Role::Mixed(list) => {
+                for &(id, at, wall) in list {
+                    if wall {
+                        out.set_wall_timer(TimerId(id), at);
+                    } else {
+                        out.set_timer(TimerId(id), at);
+                    }
                 }
             }
             Role::Disk => {
@@ -205,7 +224,7 @@ impl Process for Actor {
                                 kind: DATA,
                                 seq: self.sent,
                                 round: self.round,
-                                sent_at: ctx.now,
+                                sent_at: ctx.mono,
                             },
                         );
                         self.sent += 1;
@@ -230,7 +249,8 @@ impl Process for Actor {
             }
             _ => out.note(Note::Fired {
                 timer: timer.0,
-                local: ctx.now,
+                mono: ctx.mono,
+                wall: ctx.wall,
             }),
         }
     }
@@ -907,26 +927,24 @@ fn torn_crash_keeps_a_prefix_of_the_unsynced_tail() {
     assert!(survivors.contains(&8), "{survivors:?}");
 }
 
-#[test]
-fn drift_and_clock_faults_move_timers() {
-    let timer_1s = || Role::Timers(vec![(7, Time(1_000 * NS_PER_MS))]);
-    let mut c = config(7);
-    c.drift_ppm = vec![100_000, -100_000, 0, 0, 0, 0, 0];
+/// The clock faults of the two tests below: p0 10% fast, p1 10% slow from the start; p2
+/// jumps +300 ms at 200 ms, p3 −300 ms at 500 ms, p4 drifts +10% from 500 ms, p5 jumps
+/// +2 s at 300 ms, p6 is untouched, p7 jumps −5 s at 500 ms (its wall clock clamps at 0).
+fn clock_fault_config() -> KernelConfig {
+    let jump = |at_ms: u64, node: u32, jump_ms: i64| {
+        at(
+            at_ms,
+            Fault::ClockJump {
+                target: Target::Node(node),
+                jump_ms,
+            },
+        )
+    };
+    let mut c = config(8);
+    c.drift_ppm = vec![100_000, -100_000, 0, 0, 0, 0, 0, 0];
     c.schedule = vec![
-        at(
-            200,
-            Fault::ClockJump {
-                target: Target::Node(2),
-                jump_ms: 300,
-            },
-        ),
-        at(
-            500,
-            Fault::ClockJump {
-                target: Target::Node(3),
-                jump_ms: -300,
-            },
-        ),
+        jump(200, 2, 300),
+        jump(500, 3, -300),
         at(
             500,
             Fault::ClockDrift {
@@ -934,41 +952,108 @@ fn drift_and_clock_faults_move_timers() {
                 drift_ppm: 100_000,
             },
         ),
-        at(
-            300,
-            Fault::ClockJump {
-                target: Target::Node(5),
-                jump_ms: 2_000,
-            },
-        ),
+        jump(300, 5, 2_000),
+        jump(500, 7, -5_000),
     ];
-    let mut roles: Vec<Role> = (0..7).map(|_| timer_1s()).collect();
-    roles[1] = Role::Timers(vec![(7, Time(900 * NS_PER_MS))]);
-    let (o, notes) = run(c, roles);
-    assert_eq!(o.verdict, Verdict::Pass);
-    let fired: BTreeMap<u32, (Time, Time)> = notes
+    c
+}
+
+/// Timer 7 of each process fired at (global, mono, wall).
+fn fired_7(notes: &Noted) -> BTreeMap<u32, (Time, Time, Time)> {
+    notes
         .iter()
         .filter_map(|(t, pid, n)| match n {
-            Note::Fired { timer: 7, local } => Some((pid.0, (*t, *local))),
+            Note::Fired {
+                timer: 7,
+                mono,
+                wall,
+            } => Some((pid.0, (*t, *mono, *wall))),
             _ => None,
         })
-        .collect();
-    assert_eq!(fired.len(), 7, "{fired:?}");
-    // 10% fast: local 1 s is reached at global 1/1.1 s = 0.909 s.
+        .collect()
+}
+
+#[test]
+fn drift_moves_monotonic_timers_and_jumps_do_not() {
+    let timer_1s = || Role::Timers(vec![(7, ms(1_000))]);
+    let mut roles: Vec<Role> = (0..8).map(|_| timer_1s()).collect();
+    roles[1] = Role::Timers(vec![(7, ms(900))]);
+    let (o, notes) = run(clock_fault_config(), roles);
+    assert_eq!(o.verdict, Verdict::Pass);
+    let fired = fired_7(&notes);
+    assert_eq!(fired.len(), 8, "{fired:?}");
+    // 10% fast: mono 1 s is reached at global 1/1.1 s = 0.909 s.
     assert_eq!(fired[&0].0, Time(909_090_910));
     assert!(fired[&0].1 >= ms(1_000) && fired[&0].1 < ms(1_000).plus_ns(NS_PER_US));
-    // 10% slow: local 0.9 s at global 1 s.
+    assert_eq!(fired[&0].1, fired[&0].2, "no jump: wall == mono");
+    // 10% slow: mono 0.9 s at global 1 s.
     assert_eq!(fired[&1].0, ms(1_000));
-    // +300 ms at 200 ms: local 1 s at global 700 ms.
-    assert_eq!(fired[&2], (ms(700), ms(1_000)));
-    // −300 ms at 500 ms: local 1 s at global 1.3 s.
-    assert_eq!(fired[&3], (ms(1_300), ms(1_000)));
-    // Drift +10% from 500 ms: the remaining 500 ms of local time take 454.545… ms.
+    // Jumps move the wall clock only: every jumped process fires on time, at mono 1 s.
+    assert_eq!(fired[&2], (ms(1_000), ms(1_000), ms(1_300)));
+    // A timer set before a backward jump fires on time (ZOOKEEPER-1366's fix).
+    assert_eq!(fired[&3], (ms(1_000), ms(1_000), ms(700)));
+    assert_eq!(fired[&5], (ms(1_000), ms(1_000), ms(3_000)));
+    // −5 s at 500 ms clamps the wall clock at 0; it has run 500 ms since.
+    assert_eq!(fired[&7], (ms(1_000), ms(1_000), ms(500)));
+    // Drift +10% from 500 ms: the remaining 500 ms of mono time take 454.545… ms.
     assert_eq!(fired[&4].0, Time(954_545_455));
-    // A jump past the deadline fires the timer at once.
-    assert_eq!(fired[&5].0, ms(300));
+    assert_eq!(fired[&4].1, fired[&4].2);
     // Untouched clock: on time.
-    assert_eq!(fired[&6], (ms(1_000), ms(1_000)));
+    assert_eq!(fired[&6], (ms(1_000), ms(1_000), ms(1_000)));
+}
+
+#[test]
+fn drift_and_jumps_move_wall_clock_timers() {
+    // The same faults with wall-clock timers (`SetWallTimer`, the planted bug zk-1366's).
+    let timer_1s = || Role::WallTimers(vec![(7, ms(1_000))]);
+    let mut roles: Vec<Role> = (0..8).map(|_| timer_1s()).collect();
+    roles[1] = Role::WallTimers(vec![(7, ms(900))]);
+    let (o, notes) = run(clock_fault_config(), roles);
+    assert_eq!(o.verdict, Verdict::Pass);
+    let fired = fired_7(&notes);
+    assert_eq!(fired.len(), 8, "{fired:?}");
+    assert_eq!(fired[&0].0, Time(909_090_910));
+    assert_eq!(fired[&1].0, ms(1_000));
+    // +300 ms at 200 ms: wall 1 s at global 700 ms.
+    assert_eq!(fired[&2], (ms(700), ms(700), ms(1_000)));
+    // −300 ms at 500 ms: wall 1 s at global 1.3 s — the backward jump delays the timer.
+    assert_eq!(fired[&3], (ms(1_300), ms(1_300), ms(1_000)));
+    // A jump past the deadline fires the timer at once.
+    assert_eq!(fired[&5], (ms(300), ms(300), ms(2_300)));
+    // −5 s at 500 ms: the wall clock restarts at 0 and reads 1 s at global 1.5 s.
+    assert_eq!(fired[&7], (ms(1_500), ms(1_500), ms(1_000)));
+    assert_eq!(fired[&4].0, Time(954_545_455));
+    assert_eq!(fired[&6], (ms(1_000), ms(1_000), ms(1_000)));
+}
+
+#[test]
+fn a_timer_re_set_as_the_other_kind_is_one_timer() {
+    // One id names one timer: re-setting a wall timer as a monotonic one (and back) moves
+    // it, and a jump then moves only what is a wall timer at that moment.
+    let mut c = config(2);
+    let jump = |node: u32| {
+        at(
+            100,
+            Fault::ClockJump {
+                target: Target::Node(node),
+                jump_ms: -400,
+            },
+        )
+    };
+    c.schedule = vec![jump(0), jump(1)];
+    let roles = vec![
+        Role::Mixed(vec![(7, ms(500), true), (7, ms(600), false)]),
+        Role::Mixed(vec![(7, ms(500), false), (7, ms(600), true)]),
+    ];
+    let (o, notes) = run(c, roles);
+    assert_eq!(o.verdict, Verdict::Pass);
+    let fired = fired_7(&notes);
+    // p0's timer is monotonic: the jump leaves it at 600 ms. (The jump clamped the wall
+    // clock at 0 at 100 ms, so it reads 500 ms then.)
+    assert_eq!(fired[&0], (ms(600), ms(600), ms(500)));
+    // p1's is a wall timer: its wall clock clamped at 0 at 100 ms, reads 600 ms at 700 ms.
+    assert_eq!(fired[&1], (ms(700), ms(700), ms(600)));
+    assert_eq!(o.stats.timers_fired, 2, "each id fired once");
 }
 
 #[test]

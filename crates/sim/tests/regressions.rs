@@ -56,7 +56,7 @@ const PARTITIONS_AT_ONCE: &str = "more than 64 partitions at once: the kernel's 
 /// Regression seeds that need an override (the list's format has none): each runs here.
 #[test]
 fn regression_seeds_with_overrides_pass() {
-    let cases: [(&str, &[&str], u64, &str); 12] = [
+    let cases: &[(&str, &[&str], u64, &str)] = &[
         (
             "default.toml",
             &["nemesis.interval_ms=150"],
@@ -78,6 +78,21 @@ fn regression_seeds_with_overrides_pass() {
             &["nemesis.interval_ms=100"],
             2000296,
             PARTITIONS_AT_ONCE,
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=150"],
+            22944,
+            "backward clock jumps on p4 moved its election timers past the liveness phase \
+             (timers ran on the jumping local clock): it stayed LOOKING after the heal. \
+             Timers now run on a monotonic clock (ZOOKEEPER-1366's fix)",
+        ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=150"],
+            23333,
+            "same: p4 stayed LOOKING after the heal, its election timers pushed out by \
+             backward clock jumps",
         ),
         (
             "default.toml",
@@ -133,8 +148,14 @@ fn regression_seeds_with_overrides_pass() {
             3000295,
             PARTITIONS_AT_ONCE,
         ),
+        (
+            "default.toml",
+            &["nemesis.interval_ms=50"],
+            3000141,
+            "same: backward jumps on p0 just before the heal left it LOOKING",
+        ),
     ];
-    for (file, overrides, seed, why) in cases {
+    for &(file, overrides, seed, why) in cases {
         let path = format!("{}/{file}", scenarios_dir());
         let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
         let loaded = load_file(&path, &overrides).unwrap_or_else(|e| panic!("{e}"));

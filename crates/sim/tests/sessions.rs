@@ -98,7 +98,7 @@ impl Process for PlanClient {
         let host = ClientHost::with_first_server(self.config.clone(), 0, self.first_server);
         self.host = Some(host);
         let actions = self.host().start(ctx, out);
-        self.record(ctx.now, actions);
+        self.record(ctx.mono, actions);
         self.arm(out);
     }
 
@@ -106,21 +106,21 @@ impl Process for PlanClient {
         if let Msg::ToClient(m) = &msg
             && let ServerMsg::Closed { reason, .. } = **m
         {
-            self.log.push((ctx.now, Seen::Closed(from, reason)));
+            self.log.push((ctx.mono, Seen::Closed(from, reason)));
         }
         let actions = self.host().on_message(ctx, from, msg, out);
-        self.record(ctx.now, actions);
+        self.record(ctx.mono, actions);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out) {
         if timer == STEP {
             let (_, Step::Submit(op)) = self.plan.pop_front().expect("armed for a step");
             let (_, actions) = self.host().submit(ctx, op, out);
-            self.record(ctx.now, actions);
+            self.record(ctx.mono, actions);
             self.arm(out);
         } else {
             let actions = self.host().on_timer(ctx, out);
-            self.record(ctx.now, actions);
+            self.record(ctx.mono, actions);
         }
     }
 
@@ -128,7 +128,7 @@ impl Process for PlanClient {
 
     fn on_disconnect(&mut self, ctx: &mut Ctx, peer: ProcessId, out: &mut Out) {
         let actions = self.host().on_disconnect(ctx, peer, out);
-        self.record(ctx.now, actions);
+        self.record(ctx.mono, actions);
     }
 }
 

@@ -42,6 +42,14 @@ pub struct Bugs {
     /// DIFF; if the connection breaks mid-DIFF it reconnects claiming txns it never got and
     /// is sent an empty DIFF: it misses txns.
     pub zk_2355: bool,
+    /// ZOOKEEPER-1366: the server times everything on the wall clock, as ZooKeeper before
+    /// 3.5 did with `System.currentTimeMillis` — election notification and finalize waits,
+    /// the tick (pings, initLimit / syncLimit checks, connect retries), learners' and the
+    /// leader's silence limits, session expiry: its deadlines are wall-clock readings and
+    /// its timers wall-clock timers. A backward jump stretches every one of them by the
+    /// jump (a server can sit LOOKING, or a leader stop pinging, for the jump's length); a
+    /// forward jump fires them early (sessions expire, learners give up on a live leader).
+    pub zk_1366: bool,
 }
 
 /// One server's configuration. Times are in milliseconds (`_ms`) or ticks (`_ticks`).

@@ -138,9 +138,10 @@ impl Server {
         self.election.proposal = self.initial_vote();
         out.cancel_timer(TIMER_FINALIZE);
         self.send_notifications(out);
-        out.set_timer(
+        self.set_timer(
+            out,
             TIMER_NOTIFY,
-            ctx.now.plus_ns(self.election.notify_timeout_ns),
+            self.now.plus_ns(self.election.notify_timeout_ns),
         );
         self.check_looking_quorum(ctx, out);
     }
@@ -283,7 +284,7 @@ impl Server {
     }
 
     /// A quorum agrees on our proposal: wait `finalize_wait_ms` for a better vote.
-    fn check_looking_quorum(&mut self, ctx: &mut Ctx, out: &mut Out) {
+    fn check_looking_quorum(&mut self, _ctx: &mut Ctx, out: &mut Out) {
         if self.election.finalizing {
             return;
         }
@@ -294,9 +295,10 @@ impl Server {
         };
         if self.quorum_on(&self.election.recv, &target) {
             self.election.finalizing = true;
-            out.set_timer(
+            self.set_timer(
+                out,
                 TIMER_FINALIZE,
-                ctx.now.plus_ns(self.cfg.finalize_wait_ms * NS_PER_MS),
+                self.now.plus_ns(self.cfg.finalize_wait_ms * NS_PER_MS),
             );
         }
     }
@@ -340,7 +342,7 @@ impl Server {
         self.decide(ctx, b, out);
     }
 
-    pub(crate) fn on_notify_timeout(&mut self, ctx: &mut Ctx, out: &mut Out) {
+    pub(crate) fn on_notify_timeout(&mut self, _ctx: &mut Ctx, out: &mut Out) {
         if self.state != ServerState::Looking {
             return;
         }
@@ -349,9 +351,10 @@ impl Server {
         }
         let max_ns = self.cfg.notify_timeout_ms_max * NS_PER_MS;
         self.election.notify_timeout_ns = (self.election.notify_timeout_ns * 2).min(max_ns);
-        out.set_timer(
+        self.set_timer(
+            out,
             TIMER_NOTIFY,
-            ctx.now.plus_ns(self.election.notify_timeout_ns),
+            self.now.plus_ns(self.election.notify_timeout_ns),
         );
     }
 

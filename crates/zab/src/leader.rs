@@ -121,7 +121,7 @@ impl Server {
         sids.filter(|s| self.cfg.is_voter(**s)).count()
     }
 
-    pub(crate) fn become_leader(&mut self, ctx: &mut Ctx, out: &mut Out) {
+    pub(crate) fn become_leader(&mut self, _ctx: &mut Ctx, out: &mut Out) {
         assert!(self.is_voter());
         let round = self.next_round();
         let mut connecting = BTreeMap::new();
@@ -129,7 +129,7 @@ impl Server {
         self.role = Role::Leading(Box::new(LeaderState {
             round,
             stage: LeaderStage::Discovering,
-            stage_deadline: ctx.now.plus_ns(self.cfg.init_limit_ns()),
+            stage_deadline: self.now.plus_ns(self.cfg.init_limit_ns()),
             summary: (self.reported_current_epoch(), self.reported_last_zxid()),
             new_epoch: None,
             connecting,
@@ -144,7 +144,7 @@ impl Server {
         }));
         self.set_state(ServerState::Leading, out);
         self.set_phase(Phase::Discovery, out);
-        out.set_timer(TIMER_TICK, ctx.now.plus_ns(self.cfg.tick_ns()));
+        self.set_timer(out, TIMER_TICK, self.now.plus_ns(self.cfg.tick_ns()));
         self.leader_check_epoch_quorum(out);
     }
 
@@ -170,7 +170,7 @@ impl Server {
 
     pub(crate) fn leader_accepted_epoch_durable(
         &mut self,
-        ctx: &mut Ctx,
+        _ctx: &mut Ctx,
         round: u64,
         epoch: Epoch,
         out: &mut Out,
@@ -186,11 +186,11 @@ impl Server {
         }
         self.accepted_epoch = self.accepted_epoch.max(epoch);
         let me = self.cfg.me;
-        let init_ns = self.cfg.init_limit_ns();
+        let deadline = self.now.plus_ns(self.cfg.init_limit_ns());
         let l = self.lead();
         assert_eq!(l.stage, LeaderStage::PersistingAcceptedEpoch);
         l.stage = LeaderStage::AwaitingEpochAcks;
-        l.stage_deadline = ctx.now.plus_ns(init_ns);
+        l.stage_deadline = deadline;
         l.epoch_acks.insert(me);
         for (sid, h) in l.learners.iter_mut() {
             if h.stage == HandlerStage::AwaitingLeaderInfo {
@@ -221,7 +221,7 @@ impl Server {
 
     pub(crate) fn leader_current_epoch_durable(
         &mut self,
-        ctx: &mut Ctx,
+        _ctx: &mut Ctx,
         round: u64,
         epoch: Epoch,
         out: &mut Out,
@@ -233,11 +233,11 @@ impl Server {
         self.current_epoch = epoch;
         self.election.update_decided_epoch(epoch);
         let me = self.cfg.me;
-        let init_ns = self.cfg.init_limit_ns();
+        let deadline = self.now.plus_ns(self.cfg.init_limit_ns());
         let l = self.lead();
         assert_eq!(l.stage, LeaderStage::PersistingCurrentEpoch);
         l.stage = LeaderStage::Synchronizing;
-        l.stage_deadline = ctx.now.plus_ns(init_ns);
+        l.stage_deadline = deadline;
         l.newleader_acks.insert(me);
         l.last_proposed = Zxid::new(epoch, 0);
         let waiting: Vec<ProcessId> = l
@@ -365,7 +365,7 @@ impl Server {
             self.leader_on_info(ctx, from, conn, seq, observer, accepted_epoch, out);
             return;
         }
-        let now = ctx.now;
+        let now = self.now;
         let l = self.lead();
         let Some(h) = l.learners.get_mut(&from) else {
             return;
@@ -437,7 +437,7 @@ impl Server {
         if seq != 0 || observer != self.cfg.is_observer(from) || accepted_epoch.0 == u32::MAX {
             return; // not an opening message, a role mismatch, or an epoch with no successor
         }
-        let now = ctx.now;
+        let now = self.now;
         let yield_newer = self.cfg.yield_to_newer_accepted_epoch;
         let l = self.lead();
         if l.learners.get(&from).is_some_and(|h| h.link.conn == conn) {
@@ -650,11 +650,12 @@ impl Server {
         let Some(zxid) = self.leader_next_zxid(ctx, out) else {
             return false;
         };
-        let now = ctx.now;
+        let now = self.now;
+        // The txn's time (its nodes' ctime / mtime) is a date: the wall clock's.
         let header = TxnHeader {
             session,
             zxid,
-            time_ms: i64::try_from(now.0 / NS_PER_MS).expect("time fits"),
+            time_ms: i64::try_from(self.wall.0 / NS_PER_MS).expect("time fits"),
         };
         let Role::Leading(l) = &mut self.role else {
             unreachable!("leader_next_zxid checked the role")
@@ -779,7 +780,7 @@ impl Server {
 
     /// Proposes a CloseSession for every session past its deadline.
     fn leader_expire_sessions(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        let now = ctx.now;
+        let now = self.now;
         let expired = self.lead().tracker.expire(now);
         for session in expired {
             if !self.leader_submit(ctx, session, &Op::CloseSession, None, out) {
@@ -789,7 +790,7 @@ impl Server {
     }
 
     pub(crate) fn leader_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        let now = ctx.now;
+        let now = self.now;
         let sync_ns = self.cfg.sync_limit_ns();
         let l = self.lead_ref();
         if l.stage != LeaderStage::Established {
@@ -836,7 +837,7 @@ impl Server {
                 h.link.send(*sid, Peer::ping([]), out);
             }
         }
-        out.set_timer(TIMER_TICK, now.plus_ns(self.cfg.tick_ns()));
+        self.set_timer(out, TIMER_TICK, now.plus_ns(self.cfg.tick_ns()));
     }
 }
 

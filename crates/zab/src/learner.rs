@@ -78,7 +78,7 @@ impl Server {
             leader,
             link: Link::new(0),
             stage: LearnerStage::Connecting,
-            last_heard: ctx.now,
+            last_heard: self.now,
             new_epoch: Epoch(0),
             sync_commit: Zxid::ZERO,
             newleader_acked: false,
@@ -92,7 +92,7 @@ impl Server {
         self.set_state(state, out);
         self.set_phase(Phase::Discovery, out);
         self.learner_connect(ctx, out);
-        out.set_timer(TIMER_TICK, ctx.now.plus_ns(self.cfg.tick_ns()));
+        self.set_timer(out, TIMER_TICK, self.now.plus_ns(self.cfg.tick_ns()));
     }
 
     /// Opens a fresh connection to the leader.
@@ -112,7 +112,7 @@ impl Server {
     }
 
     pub(crate) fn learner_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        let now = ctx.now;
+        let now = self.now;
         let l = self.learn_ref();
         let limit_ns = if l.stage == LearnerStage::Broadcast {
             self.cfg.sync_limit_ns()
@@ -126,7 +126,7 @@ impl Server {
         if l.stage == LearnerStage::Connecting {
             self.learner_connect(ctx, out);
         }
-        out.set_timer(TIMER_TICK, now.plus_ns(self.cfg.tick_ns()));
+        self.set_timer(out, TIMER_TICK, now.plus_ns(self.cfg.tick_ns()));
     }
 
     pub(crate) fn learner_on_peer(
@@ -138,7 +138,7 @@ impl Server {
         body: Peer,
         out: &mut Out,
     ) {
-        let now = ctx.now;
+        let now = self.now;
         let l = self.learn();
         if from != l.leader || conn != l.link.conn {
             return; // a stale connection

@@ -64,8 +64,13 @@ pub struct Server {
     pub(crate) watches: Watches,
     /// The last session id this server handed out (ZooKeeper's `nextSessionId`).
     pub(crate) next_session: u64,
-    /// The local time of the input being handled.
+    /// The time of the input being handled on the clock every timeout of this server runs
+    /// on: the monotonic clock (`ctx.mono`), or the wall clock with the planted bug zk-1366.
+    /// Timers go through [`Server::set_timer`], which sets them on the same clock.
     pub(crate) now: Time,
+    /// The wall clock at the input being handled (`ctx.wall`): for timestamps only (a
+    /// txn's time, hence ctime/mtime); never for a timeout.
+    pub(crate) wall: Time,
     /// Counts role incarnations (leader rounds), to invalidate stale fsync waiters.
     pub(crate) rounds: u64,
     /// Why this server last left a role (for tests and traces).
@@ -97,6 +102,7 @@ impl Server {
             watches: Watches::default(),
             next_session: 0,
             now: Time::ZERO,
+            wall: Time::ZERO,
             rounds: 0,
             leave_reason: "",
             zk2355_claimed_last: None,
@@ -126,6 +132,32 @@ impl Server {
         if self.phase != phase {
             self.phase = phase;
             out.note(Note::Phase(phase));
+        }
+    }
+
+    /// Reads the clocks at the start of a handler: `now` is the clock timeouts run on
+    /// (monotonic; the wall clock with zk-1366), `wall` the wall clock.
+    fn read_clocks(&mut self, ctx: &Ctx) {
+        self.now = if self.cfg.bugs.zk_1366 {
+            ctx.wall
+        } else {
+            ctx.mono
+        };
+        self.wall = ctx.wall;
+    }
+
+    /// Sets `timer` at `at`, a reading of the clock `now` is read from: a monotonic timer,
+    /// or with zk-1366 a wall-clock timer (which clock jumps move).
+    pub(crate) fn set_timer(&self, out: &mut Out, timer: TimerId, at: Time) {
+        assert!(
+            at >= self.now,
+            "timer {timer:?} set in the past ({at} < {})",
+            self.now
+        );
+        if self.cfg.bugs.zk_1366 {
+            out.set_wall_timer(timer, at);
+        } else {
+            out.set_timer(timer, at);
         }
     }
 
@@ -402,7 +434,7 @@ impl Process for Server {
     /// next tick decides whether it can go on leading) — as ZooKeeper does when a socket
     /// read fails.
     fn on_disconnect(&mut self, ctx: &mut Ctx, peer: ProcessId, out: &mut Out) {
-        self.now = ctx.now;
+        self.read_clocks(ctx);
         if !self.cfg.is_server(peer) {
             self.on_client_reset(peer);
             return;
@@ -422,7 +454,7 @@ impl Process for Server {
         assert!(!self.started, "on_start called twice on one incarnation");
         assert_eq!(ctx.me, self.cfg.me, "config.me is not the kernel's id");
         self.started = true;
-        self.now = ctx.now;
+        self.read_clocks(ctx);
         // ZooKeeper's `initializeNextSession`: the server id in the top byte, then a
         // per-incarnation random base, so ids never repeat across servers or restarts.
         let me_byte = u64::from(self.cfg.me.0) & 0xff;
@@ -453,7 +485,7 @@ impl Process for Server {
         if !self.started {
             return;
         }
-        self.now = ctx.now;
+        self.read_clocks(ctx);
         match msg {
             Msg::Notification(n) => self.on_notification(ctx, from, n, out),
             Msg::Peer { conn, seq, body } => {
@@ -475,7 +507,7 @@ impl Process for Server {
         if !self.started {
             return;
         }
-        self.now = ctx.now;
+        self.read_clocks(ctx);
         match timer {
             TIMER_NOTIFY => self.on_notify_timeout(ctx, out),
             TIMER_FINALIZE => self.on_finalize_timeout(ctx, out),
@@ -492,7 +524,7 @@ impl Process for Server {
         if !self.started {
             return;
         }
-        self.now = ctx.now;
+        self.read_clocks(ctx);
         let Some(waiters) = self.disk.complete(write) else {
             return;
         };

@@ -58,7 +58,7 @@ pub struct Txn {
     pub zxid: Zxid,
     /// The session that issued it (`SessionId::NONE` for none).
     pub session: SessionId,
-    /// The leader's clock at prepare, in milliseconds (ctime/mtime).
+    /// The leader's wall clock at prepare, in milliseconds (ctime/mtime).
     pub time_ms: i64,
     pub body: TxnBody,
     pub origin: Option<Origin>,

@@ -130,6 +130,101 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
     assert_eq!(o.msg(1, l1.next(Peer::Ack { zxid })), vec![]);
 }
 
+/// ZOOKEEPER-1366's fix: a txn's time (ctime / mtime) is a wall-clock reading, every
+/// timeout a monotonic one, so a wall-clock jump moves txn times and nothing else.
+#[test]
+fn txn_times_follow_the_wall_clock_and_timeouts_the_monotonic_one() {
+    let (mut o, mut links) = leader();
+    let session = leader_session(&mut o, &mut links);
+    let start = o.now;
+    assert_eq!(o.wall(), start, "no jump yet");
+    // A clock fault: the wall clock jumps 2 h ahead; the monotonic clock does not move.
+    o.jump_wall_ms(7_200_000);
+    assert_eq!(o.wall(), start.plus_ns(7_200_000 * proto::NS_PER_MS));
+    let outs = o.msg(CLIENT, request(1, 1, create("/a", "11")));
+    let txn = proposals_to(&outs, 0)
+        .pop()
+        .expect("the create is proposed");
+    assert_eq!((txn.session, txn.zxid), (session, z(1, 2)));
+    assert_eq!(txn.time_ms, (o.wall().ms()) as i64, "ctime: the wall clock");
+    assert_eq!(txn.time_ms, 7_200_000 + start.ms() as i64);
+    // The next tick: the session (4 s) has not expired, the tick stays 200 ms of
+    // monotonic time, the leader keeps leading.
+    o.advance_ms(200);
+    let outs = o.timer(TIMER_TICK);
+    assert_eq!(
+        timers_set(&outs),
+        vec![(TIMER_TICK, start.plus_ns(400 * proto::NS_PER_MS))]
+    );
+    assert!(
+        proposals_to(&outs, 0).is_empty(),
+        "nothing expired: {outs:?}"
+    );
+    assert!(o.s.is_established_leader());
+    assert_eq!(o.s.app().sessions().len(), 1);
+    // Back 2 h: the next txn's time is the monotonic time again; still no expiry.
+    o.jump_wall_ms(-7_200_000);
+    assert_eq!(o.wall(), o.now);
+    let outs = o.msg(CLIENT, request(1, 2, create("/b", "")));
+    let txn = proposals_to(&outs, 0)
+        .pop()
+        .expect("the create is proposed");
+    assert_eq!(txn.time_ms, o.now.ms() as i64);
+    o.advance_ms(200);
+    let outs = o.timer(TIMER_TICK);
+    assert_eq!(
+        timers_set(&outs),
+        vec![(TIMER_TICK, start.plus_ns(600 * proto::NS_PER_MS))]
+    );
+    assert!(
+        proposals_to(&outs, 0).is_empty(),
+        "nothing expired: {outs:?}"
+    );
+    assert!(o.s.is_established_leader());
+}
+
+/// The planted ZOOKEEPER-1366: the server times everything on the wall clock. Its timers
+/// are wall-clock timers at wall-clock deadlines, and a forward jump of the wall clock
+/// expires a live session at the next tick (the symptom).
+#[test]
+fn zk_1366_planted_times_out_on_the_wall_clock() {
+    let mut c = cfg(2, 3);
+    c.bugs.zk_1366 = true;
+    let (mut o, mut links) = leader_with(c);
+    let session = leader_session(&mut o, &mut links);
+    let start = o.now;
+    o.advance_ms(200);
+    let outs = o.timer(TIMER_TICK);
+    assert_eq!(timers_set(&outs), vec![], "no monotonic timer with the bug");
+    assert_eq!(
+        wall_timers_set(&outs),
+        vec![(TIMER_TICK, start.plus_ns(400 * proto::NS_PER_MS))]
+    );
+    // The wall clock jumps 2 h ahead: the next tick's deadline is in wall time. (Follower
+    // 0 is heard from after the jump, so the leader still counts a quorum.)
+    o.jump_wall_ms(7_200_000);
+    o.advance_ms(200);
+    o.msg(0, links[0].next(Peer::ping([])));
+    let outs = o.timer(TIMER_TICK);
+    assert!(o.s.is_established_leader());
+    assert_eq!(
+        wall_timers_set(&outs),
+        vec![(TIMER_TICK, o.wall().plus_ns(200 * proto::NS_PER_MS))]
+    );
+    assert_eq!(
+        o.wall(),
+        start.plus_ns((7_200_000 + 400) * proto::NS_PER_MS)
+    );
+    // ... and the session, heard from 400 ms of real time ago, expired 2 h early.
+    let proposed = proposals_to(&outs, 0);
+    assert_eq!(proposed.len(), 1, "{proposed:?}");
+    assert_eq!(proposed[0].session, session);
+    assert!(
+        matches!(proposed[0].body, TxnBody::CloseSession { .. }),
+        "{proposed:?}"
+    );
+}
+
 #[test]
 fn commits_happen_strictly_in_zxid_order() {
     let (mut o, links) = leader();

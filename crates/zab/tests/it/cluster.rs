@@ -154,7 +154,8 @@ impl Cluster {
         let mut out = zab::Out::default();
         let mut ctx = Ctx {
             me: p(i as u32),
-            now: self.now,
+            mono: self.now,
+            wall: self.now,
             rng: &mut self.rngs[i],
         };
         s.on_start(
@@ -237,7 +238,8 @@ impl Cluster {
                     };
                     self.push(at, ev);
                 }
-                Output::SetTimer { timer, at } => {
+                // No clock faults here: wall == mono, one kind of timer is like the other.
+                Output::SetTimer { timer, at } | Output::SetWallTimer { timer, at } => {
                     self.timers[i].insert(timer, at);
                 }
                 Output::CancelTimer { timer } => {
@@ -319,7 +321,8 @@ impl Cluster {
         let mut out = zab::Out::default();
         let mut ctx = Ctx {
             me: p(i as u32),
-            now: self.now,
+            mono: self.now,
+            wall: self.now,
             rng: &mut self.rngs[i],
         };
         f(s, &mut ctx, &mut out);

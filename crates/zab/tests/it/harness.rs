@@ -41,7 +41,10 @@ pub fn cfg(me: u32, n: u32) -> Config {
 /// One server under test.
 pub struct One {
     pub s: Server,
+    /// The monotonic clock.
     pub now: Time,
+    /// wall − mono, ns: what clock jumps did to the wall clock (see `jump_wall_ms`).
+    pub wall_offset_ns: i64,
     pub rng: FakeRng,
     pub me: ProcessId,
 }
@@ -52,6 +55,7 @@ impl One {
         One {
             s: Server::new(cfg),
             now: Time::ZERO,
+            wall_offset_ns: 0,
             rng: FakeRng(u64::from(me.0) * 1000 + 1),
             me,
         }
@@ -68,7 +72,8 @@ impl One {
         let mut out = zab::Out::default();
         let mut ctx = Ctx {
             me: self.me,
-            now: self.now,
+            mono: self.now,
+            wall: self.wall(),
             rng: &mut self.rng,
         };
         f(&mut self.s, &mut ctx, &mut out);
@@ -98,6 +103,18 @@ impl One {
     }
     pub fn advance_ms(&mut self, ms: u64) {
         self.now = self.now.plus_ns(ms * NS_PER_MS);
+    }
+    /// The wall clock: the monotonic one moved by every jump so far.
+    pub fn wall(&self) -> Time {
+        let wall = i128::from(self.now.0) + i128::from(self.wall_offset_ns);
+        assert!(wall >= 0, "the wall clock went below zero");
+        Time(wall as u64)
+    }
+    /// A clock fault: the wall clock jumps by `ms` (negative: backwards); the monotonic
+    /// clock does not move.
+    pub fn jump_wall_ms(&mut self, ms: i64) {
+        self.wall_offset_ns += ms * NS_PER_MS as i64;
+        let _ = self.wall();
     }
 }
 
@@ -154,6 +171,16 @@ pub fn timers_set(outs: &[O]) -> Vec<(TimerId, Time)> {
     outs.iter()
         .filter_map(|o| match o {
             Output::SetTimer { timer, at } => Some((*timer, *at)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The wall-clock timers set (only the planted bug zk-1366 sets them).
+pub fn wall_timers_set(outs: &[O]) -> Vec<(TimerId, Time)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::SetWallTimer { timer, at } => Some((*timer, *at)),
             _ => None,
         })
         .collect()
