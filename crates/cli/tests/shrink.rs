@@ -129,10 +129,11 @@ fn assert_shrinks(args: &[&str], seed: &str, fewer: u64) {
 
 #[test]
 fn shrinks_a_swarm_seed_of_the_default_scenario() {
-    // Seed 7 of the default scenario with ZOOKEEPER-1154 planted: 19 swarm faults. (Seed 1
-    // found it until timers moved to monotonic clocks; its clock jumps no longer move the
-    // servers' timers and the run passes.)
-    assert_shrinks(&["--bug", "zk-1154"], "7", 1);
+    // Seed 1 of the default scenario with ZOOKEEPER-1154 planted, a swarm seed. Any change
+    // of behaviour may move which seeds find the bug (seed 7 did between the monotonic
+    // clocks and the learner-close fix): then take the first finding of
+    // `zabsim fuzz --bug zk-1154 --seeds 30`, here and in README's tour.
+    assert_shrinks(&["--bug", "zk-1154"], "1", 1);
 }
 
 #[test]

@@ -98,6 +98,22 @@ pub(crate) struct LeaderState {
 /// Most syncs a leader holds back at once; more are answered when the next commit lands.
 const SYNCS_MAX: usize = 100_000;
 
+impl LeaderState {
+    /// Forget learner `peer`: its connection is gone (a reset, a gap, a confused message, a
+    /// new connection replacing it), and so are the promises made on it. Its ACKEPOCH and
+    /// NEWLEADER acks stop counting towards a quorum, as the ZooKeeper TLA+ specification's
+    /// RemoveLearner drops them: a learner that left may since have joined a newer epoch,
+    /// and a stale ack must not establish a leader whose log misses what that epoch
+    /// committed (fuzzing found it: zab-7-observers.toml seed 827, LeaderLogCompleteness).
+    pub(crate) fn forget_learner(&mut self, peer: ProcessId) {
+        self.learners.remove(&peer);
+        self.epoch_acks.remove(&peer);
+        self.newleader_acks.remove(&peer);
+        assert!(!self.learners.contains_key(&peer));
+        assert!(!self.newleader_acks.contains(&peer) && !self.epoch_acks.contains(&peer));
+    }
+}
+
 impl Server {
     fn lead(&mut self) -> &mut LeaderState {
         match &mut self.role {
@@ -378,7 +394,7 @@ impl Server {
             Arrival::Duplicate => return,
             Arrival::Gap => {
                 h.link.send_reset(from, out);
-                l.learners.remove(&from);
+                l.forget_learner(from);
                 return;
             }
         }
@@ -418,7 +434,7 @@ impl Server {
             }
             // Leader → learner kinds are not expected here: the learner is confused.
             _ => {
-                self.lead().learners.remove(&from);
+                self.lead().forget_learner(from);
             }
         }
     }
@@ -443,6 +459,8 @@ impl Server {
         if l.learners.get(&from).is_some_and(|h| h.link.conn == conn) {
             return; // a duplicate of the opening message
         }
+        // A new connection replaces the old one and whatever was acked on it.
+        l.forget_learner(from);
         let mut link = Link::new(conn);
         assert_eq!(link.arrive(0), Arrival::InOrder);
         let mut h = Handler {
@@ -481,7 +499,7 @@ impl Server {
         let l = self.lead();
         let h = l.learners.get_mut(&from).expect("learner");
         if h.stage != HandlerStage::AwaitingAckEpoch {
-            l.learners.remove(&from);
+            l.forget_learner(from);
             return;
         }
         h.peer_last = last_zxid;
@@ -508,7 +526,7 @@ impl Server {
         let l = self.lead();
         let h = l.learners.get_mut(&from).expect("learner");
         if h.stage != HandlerStage::Syncing || Some(epoch) != l.new_epoch {
-            l.learners.remove(&from);
+            l.forget_learner(from);
             return;
         }
         let established = l.stage == LeaderStage::Established;

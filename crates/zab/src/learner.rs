@@ -52,6 +52,16 @@ pub(crate) struct LearnerState {
     deferred_acks: Vec<Zxid>,
 }
 
+impl LearnerState {
+    /// Close the connection to the leader, as a learner's socket close would (a TCP FIN):
+    /// the leader forgets this learner and what it acked on the connection, instead of
+    /// counting a learner that has left (it may join a newer epoch meanwhile).
+    pub(crate) fn close(&mut self, out: &mut Out) {
+        let leader = self.leader;
+        self.link.send_reset(leader, out);
+    }
+}
+
 impl Server {
     fn learn(&mut self) -> &mut LearnerState {
         match &mut self.role {

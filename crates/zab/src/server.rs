@@ -173,6 +173,9 @@ impl Server {
             "go_looking while already looking"
         );
         self.leave_reason = reason;
+        if let Role::Learning(l) = &mut self.role {
+            l.close(out);
+        }
         self.role = Role::Looking;
         out.cancel_timer(TIMER_TICK);
         self.fail_pending(out);
@@ -443,9 +446,7 @@ impl Process for Server {
             Role::Learning(l) if l.leader == peer => {
                 self.go_looking(ctx, "the connection to the leader was reset", out)
             }
-            Role::Leading(l) => {
-                l.learners.remove(&peer);
-            }
+            Role::Leading(l) => l.forget_learner(peer),
             _ => {}
         }
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use proto::{Epoch, Output, Zxid};
-use zab::{Note, Peer, Phase, Record, Snapshot, SyncPlan, Txn, TxnLog, plan_sync};
+use zab::{Msg, Note, Peer, Phase, Record, Snapshot, SyncPlan, Txn, TxnLog, plan_sync};
 
 use crate::harness::*;
 
@@ -532,4 +532,79 @@ fn zk_2355_planted_claims_the_diff_end_after_a_broken_sync() {
         )]
     );
     assert_eq!(o.s.last_logged_zxid(), Zxid::ZERO);
+}
+
+/// Leader 4 of 5 with followers 0, 1 and 2 through discovery, syncing (NEWLEADER sent),
+/// and the test's links for them.
+fn leader_awaiting_newleader_acks() -> (One, Vec<Link>) {
+    let mut o = One::started(cfg(4, 5));
+    elect_self(&mut o);
+    let mut links: Vec<Link> = [0, 1, 2]
+        .iter()
+        .map(|&sid| Link {
+            sid,
+            conn: 1000 + u64::from(sid),
+            out_seq: 0,
+        })
+        .collect();
+    let mut pending = Vec::new();
+    for l in links.iter_mut() {
+        let info = l.next(Peer::FollowerInfo {
+            accepted_epoch: Epoch(0),
+        });
+        pending.extend(o.msg(l.sid, info));
+    }
+    o.complete_fsync(&pending);
+    let mut pending = Vec::new();
+    for l in links.iter_mut() {
+        let ack = l.next(Peer::AckEpoch {
+            current_epoch: Some(o.s.current_epoch()),
+            last_zxid: Zxid::ZERO,
+        });
+        pending.extend(o.msg(l.sid, ack));
+    }
+    o.complete_fsync(&pending);
+    assert!(!o.s.is_established_leader());
+    (o, links)
+}
+
+#[test]
+fn a_newleader_ack_on_a_connection_that_broke_no_longer_counts() {
+    let (mut o, mut links) = leader_awaiting_newleader_acks();
+    let epoch = o.s.current_epoch();
+    o.msg(0, links[0].next(Peer::AckNewLeader { epoch }));
+    // Follower 0's connection breaks (a reset: a message past a gap); it may be joining a
+    // newer epoch now, so its ack is no promise any more.
+    links[0].out_seq += 1;
+    o.msg(0, links[0].next(Peer::ping([])));
+    o.msg(1, links[1].next(Peer::AckNewLeader { epoch }));
+    assert!(
+        !o.s.is_established_leader(),
+        "established on the leader, 1 and a stale ack of 0: 3 of 5 counted, 2 live"
+    );
+    let outs = o.msg(2, links[2].next(Peer::AckNewLeader { epoch }));
+    assert!(o.s.is_established_leader());
+    assert!(notes(&outs).contains(&Note::Established { epoch }));
+}
+
+#[test]
+fn a_learner_that_leaves_closes_its_connection_to_the_leader() {
+    let mut o = One::started(cfg(0, 3));
+    let link = synced_follower(&mut o, 1, 1);
+    // The leader goes quiet past the sync limit: the follower leaves for an election and
+    // closes its connection (a reset the leader sees as a gap), as a socket close would.
+    o.advance_ms(60_000);
+    let outs = o.timer(zab::TIMER_TICK);
+    assert!(!o.s.is_serving());
+    let to_leader: Vec<Msg> = sends(&outs)
+        .into_iter()
+        .filter(|(to, m)| *to == p(1) && matches!(m, Msg::Peer { .. }))
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(to_leader.len(), 1, "{to_leader:?}");
+    let Msg::Peer { conn, seq, .. } = &to_leader[0] else {
+        unreachable!()
+    };
+    assert_eq!(*conn, link.conn);
+    assert!(*seq > 0, "past the next sequence number: a gap");
 }
