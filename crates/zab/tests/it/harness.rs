@@ -324,18 +324,23 @@ pub fn synced_follower(o: &mut One, leader: u32, epoch: u32) -> Link {
     l
 }
 
-/// Drives an elected leader `o` through discovery and sync with `followers` (each opens a
-/// connection with id `1000 + sid` and reports an empty log), until established.
-/// Returns the links the test uses to speak for each follower.
-pub fn establish(o: &mut One, followers: &[u32]) -> Vec<Link> {
-    let mut links: Vec<Link> = followers
+/// Unopened links for `followers`: each connection's id is `1000 + sid`.
+pub fn fresh_links(followers: &[u32]) -> Vec<Link> {
+    followers
         .iter()
         .map(|&sid| Link {
             sid,
             conn: 1000 + u64::from(sid),
             out_seq: 0,
         })
-        .collect();
+        .collect()
+}
+
+/// Drives an elected leader `o` through discovery and sync with `followers` (each opens a
+/// connection with id `1000 + sid` and reports an empty log), until established.
+/// Returns the links the test uses to speak for each follower.
+pub fn establish(o: &mut One, followers: &[u32]) -> Vec<Link> {
+    let mut links = fresh_links(followers);
     let mut pending = Vec::new();
     for l in links.iter_mut() {
         let outs = o.msg(

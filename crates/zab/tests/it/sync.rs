@@ -539,14 +539,7 @@ fn zk_2355_planted_claims_the_diff_end_after_a_broken_sync() {
 fn leader_awaiting_newleader_acks() -> (One, Vec<Link>) {
     let mut o = One::started(cfg(4, 5));
     elect_self(&mut o);
-    let mut links: Vec<Link> = [0, 1, 2]
-        .iter()
-        .map(|&sid| Link {
-            sid,
-            conn: 1000 + u64::from(sid),
-            out_seq: 0,
-        })
-        .collect();
+    let mut links = fresh_links(&[0, 1, 2]);
     let mut pending = Vec::new();
     for l in links.iter_mut() {
         let info = l.next(Peer::FollowerInfo {
