@@ -218,10 +218,21 @@ impl Server {
         self.leader_check_epoch_ack_quorum(out);
     }
 
+    /// Whether initLimit has run out for the current stage. A quorum completed after it does
+    /// not count: ZooKeeper's leader stops waiting for ACKEPOCHs and NEWLEADER acks at
+    /// initLimit (`waitForEpochAck`, `waitForNewLeaderAck`) and shuts down, whatever is still
+    /// in its socket buffers; the next tick goes LOOKING. A leader paused past its deadline
+    /// must not wake up and count acks from followers that have since joined a newer epoch
+    /// (fuzzing found it: zab-5.toml seed 345, LeaderLogCompleteness).
+    fn past_stage_deadline(&self) -> bool {
+        self.now >= self.lead_ref().stage_deadline
+    }
+
     fn leader_check_epoch_ack_quorum(&mut self, out: &mut Out) {
         let l = self.lead_ref();
         if l.stage != LeaderStage::AwaitingEpochAcks
             || self.count_voters(l.epoch_acks.iter()) < self.cfg.quorum_size()
+            || self.past_stage_deadline()
         {
             return;
         }
@@ -336,6 +347,7 @@ impl Server {
         let l = self.lead_ref();
         if l.stage != LeaderStage::Synchronizing
             || self.count_voters(l.newleader_acks.iter()) < self.cfg.quorum_size()
+            || self.past_stage_deadline()
         {
             return;
         }

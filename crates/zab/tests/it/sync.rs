@@ -601,3 +601,22 @@ fn a_learner_that_leaves_closes_its_connection_to_the_leader() {
     assert_eq!(*conn, link.conn);
     assert!(*seq > 0, "past the next sequence number: a gap");
 }
+
+#[test]
+fn newleader_acks_read_after_init_limit_do_not_establish() {
+    let (mut o, mut links) = leader_awaiting_newleader_acks();
+    let epoch = o.s.current_epoch();
+    // The leader was paused past initLimit (10 ticks of 200 ms); the acks waited in its
+    // buffers. ZooKeeper's leader stops waiting at initLimit, so they establish nothing.
+    o.advance_ms(2_500);
+    o.msg(0, links[0].next(Peer::AckNewLeader { epoch }));
+    o.msg(1, links[1].next(Peer::AckNewLeader { epoch }));
+    assert!(!o.s.is_established_leader());
+    o.timer(zab::TIMER_TICK);
+    assert!(!o.s.is_serving());
+    assert!(
+        matches!(o.s.state(), zab::ServerState::Looking),
+        "{:?}",
+        o.s.state()
+    );
+}
