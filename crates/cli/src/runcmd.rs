@@ -64,12 +64,12 @@ pub fn repro_line(args: &ScenarioArgs, seed: u64, hash: u64) -> String {
 /// The trace hash a run directory recorded for `seed`: `outcome.json` beside the
 /// `--scenario DIR/scenario.json` given, when it ran that seed and no `--set`/`--bug` changes
 /// the run. What `replay --scenario DIR/scenario.json` verifies without `--expect-hash`.
-fn recorded_hash(args: &ScenarioArgs, seed: u64) -> Option<(u64, PathBuf)> {
+fn recorded_hash(args: &ScenarioArgs, recorded: Option<u64>, seed: u64) -> Option<(u64, PathBuf)> {
     if !args.all_overrides().is_empty() {
         return None;
     }
     let scenario = Path::new(args.scenario.as_deref()?);
-    recorded_seed(args)?;
+    recorded?;
     let path = scenario.with_file_name("outcome.json");
     let text = std::fs::read_to_string(&path).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
@@ -95,7 +95,8 @@ pub fn run(
         Some(_) => seed::choose_recorded,
         None => seed::choose,
     };
-    let seed = match pick(seed_flag, recorded_seed(args)) {
+    let recorded = recorded_seed(args);
+    let seed = match pick(seed_flag, recorded) {
         Ok(s) => s,
         Err(e) => return usage(&e),
     };
@@ -105,7 +106,7 @@ pub fn run(
         Err(e) => return usage(&e),
     };
     if expect == Some(None)
-        && let Some((hash, path)) = recorded_hash(args, seed)
+        && let Some((hash, path)) = recorded_hash(args, recorded, seed)
     {
         println!(
             "replay: expecting trace hash {hash:016x} recorded in {}",

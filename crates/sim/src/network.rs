@@ -122,6 +122,7 @@ impl Hasher for LinkHasher {
         self.0 = mix64(self.0 ^ v);
     }
 }
+/// Per-link state looked up by key, never iterated: its order cannot shape a run.
 type LinkMap<V> = HashMap<u64, V, BuildHasherDefault<LinkHasher>>;
 
 fn link_key(from: ProcessId, to: ProcessId) -> u64 {

@@ -20,8 +20,8 @@ pub const TIMER_FINALIZE: TimerId = TimerId(2);
 /// Every `tick_ms` outside election: pings, initLimit / syncLimit checks, connect retries.
 pub const TIMER_TICK: TimerId = TimerId(3);
 
-/// Historical ZooKeeper bugs that can be planted (all off = correct behaviour). See
-/// `shared/anchors/README.md` §1.
+/// Historical ZooKeeper bugs that can be planted (all off = correct behaviour), each named
+/// after its ZOOKEEPER-N issue and described at its field.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bugs {
     /// ZOOKEEPER-1419: the vote comparison groups its terms wrongly,

@@ -1,5 +1,20 @@
 //! What a monitor reports: [`MonitorViolation`] and the invariant names, spelled exactly as
-//! in the TLA+ specifications (`../shared/anchors/README.md` §1).
+//! in ZooKeeper's TLA+ specifications of ZAB:
+//!
+//! | name | meaning |
+//! |---|---|
+//! | Leadership | at most one established leader per epoch |
+//! | PrefixConsistency | the committed logs of any two servers are prefixes of one another |
+//! | Integrity | every delivered txn was broadcast by some leader |
+//! | Agreement | if s1 delivers a and s2 delivers b, then s2 delivers a or s1 delivers b |
+//! | TotalOrder | if a is delivered before b anywhere, whoever delivers b delivered a first |
+//! | LocalPrimaryOrder | one leader's broadcast order is preserved everywhere |
+//! | GlobalPrimaryOrder | txns of an earlier epoch are delivered before a later epoch's |
+//! | PrimaryIntegrity | before it broadcasts, a leader has delivered every older-epoch txn anyone delivered |
+//! | CommittedLogDurability | TRUNC never removes a committed txn; an acknowledged write is never lost |
+//! | LeaderLogCompleteness | every established leader holds all previously committed txns |
+//! | ProcessConsistency | a synced follower's history is a prefix of its leader's |
+//!
 //! Invariants: `monitor` is always one of [`MONITOR_NAMES`]; `processes` lists the offending
 //! server first, then the servers whose history it contradicts; `detail` names the zxids,
 //! digests and epochs that diverged.
