@@ -1,6 +1,6 @@
 //! Online protocol-invariant monitors: [`Monitors`] consumes every server's
 //! [`ProtocolEvent`]s (zab's notes plus crashes) as the run produces them and reports the
-//! first broken ZAB safety property (the table in [`violation`]'s docs) as a
+//! first broken ZAB safety property (the table at the top of `violation.rs`) as a
 //! [`MonitorViolation`] named after it.
 //!
 //! How it works, incrementally (O(1) or O(log n) per event; O(removed) per truncation):
