@@ -200,6 +200,9 @@ pub struct EnsembleStats {
     pub deliveries: u64,
     pub truncations: u64,
     pub snapshots_loaded: u64,
+    /// Servers stranded by a newer accepted epoch at the last liveness check (see
+    /// `EnsembleObserver::stuck_servers`).
+    pub servers_stranded: u64,
 }
 
 /// Watches an ensemble: the protocol monitors after every event, statistics, and the
@@ -289,38 +292,64 @@ impl EnsembleObserver {
     }
 
     /// Which servers are not yet serving under one established leader, and why.
-    fn stuck_servers(&self, procs: &dyn Procs<Node>, stuck: &mut Stuck) {
-        let leaders: Vec<ProcessId> = self
+    ///
+    /// One case is ZooKeeper's own behaviour, not a stuck server: a server that accepted a
+    /// newer epoch from a leader that then failed refuses the established leader's older
+    /// LEADERINFO (`Learner.registerWithLeader`: "Leaders epoch ... is less than accepted
+    /// epoch") and keeps returning to LOOKING until the leader changes. While a quorum of
+    /// voters serves under that leader, such a server is counted as *stranded* (a
+    /// documented unavailability, figure `servers_stranded`) rather than reported as a
+    /// liveness failure; without a serving quorum it is stuck like any other.
+    fn stuck_servers(&self, procs: &dyn Procs<Node>, stuck: &mut Stuck) -> u64 {
+        let leader = self.established_leader(procs);
+        let leader_epoch = leader
+            .and_then(|l| procs.get(l).and_then(Node::server))
+            .map(|s| s.current_epoch());
+        let views: Vec<ServerView> = self
             .layout
-            .voters
-            .iter()
-            .copied()
-            .filter(|p| {
-                procs
-                    .get(*p)
-                    .and_then(Node::server)
-                    .is_some_and(|s| s.is_established_leader())
+            .servers()
+            .map(|pid| {
+                let voter = self.layout.voters.contains(&pid);
+                let Some(s) = procs.get(pid).and_then(Node::server) else {
+                    return ServerView {
+                        pid,
+                        voter,
+                        serving: false,
+                        stranded: false,
+                        why: None,
+                    };
+                };
+                let serving = leader.is_some()
+                    && s.phase() == Phase::Broadcast
+                    && (s.leader() == leader || Some(pid) == leader);
+                let stranded = leader_epoch.is_some_and(|e| s.accepted_epoch() > e);
+                let why = (!serving)
+                    .then(|| format!("{:?}/{:?} following {:?}", s.state(), s.phase(), s.leader()));
+                ServerView {
+                    pid,
+                    voter,
+                    serving,
+                    stranded,
+                    why,
+                }
             })
             .collect();
-        let leader = if leaders.len() == 1 {
-            Some(leaders[0])
-        } else {
-            None
-        };
-        for pid in self.layout.servers() {
-            let Some(s) = procs.get(pid).and_then(Node::server) else {
-                stuck.push(pid, || "down".to_string());
-                continue;
-            };
-            let ok = s.phase() == Phase::Broadcast
-                && (s.leader() == leader || Some(pid) == leader)
-                && leader.is_some();
-            if !ok {
-                stuck.push(pid, || {
-                    format!("{:?}/{:?} following {:?}", s.state(), s.phase(), s.leader())
-                });
-            }
+        judge_servers(&views, stuck)
+    }
+
+    /// The one voter that is an established leader, if exactly one is.
+    fn established_leader(&self, procs: &dyn Procs<Node>) -> Option<ProcessId> {
+        let mut leaders = self.layout.voters.iter().copied().filter(|p| {
+            procs
+                .get(*p)
+                .and_then(Node::server)
+                .is_some_and(|s| s.is_established_leader())
+        });
+        let first = leaders.next();
+        if leaders.next().is_some() {
+            return None;
         }
+        first
     }
 
     /// Who is stuck after the heal (see [`Observer::liveness`]).
@@ -330,7 +359,7 @@ impl EnsembleObserver {
             .liveness_from
             .get_or_insert_with(|| (now, clients.iter().map(|&c| acked(procs, c)).collect()))
             .clone();
-        self.stuck_servers(procs, stuck);
+        self.stats.servers_stranded = self.stuck_servers(procs, stuck);
         // Queued writes must commit: a generator with a write target must reach it, one
         // without must see writes acknowledged again after the heal.
         for (i, &c) in clients.iter().enumerate() {
@@ -355,6 +384,42 @@ impl EnsembleObserver {
         self.queue_liveness(procs, stuck);
         since
     }
+}
+
+/// One server as the liveness check sees it.
+struct ServerView {
+    pid: ProcessId,
+    voter: bool,
+    /// In broadcast under the one established leader (or that leader).
+    serving: bool,
+    /// Accepted an epoch newer than the established leader's current epoch.
+    stranded: bool,
+    /// Why it is not serving (`None` when down).
+    why: Option<String>,
+}
+
+/// Pushes the servers that are not serving onto `stuck` and returns how many are
+/// stranded instead: not serving only because they accepted a newer epoch than the
+/// established leader's, while a quorum of voters serves (ZooKeeper's behaviour, see
+/// `EnsembleObserver::stuck_servers`). Without a serving quorum nobody is stranded.
+fn judge_servers(views: &[ServerView], stuck: &mut Stuck) -> u64 {
+    let voters = views.iter().filter(|v| v.voter).count();
+    let serving = views.iter().filter(|v| v.voter && v.serving).count();
+    assert!(
+        serving <= voters,
+        "serving voters {serving} > voters {voters}"
+    );
+    let quorum_serves = serving * 2 > voters;
+    let mut stranded = 0u64;
+    for v in views.iter().filter(|v| !v.serving) {
+        match &v.why {
+            None => stuck.push(v.pid, || "down".to_string()),
+            Some(_) if v.stranded && quorum_serves => stranded += 1,
+            Some(why) => stuck.push(v.pid, || why.clone()),
+        }
+    }
+    assert!(stranded as usize + serving <= views.len());
+    stranded
 }
 
 /// Who is stuck and why; the reasons are written out only when `explain` is set (the
@@ -527,6 +592,7 @@ pub fn run_traced(
         ("deliveries".to_string(), stats.deliveries),
         ("truncations".to_string(), stats.truncations),
         ("snapshots_loaded".to_string(), stats.snapshots_loaded),
+        ("servers_stranded".to_string(), stats.servers_stranded),
         ("history_events".to_string(), history.len() as u64),
         ("history_dropped".to_string(), history_dropped),
     ];
@@ -547,4 +613,56 @@ pub struct EnsembleRun {
     pub stats: EnsembleStats,
     /// The client-visible history, in time order.
     pub history: Vec<proto::history::Event>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(pid: u32, voter: bool, serving: bool, stranded: bool) -> ServerView {
+        let why = (!serving).then(|| format!("p{pid} looking"));
+        ServerView {
+            pid: ProcessId(pid),
+            voter,
+            serving,
+            stranded,
+            why,
+        }
+    }
+
+    fn judge(views: &[ServerView]) -> (Vec<ProcessId>, u64) {
+        let mut stuck = Stuck::new(true);
+        let stranded = judge_servers(views, &mut stuck);
+        (stuck.list.into_iter().map(|(p, _)| p).collect(), stranded)
+    }
+
+    #[test]
+    fn a_newer_accepted_epoch_strands_a_minority_while_a_quorum_serves() {
+        // zab-7-observers seed 167's shape: 5 of 7 voters serve, 2 accepted a newer epoch.
+        let mut views: Vec<ServerView> = (0..5).map(|p| view(p, true, true, false)).collect();
+        views.push(view(5, true, false, true));
+        views.push(view(6, true, false, true));
+        assert_eq!(judge(&views), (vec![], 2));
+    }
+
+    #[test]
+    fn a_stranded_server_is_stuck_when_no_quorum_serves() {
+        // 3 of 7 voters serve: the leader has no quorum, so nobody is merely stranded.
+        let mut views: Vec<ServerView> = (0..3).map(|p| view(p, true, true, false)).collect();
+        views.extend((3..7).map(|p| view(p, true, false, true)));
+        let (stuck, stranded) = judge(&views);
+        assert_eq!(stranded, 0);
+        assert_eq!(stuck, (3..7).map(ProcessId).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_server_not_serving_for_another_reason_is_stuck_even_beside_a_quorum() {
+        let mut views: Vec<ServerView> = (0..4).map(|p| view(p, true, true, false)).collect();
+        views.push(view(4, true, false, false)); // looking, no newer epoch
+        views.push(view(5, false, false, true)); // stranded observer: counted
+        let mut down = view(6, true, false, true);
+        down.why = None; // down: stuck whatever its epoch
+        views.push(down);
+        assert_eq!(judge(&views), (vec![ProcessId(4), ProcessId(6)], 1));
+    }
 }

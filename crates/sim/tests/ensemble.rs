@@ -217,3 +217,18 @@ fn the_planted_queue_delete_first_loses_items() {
         );
     }
 }
+
+#[test]
+fn servers_stranded_by_a_newer_accepted_epoch_are_counted_not_failed() {
+    // Seed 167: p0 and p5 accepted epoch 4 from p5's failed leadership while p6
+    // established epoch 3 with the other voters; as in ZooKeeper (Learner.registerWithLeader)
+    // they refuse LEADERINFO(3) until the leader changes. A quorum serves, clients finish
+    // their work: a documented unavailability with its count, not a liveness failure.
+    let r = run_seed(&scenario("zab-7-observers.toml", &[]), 167);
+    assert_eq!(r.outcome.verdict, Verdict::Pass, "{:?}", r.outcome.verdict);
+    assert_eq!(figure(&r, "servers_stranded"), 2);
+    assert_eq!(format!("{:016x}", r.outcome.trace_hash), "955e40e3871f7400");
+    // Ordinary runs strand nobody.
+    let r = run_seed(&scenario("zab-7-observers.toml", &[]), 1);
+    assert_eq!(figure(&r, "servers_stranded"), 0);
+}
