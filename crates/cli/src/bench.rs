@@ -6,7 +6,7 @@
 use sim::scenario;
 use std::time::Instant;
 
-use sim::probe::{
+use kernel::probe::{
     RELAY_BENCH_SCENARIO as RELAY_SCENARIO, RELAY_BENCH_TOKENS_TOTAL as TOKENS_TOTAL,
 };
 
@@ -72,7 +72,7 @@ fn ci_sweep(quick: u32) -> u8 {
                             break;
                         }
                         let r = sim::run::run(&loaded, seed).expect("ci.toml resolves");
-                        if r.outcome.verdict != sim::observe::Verdict::Pass {
+                        if r.outcome.verdict != kernel::observe::Verdict::Pass {
                             findings.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                     }

@@ -35,8 +35,8 @@ fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
             verdict: r.outcome.verdict.name().to_string(),
             trace_hash: format!("{:016x}", r.outcome.trace_hash),
             detail: match &r.outcome.verdict {
-                sim::observe::Verdict::Pass => None,
-                sim::observe::Verdict::Budget { budget, detail } => {
+                kernel::observe::Verdict::Pass => None,
+                kernel::observe::Verdict::Budget { budget, detail } => {
                     Some(format!("{budget} budget: {detail}"))
                 }
                 v => v.finding().map(|f| f.to_string()),

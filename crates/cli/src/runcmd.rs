@@ -7,10 +7,10 @@
 use crate::ScenarioArgs;
 use crate::output::write_json;
 use crate::seed;
+use kernel::tracelog::TraceSink;
 use report::trace::{ChromeTrace, RunEnd, TRACE_EVENTS_MAX_DEFAULT};
 use sim::run::{ResolvedScenario, RunReport};
 use sim::scenario::{self, Loaded};
-use sim::tracelog::TraceSink;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::BufWriter;
@@ -324,7 +324,7 @@ fn print_summary(loaded: &Loaded, r: &RunReport) {
     match o.verdict.finding() {
         Some(f) => println!("verdict: {} — {f}", o.verdict.name().to_uppercase()),
         None => match &o.verdict {
-            sim::observe::Verdict::Budget { budget, detail } => {
+            kernel::observe::Verdict::Budget { budget, detail } => {
                 println!("verdict: INCONCLUSIVE — {budget} budget: {detail}")
             }
             _ => println!("verdict: PASS"),

@@ -15,10 +15,10 @@
 //! event and the metadata are always written. Writes to any `io::Write`; opening files is
 //! the caller's job.
 
+use kernel::fault::Fault;
+use kernel::observe::Verdict;
+use kernel::tracelog::{Healed, TraceEvent, TraceSink, What};
 use proto::ProcessId;
-use sim::fault::Fault;
-use sim::observe::Verdict;
-use sim::tracelog::{Healed, TraceEvent, TraceSink, What};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 

@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use sim::probe::{
+use kernel::probe::{
     RELAY_BENCH_SCENARIO as RELAY_SCENARIO, RELAY_BENCH_TOKENS_TOTAL as TOKENS_TOTAL,
 };
 

@@ -4,58 +4,84 @@
 //! broadcast under it, and every generator's writes committing again.
 
 use crate::history::HistoryRecorder;
-use crate::kernel::{Factory, KernelConfig, Outcome, run_traced as run_traced_kernel};
-use crate::loadgen::{Loadgen, LoadgenConfig};
 use crate::node::Node;
-use crate::observe::{Finding, Observer, Procs, Progress, Verdict, Violation};
-use crate::queueproc::{QueueClientConfig, QueueRole, QueueWorker};
-use crate::scenario::{BugName, QueueRecipe, Scenario, WorkloadConfig, ZabConfig};
+use crate::scenario::{BugName, Scenario, ZabConfig};
+use crate::workload::{self, Stuck, Workload, World};
 use crate::zabmon::{self, ZabLog};
 use check::monitor::{MonitorViolation, Monitors, ProtocolEvent};
-use client::recipes::queue::ConsumerMode;
-use proto::{NS_PER_MS, ProcessId, Time};
+use kernel::observe::{Finding, Observer, Procs, Progress, Verdict, Violation};
+use kernel::sim::{Factory, KernelConfig, Outcome, run_traced as run_traced_kernel};
+use proto::{ProcessId, Time};
 use serde::Serialize;
 use zab::{Bugs, Config, Note, Phase, ServerState};
 
-/// The process layout: voters first, then observers, then clients (KV generators, then
-/// queue producers, then queue consumers).
+/// The process layout: voters first, then observers, then each workload's clients in
+/// workload order (KV generators, then queue producers, then queue consumers).
 #[derive(Clone, Debug)]
 pub struct Layout {
     pub voters: Vec<ProcessId>,
     pub observers: Vec<ProcessId>,
     /// Every client process.
     pub clients: Vec<ProcessId>,
-    pub kv: Vec<ProcessId>,
-    pub producers: Vec<ProcessId>,
-    pub consumers: Vec<ProcessId>,
+    /// Each workload's clients, in the order of [`workload::of`].
+    pub workloads: Vec<Vec<ProcessId>>,
 }
 
 impl Layout {
     pub fn of(s: &Scenario) -> Layout {
+        Layout::with(s, &workload::of(s, &server_ids(s)))
+    }
+
+    /// The layout of `s` with its `workloads` already built (see [`workload::of`]).
+    pub fn with(s: &Scenario, workloads: &[Box<dyn Workload>]) -> Layout {
         let v = s.cluster.servers;
         let o = s.cluster.observers;
         let c = s.workload.clients();
-        let kv = s.workload.kv_clients();
-        let (p, q) = match &s.workload {
-            WorkloadConfig::Writes { queue: Some(q), .. } => (q.producers, q.consumers),
-            _ => (0, 0),
-        };
-        assert_eq!(kv + p + q, c);
         let first = v + o;
         let range = |a: u32, n: u32| (a..a + n).map(ProcessId).collect::<Vec<_>>();
+        let mut next = first;
+        let workloads: Vec<Vec<ProcessId>> = workloads
+            .iter()
+            .map(|w| {
+                let pids = range(next, w.clients());
+                next += w.clients();
+                pids
+            })
+            .collect();
+        assert_eq!(next, first + c, "the workloads number every client");
         Layout {
             voters: range(0, v),
             observers: range(v, o),
             clients: range(first, c),
-            kv: range(first, kv),
-            producers: range(first + kv, p),
-            consumers: range(first + kv + p, q),
+            workloads,
         }
     }
 
     pub fn servers(&self) -> impl Iterator<Item = ProcessId> + '_ {
         self.voters.iter().chain(&self.observers).copied()
     }
+
+    /// Which workload a client belongs to, and its index there.
+    pub fn workload_of(&self, pid: ProcessId) -> Option<(usize, u32)> {
+        let first = self.clients.first()?.0;
+        let mut offset = pid.0.checked_sub(first)?;
+        for (w, pids) in self.workloads.iter().enumerate() {
+            let n = pids.len() as u32;
+            if offset < n {
+                assert_eq!(pids[offset as usize], pid);
+                return Some((w, offset));
+            }
+            offset -= n;
+        }
+        None
+    }
+}
+
+/// The servers' process ids: voters, then observers.
+pub fn server_ids(s: &Scenario) -> Vec<ProcessId> {
+    (0..s.cluster.servers + s.cluster.observers)
+        .map(ProcessId)
+        .collect()
 }
 
 pub fn bugs_of(names: &[BugName]) -> Bugs {
@@ -100,94 +126,13 @@ pub fn server_factory(s: &Scenario) -> impl FnMut(ProcessId) -> Node + use<> {
 
 /// The factory building every process of the ensemble (first boot and restarts).
 pub fn factory(s: &Scenario) -> Factory<Node> {
-    let layout = Layout::of(s);
     let mut server = server_factory(s);
-    let WorkloadConfig::Writes {
-        interval_ms,
-        outstanding_max,
-        session_timeout_ms,
-        read_ratio,
-        keys,
-        writes_max,
-        cas_ratio,
-        ref key_dist,
-        zipf_s,
-        ..
-    } = s.workload
-    else {
-        panic!("an ensemble needs a writes workload");
-    };
-    let servers: Vec<ProcessId> = layout.servers().collect();
-    let key_dist = crate::keydist::KeyDist::parse(key_dist).expect("validated");
-    let generator = LoadgenConfig {
-        servers,
-        interval_ns: interval_ms * NS_PER_MS,
-        outstanding_max: outstanding_max as usize,
-        session_timeout_ms: u32::try_from(session_timeout_ms).expect("validated"),
-        read_ppm: read_ratio.ppm,
-        cas_ppm: cas_ratio.ppm,
-        // Built once: every generator (and each restart) shares the Zipf table.
-        keys: crate::keydist::KeySampler::new(key_dist, keys, zipf_s),
-        writes_max,
-    };
-    let queue = queue_configs(s, &layout);
-    Box::new(move |pid| {
-        if layout.kv.contains(&pid) {
-            Node::Loadgen(Box::new(Loadgen::new(generator.clone())))
-        } else if let Some((producer, consumer)) = &queue
-            && layout.clients.contains(&pid)
-        {
-            let config = if layout.producers.contains(&pid) {
-                producer.clone()
-            } else {
-                consumer.clone()
-            };
-            Node::Queue(Box::new(QueueWorker::new(config)))
-        } else {
-            server(pid)
-        }
+    let workloads = workload::of(s, &server_ids(s));
+    let layout = Layout::with(s, &workloads);
+    Box::new(move |pid| match layout.workload_of(pid) {
+        Some((w, index)) => Node::Client(workloads[w].client(index)),
+        None => server(pid),
     })
-}
-
-/// The name of the queue the queue workload uses.
-pub const QUEUE_PATH: &str = "/queue";
-
-/// (producer, consumer) configurations of the queue workload, if there is one.
-fn queue_configs(s: &Scenario, layout: &Layout) -> Option<(QueueClientConfig, QueueClientConfig)> {
-    let WorkloadConfig::Writes {
-        queue: Some(q),
-        session_timeout_ms,
-        ..
-    } = &s.workload
-    else {
-        return None;
-    };
-    let base = QueueClientConfig {
-        servers: layout.servers().collect(),
-        session_timeout_ms: u32::try_from(*session_timeout_ms).expect("validated"),
-        queue: QUEUE_PATH.to_string(),
-        role: QueueRole::Producer {
-            items: q.items,
-            bucket: q
-                .rate
-                .as_ref()
-                .map(|r| (r.capacity, r.refill, r.interval_ms)),
-        },
-    };
-    let mode = match q.recipe {
-        QueueRecipe::Take => ConsumerMode::Take,
-        QueueRecipe::Claim => ConsumerMode::Claim,
-    };
-    let consumer = QueueClientConfig {
-        role: QueueRole::Consumer {
-            mode,
-            process_ms: q.process_ms,
-            delete_first: s.zab.bugs.contains(&BugName::QueueDeleteFirst),
-            failure_ppm: q.consumer_failure.ppm,
-        },
-        ..base.clone()
-    };
-    Some((base, consumer))
 }
 
 /// Election and commit figures of a run.
@@ -212,21 +157,23 @@ pub struct EnsembleObserver {
     monitors: Monitors,
     /// The client-visible history.
     pub history: HistoryRecorder,
-    /// The queue's items left at the last liveness check (the queue checker's input).
-    pub queue_left: Option<Vec<u64>>,
+    /// The workloads: their liveness conditions and, after the run, their checks.
+    pub workloads: Vec<Box<dyn Workload>>,
     pub stats: EnsembleStats,
     leader: Option<ProcessId>,
     leaderless_since: Option<Time>,
-    liveness_from: Option<(Time, Vec<u64>)>,
+    /// When the liveness phase's checks began (the heal).
+    liveness_from: Option<Time>,
 }
 
 impl EnsembleObserver {
-    pub fn new(layout: Layout) -> EnsembleObserver {
+    pub fn new(layout: Layout, workloads: Vec<Box<dyn Workload>>) -> EnsembleObserver {
+        assert_eq!(workloads.len(), layout.workloads.len());
         EnsembleObserver {
             layout,
             monitors: Monitors::new(),
             history: HistoryRecorder::default(),
-            queue_left: None,
+            workloads,
             stats: EnsembleStats::default(),
             leader: None,
             leaderless_since: Some(Time::ZERO),
@@ -237,58 +184,6 @@ impl EnsembleObserver {
     fn lose_leader(&mut self, now: Time) {
         self.leader = None;
         self.leaderless_since.get_or_insert(now);
-    }
-
-    /// Queue workload: every producer enqueued everything and the queue is drained (as
-    /// the established leader's tree shows); remembers the drained queue for the checker.
-    fn queue_liveness(&mut self, procs: &dyn Procs<Node>, stuck: &mut Stuck) {
-        if self.layout.producers.is_empty() {
-            return;
-        }
-        for &p in &self.layout.producers {
-            if let Some(false) = procs
-                .get(p)
-                .and_then(Node::queue)
-                .and_then(|q| q.producer_done())
-            {
-                stuck.push(p, || "producer has items left to enqueue".into());
-            }
-        }
-        for &c in &self.layout.consumers {
-            if procs
-                .get(c)
-                .and_then(Node::queue)
-                .is_some_and(|q| q.consumer_busy())
-            {
-                stuck.push(c, || "consumer is still taking an item".into());
-            }
-        }
-        let leader = self.layout.voters.iter().copied().find(|p| {
-            procs
-                .get(*p)
-                .and_then(Node::server)
-                .is_some_and(|s| s.is_established_leader())
-        });
-        let Some(leader) = leader else {
-            return; // stuck_servers reports it
-        };
-        let tree = procs
-            .get(leader)
-            .and_then(Node::server)
-            .expect("leader")
-            .app()
-            .tree();
-        let left = tree.child_names(QUEUE_PATH).map_or(0, |names| {
-            names
-                .filter(|n| n.starts_with(client::recipes::queue::ITEM_PREFIX))
-                .count()
-        });
-        if left > 0 {
-            stuck.push(leader, || format!("{left} items still queued"));
-        }
-        // What the queue checker judges after a pass: the items left, and a pass needs
-        // this probe's `left == 0` (an item that would not parse still counts as left).
-        self.queue_left = (left == 0).then(Vec::new);
     }
 
     /// Which servers are not yet serving under one established leader, and why.
@@ -352,36 +247,25 @@ impl EnsembleObserver {
         first
     }
 
-    /// Who is stuck after the heal (see [`Observer::liveness`]).
+    /// Who is stuck after the heal (see [`Observer::liveness`]): servers, then each
+    /// workload's clients.
     fn stuck(&mut self, now: Time, procs: &dyn Procs<Node>, stuck: &mut Stuck) -> Time {
-        let clients = self.layout.clients.clone();
-        let (since, baseline) = self
-            .liveness_from
-            .get_or_insert_with(|| (now, clients.iter().map(|&c| acked(procs, c)).collect()))
-            .clone();
+        let since = *self.liveness_from.get_or_insert(now);
         self.stats.servers_stranded = self.stuck_servers(procs, stuck);
-        // Queued writes must commit: a generator with a write target must reach it, one
-        // without must see writes acknowledged again after the heal.
-        for (i, &c) in clients.iter().enumerate() {
-            let Some(g) = procs.get(c).and_then(Node::loadgen) else {
-                continue;
+        let leader = self.layout.voters.iter().copied().find(|p| {
+            procs
+                .get(*p)
+                .and_then(Node::server)
+                .is_some_and(|s| s.is_established_leader())
+        });
+        for (w, clients) in self.workloads.iter_mut().zip(&self.layout.workloads) {
+            let world = World {
+                procs,
+                clients,
+                leader,
             };
-            if g.wants_writes() && g.has_write_target() {
-                stuck.push(c, || {
-                    format!(
-                        "{} of {} writes acknowledged ({})",
-                        g.stats.writes_acked,
-                        g.writes_max(),
-                        g.describe()
-                    )
-                });
-            } else if !g.has_write_target() && acked(procs, c) <= baseline[i] {
-                stuck.push(c, || {
-                    format!("no write answered (acknowledged, or a lost compare-and-set race) since the heal ({})", g.describe())
-                });
-            }
+            w.liveness(&world, stuck);
         }
-        self.queue_liveness(procs, stuck);
         since
     }
 }
@@ -420,37 +304,6 @@ fn judge_servers(views: &[ServerView], stuck: &mut Stuck) -> u64 {
     }
     assert!(stranded as usize + serving <= views.len());
     stranded
-}
-
-/// Who is stuck and why; the reasons are written out only when `explain` is set (the
-/// periodic probes only ask whether anyone is).
-struct Stuck {
-    explain: bool,
-    list: Vec<(ProcessId, String)>,
-}
-
-impl Stuck {
-    fn new(explain: bool) -> Stuck {
-        Stuck {
-            explain,
-            list: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, pid: ProcessId, why: impl FnOnce() -> String) {
-        let why = if self.explain { why() } else { String::new() };
-        self.list.push((pid, why));
-    }
-}
-
-/// Writes of a generator the ensemble answered with a committed outcome: acknowledged, or
-/// a compare-and-set that lost its race (BadVersion is decided by the leader and committed
-/// as an error txn, so it proves the write path works as much as a success does).
-fn acked(procs: &dyn Procs<Node>, pid: ProcessId) -> u64 {
-    procs
-        .get(pid)
-        .and_then(Node::loadgen)
-        .map_or(0, |g| g.stats.writes_acked + g.stats.cas_bad_version)
 }
 
 fn violation(v: MonitorViolation) -> Violation {
@@ -527,6 +380,13 @@ impl Observer<Node> for EnsembleObserver {
         })
     }
 
+    fn leads(&self, pid: ProcessId, procs: &dyn Procs<Node>) -> bool {
+        procs
+            .get(pid)
+            .and_then(Node::server)
+            .is_some_and(|s| s.is_leader())
+    }
+
     fn liveness_met(&mut self, now: Time, procs: &dyn Procs<Node>) -> bool {
         let mut stuck = Stuck::new(false);
         self.stuck(now, procs, &mut stuck);
@@ -543,15 +403,14 @@ pub fn run(s: &Scenario, kernel: KernelConfig) -> EnsembleRun {
 pub fn run_traced(
     s: &Scenario,
     kernel: KernelConfig,
-    trace: Option<Box<dyn crate::tracelog::TraceSink>>,
+    trace: Option<Box<dyn kernel::tracelog::TraceSink>>,
 ) -> EnsembleRun {
-    let layout = Layout::of(s);
-    let mut observer = EnsembleObserver::new(layout.clone());
-    let namer = crate::tracelog::zab_note_text;
+    let workloads = workload::of(s, &server_ids(s));
+    let mut observer = EnsembleObserver::new(Layout::with(s, &workloads), workloads);
+    let namer = crate::notetext::zab_note_text;
     let mut outcome = run_traced_kernel(kernel, factory(s), &mut observer, trace, namer);
     let stats = observer.stats;
     let history_dropped = observer.history.dropped;
-    let queue_left = observer.queue_left.take();
     let history = observer.history.finish();
     let mut check_figures = Vec::new();
     if outcome.verdict == Verdict::Pass && history_dropped > 0 {
@@ -562,7 +421,7 @@ pub fn run_traced(
         };
     }
     if outcome.verdict == Verdict::Pass {
-        let j = crate::histcheck::judge(&history, queue_left.as_deref());
+        let j = crate::histcheck::judge(&history, &observer.workloads);
         check_figures = j.figures;
         if let Some(v) = j.violation {
             let end = Time(outcome.end_ns);

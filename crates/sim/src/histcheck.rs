@@ -1,16 +1,16 @@
 //! Judges a run's client-visible history after the run: ZooKeeper's consistency model
-//! (`check::zk`), the watch invariants (`check::watch`) and, with a queue workload, the queue
-//! invariants (`check::queue`). The first failed check becomes the run's finding; an
+//! (`check::zk`), the watch invariants (`check::watch`), then each workload's own checks
+//! (`crate::workload`, e.g. the queue invariants of `check::queue`). The first failed check becomes the run's finding; an
 //! undecided consistency check (its search budget ran out) makes the run inconclusive
 //! (exit 3), never a pass; the queue recipe's documented at-most-once losses are
 //! reported as figures, not findings.
 
+use crate::workload::Workload;
 use check::lin::Budget;
-use check::queue::Severity;
 use check::zk::ZkVerdict;
 use proto::history::Event;
 
-use crate::observe::Violation;
+use kernel::observe::Violation;
 
 /// The confirmation search's budget per run (the witness itself is O(n log n)).
 const CONFIRM_BUDGET: Budget = Budget {
@@ -27,13 +27,13 @@ pub struct Judgement {
     pub figures: Vec<(String, u64)>,
 }
 
-/// Runs every history check on `history`; `queue_left` is the queue's content at the end.
-pub fn judge(history: &[Event], queue_left: Option<&[u64]>) -> Judgement {
-    judge_within(history, queue_left, CONFIRM_BUDGET)
+/// Runs every history check on `history`: ZooKeeper's, then each of `workloads`' own.
+pub fn judge(history: &[Event], workloads: &[Box<dyn Workload>]) -> Judgement {
+    judge_within(history, workloads, CONFIRM_BUDGET)
 }
 
 /// [`judge`] with the confirmation search's budget given.
-fn judge_within(history: &[Event], queue_left: Option<&[u64]>, budget: Budget) -> Judgement {
+fn judge_within(history: &[Event], workloads: &[Box<dyn Workload>], budget: Budget) -> Judgement {
     let mut figures = Vec::new();
     let (zk, watches) = check::watch::check_history_and_watches(history, budget);
     figures.push(("zk_unconfirmed".to_string(), zk.unconfirmed.len() as u64));
@@ -64,23 +64,13 @@ fn judge_within(history: &[Event], queue_left: Option<&[u64]>, budget: Budget) -
             figures,
         );
     }
-    let has_queue = history.iter().any(|e| matches!(e, Event::Queue(_)));
-    if has_queue {
-        let q = check::queue::check_queue(history, queue_left.unwrap_or(&[]));
-        figures.push(("queue_enqueues".to_string(), q.stats.enqueues as u64));
-        figures.push(("queue_dequeues".to_string(), q.stats.dequeues as u64));
-        let documented = q
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Documented)
-            .count();
-        figures.push(("queue_documented_losses".to_string(), documented as u64));
-        if let Some(f) = q
-            .findings
-            .iter()
-            .find(|f| f.severity == Severity::Violation)
-        {
-            return found("QueueInvariant", f.render(history), figures);
+    for w in workloads {
+        if let Some(v) = w.judge(history, &mut figures) {
+            return Judgement {
+                violation: Some(v),
+                undecided: None,
+                figures,
+            };
         }
     }
     Judgement {
@@ -124,7 +114,7 @@ mod tests {
     #[test]
     fn an_undecided_consistency_check_is_no_pass() {
         let events = tampered();
-        let j = judge_within(&events, None, Budget::steps(0));
+        let j = judge_within(&events, &[], Budget::steps(0));
         assert!(j.violation.is_none());
         let why = j.undecided.expect("undecided");
         assert!(why.contains("ReadState"), "{why}");
@@ -133,14 +123,14 @@ mod tests {
 
     #[test]
     fn with_budget_the_same_history_is_a_violation() {
-        let j = judge(&tampered(), None);
+        let j = judge(&tampered(), &[]);
         assert_eq!(j.violation.expect("confirmed").check, "ZkConsistency");
         assert!(j.undecided.is_none());
     }
 
     #[test]
     fn a_consistent_history_passes() {
-        let j = judge(&check::zk::synthetic_history(400, 4, 7), None);
+        let j = judge(&check::zk::synthetic_history(400, 4, 7), &[]);
         assert!(j.violation.is_none() && j.undecided.is_none());
     }
 }

@@ -3,13 +3,13 @@
 //! machine.
 //!
 //! Zipf: key `k` (0-based; rank `k + 1`, so `/k0` is the most popular) has the integer
-//! weight ⌊2^40 · (k + 1)^−s⌋, computed once per run with [`crate::detmath`] (IEEE basic
+//! weight ⌊2^40 · (k + 1)^−s⌋, computed once per run with [`kernel::detmath`] (IEEE basic
 //! operations only, never libm) into a cumulative table shared by every generator. A
 //! sample is one uniform draw below the table's total and a binary search.
 
 use std::sync::Arc;
 
-use crate::detmath;
+use kernel::detmath;
 
 /// The weight of the most popular key, 2^40 (at `s` = 1 the 2^20th key still weighs 2^20).
 const TOP_WEIGHT: u64 = 1 << 40;
@@ -115,7 +115,7 @@ fn zipf_weight(k: u64, s: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Purpose, Stream};
+    use kernel::rng::{Purpose, Stream};
 
     const DRAWS: u64 = 100_000;
 

@@ -3,12 +3,12 @@
 //! for the summary; optionally records the run's events into a trace sink (`tracelog`).
 //! The caller (the CLI) prints and writes files; this module does no I/O.
 
-use crate::fault::Scheduled;
-use crate::kernel::{Factory, KernelConfig, Outcome, Sim};
-use crate::nemesis::SwarmChoice;
-use crate::probe::{Probe, ProbeMode, ProbeMsg, ProbeObserver};
 use crate::scenario::{self, Loaded, Scenario, ScenarioError, WorkloadConfig};
-use crate::tracelog::{TraceSink, debug_note_text};
+use kernel::fault::Scheduled;
+use kernel::nemesis::SwarmChoice;
+use kernel::probe::{Probe, ProbeMode, ProbeMsg, ProbeObserver};
+use kernel::sim::{Factory, KernelConfig, Outcome, Sim};
+use kernel::tracelog::{TraceSink, debug_note_text};
 use proto::{Message, NS_PER_MS, ProcessId};
 use serde::Serialize;
 
@@ -73,18 +73,17 @@ pub fn process_names(scenario: &Scenario) -> Vec<String> {
         let n = scenario.cluster.servers + scenario.cluster.observers;
         return (0..n).map(|i| name(ProcessId(i), "probe")).collect();
     }
-    let layout = crate::ensemble::Layout::of(scenario);
-    let roles = [
-        (&layout.voters, "server"),
-        (&layout.observers, "observer"),
-        (&layout.kv, "client"),
-        (&layout.producers, "producer"),
-        (&layout.consumers, "consumer"),
-    ];
-    let mut names: Vec<(ProcessId, String)> = roles
+    let workloads = crate::workload::of(scenario, &crate::ensemble::server_ids(scenario));
+    let layout = crate::ensemble::Layout::with(scenario, &workloads);
+    let servers = [(&layout.voters, "server"), (&layout.observers, "observer")];
+    let mut names: Vec<(ProcessId, String)> = servers
         .iter()
         .flat_map(|(pids, role)| pids.iter().map(move |&p| (p, name(p, role))))
         .collect();
+    for (w, pids) in workloads.iter().zip(&layout.workloads) {
+        let roles = (0..).map(|i| w.role(i));
+        names.extend(pids.iter().zip(roles).map(|(&p, role)| (p, name(p, role))));
+    }
     names.sort();
     assert!(
         names.iter().enumerate().all(|(i, (p, _))| p.index() == i),
@@ -149,7 +148,7 @@ fn run_probe(
 ) -> (Outcome, Vec<(String, u64)>) {
     let factory: Factory<Probe> = Box::new(move |_| Probe::new(mode, processes));
     let mut observer = ProbeObserver::default();
-    let outcome = crate::kernel::run_traced(kernel, factory, &mut observer, trace, debug_note_text);
+    let outcome = kernel::sim::run_traced(kernel, factory, &mut observer, trace, debug_note_text);
     let mut rtt = observer.rtt_ns;
     rtt.sort_unstable();
     let q = |p: usize| {

@@ -5,15 +5,15 @@
 //! Invariant: a scenario that loads without error builds a kernel configuration for every
 //! seed; every problem a user can cause is reported as a [`ScenarioError`], never a panic.
 
-use crate::clock::DRIFT_PPM_MAX;
-use crate::disk::DiskConfig;
-use crate::fault::{Fault, Target};
-use crate::kernel::KernelConfig;
 use crate::keydist::{KeyDist, ZIPF_KEYS_MAX};
-use crate::nemesis::{self, FAULTS_MAX, NemesisConfig, Plan, SwarmChoice};
-use crate::network::{NetworkConfig, Transport};
-use crate::queue::CAPACITY_LIMIT;
-use crate::rng::{Purpose, Stream};
+use kernel::clock::DRIFT_PPM_MAX;
+use kernel::disk::DiskConfig;
+use kernel::fault::{Fault, Target};
+use kernel::nemesis::{self, FAULTS_MAX, NemesisConfig, Plan, SwarmChoice};
+use kernel::network::{NetworkConfig, Transport};
+use kernel::queue::CAPACITY_LIMIT;
+use kernel::rng::{Purpose, Stream};
+use kernel::sim::KernelConfig;
 use proto::{NS_PER_MS, NS_PER_US, ProcessId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,8 +22,7 @@ use std::collections::BTreeMap;
 pub const VERSION: u32 = 1;
 /// The default scenario, built into the binary (the same text as `scenarios/default.toml`).
 pub const DEFAULT_TOML: &str = include_str!("../../../scenarios/default.toml");
-/// Processes in one run, at most.
-pub const PROCESSES_MAX: u32 = 100_000;
+pub use kernel::sim::PROCESSES_MAX;
 /// The longest time a scenario may give, in ms (about 11.6 days of simulated time; a
 /// `_us` field: the same time in µs). Every time computed from scenario values (a value in
 /// ns, a sum of a few, a doubled back-off, a tick times a tick count) then stays far
@@ -151,7 +150,7 @@ pub enum WorkloadConfig {
         #[serde(default = "default_session_timeout_ms")]
         session_timeout_ms: u64,
         #[serde(default)]
-        read_ratio: crate::dist::Probability,
+        read_ratio: kernel::dist::Probability,
         #[serde(default = "default_keys")]
         keys: u64,
         #[serde(default)]
@@ -159,7 +158,7 @@ pub enum WorkloadConfig {
         // The new fields are left out of a written scenario at their defaults, so that the
         // resolved scenario of an existing run reads as it always did.
         #[serde(default, skip_serializing_if = "is_zero")]
-        cas_ratio: crate::dist::Probability,
+        cas_ratio: kernel::dist::Probability,
         #[serde(default = "default_key_dist", skip_serializing_if = "is_uniform")]
         key_dist: String,
         #[serde(default = "default_zipf_s", skip_serializing_if = "is_default_zipf_s")]
@@ -206,7 +205,7 @@ pub struct QueueWorkload {
     #[serde(default = "default_process_ms")]
     pub process_ms: u64,
     #[serde(default)]
-    pub consumer_failure: crate::dist::Probability,
+    pub consumer_failure: kernel::dist::Probability,
 }
 
 fn default_recipe() -> QueueRecipe {
@@ -231,7 +230,7 @@ fn default_key_dist() -> String {
 fn default_zipf_s() -> f64 {
     1.0
 }
-fn is_zero(p: &crate::dist::Probability) -> bool {
+fn is_zero(p: &kernel::dist::Probability) -> bool {
     p.ppm == 0
 }
 fn is_uniform(name: &str) -> bool {
@@ -407,10 +406,10 @@ impl Default for WorkloadConfig {
             interval_ms: 2,
             outstanding_max: default_outstanding(),
             session_timeout_ms: default_session_timeout_ms(),
-            read_ratio: crate::dist::Probability::from_ppm(200_000),
+            read_ratio: kernel::dist::Probability::from_ppm(200_000),
             keys: default_keys(),
             writes_max: 0,
-            cas_ratio: crate::dist::Probability::default(),
+            cas_ratio: kernel::dist::Probability::default(),
             key_dist: default_key_dist(),
             zipf_s: default_zipf_s(),
             queue: None,

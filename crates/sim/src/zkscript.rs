@@ -17,10 +17,10 @@ use serde_json::{Value, json};
 use zab::{Msg, Note, Record};
 
 use crate::clienthost::{ClientHost, HostConfig};
-use crate::kernel::{Factory, Sim, TIMERS_PER_PROCESS_MAX};
 use crate::node::Node;
-use crate::observe::{Observer, Procs, Progress, Verdict, Violation};
 use crate::scenario;
+use kernel::observe::{Observer, Procs, Progress, Verdict, Violation};
+use kernel::sim::{Factory, Sim, TIMERS_PER_PROCESS_MAX};
 
 /// Most lines one script may have.
 pub const SCRIPT_LINES_MAX: usize = 100_000;

@@ -3,7 +3,7 @@
 //! 5-server scenario completes its 10,000 writes, and planted bugs are caught by the
 //! monitors (each monitor's own planted-violation tests live in crates/check).
 
-use sim::observe::Verdict;
+use kernel::observe::Verdict;
 use sim::run::{RunReport, run};
 use sim::scenario::{Loaded, load_file};
 

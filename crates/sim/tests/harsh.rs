@@ -3,9 +3,9 @@
 //! every kernel bound a scenario value can reach is met with a load error naming the field
 //! (exit 2) or an inconclusive budget verdict (exit 3) — never a panic.
 
-use sim::fault::{Fault, Scheduled, Target};
-use sim::nemesis::FAULTS_MAX;
-use sim::observe::Verdict;
+use kernel::fault::{Fault, Scheduled, Target};
+use kernel::nemesis::FAULTS_MAX;
+use kernel::observe::Verdict;
 use sim::run::run;
 use sim::scenario::{Loaded, load_file};
 use sim::zkscript::{self, SCRIPT_SESSIONS_MAX};

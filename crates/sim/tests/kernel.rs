@@ -1,19 +1,19 @@
 //! Acceptance tests of the simulation kernel: determinism over many seeds (and threads), a
 //! fault schedule that does not depend on the workload, and — with small hand-written
-//! processes driving `sim::kernel::Sim` directly — that every fault model (loss,
+//! processes driving `kernel::sim::Sim` directly — that every fault model (loss,
 //! partitions, crash and torn writes, drift and clock jumps, pause, CPU, duplication and
 //! FIFO) and every verdict (budget, liveness, safety) does what it says, at fixed seeds.
 
+use kernel::disk::DiskConfig;
+use kernel::dist::{Latency, Probability};
+use kernel::fault::{Fault, Scheduled, Target};
+use kernel::network::{LinkConfig, NetworkConfig, Transport};
+use kernel::observe::{Observer, Procs, Progress, Verdict, Violation};
+use kernel::sim::{Factory, KernelConfig, LIVENESS_PROBE_NS, Outcome, Sim};
 use proto::{
     Ctx, Message, NS_PER_MS, NS_PER_US, OutboxOf, Process, ProcessId, Recovered, Time, TimerId,
     WriteId,
 };
-use sim::disk::DiskConfig;
-use sim::dist::{Latency, Probability};
-use sim::fault::{Fault, Scheduled, Target};
-use sim::kernel::{Factory, KernelConfig, LIVENESS_PROBE_NS, Outcome, Sim};
-use sim::network::{LinkConfig, NetworkConfig, Transport};
-use sim::observe::{Observer, Procs, Progress, Verdict, Violation};
 use sim::scenario::{self, Loaded};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -276,10 +276,6 @@ impl Process for Actor {
             }
         }
     }
-
-    fn is_leader(&self) -> bool {
-        self.leader
-    }
 }
 
 type Noted = Vec<(Time, ProcessId, Note)>;
@@ -292,6 +288,9 @@ struct Recorder {
 }
 
 impl Observer<Actor> for Recorder {
+    fn leads(&self, pid: ProcessId, procs: &dyn Procs<Actor>) -> bool {
+        procs.get(pid).is_some_and(|a| a.leader)
+    }
     fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) -> Result<(), Violation> {
         self.notes.push((now, pid, note.clone()));
         Ok(())
@@ -1288,6 +1287,9 @@ struct Liveness {
 }
 
 impl Observer<Actor> for Liveness {
+    fn leads(&self, pid: ProcessId, procs: &dyn Procs<Actor>) -> bool {
+        procs.get(pid).is_some_and(|a| a.leader)
+    }
     fn liveness(&mut self, now: Time, _procs: &dyn Procs<Actor>) -> Progress {
         self.probes += 1;
         match self.done_after {
@@ -1367,6 +1369,9 @@ struct Safety {
 }
 
 impl Observer<Actor> for Safety {
+    fn leads(&self, pid: ProcessId, procs: &dyn Procs<Actor>) -> bool {
+        procs.get(pid).is_some_and(|a| a.leader)
+    }
     fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) -> Result<(), Violation> {
         match note {
             Note::Got { seq, .. } if Some(*seq) == self.bad_seq => {

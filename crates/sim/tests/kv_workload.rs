@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use kernel::observe::Verdict;
 use proto::history::{Event, OpRecord, Outcome};
 use proto::zk::{Op, OpResult, ZkError};
-use sim::observe::Verdict;
 use sim::run::{RunReport, run};
 use sim::scenario::{Loaded, ScenarioError, load, load_file};
 
@@ -176,7 +176,7 @@ fn the_history_checker_judges_cas_outcomes() {
             .iter()
             .position(|e| matches!(e, Event::Op(op) if is_cas(op) && op.outcome == outcome))
             .expect("a cas with that outcome");
-        let j = sim::histcheck::judge(&forge(&r.history, i), None);
+        let j = sim::histcheck::judge(&forge(&r.history, i), &[]);
         let check = j.violation.map(|v| v.check);
         assert_eq!(
             check.as_deref(),

@@ -1,7 +1,7 @@
 //! Runs every seed in `scenarios/regressions.txt` (seeds that once found a bug in zabsim) and
 //! expects each to pass: a fixed bug stays fixed.
 
-use sim::observe::Verdict;
+use kernel::observe::Verdict;
 use sim::run::run;
 use sim::scenario::load_file;
 

@@ -7,13 +7,13 @@
 use std::collections::VecDeque;
 
 use client::{Action, SessionState};
+use kernel::fault::{Fault, Scheduled, Target};
+use kernel::observe::{Observer, Procs, Progress, Verdict, Violation};
+use kernel::sim::{Factory, Sim};
 use proto::wire::{CloseReason, EventType, ServerMsg};
 use proto::zk::{CreateMode, Op, OpResult, SessionId};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId};
 use sim::clienthost::{ClientHost, HostConfig};
-use sim::fault::{Fault, Scheduled, Target};
-use sim::kernel::{Factory, Sim};
-use sim::observe::{Observer, Procs, Progress, Verdict, Violation};
 use sim::scenario;
 use zab::{Msg, Note, Record, Server};
 
@@ -187,9 +187,6 @@ impl Process for TNode {
             TNode::Client(c) => c.on_disconnect(ctx, peer, out),
         }
     }
-    fn is_leader(&self) -> bool {
-        matches!(self, TNode::Server(s) if s.is_leader())
-    }
 }
 
 /// A planned client: its session timeout, the server order it tries and its steps.
@@ -216,6 +213,9 @@ struct PlanObserver {
 }
 
 impl Observer<TNode> for PlanObserver {
+    fn leads(&self, pid: ProcessId, procs: &dyn Procs<TNode>) -> bool {
+        matches!(procs.get(pid), Some(TNode::Server(s)) if s.is_leader())
+    }
     fn liveness(&mut self, _now: Time, procs: &dyn Procs<TNode>) -> Progress {
         let clients: Vec<&PlanClient> = (self.servers..self.servers + self.clients)
             .map(|p| {

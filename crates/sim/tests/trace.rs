@@ -4,11 +4,11 @@
 //! with their reasons, server state changes — in time order, with every handled message
 //! paired to its send; and a recorder stops at its bound.
 
+use kernel::fault::Fault;
+use kernel::tracelog::{DropReason, Healed, MemorySink, TraceEvent, TraceSink, What};
 use proto::ProcessId;
-use sim::fault::Fault;
 use sim::run::{RunReport, run, run_traced};
 use sim::scenario::{Loaded, load_file};
-use sim::tracelog::{DropReason, Healed, MemorySink, TraceEvent, TraceSink, What};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;

@@ -338,6 +338,11 @@ impl Server {
     pub fn phase(&self) -> Phase {
         self.phase
     }
+    /// Whether this server is in state LEADING (established or not): what leader-targeted
+    /// faults hit.
+    pub fn is_leader(&self) -> bool {
+        self.state == ServerState::Leading
+    }
     pub fn accepted_epoch(&self) -> Epoch {
         self.accepted_epoch
     }
@@ -534,9 +539,5 @@ impl Process for Server {
         }
         self.disk.recycle(waiters);
         self.disk.flush(out);
-    }
-
-    fn is_leader(&self) -> bool {
-        self.state == ServerState::Leading
     }
 }

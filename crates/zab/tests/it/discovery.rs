@@ -138,7 +138,7 @@ fn leader_picks_an_epoch_above_the_quorums_accepted_epochs_and_persists_it_first
         ]
     );
     assert!(o.s.is_established_leader());
-    assert!(proto::Process::is_leader(&o.s));
+    assert!(o.s.is_leader());
 }
 
 #[test]

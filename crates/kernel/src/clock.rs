@@ -14,7 +14,7 @@
 //! ever after); `mono_to_global(m)` is the earliest global time at which mono reads at least
 //! `m`, and `wall_to_global(w)` likewise for wall.
 
-use proto::Time;
+use sansio::Time;
 
 /// The largest drift a clock may have, ±50% (a bound that keeps arithmetic in range).
 pub const DRIFT_PPM_MAX: i64 = 500_000;

@@ -6,9 +6,9 @@
 //! Invariant: consuming draws from one stream never changes any other stream, so changing
 //! the workload leaves the fault schedule identical.
 
-use proto::{Entropy, mix64};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
+use sansio::{Entropy, mix64};
 
 /// The purposes with their own stream. Process streams are `Process(i)`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl Stream {
 
     /// Uniform in `0..bound`, `bound > 0` (Lemire's multiply-shift with rejection).
     pub fn below(&mut self, bound: u64) -> u64 {
-        proto::uniform_below(bound, || self.u64())
+        sansio::uniform_below(bound, || self.u64())
     }
 
     /// Uniform in `lo..=hi`.

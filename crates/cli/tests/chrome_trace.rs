@@ -4,14 +4,17 @@
 //! handling or a drop (or the run ended while it travelled); timestamps never decrease
 //! along a track; the same run writes the same bytes; the bound truncates into a valid
 //! file that says so; a finding closes the trace as a global instant.
+//!
+//! (Lives with the command line because it runs the ZooKeeper world, which `report` does not
+//! depend on.)
 
+use kernel::observe::{Finding, Verdict};
+use kernel::tracelog::TraceSink;
 use proto::ProcessId;
 use report::trace::{ChromeTrace, RunEnd, Written};
 use serde_json::Value;
-use sim::observe::{Finding, Verdict};
 use sim::run::{RunReport, process_names, run_traced};
 use sim::scenario::{Loaded, load_file};
-use sim::tracelog::TraceSink;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;

@@ -194,10 +194,6 @@ pub trait Process {
         _out: &mut Outbox<Self::Msg, Self::Record, Self::Note>,
     ) {
     }
-    /// Whether this process currently leads (used by leader-targeted faults).
-    fn is_leader(&self) -> bool {
-        false
-    }
 }
 
 /// The outbox type of a process `P`.

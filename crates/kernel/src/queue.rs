@@ -27,7 +27,7 @@
 //! once, and its overflow events move in at that moment — or by direct pushes, in push
 //! order); at most `capacity_max` events are pending.
 
-use proto::Time;
+use sansio::Time;
 
 /// Pending events at once, at most (a bound on the run's memory). A scenario's
 /// `run.queue_max` is held to it at load; a run that fills its queue ends with a `queue`
@@ -571,7 +571,7 @@ mod tests {
         let mut now = Time::ZERO;
         let mut id = 0u64;
         for round in 0..200_000u64 {
-            x = proto::mix64(x ^ round);
+            x = sansio::mix64(x ^ round);
             if !x.is_multiple_of(3) || model.is_empty() {
                 let spread = [0u64, 100, 5_000, 1_000_000, 20_000_000, 60_000_000_000]
                     [(x >> 8) as usize % 6];
@@ -665,7 +665,7 @@ mod tests {
         let mut x = 12345u64;
         let mut expected = Vec::new();
         for i in 0..10_000u64 {
-            x = proto::mix64(x);
+            x = sansio::mix64(x);
             let t = Time(x % 1_000);
             q.push(t, i).unwrap();
             expected.push((t, i));

@@ -9,7 +9,7 @@
 
 use crate::dist::{Latency, Sampler};
 use crate::rng::Stream;
-use proto::Time;
+use sansio::Time;
 use serde::{Deserialize, Serialize};
 
 /// The `[disk]` section of a scenario.

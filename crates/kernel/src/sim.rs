@@ -36,7 +36,7 @@ use crate::rng::{Purpose, Stream};
 use crate::tracelog::{
     DUPLICATE_ID_BIT, DropReason, Healed, NoteNamer, Off, Recording, TraceSink, Tracer, What,
 };
-use proto::{
+use sansio::{
     Ctx, Entropy, Message, NS_PER_MS, OutboxOf, Output, Process, ProcessId, Recovered,
     StableHasher, Time, TimerId, WriteId,
 };
@@ -48,6 +48,9 @@ use serde::Serialize;
 pub const TIMERS_PER_PROCESS_MAX: usize = 256;
 /// How often the liveness condition is checked in the liveness phase.
 pub const LIVENESS_PROBE_NS: u64 = 10 * NS_PER_MS;
+
+/// Processes in one run, at most (scenario loaders refuse more).
+pub const PROCESSES_MAX: u32 = 100_000;
 
 /// Everything the kernel needs to run, fully resolved (no random choices left but the
 /// streams' own).
@@ -1161,15 +1164,19 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         Ok(())
     }
 
-    fn resolve_target(&self, target: Target) -> Option<ProcessId> {
+    /// The process a fault hits; "the leader" is whoever the world's observer says leads
+    /// (the kernel knows no protocol), the first such in target order.
+    fn resolve_target(&self, target: Target, observer: &dyn Observer<P>) -> Option<ProcessId> {
         match target {
             Target::Node(i) => Some(self.config.targets[i as usize]),
-            Target::Leader => self.config.targets.iter().copied().find(|p| {
-                self.slots[p.index()]
-                    .process
-                    .as_ref()
-                    .is_some_and(|x| x.is_leader())
-            }),
+            Target::Leader => {
+                let procs = SlotView(&self.slots);
+                self.config
+                    .targets
+                    .iter()
+                    .copied()
+                    .find(|&p| observer.leads(p, &procs))
+            }
             Target::Random => unreachable!("schedules hold no random targets"),
         }
     }
@@ -1190,7 +1197,9 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             fault: fault.clone(),
             processes: Vec::new(),
         };
-        let target = fault.target().and_then(|t| self.resolve_target(t));
+        let target = fault
+            .target()
+            .and_then(|t| self.resolve_target(t, observer));
         let until = fault.duration_ms().map(|d| now.plus_ns(d * NS_PER_MS));
         record.until_ns = until.map(Time::ns);
         record.processes.extend(target);

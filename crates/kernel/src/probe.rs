@@ -6,7 +6,7 @@
 //! the heal, every process gets an answer to a ping.
 
 use crate::observe::{Observer, Procs, Progress, Violation};
-use proto::{Ctx, Message, OutboxOf, Process, ProcessId, Recovered, Time, TimerId, WriteId};
+use sansio::{Ctx, Message, OutboxOf, Process, ProcessId, Recovered, Time, TimerId, WriteId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProbeMsg {
@@ -260,7 +260,7 @@ pub const RELAY_BENCH_TOKENS_TOTAL: u32 = 20_000;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::Entropy;
+    use sansio::Entropy;
 
     /// Draws that make `below(n)` return 0 for every small `n`.
     struct Fixed(u64);
@@ -275,7 +275,7 @@ mod tests {
     struct Mixed(u64);
     impl Entropy for Mixed {
         fn next_u64(&mut self) -> u64 {
-            self.0 = proto::mix64(self.0.wrapping_add(1));
+            self.0 = sansio::mix64(self.0.wrapping_add(1));
             self.0
         }
     }
@@ -339,7 +339,7 @@ mod tests {
         let sent: Vec<_> = out.drain().collect();
         assert_eq!(
             sent[0],
-            proto::Output::Send {
+            sansio::Output::Send {
                 to: ProcessId(1),
                 msg: ProbeMsg::Ping {
                     seq: 0,
@@ -366,8 +366,8 @@ mod tests {
         assert_eq!(
             out.drain().collect::<Vec<_>>(),
             vec![
-                proto::Output::Note(ProbeNote::RoundTrip { rtt_ns: 500 }),
-                proto::Output::Append { record: 0 }
+                sansio::Output::Note(ProbeNote::RoundTrip { rtt_ns: 500 }),
+                sansio::Output::Append { record: 0 }
             ]
         );
     }

@@ -9,7 +9,7 @@ pub const NS_PER_SEC: u64 = 1_000_000_000;
 
 /// A point in simulated time, in nanoseconds. Global time is the kernel's; each process
 /// sees its own two local clocks, a monotonic one that may drift and a wall clock that may
-/// also jump (see `Ctx` and `sim::clock`).
+/// also jump (see `Ctx` and the kernel's clock model).
 #[derive(
     Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]

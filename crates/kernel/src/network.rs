@@ -17,7 +17,7 @@
 use crate::dist::{Latency, Probability, Sampler};
 use crate::partition::Partitions;
 use crate::rng::Stream;
-use proto::{ProcessId, Time, mix64};
+use sansio::{ProcessId, Time, mix64};
 use serde::{Deserialize, Serialize};
 // The per-link override table is lookup-only, with a fixed hasher.
 use std::collections::HashMap;
@@ -421,7 +421,7 @@ const FIFO_LOAD_PCT: usize = 70;
 /// reached: a sender has a link to each other process, and a run has at most
 /// `PROCESSES_MAX` (the loader's bound; checked at compile time below).
 pub const FIFO_LINKS_MAX: usize = 1 << 28;
-const _: () = assert!(crate::scenario::PROCESSES_MAX as usize <= FIFO_LINKS_MAX);
+const _: () = assert!(crate::sim::PROCESSES_MAX as usize <= FIFO_LINKS_MAX);
 
 impl FifoTable {
     #[cfg(test)]

@@ -13,7 +13,7 @@
 //! bound (`MemorySink::events_max`, note details `NOTE_DETAIL_BYTES_MAX`).
 
 use crate::fault::Fault;
-use proto::ProcessId;
+use sansio::ProcessId;
 use std::cell::RefCell;
 use std::fmt::Debug;
 use std::rc::Rc;
@@ -199,71 +199,8 @@ pub fn debug_note_text<N: Debug>(note: &N) -> NoteText {
     }
 }
 
-/// A ZooKeeper ensemble's notes: server states in ZooKeeper's words (LOOKING, LEADING, …),
-/// elections, commits; client notes by their variant and operation.
-pub fn zab_note_text(note: &zab::Note) -> NoteText {
-    use zab::Note as N;
-    let text = |name: String, detail: String| NoteText { name, detail };
-    match note {
-        N::State { state, epoch } => text(
-            format!("{state:?}").to_uppercase(),
-            format!("epoch {}", epoch.0),
-        ),
-        N::Phase(p) => text(
-            format!("phase {}", format!("{p:?}").to_uppercase()),
-            String::new(),
-        ),
-        N::ElectionDone {
-            leader,
-            election_epoch,
-        } => text(
-            format!("elected {leader}"),
-            format!("election epoch {election_epoch}"),
-        ),
-        N::Established { epoch } => text(format!("established epoch {}", epoch.0), String::new()),
-        N::Proposed { zxid, .. } => text(format!("propose {zxid}"), String::new()),
-        N::Committed { zxid } => text(format!("commit {zxid}"), String::new()),
-        N::Delivered { zxid, .. } => text(format!("deliver {zxid}"), String::new()),
-        N::Reset { upto, .. } => text(format!("reset to {upto}"), String::new()),
-        N::Truncated { after, removed } => text(
-            format!("truncate after {after}"),
-            format!("{} removed", removed.len()),
-        ),
-        N::Synced {
-            leader,
-            epoch,
-            last_zxid,
-        } => text(
-            format!("synced with {leader}"),
-            format!("epoch {}, last zxid {last_zxid}", epoch.0),
-        ),
-        N::SessionExpired { session, zxid } => {
-            text(format!("session expired {session}"), format!("zxid {zxid}"))
-        }
-        N::Applied { session, xid, zxid } => text(
-            format!("applied {zxid}"),
-            format!("session {session} xid {xid}"),
-        ),
-        N::Client(c) => client_note_text(c),
-    }
-}
-
-fn client_note_text(note: &proto::history::ClientNote) -> NoteText {
-    use proto::history::ClientNote as C;
-    let detail = bounded(format!("{note:?}"));
-    let name = match note {
-        C::Invoke { op, .. } => format!("invoke {}", head(&format!("{op:?}"))),
-        C::Complete { result, .. } => format!("complete {}", head(&format!("{result:?}"))),
-        C::Watch { .. } => "watch event".to_string(),
-        C::SessionEnd { .. } => "session end".to_string(),
-        C::QueueStart { kind, .. } => format!("queue {}", head(&format!("{kind:?}"))),
-        C::QueueEnd { .. } => "queue done".to_string(),
-    };
-    NoteText { name, detail }
-}
-
 /// The leading identifier of a `Debug` form (`State` of `State { .. }`).
-fn head(debug: &str) -> &str {
+pub fn head(debug: &str) -> &str {
     let end = debug
         .find(|c: char| !(c.is_alphanumeric() || c == '_'))
         .unwrap_or(debug.len());
@@ -271,7 +208,7 @@ fn head(debug: &str) -> &str {
 }
 
 /// `text` cut to at most `NOTE_DETAIL_BYTES_MAX` bytes (at a character boundary, marked).
-fn bounded(mut text: String) -> String {
+pub fn bounded(mut text: String) -> String {
     if text.len() > NOTE_DETAIL_BYTES_MAX {
         let mut end = NOTE_DETAIL_BYTES_MAX - '…'.len_utf8();
         while !text.is_char_boundary(end) {
@@ -384,17 +321,7 @@ mod tests {
     }
 
     #[test]
-    fn notes_get_short_names_and_bounded_details() {
-        let t = zab_note_text(&zab::Note::State {
-            state: zab::ServerState::Leading,
-            epoch: proto::Epoch(3),
-        });
-        assert_eq!(t.name, "LEADING");
-        assert_eq!(t.detail, "epoch 3");
-        let t = zab_note_text(&zab::Note::Committed {
-            zxid: proto::Zxid(0x1_0000_0002),
-        });
-        assert_eq!(t.name, "commit 0x100000002");
+    fn debug_notes_get_short_names_and_bounded_details() {
         let long = debug_note_text(&vec![7u8; 1_000]);
         assert_eq!(long.name, "");
         assert!(long.detail.len() <= NOTE_DETAIL_BYTES_MAX);

@@ -13,7 +13,7 @@
 
 use crate::detmath;
 use crate::rng::{PPM_ONE, Stream};
-use proto::NS_PER_US;
+use sansio::NS_PER_US;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// No single sampled latency exceeds this (one minute): keeps every queue bounded in time.
@@ -308,7 +308,7 @@ impl Sampler {
     /// One sample in nanoseconds, at most [`LATENCY_NS_MAX`].
     ///
     /// - uniform: `min + below(max − min + 1)` on the ns scale (`below` by Lemire's
-    ///   multiply-shift with rejection, as `proto::uniform_below`);
+    ///   multiply-shift with rejection, as `sansio::uniform_below`);
     /// - exponential: `min − mean · ln(U)`, U uniform in (0,1) from one draw;
     /// - log-normal: `median · exp(sigma · Φ⁻¹(U))`, U = one draw / 2^64, read from the
     ///   distribution's quantile table (see `QuantileTable`; within ~1e-5 of the formula),
@@ -451,7 +451,7 @@ mod tests {
             let t = QuantileTable::new(median_us, sigma);
             let mut x = 3u64;
             for i in 0..200_000u64 {
-                x = proto::mix64(x ^ i);
+                x = sansio::mix64(x ^ i);
                 // Spread the draws over every octave of both halves.
                 let d = match i % 3 {
                     0 => x,

@@ -10,7 +10,7 @@
 //! Invariant: a cut only ever blocks links; healing removes exactly the cut that was added.
 
 use crate::nemesis::FAULTS_MAX;
-use proto::ProcessId;
+use sansio::ProcessId;
 use serde::Serialize;
 
 /// The shape of a partition, with concrete process ids.

@@ -2,7 +2,7 @@
 //! crashes, the processes after every event, the liveness condition), findings, verdicts,
 //! and the exit code each verdict maps to (DESIGN.md §7).
 
-use proto::{Process, ProcessId, Time};
+use sansio::{Process, ProcessId, Time};
 use serde::Serialize;
 
 /// A broken property, as an observer reports it.
@@ -132,6 +132,12 @@ pub trait Observer<P: Process> {
     /// explanation costs more than deciding.
     fn liveness_met(&mut self, now: Time, procs: &dyn Procs<P>) -> bool {
         self.liveness(now, procs) == Progress::Done
+    }
+    /// Whether the live process `pid` leads now, in the world's own terms: how the kernel
+    /// resolves leader-targeted faults ("isolate the leader"). The kernel knows no protocol;
+    /// by default nobody leads and such faults hit no one.
+    fn leads(&self, _pid: ProcessId, _procs: &dyn Procs<P>) -> bool {
+        false
     }
 }
 
