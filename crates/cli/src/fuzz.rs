@@ -1,88 +1,31 @@
-//! `zabsim fuzz`: many seeds of one scenario, each run single-threaded, `--jobs` of them at
-//! once on plain threads. One JSON line per seed (seed, verdict, trace hash, figures) is
-//! appended and flushed to `--results` as soon as the seed ends, so an interrupted sweep
-//! loses nothing; a panic in one seed is caught and reported as a finding while the sweep
-//! goes on; every finding prints its `REPRO:` line. The scenario's seeds from
-//! `regressions.txt` run first; `--seeds N` and/or `--time 60s` bound the sweep; `--shard
-//! I/N` runs one shard's seeds (offset ≡ I mod N). Seeds are judged in seed order at the end,
-//! so the summary and exit code do not depend on thread scheduling. `--resume` skips the
-//! seeds already in the results file and appends the rest (resume.rs); SIGINT/SIGTERM stop
-//! starting seeds and exit 130/143 after the summary so far (interrupt.rs).
+//! `zabsim fuzz`: the edge of a sweep of many seeds of one scenario. `explore` plans the
+//! seeds (the scenario's regression seeds from `regressions.txt` first, `--seeds N`, `--shard
+//! I/N`, `--resume`) and runs and classifies each one; this module owns what is not
+//! deterministic: `--jobs` plain threads each running whole seeds, the `--time` deadline on the
+//! wall clock, SIGINT/SIGTERM (interrupt.rs: stop starting seeds, exit 130/143 after the
+//! summary so far), the progress bar (progress.rs), the results file (one JSON line per seed,
+//! appended and flushed as soon as the seed ends, so an interrupted sweep loses nothing), the
+//! printing and the exit code. A panic in one seed is reported as a finding while the sweep
+//! goes on (the panic hook stays quiet meanwhile); every finding prints its `REPRO:` line.
+//! Seeds are judged in seed order at the end, so the summary and exit code do not depend on
+//! thread scheduling.
 
 mod interrupt;
 mod progress;
-mod resume;
 
 use crate::ScenarioArgs;
 use crate::runcmd::{load, repro_line};
+use explore::judge::{self, INPUT, PANIC, REGRESSION_MOVED};
+use explore::merge::NONDETERMINISM;
+use explore::plan::{Job, Plan, Shard, Spec};
+use explore::regressions;
 use indicatif::ProgressBar;
-pub use proto::results::SeedResult;
+use proto::results::SeedResult;
 use sim::scenario::Loaded;
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Seeds in one sweep, at most.
-const SEEDS_MAX: u64 = 100_000_000;
-
-fn run_seed(loaded: &Loaded, seed: u64) -> SeedResult {
-    let outcome =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim::run::run(loaded, seed)));
-    match outcome {
-        Ok(Ok(r)) => SeedResult {
-            seed,
-            verdict: r.outcome.verdict.name().to_string(),
-            trace_hash: format!("{:016x}", r.outcome.trace_hash),
-            detail: match &r.outcome.verdict {
-                kernel::observe::Verdict::Pass => None,
-                kernel::observe::Verdict::Budget { budget, detail } => {
-                    Some(format!("{budget} budget: {detail}"))
-                }
-                v => v.finding().map(|f| f.to_string()),
-            },
-            events: r.outcome.stats.events,
-            figures: r.figures,
-            regression: false,
-            repro: None,
-            scenario: None,
-        },
-        Ok(Err(e)) => SeedResult {
-            seed,
-            verdict: "input".into(),
-            trace_hash: String::new(),
-            detail: Some(e.to_string()),
-            events: 0,
-            figures: Vec::new(),
-            regression: false,
-            repro: None,
-            scenario: None,
-        },
-        Err(panic) => {
-            let message = panic_message(panic.as_ref());
-            SeedResult {
-                seed,
-                verdict: "panic".into(),
-                trace_hash: String::new(),
-                detail: Some(message),
-                events: 0,
-                figures: Vec::new(),
-                regression: false,
-                repro: None,
-                scenario: None,
-            }
-        }
-    }
-}
-
-/// The text of a caught panic's payload.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "non-string panic".into())
-}
+use std::time::{Duration, Instant};
 
 /// What `zabsim fuzz` was asked to do.
 pub struct Options<'a> {
@@ -98,73 +41,28 @@ pub struct Options<'a> {
     pub resume: bool,
 }
 
-/// Seeds handed out to the worker threads: the regression seeds first, then this shard's
-/// share of `first, first + 1, …` until the count or the deadline.
+/// The plan of the sweep and the edge's reasons to end it early: the wall-clock deadline,
+/// a finding with `--stop-on-finding`, a signal.
 struct Source {
-    regressions: std::collections::VecDeque<u64>,
-    first: u64,
-    shard: (u64, u64),
-    next_k: u64,
-    count: Option<u64>,
-    deadline: Option<std::time::Instant>,
+    plan: Plan,
+    deadline: Option<Instant>,
     stopped: bool,
-    /// (regression, seed) of the results already judged (`--resume`): not run again.
-    skip: BTreeSet<(bool, u64)>,
-    skipped: u64,
 }
 
 impl Source {
-    /// The next seed to run and whether it is a regression seed.
-    fn next(&mut self) -> Option<(u64, bool)> {
-        loop {
-            let (seed, regression) = self.candidate()?;
-            if !self.skip.contains(&(regression, seed)) {
-                return Some((seed, regression));
-            }
-            self.skipped += 1;
-        }
-    }
-
-    /// The next seed of the sweep, judged already or not.
-    fn candidate(&mut self) -> Option<(u64, bool)> {
+    /// The next seed to run.
+    fn next(&mut self) -> Option<Job> {
         if self.stopped || interrupt::stopping() {
             return None;
         }
-        if let Some(seed) = self.regressions.pop_front() {
-            return Some((seed, true));
-        }
-        if self.count.is_some_and(|c| self.next_k >= c)
-            || self
-                .deadline
-                .is_some_and(|d| std::time::Instant::now() >= d)
-        {
-            return None;
-        }
-        let (i, n) = self.shard;
-        let offset = i.checked_add(self.next_k.checked_mul(n)?)?;
-        self.next_k += 1;
-        Some((self.first.checked_add(offset)?, false))
-    }
-
-    /// How many seeds are left to run, when the sweep has a count.
-    fn left(&self) -> Option<u64> {
-        let count = self.count?;
-        let (i, n) = self.shard;
-        let in_sweep = |seed: u64| {
-            seed.checked_sub(self.first)
-                .is_some_and(|o| o % n == i && o / n < count)
-        };
-        let judged = self.skip.iter().filter(|&&(r, s)| !r && in_sweep(s));
-        let regressions = self
-            .regressions
-            .iter()
-            .filter(|&&s| !self.skip.contains(&(true, s)));
-        Some(count - judged.count() as u64 + regressions.count() as u64)
+        let deadline = self.deadline;
+        self.plan
+            .next(|| deadline.is_some_and(|d| Instant::now() >= d))
     }
 }
 
 /// `60s`, `5m`, `1h`, `500ms` → a duration.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -175,7 +73,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         return Err(format!("--time must be positive, not `{text}`"));
     }
     let secs = match unit {
-        "ms" => return Ok(std::time::Duration::from_millis(n)),
+        "ms" => return Ok(Duration::from_millis(n)),
         "s" | "" => n,
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3600),
@@ -185,33 +83,13 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             ));
         }
     };
-    Ok(std::time::Duration::from_secs(secs))
+    Ok(Duration::from_secs(secs))
 }
 
-/// `I/N` or `auto/N` (I from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID).
-pub fn parse_shard(text: &str) -> Result<(u64, u64), String> {
-    let bad = || format!("--shard: `{text}` is not I/N with 0 <= I < N (or auto/N)");
-    let (i, n) = text.split_once('/').ok_or_else(bad)?;
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let i: u64 = if i == "auto" {
-        let var = ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok())
-            .ok_or("--shard auto/N: neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set")?;
-        var.parse()
-            .map_err(|_| format!("--shard auto: index `{var}` is not a number"))?
-    } else {
-        i.parse().map_err(|_| bad())?
-    };
-    if n == 0 || i >= n {
-        return Err(bad());
-    }
-    Ok((i, n))
-}
-
-/// Regression seeds for this scenario from `regressions.txt` beside the scenario file (or
-/// `scenarios/regressions.txt` for the built-in default).
-fn regression_seeds(args: &ScenarioArgs) -> Vec<u64> {
+/// The scenario's regression seeds from `regressions.txt` beside the scenario file (or
+/// `scenarios/regressions.txt` for the built-in default). Their pinned hashes count only
+/// when the sweep runs the scenario unmodified: a `--set` or `--bug` changes every run.
+fn regression_jobs(args: &ScenarioArgs) -> Result<Vec<Job>, String> {
     let (dir, name) = match &args.scenario {
         Some(path) => {
             let p = std::path::Path::new(path);
@@ -221,50 +99,38 @@ fn regression_seeds(args: &ScenarioArgs) -> Vec<u64> {
         }
         None => ("scenarios".into(), "default.toml".to_string()),
     };
-    let Ok(text) = std::fs::read_to_string(dir.join("regressions.txt")) else {
-        return Vec::new();
-    };
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .filter_map(|l| {
-            let mut parts = l.split_whitespace();
-            (parts.next()? == name).then(|| parts.next()?.parse().ok())?
-        })
-        .collect()
+    let list = regressions::read(&dir.join(regressions::FILE))?;
+    let comparable = args.all_overrides().is_empty();
+    let jobs = regressions::of_scenario(&list, &name)
+        .iter()
+        .map(|r| Job::regression(r, comparable))
+        .collect();
+    Ok(jobs)
 }
 
 fn source(args: &ScenarioArgs, opts: &Options) -> Result<Source, String> {
     let shard = match opts.shard {
-        Some(s) => parse_shard(s)?,
-        None => (0, 1),
+        Some(s) => Shard::parse(s, |var| std::env::var(var).ok())?,
+        None => Shard::WHOLE,
     };
     let deadline = match opts.time {
-        Some(t) => Some(std::time::Instant::now() + parse_duration(t)?),
+        Some(t) => Some(Instant::now() + parse_duration(t)?),
         None => None,
     };
-    let count = match (opts.seeds, deadline) {
-        (Some(n), _) if n == 0 || n > SEEDS_MAX => {
-            return Err(format!("--seeds must be in 1..={SEEDS_MAX}"));
-        }
-        (Some(n), _) => Some(n),
-        (None, Some(_)) => None,
-        (None, None) => Some(100),
-    };
-    let regressions = if opts.regressions && shard.0 == 0 {
-        regression_seeds(args).into_iter().collect()
-    } else {
-        Default::default()
-    };
-    Ok(Source {
-        regressions,
+    let spec = Spec {
         first: opts.first,
+        seeds: opts.seeds,
+        timed: deadline.is_some(),
         shard,
-        next_k: 0,
-        count,
+    };
+    let mut plan = Plan::new(spec)?;
+    if opts.regressions && shard.runs_regressions() {
+        plan.replay_first(regression_jobs(args)?);
+    }
+    Ok(Source {
+        plan,
         deadline,
         stopped: false,
-        skip: BTreeSet::new(),
-        skipped: 0,
     })
 }
 
@@ -332,16 +198,16 @@ impl<'a> Sweep<'a> {
         check(opts)?;
         let mut source = source(args, opts)?;
         let loaded = load(args)?;
-        let label = scenario_label(&loaded, args);
+        let label = judge::scenario_label(&loaded, &args.overrides, &args.bugs);
         let previous = match opts.results.filter(|_| opts.resume) {
-            Some(path) => resume::read(path, &label)?,
+            Some(path) => resume(path, &label)?,
             None => Vec::new(),
         };
-        source.skip = resume::judged(&previous);
+        source.plan.skip(explore::resume::judged(&previous));
         let sink = opts.results.map(open_results).transpose()?;
         interrupt::watch()?;
-        describe(&source, opts, &loaded.origin, previous.len());
-        let bar = progress::bar(source.left(), source.deadline);
+        describe(&source.plan, opts, &loaded.origin, previous.len());
+        let bar = progress::bar(source.plan.left(), source.deadline);
         Ok(Sweep {
             args,
             opts,
@@ -362,10 +228,10 @@ impl<'a> Sweep<'a> {
             // Take the seed in its own statement: the lock must not be held while the seed
             // runs (a finding locks it again to stop the sweep).
             let next = self.source.lock().expect("source").next();
-            let Some((seed, regression)) = next else {
+            let Some(job) = next else {
                 break;
             };
-            let r = self.judge(seed, regression);
+            let r = self.judge(&job);
             self.write(&r);
             if r.verdict != "pass" {
                 self.found();
@@ -376,12 +242,11 @@ impl<'a> Sweep<'a> {
     }
 
     /// Run one seed: its result line.
-    fn judge(&self, seed: u64, regression: bool) -> SeedResult {
-        let mut r = run_seed(&self.loaded, seed);
-        r.regression = regression;
+    fn judge(&self, job: &Job) -> SeedResult {
+        let mut r = judge::run(&self.loaded, job);
         r.scenario = Some(self.label.clone());
-        if r.verdict != "pass" && r.verdict != "input" {
-            r.repro = Some(repro(self.args, &r));
+        if r.verdict != "pass" && r.verdict != INPUT {
+            r.repro = Some(repro(self.args, &r, job));
         }
         r
     }
@@ -389,8 +254,7 @@ impl<'a> Sweep<'a> {
     /// Append the result's line in one write, so that the file only ever holds whole lines.
     fn write(&self, r: &SeedResult) {
         if let Some(f) = &self.sink {
-            let mut line = serde_json::to_vec(r).expect("results serialize");
-            line.push(b'\n');
+            let line = explore::results::line(r);
             let mut f = f.lock().expect("results lock");
             let _ = f.write_all(&line).and_then(|_| f.flush());
         }
@@ -407,7 +271,7 @@ impl<'a> Sweep<'a> {
     /// The summary of the whole sweep (with `--resume`, the results read too); the exit code.
     fn finish(self) -> u8 {
         self.bar.finish_and_clear();
-        let skipped = self.source.into_inner().expect("source").skipped;
+        let skipped = self.source.into_inner().expect("source").plan.skipped();
         let done = self.done.into_inner().expect("results lock");
         if let (true, Some(path)) = (self.opts.resume, self.opts.results) {
             println!("resume: {skipped} seeds skipped, already judged in {path}");
@@ -431,35 +295,58 @@ impl<'a> Sweep<'a> {
     }
 }
 
-fn describe(src: &Source, opts: &Options, origin: &str, previous: usize) {
-    let what = match (src.count, opts.time) {
+fn describe(plan: &Plan, opts: &Options, origin: &str, previous: usize) {
+    let what = match (plan.count(), opts.time) {
         (Some(n), Some(t)) => format!("up to {n} seeds or {t}"),
         (Some(n), None) => format!("{n} seeds"),
         (None, Some(t)) => format!("seeds for {t}"),
         (None, None) => unreachable!("a count or a deadline"),
     };
-    let shard = if src.shard.1 > 1 {
-        format!(" (shard {}/{})", src.shard.0, src.shard.1)
+    let shard = plan.shard();
+    let shard = if shard.count > 1 {
+        format!(" (shard {}/{})", shard.index, shard.count)
     } else {
         String::new()
     };
     println!(
         "fuzz: {what} from {}{shard} of {origin}, {} jobs, {} regression seeds first",
-        src.first,
+        plan.first(),
         opts.jobs,
-        src.regressions.len()
+        plan.regressions_planned()
     );
     if let (true, Some(path)) = (opts.resume, opts.results) {
         println!("resume: {previous} results already in {path}; their seeds are not run again");
     }
 }
 
-/// The REPRO line of a seed's result (a panic has no trace hash to expect).
-fn repro(args: &ScenarioArgs, r: &SeedResult) -> String {
-    match u64::from_str_radix(&r.trace_hash, 16) {
-        Ok(hash) => repro_line(args, r.seed, hash),
-        Err(_) => repro_line(args, r.seed, 0).replace(" --expect-hash 0000000000000000", ""),
+/// The REPRO line of a seed's result: a moved regression seed's expects its pinned hash (the
+/// replay then shows the mismatch); a panic has no trace hash to expect.
+fn repro(args: &ScenarioArgs, r: &SeedResult, job: &Job) -> String {
+    let moved = job
+        .pinned
+        .as_ref()
+        .filter(|_| r.verdict == REGRESSION_MOVED);
+    let hash = moved
+        .map(|p| p.hash)
+        .or_else(|| u64::from_str_radix(&r.trace_hash, 16).ok());
+    match hash {
+        Some(hash) => repro_line(args, r.seed, hash),
+        None => repro_line(args, r.seed, 0).replace(" --expect-hash 0000000000000000", ""),
     }
+}
+
+/// The results a stopped sweep already wrote to `path`, saying so when a kill left a partial
+/// last line (dropped from the file).
+fn resume(path: &str, label: &str) -> Result<Vec<SeedResult>, String> {
+    let previous = explore::resume::read(path, label)?;
+    if previous.partial > 0 {
+        eprintln!(
+            "resume: {path} ended with a partial line ({} bytes, cut by a kill mid-write); \
+             dropped it",
+            previous.partial
+        );
+    }
+    Ok(previous.results)
 }
 
 /// Print the summary, each finding and its REPRO line; the exit code of the set.
@@ -487,26 +374,19 @@ pub fn summarize(done: &[SeedResult]) -> u8 {
         }
     }
     let any = |v: &[&str]| done.iter().any(|r| v.contains(&r.verdict.as_str()));
-    if any(&["input"]) {
+    if any(&[INPUT]) {
         2
-    } else if any(&["safety", "liveness", "panic", "nondeterminism"]) {
+    } else if any(&[
+        "safety",
+        "liveness",
+        PANIC,
+        NONDETERMINISM,
+        REGRESSION_MOVED,
+    ]) {
         1
     } else if any(&["budget"]) {
         3
     } else {
         0
     }
-}
-
-/// `name (origin)` and the overrides that change what runs: `ci (scenarios/ci.toml) --set
-/// network.loss=0.1 --bug zk-1154`.
-fn scenario_label(loaded: &Loaded, args: &ScenarioArgs) -> String {
-    let mut label = format!("{} ({})", loaded.scenario.name, loaded.origin);
-    for o in &args.overrides {
-        label += &format!(" --set {o}");
-    }
-    for b in &args.bugs {
-        label += &format!(" --bug {b}");
-    }
-    label
 }

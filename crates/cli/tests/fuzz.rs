@@ -1,10 +1,13 @@
 //! `zabsim fuzz` end to end: per-seed verdicts and trace hashes do not depend on `--jobs`,
 //! a planted bug is found with exit 1 and a `REPRO:` line that replays the same finding,
 //! and bad arguments exit 2; `--resume` completes a stopped sweep (a prefix of its results
-//! file, a partial last line, a SIGINT) with each seed once and the uninterrupted results.
+//! file, a partial last line, a SIGINT) with each seed once and the uninterrupted results; a
+//! regression seed whose pinned hash moved is a finding (exit 1) unless overrides make the
+//! hash incomparable, and a bad `regressions.txt` line exits 2 naming file, line and field.
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 fn zabsim(args: &[&str]) -> (i32, String) {
@@ -476,4 +479,95 @@ fn sigint_stops_the_sweep_line_complete_and_resume_finishes_it() {
         "2,000 seeds and 4 regression seeds, each once"
     );
     let _ = std::fs::remove_file(&file);
+}
+
+/// A fresh directory holding a copy of zab-3.toml and a `regressions.txt` of `lines`; the
+/// copy's path.
+fn zab3_with_regressions(name: &str, lines: &str) -> String {
+    let copy = fresh_file(&format!("regressions-{name}"), "zab-3.toml");
+    std::fs::copy(scenario("zab-3.toml"), &copy).unwrap();
+    std::fs::write(copy.with_file_name("regressions.txt"), lines).unwrap();
+    copy.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_regression_seed_whose_hash_moved_is_a_finding_unless_overridden() {
+    let line = |hash: &str| format!("# pinned\nzab-3.toml 5 {hash} planted: a seed\n");
+    let s = zab3_with_regressions("moved", &line("0123456789abcdef"));
+    let sweep = [
+        "fuzz",
+        "--scenario",
+        &s,
+        "--seeds",
+        "1",
+        "--seed-start",
+        "100",
+    ];
+    let run = common::zabsim(&sweep);
+    assert_eq!(run.code, 1, "{}", run.show());
+    assert!(
+        run.stdout
+            .contains("summary: 2 seeds (1 regression): pass 1, regression-moved 1"),
+        "{}",
+        run.show()
+    );
+    let finding = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("finding: seed 5 regression-moved: "))
+        .unwrap_or_else(|| panic!("no finding\n{}", run.show()));
+    let hash = finding
+        .split("its trace hash is now ")
+        .nth(1)
+        .and_then(|rest| rest.get(..16))
+        .expect("the new hash");
+    assert!(
+        finding.contains("regressions.txt:2 pins 0123456789abcdef"),
+        "{finding}"
+    );
+    // The REPRO line expects the pinned hash: the replay shows the mismatch.
+    let repro = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("REPRO: zabsim "))
+        .expect("a REPRO line");
+    assert!(
+        repro.ends_with("--seed 5 --expect-hash 0123456789abcdef"),
+        "{repro}"
+    );
+    let replay = common::zabsim(&repro.split_whitespace().collect::<Vec<_>>());
+    assert_eq!(replay.code, 1, "{}", replay.show());
+    assert!(
+        replay.stdout.contains(&format!("got {hash}")),
+        "{}",
+        replay.show()
+    );
+    // With an override the hash is not comparable: only the verdict counts.
+    let mut overridden = sweep.to_vec();
+    overridden.extend(["--set", "network.loss=0.02"]);
+    let run = common::zabsim(&overridden);
+    assert_eq!(run.code, 0, "{}", run.show());
+    // Pinned to the hash it has, the seed replays.
+    std::fs::write(Path::new(&s).with_file_name("regressions.txt"), line(hash)).unwrap();
+    let run = common::zabsim(&sweep);
+    assert_eq!(run.code, 0, "{}", run.show());
+    assert!(
+        run.stdout.contains("(1 regression): pass 2"),
+        "{}",
+        run.show()
+    );
+}
+
+#[test]
+fn a_bad_regressions_line_exits_2_naming_file_line_and_field() {
+    let s = zab3_with_regressions("bad", "# no hash\nzab-3.toml 5 planted: a seed\n");
+    let run = common::zabsim(&["fuzz", "--scenario", &s, "--seeds", "1"]);
+    assert_eq!(run.code, 2, "{}", run.show());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.show());
+    assert!(
+        run.stderr
+            .contains("regressions.txt:2: trace hash `planted:` is not 16 hex digits"),
+        "{}",
+        run.show()
+    );
 }

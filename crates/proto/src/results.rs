@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct SeedResult {
     pub seed: u64,
     /// `pass`, `safety`, `liveness`, `budget` or `panic` (`input` when the scenario could
-    /// not be run; `merge` writes `nondeterminism` for copies that disagree).
+    /// not be run; `regression-moved` when a regression seed of an unmodified scenario ran
+    /// to another trace hash than `regressions.txt` pins; `merge` writes `nondeterminism`
+    /// for copies that disagree).
     pub verdict: String,
     pub trace_hash: String,
     pub detail: Option<String>,

@@ -25,16 +25,18 @@ pub fn verdict_colour(v: Verdict) -> RGBColor {
         Verdict::Panic => RGBColor(148, 103, 189),
         Verdict::Input => RGBColor(127, 127, 127),
         Verdict::Nondeterminism => RGBColor(200, 30, 160),
+        Verdict::RegressionMoved => RGBColor(140, 86, 75),
     }
 }
 
 /// Bottom to top within a bar: the gravest findings at the base, where their height reads
 /// from zero; passes on top.
-const STACK_ORDER: [Verdict; 7] = [
+const STACK_ORDER: [Verdict; 8] = [
     Verdict::Nondeterminism,
     Verdict::Panic,
     Verdict::Safety,
     Verdict::Liveness,
+    Verdict::RegressionMoved,
     Verdict::Budget,
     Verdict::Input,
     Verdict::Pass,

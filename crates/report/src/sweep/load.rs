@@ -26,10 +26,13 @@ pub enum Verdict {
     Input,
     /// Copies of the seed disagree.
     Nondeterminism,
+    /// A regression seed ran to another trace hash than `regressions.txt` pins: it no
+    /// longer replays the run that caught its bug.
+    RegressionMoved,
 }
 
 /// Every verdict, in [`Verdict`]'s order (index = [`Verdict::index`]).
-pub const VERDICTS: [Verdict; 7] = [
+pub const VERDICTS: [Verdict; 8] = [
     Verdict::Pass,
     Verdict::Budget,
     Verdict::Liveness,
@@ -37,6 +40,7 @@ pub const VERDICTS: [Verdict; 7] = [
     Verdict::Panic,
     Verdict::Input,
     Verdict::Nondeterminism,
+    Verdict::RegressionMoved,
 ];
 
 impl Verdict {
@@ -54,6 +58,7 @@ impl Verdict {
             Verdict::Panic => "panic",
             Verdict::Input => "input",
             Verdict::Nondeterminism => "nondeterminism",
+            Verdict::RegressionMoved => "regression-moved",
         }
     }
 
@@ -67,7 +72,11 @@ impl Verdict {
     fn has_hash(self) -> bool {
         matches!(
             self,
-            Verdict::Pass | Verdict::Budget | Verdict::Liveness | Verdict::Safety
+            Verdict::Pass
+                | Verdict::Budget
+                | Verdict::Liveness
+                | Verdict::Safety
+                | Verdict::RegressionMoved
         )
     }
 }
@@ -307,6 +316,16 @@ pub fn read(path: &Path, reader: impl BufRead) -> Result<SweepData, ReportError>
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_verdict_the_fuzzer_writes_parses_back() {
+        for v in VERDICTS {
+            assert_eq!(Verdict::parse(v.name()), Some(v));
+        }
+        let moved = Verdict::parse("regression-moved").expect("fuzz writes it");
+        assert!(moved.has_hash(), "a moved regression seed ran to a hash");
+        assert_eq!(Verdict::parse("moved"), None);
+    }
+
     fn result(seed: u64, verdict: &str, hash: &str) -> SeedResult {
         SeedResult {
             seed,
@@ -347,7 +366,7 @@ mod tests {
         let detail = nine.detail.as_deref().unwrap();
         assert!(detail.contains("b1") && detail.contains("b2"), "{detail}");
         assert_eq!(d.nondeterministic().count(), 1);
-        assert_eq!(d.verdict_counts(), [1, 0, 0, 0, 1, 0, 1]);
+        assert_eq!(d.verdict_counts(), [1, 0, 0, 0, 1, 0, 1, 0]);
     }
 
     #[test]

@@ -1,6 +1,9 @@
-//! Runs every seed in `scenarios/regressions.txt` (seeds that once found a bug in zabsim) and
-//! expects each to pass: a fixed bug stays fixed.
+//! Runs every seed in `scenarios/regressions.txt` (seeds that once found a bug in zabsim),
+//! and the seeds that need an override, listed here: each must pass *and* replay the run
+//! that caught its bug, its pinned trace hash. A fixed bug stays fixed, and a seed that
+//! random draws have moved away from its situation fails loudly instead of passing quietly.
 
+use explore::regressions::{self, Regression};
 use kernel::observe::Verdict;
 use sim::run::run;
 use sim::scenario::load_file;
@@ -9,42 +12,42 @@ fn scenarios_dir() -> String {
     format!("{}/../../scenarios", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// (scenario file, seed, why) per non-comment line.
-fn regressions() -> Vec<(String, u64, String)> {
-    let path = format!("{}/regressions.txt", scenarios_dir());
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let mut parts = line.splitn(3, ' ');
-        let file = parts.next().expect("a scenario").to_string();
-        let seed = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("{path}:{}: no seed", i + 1));
-        let why = parts.next().unwrap_or_default().to_string();
-        assert!(!why.is_empty(), "{path}:{}: say what the seed found", i + 1);
-        out.push((file, seed, why));
-    }
-    out
+/// Where the seeds with overrides pin their hashes.
+const OVERRIDES_LIST: &str =
+    "crates/explore/tests/regressions.rs (regression_seeds_with_overrides_pass)";
+
+/// Run `file` with `overrides` and `seed`: it must pass with trace hash `pinned` (pinned at
+/// `pinned_at`; `found` says what the seed caught).
+fn replays(file: &str, overrides: &[String], seed: u64, pinned: u64, pinned_at: &str, found: &str) {
+    let path = format!("{}/{file}", scenarios_dir());
+    let loaded = load_file(&path, overrides).unwrap_or_else(|e| panic!("{e}"));
+    let report = run(&loaded, seed).expect("scenario resolves");
+    let what = format!("{file} {overrides:?} seed {seed} ({found})");
+    assert_eq!(report.outcome.verdict, Verdict::Pass, "{what}");
+    let got = report.outcome.trace_hash;
+    assert!(
+        got == pinned,
+        "{what}:\n{}",
+        regressions::moved(seed, pinned, got, pinned_at)
+    );
 }
 
 #[test]
-fn every_regression_seed_passes() {
-    let list = regressions();
+fn every_regression_seed_passes_and_replays_its_run() {
+    let path = format!("{}/{}", scenarios_dir(), regressions::FILE);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let list =
+        regressions::parse("scenarios/regressions.txt", &text).unwrap_or_else(|e| panic!("{e}"));
     assert!(list.len() >= 3, "the list is read");
-    for (file, seed, why) in list {
-        let path = format!("{}/{file}", scenarios_dir());
-        let loaded = load_file(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
-        let report = run(&loaded, seed).expect("scenario resolves");
-        assert_eq!(
-            report.outcome.verdict,
-            Verdict::Pass,
-            "{file} seed {seed} ({why})"
-        );
+    for Regression {
+        scenario,
+        seed,
+        hash,
+        found,
+        at,
+    } in list
+    {
+        replays(&scenario, &[], seed, hash, &at, &found);
     }
 }
 
@@ -53,14 +56,16 @@ const PARTITIONS_AT_ONCE: &str = "more than 64 partitions at once: the kernel's 
     on concurrent cuts panicked under a high fault rate; cuts are now bounded only by the \
     schedule (each comes from one scheduled fault)";
 
-/// Regression seeds that need an override (the list's format has none): each runs here.
+/// Regression seeds that need an override (the list's format has none), each with its
+/// pinned trace hash: each runs here.
 #[test]
 fn regression_seeds_with_overrides_pass() {
-    let cases: &[(&str, &[&str], u64, &str)] = &[
+    let cases: &[(&str, &[&str], u64, u64, &str)] = &[
         (
             "default.toml",
             &["nemesis.interval_ms=150"],
             23336,
+            0xcb90b1452351e81f,
             "a server left LOOKING by a long election storm backed off to ZooKeeper's 60 s \
              notification interval and stayed LOOKING through the liveness phase; the \
              scenarios' cap now scales with their 200 ms tick (6 s)",
@@ -69,6 +74,7 @@ fn regression_seeds_with_overrides_pass() {
             "ci.toml",
             &["network.loss=0.02"],
             51269,
+            0xe4e1faea408ef591,
             "claim consumer: a verification cut short by a second lost answer ended the take \
              ok while the item stayed under the live session's own claim; the consumer took \
              it up again as its own (duplicate). A lost verification is now asked again",
@@ -77,12 +83,14 @@ fn regression_seeds_with_overrides_pass() {
             "default.toml",
             &["nemesis.interval_ms=100"],
             2000296,
+            0x6f85a1c0bd4c2ced,
             PARTITIONS_AT_ONCE,
         ),
         (
             "default.toml",
             &["nemesis.interval_ms=150"],
             22944,
+            0x8bc112819126f1ca,
             "backward clock jumps on p4 moved its election timers past the liveness phase \
              (timers ran on the jumping local clock): it stayed LOOKING after the heal. \
              Timers now run on a monotonic clock (ZOOKEEPER-1366's fix)",
@@ -91,6 +99,7 @@ fn regression_seeds_with_overrides_pass() {
             "default.toml",
             &["nemesis.interval_ms=150"],
             23333,
+            0x835160084526c71a,
             "same: p4 stayed LOOKING after the heal, its election timers pushed out by \
              backward clock jumps",
         ),
@@ -98,72 +107,75 @@ fn regression_seeds_with_overrides_pass() {
             "default.toml",
             &["nemesis.interval_ms=50"],
             3000083,
+            0x5816dd7ddd707b18,
             PARTITIONS_AT_ONCE,
         ),
         (
             "default.toml",
             &["nemesis.interval_ms=50"],
             3000101,
+            0x024782ac19dea7d0,
             PARTITIONS_AT_ONCE,
         ),
         (
             "default.toml",
             &["nemesis.interval_ms=50"],
             3000118,
+            0x2f0ab55462d1a1a6,
             PARTITIONS_AT_ONCE,
         ),
         (
             "default.toml",
             &["nemesis.interval_ms=50"],
             3000237,
+            0xa011e0ff105e69c4,
             PARTITIONS_AT_ONCE,
         ),
         (
             "default.toml",
             &["nemesis.interval_ms=50"],
             3000248,
+            0xec0f6eceea35c323,
             PARTITIONS_AT_ONCE,
         ),
         (
             "default.toml",
             &["nemesis.interval_ms=50"],
             3000251,
+            0x7f27cfba920105f3,
             PARTITIONS_AT_ONCE,
         ),
         (
             "default.toml",
             &["nemesis.interval_ms=50"],
             3000264,
+            0x043eab699fd43eb2,
             PARTITIONS_AT_ONCE,
         ),
         (
             "default.toml",
             &["nemesis.interval_ms=50"],
             3000286,
+            0x0d72073cd54b4e7d,
             PARTITIONS_AT_ONCE,
         ),
         (
             "default.toml",
             &["nemesis.interval_ms=50"],
             3000295,
+            0x8882f56d7303c9fb,
             PARTITIONS_AT_ONCE,
         ),
         (
             "default.toml",
             &["nemesis.interval_ms=50"],
             3000141,
+            0x329d634020d69b4b,
             "same: backward jumps on p0 just before the heal left it LOOKING",
         ),
     ];
-    for &(file, overrides, seed, why) in cases {
-        let path = format!("{}/{file}", scenarios_dir());
+    for &(file, overrides, seed, hash, why) in cases {
         let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
-        let loaded = load_file(&path, &overrides).unwrap_or_else(|e| panic!("{e}"));
-        let report = run(&loaded, seed).expect("scenario resolves");
-        assert_eq!(
-            report.outcome.verdict,
-            Verdict::Pass,
-            "{file} {overrides:?} seed {seed} ({why})"
-        );
+        replays(file, &overrides, seed, hash, OVERRIDES_LIST, why);
     }
 }
