@@ -5,9 +5,9 @@
 //! (exit 3), never a pass; the queue recipe's documented at-most-once losses are
 //! reported as figures, not findings.
 
-use check::lin::Budget;
 use check::queue::Severity;
 use check::zk::ZkVerdict;
+use lincheck::lin::Budget;
 use proto::history::Event;
 
 use crate::observe::Violation;

@@ -2,9 +2,9 @@
 //! (registers and key-value maps, pending operations, unknown results, overlapping and
 //! touching intervals): the verdicts must be identical.
 
-use check::lin::{Budget, Model, Operation, Verdict, brute, check};
-use check::models::kv::{KvInput, KvModel, KvOutput, Text};
-use check::models::register::{RegisterInput, RegisterModel, RegisterOutput};
+use lincheck::lin::{Budget, Model, Operation, Verdict, brute, check};
+use lincheck::models::kv::{KvInput, KvModel, KvOutput, Text};
+use lincheck::models::register::{RegisterInput, RegisterModel, RegisterOutput};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proto::Time;
