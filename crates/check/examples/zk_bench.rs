@@ -10,9 +10,9 @@
 
 use std::time::Instant;
 
-use check::lin::Budget;
 use check::watch::check_watches;
 use check::zk::{check_history, synthetic_history};
+use lincheck::lin::Budget;
 use proto::history::{Event, Outcome};
 use proto::zk::{Op, OpResult, ZkError};
 

@@ -34,13 +34,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use datatree::Effect;
 use datatree::path::parent_of;
+use lincheck::lin::Budget;
 use proto::Zxid;
 use proto::history::{Event, Outcome};
 use proto::wire::EventType;
 use proto::zk::{Op, OpResult, SessionId, ZkError};
 use serde::Serialize;
 
-use crate::lin::Budget;
 use crate::zk::{ClassifiedHistory, ZkReport, check_history_collecting, render_event, run_witness};
 
 pub const ONE_SHOT: &str = "OneShot";

@@ -5,11 +5,11 @@
 
 mod common;
 
-use check::lin::Budget;
 use check::watch::{
     EVENT_AFTER_DATA, MISSED_EVENT, ONE_SHOT, WatchReport, check_history_and_watches, check_watches,
 };
 use common::*;
+use lincheck::lin::Budget;
 use proto::history::Event;
 use proto::wire::EventType;
 

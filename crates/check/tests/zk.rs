@@ -5,12 +5,12 @@
 
 mod common;
 
-use check::lin::Budget;
 use check::zk::{
     READ_FUTURE, READ_STATE, REAL_TIME_ORDER, SESSION_FIFO, SESSION_MONOTONIC, SYNC_READ,
     WRITE_RESULT, ZXID_UNIQUE, ZkReport, ZkVerdict, check_history, check_witness, confirm,
 };
 use common::*;
+use lincheck::lin::Budget;
 use proto::Zxid;
 use proto::history::Event;
 use proto::zk::{CreateMode, MultiResult, Op, OpResult, Stat};

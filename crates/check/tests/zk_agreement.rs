@@ -6,9 +6,9 @@
 //! every order of the writes that respects real time and each session's request order,
 //! with any subset of the info writes, and compares results with times and zxids masked.
 
-use check::lin::Budget;
 use check::zk::{ZkVerdict, check_history, check_witness, confirm};
 use datatree::{DataTree, TxnHeader};
+use lincheck::lin::Budget;
 use proto::history::{Event, OpRecord, Outcome};
 use proto::zk::{CreateMode, MultiResult, Op, OpResult, SessionId, Stat, ZkError};
 use proto::{ProcessId, Zxid};

@@ -3,9 +3,9 @@
 //! never existed is always caught as a confirmed violation; dropping a delivered watch
 //! event is always caught once its session saw a reply at or past the event's zxid.
 
-use check::lin::Budget;
 use check::watch::check_watches;
 use check::zk::{READ_STATE, ZkVerdict, check_history, synthetic_history};
+use lincheck::lin::Budget;
 use proptest::prelude::*;
 use proto::history::{Event, Outcome};
 use proto::wire::EventType;

@@ -182,7 +182,7 @@ fn zk_history(quick: u32) -> u8 {
     let events = check::zk::synthetic_history(ops, 32, 1);
     let started = std::time::Instant::now();
     let (report, watches) =
-        check::watch::check_history_and_watches(&events, check::lin::Budget::DEFAULT);
+        check::watch::check_history_and_watches(&events, lincheck::lin::Budget::DEFAULT);
     let ms = started.elapsed().as_secs_f64() * 1e3;
     let peak = peak_rss_kib();
     println!(
@@ -341,11 +341,14 @@ fn relay_run(processes: u32, quick: u32) -> Result<(u64, f64), u8> {
 }
 
 /// Where Porcupine's test histories are: `ZABSIM_PORCUPINE_DIR`, else the copy vendored in
-/// the repository (`crates/check/testdata/porcupine`) relative to the current directory,
+/// the repository (`crates/lincheck/testdata/porcupine`) relative to the current directory,
 /// else the same copy where this binary was built from.
 fn porcupine_dir() -> Result<std::path::PathBuf, std::path::PathBuf> {
-    const VENDORED: &str = "crates/check/testdata/porcupine";
-    const BUILT_FROM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../check/testdata/porcupine");
+    const VENDORED: &str = "crates/lincheck/testdata/porcupine";
+    const BUILT_FROM: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../lincheck/testdata/porcupine"
+    );
     let candidates: Vec<std::path::PathBuf> = match std::env::var_os("ZABSIM_PORCUPINE_DIR") {
         Some(d) => vec![d.into()],
         None => vec![VENDORED.into(), BUILT_FROM.into()],
@@ -370,9 +373,9 @@ fn best_ms<T>(runs: u32, mut f: impl FnMut() -> T) -> (f64, T) {
 /// Linearizability checking of Porcupine's histories (parsing excluded), best of 5 runs
 /// per history, next to Porcupine's own figures.
 fn checker(quick: u32) -> u8 {
-    use check::import::{porcupine_etcd, porcupine_kv};
-    use check::lin::{Budget, check};
-    use check::models::{kv::KvModel, register::RegisterModel};
+    use lincheck::import::{porcupine_etcd, porcupine_kv};
+    use lincheck::lin::{Budget, check};
+    use lincheck::models::{kv::KvModel, register::RegisterModel};
 
     println!();
     let dir = match porcupine_dir() {

@@ -1,15 +1,15 @@
 //! `zabsim check`: checks externally recorded histories (Porcupine's etcd and kv formats)
-//! for linearizability with the `check::lin` engine, one verdict line (or JSON object) per
+//! for linearizability with the `lincheck::lin` engine, one verdict line (or JSON object) per
 //! file, and the exit code over all files (0 all linearizable, 1 a violation, 2 unreadable
 //! input or an unknown model/format, 3 inconclusive).
 
 use std::fmt::Debug;
 use std::time::Instant;
 
-use check::import::{ParseError, porcupine_etcd, porcupine_kv};
-use check::lin::{Budget, Exhausted, Model, Operation, Verdict, check};
-use check::models::kv::KvModel;
-use check::models::register::RegisterModel;
+use lincheck::import::{ParseError, porcupine_etcd, porcupine_kv};
+use lincheck::lin::{Budget, Exhausted, Model, Operation, Verdict, check};
+use lincheck::models::kv::KvModel;
+use lincheck::models::register::RegisterModel;
 
 /// A model paired with the history format it can read.
 #[derive(Clone, Copy)]

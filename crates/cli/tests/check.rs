@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../check/testdata/porcupine");
+const DATA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../lincheck/testdata/porcupine"
+);
 
 struct Run {
     code: i32,

@@ -6,8 +6,8 @@
 //! reported as figures, not findings.
 
 use crate::workload::Workload;
-use check::lin::Budget;
 use check::zk::ZkVerdict;
+use lincheck::lin::Budget;
 use proto::history::Event;
 
 use kernel::observe::Violation;

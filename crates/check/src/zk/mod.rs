@@ -33,11 +33,11 @@
 //!    bounded number of re-evaluations). Passing means the zxid order is an explanation:
 //!    *Consistent*.
 //! 2. Otherwise the confirmation search (`search.rs`, `model.rs`): the generic engine
-//!    (`lin`) with a znode-tree model whose operations are the writes and one end marker
-//!    per session, and which advances each session's reads and syncs itself (greedily,
-//!    which is complete). It decides the model above exactly, black-box — it ignores reply
-//!    zxids and masks the zxid fields of stats (its own txns are numbered in its own
-//!    order; states equal up to zxids are merged) — on a sequence of windows: the history
+//!    (`lincheck::lin`) with a znode-tree model whose operations are the writes and one end
+//!    marker per session, and which advances each session's reads and syncs itself
+//!    (greedily, which is complete). It decides the model above exactly, black-box — it
+//!    ignores reply zxids and masks the zxid fields of stats (its own txns are numbered in
+//!    its own order; states equal up to zxids are merged) — on a sequence of windows: the history
 //!    cut at the earliest witness failure and projected onto the top-level subtrees that
 //!    failure involves (`scope.rs`, when that projection is valid), the same cut whole,
 //!    then the whole history. A window without an explanation proves the whole history
@@ -72,6 +72,7 @@ mod synthetic;
 mod witness;
 
 use datatree::Effect;
+use lincheck::lin::{self, Budget, Verdict};
 use proto::Zxid;
 use proto::history::Event;
 use serde::Serialize;
@@ -84,7 +85,6 @@ pub use witness::{
     SYNC_READ, WITNESS_CHECKS, WRITE_RESULT, ZXID_UNIQUE,
 };
 
-use crate::lin::{self, Budget, Verdict};
 use history::Classified;
 use search::Window;
 use witness::Failure;

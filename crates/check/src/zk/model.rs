@@ -1,6 +1,7 @@
-//! The znode-tree `Model` the confirmation search runs the generic engine (`lin`) with.
-//! Engine operations are the writes and one end marker per session; reads and syncs are not
-//! engine operations but entries of per-session chains that the model itself advances.
+//! The znode-tree `Model` the confirmation search runs the generic engine
+//! (`lincheck::lin`) with. Engine operations are the writes and one end marker per session;
+//! reads and syncs are not engine operations but entries of per-session chains that the
+//! model itself advances.
 //!
 //! State: the tree after the writes linearized so far (shared, copied on write), the
 //! position of each session's chain cursor, and the number of writes applied (the next
@@ -38,12 +39,12 @@ use std::sync::Arc;
 
 use datatree::path::parent_of;
 use datatree::{DataTree, TxnBody, TxnHeader};
+use lincheck::lin::Model;
 use proto::history::Event;
 use proto::{StableHasher, Zxid, mix64};
 
 use super::compare::{Zxids, failed_txn_result, result_matches, stat_matches};
 use super::history::{Classified, record};
-use crate::lin::Model;
 
 /// An engine operation: the `Input` is its index in `ZkModel::ops`.
 #[derive(Clone, Debug)]

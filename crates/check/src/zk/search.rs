@@ -19,6 +19,7 @@
 //! and syncs are chain entries the model advances. Writes that failed before the tree (no-op) constrain nothing here
 //! and are left out.
 
+use lincheck::lin::{Budget, Explanation, Operation, Stats, Verdict, check_with_stats};
 use proto::Time;
 use proto::history::Event;
 use serde::Serialize;
@@ -26,7 +27,6 @@ use serde::Serialize;
 use super::history::{Classified, Item, WriteStatus, record, render_event};
 use super::model::{EngineOp, Entry, ModelChain, ZkModel};
 use super::scope::{Scope, keeps};
-use crate::lin::{Budget, Explanation, Operation, Stats, Verdict, check_with_stats};
 
 /// What one search looks at: the cut time (inclusive; `u64::MAX`: everything) and,
 /// optionally, a scope to project onto.

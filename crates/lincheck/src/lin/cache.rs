@@ -117,10 +117,10 @@ mod tests {
         );
         assert_eq!(cache.len(), 3);
         for i in 0..5000u64 {
-            assert!(cache.insert(proto::mix64(i), &[i, 0], &0, || 0, 0));
+            assert!(cache.insert(sansio::mix64(i), &[i, 0], &0, || 0, 0));
         }
         for i in 0..5000u64 {
-            assert!(!cache.insert(proto::mix64(i), &[i, 0], &0, || 0, 0));
+            assert!(!cache.insert(sansio::mix64(i), &[i, 0], &0, || 0, 0));
         }
         assert_eq!(cache.len(), 5003);
         assert!(cache.bytes() > 5003 * 24);

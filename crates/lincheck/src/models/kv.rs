@@ -11,7 +11,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use proto::mix64;
+use sansio::mix64;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::lin::{Model, Operation};

@@ -1,11 +1,11 @@
 //! Per-partition statistics for one Porcupine kv history (a diagnostic):
-//! `cargo run --release -p check --example kv_parts -- c50-bad`.
+//! `cargo run --release -p lincheck --example kv_parts -- c50-bad`.
 
 use std::time::Instant;
 
-use check::import::porcupine_kv;
-use check::lin::{Budget, Model, Operation, check_with_stats};
-use check::models::kv::KvModel;
+use lincheck::import::porcupine_kv;
+use lincheck::lin::{Budget, Model, Operation, check_with_stats};
+use lincheck::models::kv::KvModel;
 
 fn main() {
     let name = std::env::args()

@@ -1,7 +1,7 @@
 //! The history representation the linearizability engine reads: one `Operation` per
 //! client call, with closed real-time intervals and optional (unknown) results.
 
-use proto::Time;
+use sansio::Time;
 use serde::{Deserialize, Serialize};
 
 /// One client operation as observed from outside the system.

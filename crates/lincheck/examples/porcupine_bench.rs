@@ -1,14 +1,14 @@
-//! Times the engine on the Porcupine corpus: `cargo run --release -p check --example
+//! Times the engine on the Porcupine corpus: `cargo run --release -p lincheck --example
 //! porcupine_bench [repetitions]`. Prints per-history times (best of the repetitions) and
 //! the totals the design targets are stated in.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use check::import::{porcupine_etcd, porcupine_kv};
-use check::lin::{Budget, Model, Stats, Verdict, check_with_stats};
-use check::models::kv::{KvInput, KvModel, KvOutput, KvState};
-use check::models::register::RegisterModel;
+use lincheck::import::{porcupine_etcd, porcupine_kv};
+use lincheck::lin::{Budget, Model, Stats, Verdict, check_with_stats};
+use lincheck::models::kv::{KvInput, KvModel, KvOutput, KvState};
+use lincheck::models::register::RegisterModel;
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/porcupine")

@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use check::import::porcupine_etcd;
-use check::lin::{Budget, Exhausted, Operation, Verdict, check, check_with_stats};
-use check::models::kv::{KvInput, KvModel, KvOutput, Text};
-use check::models::register::{RegisterInput as In, RegisterModel, RegisterOutput as Out};
-use proto::Time;
+use lincheck::import::porcupine_etcd;
+use lincheck::lin::{Budget, Exhausted, Operation, Verdict, check, check_with_stats};
+use lincheck::models::kv::{KvInput, KvModel, KvOutput, Text};
+use lincheck::models::register::{RegisterInput as In, RegisterModel, RegisterOutput as Out};
+use sansio::Time;
 
 type RegOp = Operation<In, Out>;
 

@@ -1,7 +1,7 @@
 //! A single register with read, write and compare-and-set (the etcd register of the
 //! Jepsen / Porcupine histories). The initial value is nil (never written) unless set.
 
-use proto::mix64;
+use sansio::mix64;
 use serde::{Deserialize, Serialize};
 
 use crate::lin::Model;

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::BuildHasherDefault;
 
-use proto::{Time, mix64};
+use sansio::{Time, mix64};
 
 use super::cache::Cache;
 use super::history::Operation;

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use proto::Time;
+use sansio::Time;
 
 use super::ParseError;
 use crate::lin::Operation;

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use check::import::{porcupine_etcd, porcupine_kv};
-use check::lin::{Budget, Verdict, check};
-use check::models::kv::KvModel;
-use check::models::register::RegisterModel;
+use lincheck::import::{porcupine_etcd, porcupine_kv};
+use lincheck::lin::{Budget, Verdict, check};
+use lincheck::models::kv::KvModel;
+use lincheck::models::register::RegisterModel;
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/porcupine")

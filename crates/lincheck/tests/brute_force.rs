@@ -2,12 +2,12 @@
 //! (registers and key-value maps, pending operations, unknown results, overlapping and
 //! touching intervals): the verdicts must be identical.
 
-use check::lin::{Budget, Model, Operation, Verdict, brute, check};
-use check::models::kv::{KvInput, KvModel, KvOutput, Text};
-use check::models::register::{RegisterInput, RegisterModel, RegisterOutput};
+use lincheck::lin::{Budget, Model, Operation, Verdict, brute, check};
+use lincheck::models::kv::{KvInput, KvModel, KvOutput, Text};
+use lincheck::models::register::{RegisterInput, RegisterModel, RegisterOutput};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proto::Time;
+use sansio::Time;
 
 /// A raw operation: call time, duration (None: pending), whether the result is lost,
 /// an input selector and an output selector.
@@ -70,7 +70,7 @@ fn register_history(
             let op = &ops[i];
             let span = op.return_time.map_or(8, |r| r.0 - op.call_time.0 + 1);
             (
-                op.call_time.0 + proto::mix64(order_seed ^ i as u64) % span,
+                op.call_time.0 + sansio::mix64(order_seed ^ i as u64) % span,
                 i,
             )
         });
@@ -124,7 +124,7 @@ fn kv_history(raw: &[RawOp], order_seed: u64, honest: bool) -> Vec<Operation<KvI
             let op = &ops[i];
             let span = op.return_time.map_or(8, |r| r.0 - op.call_time.0 + 1);
             (
-                op.call_time.0 + proto::mix64(order_seed ^ i as u64) % span,
+                op.call_time.0 + sansio::mix64(order_seed ^ i as u64) % span,
                 i,
             )
         });
