@@ -74,7 +74,7 @@ impl Session {
     pub fn new(config: ClientConfig) -> Session {
         config.validate();
         let timeouts = Timeouts::new(config.session_timeout_ms, config.servers.len());
-        let pending = Pending::new(config.max_pending + 1);
+        let pending = Pending::new(config.pending_max + 1);
         Session {
             next_server: config.first_server,
             config,
@@ -104,7 +104,7 @@ impl Session {
     /// Submits `op` and returns its xid. It is sent at once when connected, queued
     /// otherwise. It completes within this call when the session is closing (with
     /// `ConnectionLoss`, as ZooKeeper's closing handle), expired or closed (with
-    /// `SessionExpired`), or when `max_pending` requests are outstanding (`ConnectionLoss`).
+    /// `SessionExpired`), or when `pending_max` requests are outstanding (`ConnectionLoss`).
     /// `Op::CloseSession` is [`Session::close`].
     pub fn submit(&mut self, now: Time, op: Op, out: &mut Vec<Action>) -> u64 {
         if op == Op::CloseSession {
@@ -117,7 +117,7 @@ impl Session {
         let xid = self.next_xid();
         if let Some(err) = self.refusal() {
             complete_locally(xid, op, err, out);
-        } else if self.pending.len() >= self.config.max_pending {
+        } else if self.pending.len() >= self.config.pending_max {
             self.counters.rejected_submits += 1;
             complete_locally(xid, op, ZkError::ConnectionLoss, out);
         } else {
@@ -136,7 +136,7 @@ impl Session {
         if let Some(err) = self.refusal() {
             complete_locally(xid, Op::CloseSession, err, out);
         } else {
-            assert!(self.pending.len() <= self.config.max_pending);
+            assert!(self.pending.len() <= self.config.pending_max);
             self.closing_xid = Some(xid);
             self.enqueue(now, xid, Op::CloseSession, out);
         }
@@ -467,7 +467,7 @@ impl Session {
     /// O(1) invariants, checked after every input.
     fn check_cheap_invariants(&self) {
         let pending = self.pending.len();
-        assert!(pending <= self.config.max_pending + 1);
+        assert!(pending <= self.config.pending_max + 1);
         assert!(self.next_server < self.config.servers.len());
         assert!(self.attempts_in_round <= self.config.servers.len());
         assert!(self.pending.oldest_xid().is_none_or(|x| x <= self.last_xid));

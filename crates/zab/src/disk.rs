@@ -3,11 +3,11 @@
 //! (group commit). A [`Waiter`] says what to do once the records appended before its fsync
 //! are durable; the server re-validates it (role, connection, round) before acting.
 //! Invariants: waiters run in request order; an `on_disk_done` for any id other than the
-//! in-flight one is ignored (stale or foreign); at most `MAX_FSYNC_WAITERS` wait.
+//! in-flight one is ignored (stale or foreign); at most `FSYNC_WAITERS_MAX` wait.
 
 use proto::{Epoch, Outbox, WriteId, Zxid};
 
-use crate::config::MAX_FSYNC_WAITERS;
+use crate::config::FSYNC_WAITERS_MAX;
 
 /// What to do once durable.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -63,7 +63,7 @@ impl Disk {
             return;
         }
         assert!(
-            self.queued.len() < MAX_FSYNC_WAITERS,
+            self.queued.len() < FSYNC_WAITERS_MAX,
             "too many fsync waiters"
         );
         self.queued.push(waiter);

@@ -6,7 +6,7 @@
 //! durable before any learner is synced; the leader is established only with a quorum of
 //! NEWLEADER ACKs (self included); proposals are issued only when established, with
 //! strictly increasing zxids of the new epoch, and committed strictly in zxid order on a
-//! quorum of ACKs from voters whose copy is durable; at most MAX_OUTSTANDING_PROPOSALS.
+//! quorum of ACKs from voters whose copy is durable; at most OUTSTANDING_PROPOSALS_MAX.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use datatree::{PendingChanges, TxnBody, TxnHeader};
 use proto::zk::{Op, SessionId, ZkError};
 use proto::{Ctx, Epoch, NS_PER_MS, ProcessId, Time, Zxid};
 
-use crate::config::{MAX_OUTSTANDING_PROPOSALS, TIMER_TICK};
+use crate::config::{OUTSTANDING_PROPOSALS_MAX, TIMER_TICK};
 use crate::disk::Waiter;
 use crate::link::{Arrival, Link};
 use crate::msg::{Peer, PeerRequest, PeerSync};
@@ -24,7 +24,7 @@ use crate::record::Record;
 use crate::server::{Out, Role, Server};
 use crate::sessions::SessionTracker;
 use crate::sync::{SyncPlan, plan_sync};
-use crate::types::{Origin, Phase, ServerState, Txn};
+use crate::types::{LeaveReason, Origin, Phase, ServerState, Txn};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum LeaderStage {
@@ -115,14 +115,17 @@ impl LeaderState {
 }
 
 impl Server {
-    fn lead(&mut self) -> &mut LeaderState {
+    /// The leader's state; panics unless leading (callers know the role: a handler of a
+    /// leader-only input, or a caller that checked it).
+    fn lead_expect_mut(&mut self) -> &mut LeaderState {
         match &mut self.role {
             Role::Leading(l) => l,
             _ => panic!("not leading"),
         }
     }
 
-    fn lead_ref(&self) -> &LeaderState {
+    /// The leader's state; panics unless leading (see [`Server::lead_expect_mut`]).
+    fn lead_expect(&self) -> &LeaderState {
         match &self.role {
             Role::Leading(l) => l,
             _ => panic!("not leading"),
@@ -165,7 +168,7 @@ impl Server {
     }
 
     fn leader_check_epoch_quorum(&mut self, out: &mut Out) {
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         if l.stage != LeaderStage::Discovering
             || self.count_voters(l.connecting.keys()) < self.cfg.quorum_size()
         {
@@ -174,7 +177,7 @@ impl Server {
         let max = *l.connecting.values().max().expect("leader is connecting");
         let epoch = Epoch(max.0.checked_add(1).expect("epoch overflow"));
         let round = l.round;
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         l.new_epoch = Some(epoch);
         l.stage = LeaderStage::PersistingAcceptedEpoch;
         if !self.cfg.bugs.zk_335 {
@@ -203,7 +206,7 @@ impl Server {
         self.accepted_epoch = self.accepted_epoch.max(epoch);
         let me = self.cfg.me;
         let deadline = self.now.plus_ns(self.cfg.init_limit_ns());
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         assert_eq!(l.stage, LeaderStage::PersistingAcceptedEpoch);
         l.stage = LeaderStage::AwaitingEpochAcks;
         l.stage_deadline = deadline;
@@ -225,11 +228,11 @@ impl Server {
     /// must not wake up and count acks from followers that have since joined a newer epoch
     /// (fuzzing found it: zab-5.toml seed 345, LeaderLogCompleteness).
     fn past_stage_deadline(&self) -> bool {
-        self.now >= self.lead_ref().stage_deadline
+        self.now >= self.lead_expect().stage_deadline
     }
 
     fn leader_check_epoch_ack_quorum(&mut self, out: &mut Out) {
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         if l.stage != LeaderStage::AwaitingEpochAcks
             || self.count_voters(l.epoch_acks.iter()) < self.cfg.quorum_size()
             || self.past_stage_deadline()
@@ -238,7 +241,7 @@ impl Server {
         }
         let round = l.round;
         let epoch = l.new_epoch.expect("epoch chosen");
-        self.lead().stage = LeaderStage::PersistingCurrentEpoch;
+        self.lead_expect_mut().stage = LeaderStage::PersistingCurrentEpoch;
         if !self.cfg.bugs.zk_335 {
             self.disk.append(Record::CurrentEpoch(epoch), out);
         }
@@ -261,7 +264,7 @@ impl Server {
         self.election.update_decided_epoch(epoch);
         let me = self.cfg.me;
         let deadline = self.now.plus_ns(self.cfg.init_limit_ns());
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         assert_eq!(l.stage, LeaderStage::PersistingCurrentEpoch);
         l.stage = LeaderStage::Synchronizing;
         l.stage_deadline = deadline;
@@ -283,7 +286,7 @@ impl Server {
     /// Sends one learner its sync stream: DIFF / TRUNC / SNAP, the PROPOSALs (and COMMITs
     /// for committed ones) it misses, then NEWLEADER.
     fn leader_sync_learner(&mut self, sid: ProcessId, out: &mut Out) {
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         let h = &l.learners[&sid];
         assert_eq!(h.stage, HandlerStage::AwaitingSync);
         assert!(l.stage >= LeaderStage::Synchronizing);
@@ -335,7 +338,11 @@ impl Server {
             last_zxid: sync_upto,
         });
         assert!(stream.len() <= 2 * self.log.len() + 2);
-        let h = self.lead().learners.get_mut(&sid).expect("learner");
+        let h = self
+            .lead_expect_mut()
+            .learners
+            .get_mut(&sid)
+            .expect("learner");
         for m in stream {
             h.link.send(sid, m, out);
         }
@@ -344,7 +351,7 @@ impl Server {
     }
 
     fn leader_check_newleader_quorum(&mut self, out: &mut Out) {
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         if l.stage != LeaderStage::Synchronizing
             || self.count_voters(l.newleader_acks.iter()) < self.cfg.quorum_size()
             || self.past_stage_deadline()
@@ -352,7 +359,7 @@ impl Server {
             return;
         }
         let epoch = l.new_epoch.expect("epoch chosen");
-        self.lead().stage = LeaderStage::Established;
+        self.lead_expect_mut().stage = LeaderStage::Established;
         out.note(Note::Established { epoch });
         self.set_phase(Phase::Broadcast, out);
         // The initial history is now on a quorum: committed.
@@ -368,7 +375,7 @@ impl Server {
             "established with unapplied history"
         );
         let tracker = SessionTracker::starting(self.app.sessions(), self.now);
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         l.tracker = tracker;
         for (sid, h) in l.learners.iter_mut() {
             if h.stage == HandlerStage::AwaitingUpToDate {
@@ -394,7 +401,7 @@ impl Server {
             return;
         }
         let now = self.now;
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         let Some(h) = l.learners.get_mut(&from) else {
             return;
         };
@@ -439,14 +446,14 @@ impl Server {
             } => self.leader_on_revalidate(from, session, client, conn, out),
             Peer::Ping { touched } => {
                 let now = self.now;
-                let l = self.lead();
+                let l = self.lead_expect_mut();
                 for &session in touched.iter() {
                     l.tracker.touch(session, now);
                 }
             }
             // Leader → learner kinds are not expected here: the learner is confused.
             _ => {
-                self.lead().forget_learner(from);
+                self.lead_expect_mut().forget_learner(from);
             }
         }
     }
@@ -467,7 +474,7 @@ impl Server {
         }
         let now = self.now;
         let yield_newer = self.cfg.yield_to_newer_accepted_epoch;
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         if l.learners.get(&from).is_some_and(|h| h.link.conn == conn) {
             return; // a duplicate of the opening message
         }
@@ -487,7 +494,7 @@ impl Server {
             l.connecting.insert(from, accepted_epoch);
         }
         if yield_newer && l.new_epoch.is_some_and(|e| accepted_epoch > e) {
-            self.go_looking(ctx, "a learner accepted a newer epoch", out);
+            self.go_looking(ctx, LeaveReason::LearnerAcceptedNewerEpoch, out);
             return;
         }
         if l.stage >= LeaderStage::AwaitingEpochAcks {
@@ -508,7 +515,7 @@ impl Server {
         out: &mut Out,
     ) {
         let voter = self.cfg.is_voter(from);
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         let h = l.learners.get_mut(&from).expect("learner");
         if h.stage != HandlerStage::AwaitingAckEpoch {
             l.forget_learner(from);
@@ -520,7 +527,7 @@ impl Server {
             && l.stage <= LeaderStage::AwaitingEpochAcks
         {
             if (ce, last_zxid) > l.summary {
-                self.go_looking(ctx, "a follower is ahead of the leader", out);
+                self.go_looking(ctx, LeaveReason::FollowerAhead, out);
                 return;
             }
             if voter {
@@ -535,7 +542,7 @@ impl Server {
 
     fn leader_on_ack_newleader(&mut self, from: ProcessId, epoch: Epoch, out: &mut Out) {
         let voter = self.cfg.is_voter(from);
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         let h = l.learners.get_mut(&from).expect("learner");
         if h.stage != HandlerStage::Syncing || Some(epoch) != l.new_epoch {
             l.forget_learner(from);
@@ -570,7 +577,7 @@ impl Server {
         if !self.cfg.is_voter(from) {
             return;
         }
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         let h = &l.learners[&from];
         if h.stage < HandlerStage::AwaitingUpToDate {
             return; // an ACK racing its NEWLEADER ACK is not counted (cf. ZOOKEEPER-4685)
@@ -592,7 +599,7 @@ impl Server {
             return;
         }
         let me = self.cfg.me;
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         if let Ok(i) = l.outstanding.binary_search_by(|o| o.zxid.cmp(&zxid)) {
             l.outstanding[i].acks.insert(me);
             self.leader_try_commit(out);
@@ -604,7 +611,7 @@ impl Server {
         let quorum = self.cfg.quorum_size();
         let mut committed_any = false;
         loop {
-            let l = self.lead_ref();
+            let l = self.lead_expect();
             let Some(front) = l.outstanding.front() else {
                 break;
             };
@@ -621,7 +628,7 @@ impl Server {
                     .expect("outstanding proposal is logged")
                     .txn,
             );
-            let l = self.lead();
+            let l = self.lead_expect_mut();
             l.outstanding.pop_front();
             for (sid, h) in l.learners.iter_mut() {
                 if h.stage < HandlerStage::Syncing {
@@ -650,14 +657,14 @@ impl Server {
     /// steps down if the counter would pass `zxid_counter_max`.
     fn leader_next_zxid(&mut self, ctx: &mut Ctx, out: &mut Out) -> Option<Zxid> {
         let counter_max = self.cfg.zxid_counter_max;
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         assert_eq!(l.stage, LeaderStage::Established);
-        if l.outstanding.len() >= MAX_OUTSTANDING_PROPOSALS {
+        if l.outstanding.len() >= OUTSTANDING_PROPOSALS_MAX {
             return None;
         }
         let counter = l.last_proposed.counter();
         if counter >= counter_max {
-            self.go_looking(ctx, "zxid counter would overflow", out);
+            self.go_looking(ctx, LeaveReason::ZxidCounterExhausted, out);
             return None;
         }
         let zxid = Zxid::new(l.last_proposed.epoch(), counter + 1);
@@ -706,7 +713,7 @@ impl Server {
     /// Logs, persists and broadcasts a new txn (one shared copy for all of them).
     fn leader_propose(&mut self, txn: Txn, out: &mut Out) {
         let zxid = txn.zxid;
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         assert!(zxid > l.last_proposed && zxid > self.log.last_zxid());
         let round = l.round;
         let txn = Arc::new(txn);
@@ -717,7 +724,7 @@ impl Server {
             zxid,
             digest: txn.digest,
         });
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         l.last_proposed = zxid;
         l.outstanding.push_back(Outstanding {
             zxid,
@@ -734,7 +741,7 @@ impl Server {
     }
 
     fn leader_learner_in_broadcast(&self, from: ProcessId, origin: Origin) -> bool {
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         origin.server == from
             && l.stage == LeaderStage::Established
             && l.learners[&from].stage == HandlerStage::Broadcast
@@ -758,7 +765,7 @@ impl Server {
 
     /// A sync is answered once every proposal issued before it is committed.
     pub(crate) fn leader_sync(&mut self, origin: Origin, path: String, out: &mut Out) {
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         if l.syncs.len() >= SYNCS_MAX {
             return; // the client times out and retries elsewhere
         }
@@ -770,14 +777,14 @@ impl Server {
     fn leader_answer_syncs(&mut self, out: &mut Out) {
         let committed = self.commit_upto;
         let me = self.cfg.me;
-        while let Some((upto, origin, path)) = self.lead_ref().syncs.front().cloned() {
+        while let Some((upto, origin, path)) = self.lead_expect().syncs.front().cloned() {
             if upto > committed {
                 break;
             }
-            self.lead().syncs.pop_front();
+            self.lead_expect_mut().syncs.pop_front();
             if origin.server == me {
                 self.complete_sync(origin, path, out);
-            } else if let Some(h) = self.lead().learners.get_mut(&origin.server) {
+            } else if let Some(h) = self.lead_expect_mut().learners.get_mut(&origin.server) {
                 h.link
                     .send(origin.server, Peer::sync_done(origin, path), out);
             }
@@ -793,7 +800,7 @@ impl Server {
         out: &mut Out,
     ) {
         let now = self.now;
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         if l.stage != LeaderStage::Established {
             return;
         }
@@ -811,7 +818,7 @@ impl Server {
     /// Proposes a CloseSession for every session past its deadline.
     fn leader_expire_sessions(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let now = self.now;
-        let expired = self.lead().tracker.expire(now);
+        let expired = self.lead_expect_mut().tracker.expire(now);
         for session in expired {
             if !self.leader_submit(ctx, session, &Op::CloseSession, None, out) {
                 return;
@@ -822,14 +829,10 @@ impl Server {
     pub(crate) fn leader_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let now = self.now;
         let sync_ns = self.cfg.sync_limit_ns();
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         if l.stage != LeaderStage::Established {
             if now >= l.stage_deadline {
-                self.go_looking(
-                    ctx,
-                    "initLimit expired before the leader was established",
-                    out,
-                );
+                self.go_looking(ctx, LeaveReason::InitLimitExpired, out);
                 return;
             }
         } else {
@@ -843,7 +846,7 @@ impl Server {
                 })
                 .count();
             if synced < self.cfg.quorum_size() {
-                self.go_looking(ctx, "lost a quorum of synced followers", out);
+                self.go_looking(ctx, LeaveReason::SyncedQuorumLost, out);
                 return;
             }
             self.leader_expire_sessions(ctx, out);
@@ -853,7 +856,7 @@ impl Server {
         }
         // Forget learners that went silent (ZooKeeper's learner socket timeout).
         let init_ns = self.cfg.init_limit_ns();
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         l.learners.retain(|_, h| {
             let limit_ns = if h.stage >= HandlerStage::AwaitingUpToDate {
                 sync_ns

@@ -12,14 +12,14 @@ use std::sync::Arc;
 
 use proto::{Ctx, Epoch, ProcessId, Time, Zxid};
 
-use crate::config::{MAX_OUTSTANDING_PROPOSALS, TIMER_TICK};
+use crate::config::{OUTSTANDING_PROPOSALS_MAX, TIMER_TICK};
 use crate::disk::Waiter;
 use crate::link::{Arrival, Link};
 use crate::msg::{Peer, PeerSync};
 use crate::notes::Note;
 use crate::record::Record;
 use crate::server::{Out, Role, Server};
-use crate::types::{Phase, ServerState, Snapshot, Txn};
+use crate::types::{LeaveReason, Phase, ServerState, Snapshot, Txn};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum LearnerStage {
@@ -63,14 +63,17 @@ impl LearnerState {
 }
 
 impl Server {
-    fn learn(&mut self) -> &mut LearnerState {
+    /// The learner's state; panics unless following or observing (callers know the role:
+    /// a handler of a learner-only input, or a caller that checked it).
+    fn learn_expect_mut(&mut self) -> &mut LearnerState {
         match &mut self.role {
             Role::Learning(l) => l,
             _ => panic!("not learning"),
         }
     }
 
-    fn learn_ref(&self) -> &LearnerState {
+    /// The learner's state; panics unless learning (see [`Server::learn_expect_mut`]).
+    fn learn_expect(&self) -> &LearnerState {
         match &self.role {
             Role::Learning(l) => l,
             _ => panic!("not learning"),
@@ -114,7 +117,7 @@ impl Server {
             Peer::ObserverInfo { accepted_epoch }
         };
         let conn = ctx.rng.next_u64();
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         assert_eq!(l.stage, LearnerStage::Connecting);
         l.link = Link::new(conn);
         let leader = l.leader;
@@ -123,14 +126,14 @@ impl Server {
 
     pub(crate) fn learner_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let now = self.now;
-        let l = self.learn_ref();
+        let l = self.learn_expect();
         let limit_ns = if l.stage == LearnerStage::Broadcast {
             self.cfg.sync_limit_ns()
         } else {
             self.cfg.init_limit_ns()
         };
         if now.since_ns(l.last_heard) >= limit_ns {
-            self.go_looking(ctx, "no word from the leader within the limit", out);
+            self.go_looking(ctx, LeaveReason::LeaderSilent, out);
             return;
         }
         if l.stage == LearnerStage::Connecting {
@@ -149,7 +152,7 @@ impl Server {
         out: &mut Out,
     ) {
         let now = self.now;
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         if from != l.leader || conn != l.link.conn {
             return; // a stale connection
         }
@@ -157,7 +160,7 @@ impl Server {
             Arrival::InOrder => {}
             Arrival::Duplicate => return,
             Arrival::Gap => {
-                self.go_looking(ctx, "connection to the leader lost messages", out);
+                self.go_looking(ctx, LeaveReason::LeaderConnectionGap, out);
                 return;
             }
         }
@@ -196,7 +199,7 @@ impl Server {
             }
             Peer::Ping { .. } => {
                 let touched = self.clients.take_touched();
-                let l = self.learn();
+                let l = self.learn_expect_mut();
                 let leader = l.leader;
                 l.link.send(leader, Peer::ping(touched), out);
                 true
@@ -220,7 +223,7 @@ impl Server {
             _ => false,
         };
         if !ok {
-            self.go_looking(ctx, "unexpected message from the leader", out);
+            self.go_looking(ctx, LeaveReason::UnexpectedLeaderMessage, out);
         }
     }
 
@@ -234,7 +237,7 @@ impl Server {
         let accepted = self.reported_accepted_epoch();
         let bug335 = self.cfg.bugs.zk_335;
         if new_epoch > accepted || (bug335 && new_epoch == accepted) {
-            let l = self.learn();
+            let l = self.learn_expect_mut();
             l.new_epoch = new_epoch;
             l.stage = LearnerStage::PersistingEpoch;
             if !bug335 {
@@ -251,7 +254,7 @@ impl Server {
         } else if new_epoch == accepted {
             // Already accepted (a reconnect): ack with ZooKeeper's -1, nothing to persist.
             let last_zxid = self.reported_last_zxid();
-            let l = self.learn();
+            let l = self.learn_expect_mut();
             l.new_epoch = new_epoch;
             l.stage = LearnerStage::AwaitingSync;
             let leader = l.leader;
@@ -282,7 +285,7 @@ impl Server {
         self.accepted_epoch = self.accepted_epoch.max(epoch);
         let current_epoch = Some(self.reported_current_epoch());
         let last_zxid = self.reported_last_zxid();
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         assert_eq!(l.stage, LearnerStage::PersistingEpoch);
         l.stage = LearnerStage::AwaitingSync;
         let leader = l.leader;
@@ -297,7 +300,7 @@ impl Server {
     }
 
     fn learner_start_sync(&mut self, committed: Zxid, out: &mut Out) {
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         l.stage = LearnerStage::Syncing;
         l.sync_commit = committed;
         self.set_phase(Phase::Synchronization, out);
@@ -346,12 +349,12 @@ impl Server {
 
     fn learner_on_proposal(&mut self, conn: u64, txn: Arc<Txn>, out: &mut Out) -> bool {
         let observer = !self.is_voter();
-        let l = self.learn_ref();
+        let l = self.learn_expect();
         let stage = l.stage;
         let in_sync = stage == LearnerStage::Syncing;
         let live = !observer && stage >= LearnerStage::PersistingSync;
         if !(in_sync || live)
-            || l.deferred_acks.len() >= MAX_OUTSTANDING_PROPOSALS
+            || l.deferred_acks.len() >= OUTSTANDING_PROPOSALS_MAX
             || txn.zxid <= self.log.last_zxid()
             || txn.zxid.epoch() > l.new_epoch
         {
@@ -370,7 +373,7 @@ impl Server {
         if zxid > self.log.last_zxid() {
             return false; // a commit for a txn we never got
         }
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         match l.stage {
             LearnerStage::Syncing
             | LearnerStage::PersistingSync
@@ -390,7 +393,7 @@ impl Server {
     }
 
     fn learner_on_inform(&mut self, txn: Arc<Txn>, out: &mut Out) -> bool {
-        let l = self.learn_ref();
+        let l = self.learn_expect();
         if self.is_voter()
             || l.stage < LearnerStage::PersistingSync
             || txn.zxid <= self.log.last_zxid()
@@ -401,7 +404,7 @@ impl Server {
         self.log.append(Arc::clone(&txn));
         self.disk.append(Record::Txn(txn), out);
         self.disk.sync(Waiter::Nothing, out);
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         if l.stage == LearnerStage::Broadcast {
             self.commit_upto = zxid;
             self.apply_committed(out);
@@ -418,7 +421,7 @@ impl Server {
         _last_zxid: Zxid,
         out: &mut Out,
     ) -> bool {
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         if epoch != l.new_epoch {
             return false;
         }
@@ -448,7 +451,7 @@ impl Server {
         if !self.on_conn(conn) {
             return;
         }
-        assert_eq!(self.learn_ref().stage, LearnerStage::PersistingSync);
+        assert_eq!(self.learn_expect().stage, LearnerStage::PersistingSync);
         if !self.cfg.bugs.zk_335 {
             self.disk.append(Record::CurrentEpoch(epoch), out);
         }
@@ -466,7 +469,7 @@ impl Server {
         if !self.on_conn(conn) {
             return;
         }
-        assert_eq!(self.learn_ref().stage, LearnerStage::PersistingSync);
+        assert_eq!(self.learn_expect().stage, LearnerStage::PersistingSync);
         assert!(epoch >= self.current_epoch || self.cfg.bugs.zk_335);
         self.current_epoch = self.current_epoch.max(epoch);
         self.accepted_epoch = self.accepted_epoch.max(epoch);
@@ -477,7 +480,7 @@ impl Server {
         self.election.update_decided_epoch(epoch);
         let last_zxid = self.log.last_zxid();
         self.zk2355_claimed_last = None;
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         let leader = l.leader;
         l.link.send(leader, Peer::AckNewLeader { epoch }, out);
         l.stage = LearnerStage::AwaitingUpToDate;
@@ -502,7 +505,7 @@ impl Server {
         if !self.on_conn(conn) {
             return;
         }
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         if l.newleader_acked {
             let leader = l.leader;
             l.link.send(leader, Peer::Ack { zxid }, out);
@@ -513,7 +516,7 @@ impl Server {
 
     fn learner_on_uptodate(&mut self, out: &mut Out) {
         let last = self.log.last_zxid();
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         l.stage = LearnerStage::Broadcast;
         let sync_commit = l.sync_commit.min(last);
         self.commit_upto = self.commit_upto.max(sync_commit);
@@ -527,7 +530,7 @@ impl Server {
             body,
             Peer::Request(_) | Peer::Sync(_) | Peer::Revalidate { .. }
         ));
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         assert_eq!(l.stage, LearnerStage::Broadcast);
         let leader = l.leader;
         l.link.send(leader, body, out);

@@ -212,7 +212,7 @@ impl Server {
         if let Some(replaced) = self.clients.insert(key, c) {
             self.watches.remove_client(replaced);
         }
-        assert!(self.clients.len() <= self.cfg.max_client_connections);
+        assert!(self.clients.len() <= self.cfg.client_connections_max);
     }
 
     /// A connect's session is live (`Some(timeout)`) or expired (`None`).
@@ -285,7 +285,7 @@ impl Server {
             Self::to_client(client, ServerMsg::Closed { conn, reason }, out);
             return;
         }
-        let queue_max = self.cfg.max_pending_requests;
+        let queue_max = self.cfg.pending_requests_max;
         let c = self.clients.get_mut(key).expect("touched");
         c.requests_received += 1;
         if c.queue.len() >= queue_max || c.queue.back().is_some_and(|r| r.xid >= xid) {

@@ -23,7 +23,7 @@ use crate::log::TxnLog;
 use crate::msg::Msg;
 use crate::notes::Note;
 use crate::record::{Record, recover};
-use crate::types::{Phase, ServerState, Snapshot, chain_digest};
+use crate::types::{LeaveReason, Phase, ServerState, Snapshot, chain_digest};
 use crate::watches::Watches;
 
 /// The outbox a [`Server`] writes to.
@@ -73,8 +73,8 @@ pub struct Server {
     pub(crate) wall: Time,
     /// Counts role incarnations (leader rounds), to invalidate stale fsync waiters.
     pub(crate) rounds: u64,
-    /// Why this server last left a role (for tests and traces).
-    pub(crate) leave_reason: &'static str,
+    /// Why this server last left a role (for tests and traces; None before it ever did).
+    pub(crate) leave_reason: Option<LeaveReason>,
     /// ZOOKEEPER-2355 (planted): the last zxid this learner claims after a DIFF started.
     pub(crate) zk2355_claimed_last: Option<Zxid>,
 }
@@ -104,7 +104,7 @@ impl Server {
             now: Time::ZERO,
             wall: Time::ZERO,
             rounds: 0,
-            leave_reason: "",
+            leave_reason: None,
             zk2355_claimed_last: None,
         }
     }
@@ -167,12 +167,12 @@ impl Server {
     }
 
     /// Leaves LEADING / FOLLOWING / OBSERVING for a new election.
-    pub(crate) fn go_looking(&mut self, ctx: &mut Ctx, reason: &'static str, out: &mut Out) {
+    pub(crate) fn go_looking(&mut self, ctx: &mut Ctx, reason: LeaveReason, out: &mut Out) {
         assert!(
             !matches!(self.role, Role::Looking),
             "go_looking while already looking"
         );
-        self.leave_reason = reason;
+        self.leave_reason = Some(reason);
         if let Role::Learning(l) = &mut self.role {
             l.close(out);
         }
@@ -414,7 +414,7 @@ impl Server {
         self.election.logical_clock
     }
     /// Why this server last left LEADING / FOLLOWING / OBSERVING.
-    pub fn last_leave_reason(&self) -> &'static str {
+    pub fn last_leave_reason(&self) -> Option<LeaveReason> {
         self.leave_reason
     }
     /// Whether this server answers client requests now.
@@ -444,7 +444,7 @@ impl Process for Server {
         }
         match &mut self.role {
             Role::Learning(l) if l.leader == peer => {
-                self.go_looking(ctx, "the connection to the leader was reset", out)
+                self.go_looking(ctx, LeaveReason::LeaderConnectionReset, out)
             }
             Role::Leading(l) => l.forget_learner(peer),
             _ => {}
