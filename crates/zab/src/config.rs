@@ -147,7 +147,10 @@ impl Config {
     }
     /// A strict majority of the voters.
     pub fn quorum_size(&self) -> usize {
-        self.voters.len() / 2 + 1
+        let quorum = self.voters.len() / 2 + 1;
+        // Any two quorums intersect.
+        assert!(2 * quorum > self.voters.len() && quorum <= self.voters.len());
+        quorum
     }
     pub fn tick_ns(&self) -> u64 {
         self.tick_ms * NS_PER_MS

@@ -7,6 +7,7 @@
 //! NEWLEADER ACKs (self included); proposals are issued only when established, with
 //! strictly increasing zxids of the new epoch, and committed strictly in zxid order on a
 //! quorum of ACKs from voters whose copy is durable; at most OUTSTANDING_PROPOSALS_MAX.
+//! `Server::check_leader_invariants` asserts the O(1) ones after every input.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -40,6 +41,20 @@ pub(crate) enum LeaderStage {
     Synchronizing,
     /// Broadcast.
     Established,
+}
+
+impl LeaderStage {
+    /// The ZAB phase a leader in this stage is in.
+    pub(crate) fn phase(self) -> Phase {
+        match self {
+            LeaderStage::Discovering
+            | LeaderStage::PersistingAcceptedEpoch
+            | LeaderStage::AwaitingEpochAcks
+            | LeaderStage::PersistingCurrentEpoch => Phase::Discovery,
+            LeaderStage::Synchronizing => Phase::Synchronization,
+            LeaderStage::Established => Phase::Broadcast,
+        }
+    }
 }
 
 /// Where one learner's connection stands.
@@ -132,6 +147,56 @@ impl Server {
         }
     }
 
+    /// The leader's O(1) invariants (see the module header), for
+    /// [`Server::check_invariants`].
+    pub(crate) fn check_leader_invariants(&self, l: &LeaderState) {
+        let servers = self.cfg.voters.len() + self.cfg.observers.len();
+        assert!(
+            l.learners.len() < servers && !l.learners.contains_key(&self.cfg.me),
+            "the learners are other servers"
+        );
+        assert!(l.outstanding.len() <= OUTSTANDING_PROPOSALS_MAX && l.syncs.len() <= SYNCS_MAX);
+        assert!(
+            l.connecting.len() <= servers,
+            "FOLLOWERINFOs come from servers"
+        );
+        let voters = self.cfg.voters.len();
+        assert!(
+            l.epoch_acks.len() <= voters && l.newleader_acks.len() <= voters,
+            "only voters' acks are counted"
+        );
+        if l.stage >= LeaderStage::AwaitingEpochAcks {
+            assert!(
+                l.new_epoch.is_some_and(|e| e <= self.accepted_epoch),
+                "LEADERINFO before the new epoch was accepted"
+            );
+        }
+        if l.stage < LeaderStage::Established {
+            assert!(l.outstanding.is_empty(), "a proposal before establishment");
+            return;
+        }
+        assert_eq!(
+            Some(self.current_epoch),
+            l.new_epoch,
+            "established in an epoch that is not the durable current one"
+        );
+        assert!(
+            self.applied_zxid == self.commit_upto && self.commit_upto <= self.log.last_zxid(),
+            "a leader delivers exactly what it committed, all of it logged"
+        );
+        assert!(
+            l.outstanding
+                .front()
+                .is_none_or(|o| o.zxid > self.commit_upto),
+            "a committed proposal is still outstanding"
+        );
+        assert!(
+            l.outstanding
+                .back()
+                .is_none_or(|o| o.zxid == l.last_proposed)
+        );
+    }
+
     fn leading_round(&self, round: u64) -> bool {
         matches!(&self.role, Role::Leading(l) if l.round == round)
     }
@@ -142,6 +207,10 @@ impl Server {
 
     pub(crate) fn become_leader(&mut self, _ctx: &mut Ctx, out: &mut Out) {
         assert!(self.is_voter());
+        assert!(
+            matches!(self.role, Role::Looking),
+            "a new role replaces a live one"
+        );
         let round = self.next_round();
         let mut connecting = BTreeMap::new();
         connecting.insert(self.cfg.me, self.reported_accepted_epoch());
@@ -176,6 +245,7 @@ impl Server {
         }
         let max = *l.connecting.values().max().expect("leader is connecting");
         let epoch = Epoch(max.0.checked_add(1).expect("epoch overflow"));
+        assert!(l.connecting.contains_key(&self.cfg.me) && l.new_epoch.is_none());
         let round = l.round;
         let l = self.lead_expect_mut();
         l.new_epoch = Some(epoch);
@@ -208,6 +278,11 @@ impl Server {
         let deadline = self.now.plus_ns(self.cfg.init_limit_ns());
         let l = self.lead_expect_mut();
         assert_eq!(l.stage, LeaderStage::PersistingAcceptedEpoch);
+        assert_eq!(
+            l.new_epoch,
+            Some(epoch),
+            "the durable epoch is the chosen one"
+        );
         l.stage = LeaderStage::AwaitingEpochAcks;
         l.stage_deadline = deadline;
         l.epoch_acks.insert(me);
@@ -239,6 +314,10 @@ impl Server {
         {
             return;
         }
+        assert!(
+            l.epoch_acks.contains(&self.cfg.me),
+            "the leader's own ACKEPOCH counts"
+        );
         let round = l.round;
         let epoch = l.new_epoch.expect("epoch chosen");
         self.lead_expect_mut().stage = LeaderStage::PersistingCurrentEpoch;
@@ -266,6 +345,11 @@ impl Server {
         let deadline = self.now.plus_ns(self.cfg.init_limit_ns());
         let l = self.lead_expect_mut();
         assert_eq!(l.stage, LeaderStage::PersistingCurrentEpoch);
+        assert_eq!(
+            l.new_epoch,
+            Some(epoch),
+            "the durable epoch is the chosen one"
+        );
         l.stage = LeaderStage::Synchronizing;
         l.stage_deadline = deadline;
         l.newleader_acks.insert(me);
@@ -298,6 +382,7 @@ impl Server {
             last // the initial history: committed once established
         };
         let sync_upto = if h.observer { committed } else { last };
+        assert!(committed <= sync_upto && sync_upto <= last);
         let plan = plan_sync(&self.log, h.peer_last, sync_upto, self.cfg.bugs.zk_1154);
         let (first, from) = match plan {
             SyncPlan::Diff { from } => (
@@ -358,6 +443,10 @@ impl Server {
         {
             return;
         }
+        assert!(
+            l.newleader_acks.contains(&self.cfg.me),
+            "the leader's own ACK counts"
+        );
         let epoch = l.new_epoch.expect("epoch chosen");
         self.lead_expect_mut().stage = LeaderStage::Established;
         out.note(Note::Established { epoch });
@@ -521,6 +610,10 @@ impl Server {
             l.forget_learner(from);
             return;
         }
+        assert!(
+            l.stage >= LeaderStage::AwaitingEpochAcks,
+            "ACKEPOCH before LEADERINFO"
+        );
         h.peer_last = last_zxid;
         h.stage = HandlerStage::AwaitingSync;
         if let Some(ce) = current_epoch
@@ -548,6 +641,10 @@ impl Server {
             l.forget_learner(from);
             return;
         }
+        assert!(
+            l.stage >= LeaderStage::Synchronizing,
+            "NEWLEADER sent before the sync"
+        );
         let established = l.stage == LeaderStage::Established;
         if established {
             h.link.send(from, Peer::UpToDate, out);
@@ -620,6 +717,7 @@ impl Server {
             }
             let zxid = front.zxid;
             assert!(zxid > self.commit_upto, "commit out of order");
+            assert!(zxid <= l.last_proposed, "commit of a txn never proposed");
             assert!(l.stage == LeaderStage::Established);
             let txn = Arc::clone(
                 &self
@@ -669,6 +767,11 @@ impl Server {
         }
         let zxid = Zxid::new(l.last_proposed.epoch(), counter + 1);
         assert!(zxid > self.log.last_zxid(), "proposal below the log end");
+        assert_eq!(
+            Some(zxid.epoch()),
+            l.new_epoch,
+            "a proposal outside the leader's epoch"
+        );
         Some(zxid)
     }
 
@@ -715,6 +818,9 @@ impl Server {
         let zxid = txn.zxid;
         let l = self.lead_expect();
         assert!(zxid > l.last_proposed && zxid > self.log.last_zxid());
+        assert!(
+            l.stage == LeaderStage::Established && l.outstanding.len() < OUTSTANDING_PROPOSALS_MAX
+        );
         let round = l.round;
         let txn = Arc::new(txn);
         self.log.append(Arc::clone(&txn));
@@ -766,6 +872,11 @@ impl Server {
     /// A sync is answered once every proposal issued before it is committed.
     pub(crate) fn leader_sync(&mut self, origin: Origin, path: String, out: &mut Out) {
         let l = self.lead_expect_mut();
+        assert_eq!(
+            l.stage,
+            LeaderStage::Established,
+            "a sync before establishment"
+        );
         if l.syncs.len() >= SYNCS_MAX {
             return; // the client times out and retries elsewhere
         }
@@ -817,6 +928,10 @@ impl Server {
 
     /// Proposes a CloseSession for every session past its deadline.
     fn leader_expire_sessions(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        assert!(
+            self.is_established_leader(),
+            "only an established leader expires sessions"
+        );
         let now = self.now;
         let expired = self.lead_expect_mut().tracker.expire(now);
         for session in expired {

@@ -7,6 +7,7 @@
 //! a proposal is ACKed only after it is durable and never before the NEWLEADER ACK; nothing
 //! from the sync stream is delivered before UPTODATE; any unexpected or out-of-order
 //! message from the leader breaks the connection (→ LOOKING).
+//! `Server::check_learner_invariants` asserts the O(1) ones after every input.
 
 use std::sync::Arc;
 
@@ -36,6 +37,21 @@ pub(crate) enum LearnerStage {
     /// NEWLEADER ACK sent.
     AwaitingUpToDate,
     Broadcast,
+}
+
+impl LearnerStage {
+    /// The ZAB phase a learner in this stage is in.
+    pub(crate) fn phase(self) -> Phase {
+        match self {
+            LearnerStage::Connecting
+            | LearnerStage::PersistingEpoch
+            | LearnerStage::AwaitingSync => Phase::Discovery,
+            LearnerStage::Syncing
+            | LearnerStage::PersistingSync
+            | LearnerStage::AwaitingUpToDate => Phase::Synchronization,
+            LearnerStage::Broadcast => Phase::Broadcast,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -80,12 +96,40 @@ impl Server {
         }
     }
 
+    /// The learner's O(1) invariants (see the module header), for
+    /// [`Server::check_invariants`].
+    pub(crate) fn check_learner_invariants(&self, l: &LearnerState) {
+        assert!(
+            l.leader != self.cfg.me && self.cfg.is_voter(l.leader),
+            "a learner follows another voter"
+        );
+        if l.stage >= LearnerStage::AwaitingSync {
+            assert!(
+                l.new_epoch <= self.accepted_epoch,
+                "ACKEPOCH for an epoch not accepted"
+            );
+        }
+        assert_eq!(
+            l.newleader_acked,
+            l.stage >= LearnerStage::AwaitingUpToDate,
+            "the NEWLEADER ACK and the stage disagree"
+        );
+        assert!(
+            !l.newleader_acked || l.deferred_acks.is_empty(),
+            "ACKs held back after the NEWLEADER ACK"
+        );
+    }
+
     fn on_conn(&self, conn: u64) -> bool {
         matches!(&self.role, Role::Learning(l) if l.link.conn == conn)
     }
 
     pub(crate) fn become_learner(&mut self, ctx: &mut Ctx, leader: ProcessId, out: &mut Out) {
         assert_ne!(leader, self.cfg.me);
+        assert!(
+            matches!(self.role, Role::Looking),
+            "a new role replaces a live one"
+        );
         self.next_round();
         self.role = Role::Learning(Box::new(LearnerState {
             leader,
@@ -287,6 +331,7 @@ impl Server {
         let last_zxid = self.reported_last_zxid();
         let l = self.learn_expect_mut();
         assert_eq!(l.stage, LearnerStage::PersistingEpoch);
+        assert_eq!(l.new_epoch, epoch, "the durable epoch is the leader's");
         l.stage = LearnerStage::AwaitingSync;
         let leader = l.leader;
         l.link.send(
@@ -301,6 +346,11 @@ impl Server {
 
     fn learner_start_sync(&mut self, committed: Zxid, out: &mut Out) {
         let l = self.learn_expect_mut();
+        assert_eq!(
+            l.stage,
+            LearnerStage::AwaitingSync,
+            "a second sync on one connection"
+        );
         l.stage = LearnerStage::Syncing;
         l.sync_commit = committed;
         self.set_phase(Phase::Synchronization, out);
@@ -344,6 +394,7 @@ impl Server {
     fn learner_on_snap(&mut self, snapshot: Arc<Snapshot>, out: &mut Out) {
         let zxid = snapshot.zxid;
         self.install_snapshot(snapshot, out);
+        assert!(self.applied_zxid == zxid && self.log.last_zxid() == zxid);
         self.learner_start_sync(zxid, out);
     }
 
@@ -408,6 +459,10 @@ impl Server {
         if l.stage == LearnerStage::Broadcast {
             self.commit_upto = zxid;
             self.apply_committed(out);
+            assert_eq!(
+                self.applied_zxid, zxid,
+                "an INFORM in broadcast is delivered at once"
+            );
         } else {
             l.sync_commit = zxid;
         }
@@ -477,6 +532,10 @@ impl Server {
     }
 
     fn learner_ack_newleader(&mut self, epoch: Epoch, out: &mut Out) {
+        assert!(
+            self.current_epoch >= epoch,
+            "NEWLEADER ACK before the epoch is current"
+        );
         self.election.update_decided_epoch(epoch);
         let last_zxid = self.log.last_zxid();
         self.zk2355_claimed_last = None;
@@ -505,6 +564,7 @@ impl Server {
         if !self.on_conn(conn) {
             return;
         }
+        assert!(zxid <= self.log.last_zxid(), "ACK of a txn never logged");
         let l = self.learn_expect_mut();
         if l.newleader_acked {
             let leader = l.leader;
