@@ -254,6 +254,10 @@ impl Session {
     }
 
     fn enqueue(&mut self, now: Time, xid: u64, op: Op, out: &mut Vec<Action>) {
+        assert!(
+            self.closing_xid.is_none_or(|close| close == xid),
+            "a request after close()"
+        );
         let request = self.pending.push(xid, op);
         if let Phase::Connected(link) = &mut self.phase {
             let msg = ClientMsg::Request {
@@ -368,6 +372,8 @@ impl Session {
             link.last_send = now;
             link.requests_sent += 1;
         }
+        // Every outstanding request is in flight on the new connection, in xid order.
+        assert_eq!(link.requests_sent, self.pending.len() as u64);
         self.phase = Phase::Connected(link);
     }
 
@@ -419,6 +425,7 @@ impl Session {
 
     /// The server says the session is gone: fail everything, forget the watches. Terminal.
     fn expire(&mut self, out: &mut Vec<Action>) {
+        assert!(self.state().is_alive(), "a session ends once");
         self.fail_all(ZkError::SessionExpired, out);
         self.watches.clear();
         self.phase = Phase::Expired;
@@ -428,6 +435,7 @@ impl Session {
     /// `close()` completed: say goodbye on `link` (if there is one). Terminal.
     pub(crate) fn end_closed(&mut self, link: Option<Link>, out: &mut Vec<Action>) {
         assert!(self.pending.is_empty(), "close is the last request");
+        assert!(self.state().is_alive(), "a session ends once");
         self.watches.clear();
         self.phase = Phase::Closed;
         if let Some(link) = link {
@@ -475,6 +483,14 @@ impl Session {
             Phase::Idle => assert_eq!(self.last_conn, 0),
             Phase::Connecting(link) | Phase::Connected(link) => {
                 assert_eq!(link.conn, self.last_conn, "the current conn is the newest");
+                if matches!(self.phase, Phase::Connected(_)) {
+                    assert!(
+                        link.requests_sent >= pending as u64,
+                        "an outstanding request is not in flight"
+                    );
+                } else {
+                    assert_eq!(link.requests_sent, 0, "a request sent before Connected");
+                }
             }
             Phase::Waiting { .. } => assert_eq!(self.attempts_in_round, 0),
             Phase::Expired | Phase::Closed => {
