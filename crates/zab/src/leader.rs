@@ -151,10 +151,7 @@ impl Server {
     /// [`Server::check_invariants`].
     pub(crate) fn check_leader_invariants(&self, l: &LeaderState) {
         let servers = self.cfg.voters.len() + self.cfg.observers.len();
-        assert!(
-            l.learners.len() < servers && !l.learners.contains_key(&self.cfg.me),
-            "the learners are other servers"
-        );
+        assert!(l.learners.len() < servers, "the learners are other servers");
         assert!(l.outstanding.len() <= OUTSTANDING_PROPOSALS_MAX && l.syncs.len() <= SYNCS_MAX);
         assert!(
             l.connecting.len() <= servers,

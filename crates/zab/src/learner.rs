@@ -99,10 +99,7 @@ impl Server {
     /// The learner's O(1) invariants (see the module header), for
     /// [`Server::check_invariants`].
     pub(crate) fn check_learner_invariants(&self, l: &LearnerState) {
-        assert!(
-            l.leader != self.cfg.me && self.cfg.is_voter(l.leader),
-            "a learner follows another voter"
-        );
+        assert_ne!(l.leader, self.cfg.me, "a learner follows another server");
         if l.stage >= LearnerStage::AwaitingSync {
             assert!(
                 l.new_epoch <= self.accepted_epoch,

@@ -218,27 +218,36 @@ impl Server {
             self.applied_zxid,
             self.commit_upto
         );
-        let (state, phase) = match &self.role {
-            Role::Looking => (ServerState::Looking, Phase::Election),
+        // (Whether a learner follows or observes is fixed when it becomes one: not re-checked
+        // here, where a voter lookup would cost more than every other check together.)
+        let phase = match &self.role {
+            Role::Looking => {
+                assert_eq!(
+                    self.state,
+                    ServerState::Looking,
+                    "state does not follow the role"
+                );
+                Phase::Election
+            }
             Role::Leading(l) => {
                 self.check_leader_invariants(l);
-                (ServerState::Leading, l.stage.phase())
+                assert_eq!(
+                    self.state,
+                    ServerState::Leading,
+                    "state does not follow the role"
+                );
+                l.stage.phase()
             }
             Role::Learning(l) => {
                 self.check_learner_invariants(l);
-                let state = if self.is_voter() {
-                    ServerState::Following
-                } else {
-                    ServerState::Observing
-                };
-                (state, l.stage.phase())
+                assert!(
+                    matches!(self.state, ServerState::Following | ServerState::Observing),
+                    "state does not follow the role"
+                );
+                l.stage.phase()
             }
         };
-        assert_eq!(
-            (self.state, self.phase),
-            (state, phase),
-            "state and phase do not follow the role"
-        );
+        assert_eq!(self.phase, phase, "phase does not follow the role's stage");
     }
 
     /// Whether this server answers client requests (broadcast phase).
