@@ -29,7 +29,7 @@ pub struct ClientConfig {
     pub reconnect_delay_ms: u64,
     /// Bound on queued + in-flight requests; a `submit` beyond it completes at once with
     /// `ConnectionLoss`. `close()` may exceed it by one.
-    pub max_pending: usize,
+    pub pending_max: usize,
 }
 
 impl ClientConfig {
@@ -58,9 +58,9 @@ impl ClientConfig {
             self.reconnect_delay_ms
         );
         assert!(
-            (1..=PENDING_MAX).contains(&self.max_pending),
-            "client: max_pending {} out of range 1..={PENDING_MAX}",
-            self.max_pending
+            (1..=PENDING_MAX).contains(&self.pending_max),
+            "client: pending_max {} out of range 1..={PENDING_MAX}",
+            self.pending_max
         );
     }
 }

@@ -13,6 +13,10 @@ use crate::{Action, SessionState};
 impl Session {
     /// Opens a new connection to the next server in the round.
     pub(crate) fn attempt(&mut self, now: Time, out: &mut Vec<Action>) {
+        assert!(
+            self.state().is_alive(),
+            "a connection attempt after the session ended"
+        );
         let servers = &self.config.servers;
         assert!(
             self.attempts_in_round < servers.len(),
@@ -67,6 +71,11 @@ impl Session {
             });
         }
         self.next_attempt(now, out);
+        assert!(
+            matches!(self.phase, Phase::Connecting(l) if l.conn > link.conn)
+                || matches!(self.phase, Phase::Waiting { .. }),
+            "a lost connection is replaced by a new attempt or a pause"
+        );
     }
 
     /// Tries the next server at once, or — when every server was tried in this round —

@@ -74,7 +74,7 @@ impl Session {
     pub fn new(config: ClientConfig) -> Session {
         config.validate();
         let timeouts = Timeouts::new(config.session_timeout_ms, config.servers.len());
-        let pending = Pending::new(config.max_pending + 1);
+        let pending = Pending::new(config.pending_max + 1);
         Session {
             next_server: config.first_server,
             config,
@@ -104,7 +104,7 @@ impl Session {
     /// Submits `op` and returns its xid. It is sent at once when connected, queued
     /// otherwise. It completes within this call when the session is closing (with
     /// `ConnectionLoss`, as ZooKeeper's closing handle), expired or closed (with
-    /// `SessionExpired`), or when `max_pending` requests are outstanding (`ConnectionLoss`).
+    /// `SessionExpired`), or when `pending_max` requests are outstanding (`ConnectionLoss`).
     /// `Op::CloseSession` is [`Session::close`].
     pub fn submit(&mut self, now: Time, op: Op, out: &mut Vec<Action>) -> u64 {
         if op == Op::CloseSession {
@@ -117,7 +117,7 @@ impl Session {
         let xid = self.next_xid();
         if let Some(err) = self.refusal() {
             complete_locally(xid, op, err, out);
-        } else if self.pending.len() >= self.config.max_pending {
+        } else if self.pending.len() >= self.config.pending_max {
             self.counters.rejected_submits += 1;
             complete_locally(xid, op, ZkError::ConnectionLoss, out);
         } else {
@@ -136,7 +136,7 @@ impl Session {
         if let Some(err) = self.refusal() {
             complete_locally(xid, Op::CloseSession, err, out);
         } else {
-            assert!(self.pending.len() <= self.config.max_pending);
+            assert!(self.pending.len() <= self.config.pending_max);
             self.closing_xid = Some(xid);
             self.enqueue(now, xid, Op::CloseSession, out);
         }
@@ -254,6 +254,10 @@ impl Session {
     }
 
     fn enqueue(&mut self, now: Time, xid: u64, op: Op, out: &mut Vec<Action>) {
+        assert!(
+            self.closing_xid.is_none_or(|close| close == xid),
+            "a request after close()"
+        );
         let request = self.pending.push(xid, op);
         if let Phase::Connected(link) = &mut self.phase {
             let msg = ClientMsg::Request {
@@ -368,6 +372,8 @@ impl Session {
             link.last_send = now;
             link.requests_sent += 1;
         }
+        // Every outstanding request is in flight on the new connection, in xid order.
+        assert_eq!(link.requests_sent, self.pending.len() as u64);
         self.phase = Phase::Connected(link);
     }
 
@@ -419,6 +425,7 @@ impl Session {
 
     /// The server says the session is gone: fail everything, forget the watches. Terminal.
     fn expire(&mut self, out: &mut Vec<Action>) {
+        assert!(self.state().is_alive(), "a session ends once");
         self.fail_all(ZkError::SessionExpired, out);
         self.watches.clear();
         self.phase = Phase::Expired;
@@ -428,6 +435,7 @@ impl Session {
     /// `close()` completed: say goodbye on `link` (if there is one). Terminal.
     pub(crate) fn end_closed(&mut self, link: Option<Link>, out: &mut Vec<Action>) {
         assert!(self.pending.is_empty(), "close is the last request");
+        assert!(self.state().is_alive(), "a session ends once");
         self.watches.clear();
         self.phase = Phase::Closed;
         if let Some(link) = link {
@@ -467,7 +475,7 @@ impl Session {
     /// O(1) invariants, checked after every input.
     fn check_cheap_invariants(&self) {
         let pending = self.pending.len();
-        assert!(pending <= self.config.max_pending + 1);
+        assert!(pending <= self.config.pending_max + 1);
         assert!(self.next_server < self.config.servers.len());
         assert!(self.attempts_in_round <= self.config.servers.len());
         assert!(self.pending.oldest_xid().is_none_or(|x| x <= self.last_xid));
@@ -475,6 +483,14 @@ impl Session {
             Phase::Idle => assert_eq!(self.last_conn, 0),
             Phase::Connecting(link) | Phase::Connected(link) => {
                 assert_eq!(link.conn, self.last_conn, "the current conn is the newest");
+                if matches!(self.phase, Phase::Connected(_)) {
+                    assert!(
+                        link.requests_sent >= pending as u64,
+                        "an outstanding request is not in flight"
+                    );
+                } else {
+                    assert_eq!(link.requests_sent, 0, "a request sent before Connected");
+                }
             }
             Phase::Waiting { .. } => assert_eq!(self.attempts_in_round, 0),
             Phase::Expired | Phase::Closed => {

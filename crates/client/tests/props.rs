@@ -365,7 +365,7 @@ proptest! {
         servers in 1usize..4,
         first in 0usize..3,
         delay_ms in prop::sample::select(vec![0u64, 500]),
-        max_pending in 1usize..6,
+        pending_max in 1usize..6,
         inputs in prop::collection::vec(input(), 0..200),
     ) {
         let config = ClientConfig {
@@ -373,7 +373,7 @@ proptest! {
             first_server: first % servers,
             session_timeout_ms: 6000,
             reconnect_delay_ms: delay_ms,
-            max_pending,
+            pending_max,
         };
         let mut h = Harness::new(config);
         let mut out = Vec::new();

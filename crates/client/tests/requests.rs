@@ -123,7 +123,7 @@ fn the_pending_bound_refuses_at_once_but_never_the_close() {
     assert_eq!((xid, c.session.pending()), (10, 9));
     // Also while disconnected: the bound counts queued requests.
     let mut c = Client::new(ClientConfig {
-        max_pending: 1,
+        pending_max: 1,
         ..config()
     });
     c.submit(set("/a"));

@@ -172,7 +172,8 @@ impl DataTree {
         let owner = node.stat.ephemeral_owner;
         if let Some(set) = self.ephemerals.get_mut(&owner) {
             assert!(!owner.is_none(), "the ephemeral index holds session 0");
-            set.remove(path);
+            let indexed = set.remove(path);
+            assert!(indexed, "ephemeral {path} missing from its session's index");
             if set.is_empty() {
                 self.ephemerals.remove(&owner);
             }

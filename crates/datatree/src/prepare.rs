@@ -67,6 +67,7 @@ impl DataTree {
                 header.zxid
             );
         }
+        let records_before = pending.len();
         let mut prep = Prep {
             tree: self,
             pending,
@@ -89,6 +90,13 @@ impl DataTree {
                 }
             }
         };
+        if body.error().is_some() {
+            assert_eq!(
+                prep.pending.len(),
+                records_before,
+                "a failed write left change records"
+            );
+        }
         Txn { header, body }
     }
 }

@@ -97,7 +97,7 @@ impl ClientHost {
             first_server,
             session_timeout_ms: c.session_timeout_ms,
             reconnect_delay_ms: c.reconnect_delay_ms,
-            max_pending: c.max_pending,
+            pending_max: c.max_pending,
         };
         config.validate();
         config

@@ -948,16 +948,16 @@ fn validate_queue(q: &QueueWorkload, bugs: &[BugName]) -> Result<(), Problem> {
 fn validate_zab(z: &ZabConfig, cluster: &ClusterConfig) -> Result<(), Problem> {
     let (voters, observers) = (cluster.servers as u64, cluster.observers as u64);
     // Blame the field that pushed the ensemble over the cap.
-    let field = match voters <= zab::MAX_SERVERS as u64 {
+    let field = match voters <= zab::SERVERS_MAX as u64 {
         true => "cluster.observers",
         false => "cluster.servers",
     };
     check(
-        voters + observers <= zab::MAX_SERVERS as u64,
+        voters + observers <= zab::SERVERS_MAX as u64,
         field,
         format!(
             "at most {} ZooKeeper servers (voters + observers); this has {voters} + {observers}",
-            zab::MAX_SERVERS
+            zab::SERVERS_MAX
         ),
     )?;
     for (field, v) in [

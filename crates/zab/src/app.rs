@@ -32,6 +32,7 @@ impl ZkState {
         match &txn.body {
             TxnBody::CreateSession { timeout_ms } => {
                 assert!(!txn.session.is_none(), "CreateSession without a session id");
+                assert!(*timeout_ms > 0, "a session that can never expire");
                 self.sessions.insert(txn.session, *timeout_ms);
                 assert!(self.sessions.len() <= SESSIONS_MAX, "too many sessions");
             }

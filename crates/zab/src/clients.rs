@@ -91,6 +91,11 @@ impl Clients {
     /// replaced connection's key.
     pub(crate) fn insert(&mut self, key: ConnKey, c: Conn) -> Option<ConnKey> {
         assert!(c.queue.is_empty());
+        assert_ne!(
+            c.state,
+            ConnState::Open,
+            "a connection opens once its session is confirmed"
+        );
         assert!(!self.by_key.contains_key(&key), "connection {key:?} exists");
         let replaced = self.by_session.get(&c.session).copied();
         if let Some(other) = replaced {
@@ -173,6 +178,8 @@ impl Conn {
     pub(crate) fn complete(&mut self, xid: u64, zxid: Zxid, result: OpResult) -> bool {
         match self.queue.iter_mut().find(|r| r.xid == xid) {
             Some(r) if r.status == Status::Submitted => {
+                // Only what went through the leader is answered from there.
+                assert!(r.op.is_write() || matches!(r.op, Op::Sync { .. }));
                 r.status = Status::Done { zxid, result };
                 true
             }

@@ -1,17 +1,17 @@
 //! Server configuration ([`Config`]), the switchable historical bugs ([`Bugs`]), the named
 //! timer ids and the named bounds every queue in this crate respects.
-//! Invariants: a validated config has 1..=MAX_SERVERS distinct voters, disjoint observers,
+//! Invariants: a validated config has 1..=SERVERS_MAX distinct voters, disjoint observers,
 //! `me` among them, and non-zero tick / limits; `quorum_size` is a strict majority of voters.
 
 use proto::{NS_PER_MS, ProcessId, TimerId, Zxid};
 
 /// Most servers (voters + observers) one ensemble may have.
-pub const MAX_SERVERS: usize = 64;
+pub const SERVERS_MAX: usize = 64;
 /// Most proposals a leader keeps outstanding (proposed, not yet committed); requests beyond
 /// are refused with ConnectionLoss.
-pub const MAX_OUTSTANDING_PROPOSALS: usize = 100_000;
+pub const OUTSTANDING_PROPOSALS_MAX: usize = 100_000;
 /// Most "run this once durable" waiters queued behind one fsync.
-pub const MAX_FSYNC_WAITERS: usize = 1_000_000;
+pub const FSYNC_WAITERS_MAX: usize = 1_000_000;
 
 /// Election: re-send notifications (back-off doubling up to `notify_timeout_ms_max`).
 pub const TIMER_NOTIFY: TimerId = TimerId(1);
@@ -80,9 +80,9 @@ pub struct Config {
     pub zxid_counter_max: u32,
     /// Most requests one client connection may have unanswered; a client that sends more
     /// is disconnected (`Overloaded`).
-    pub max_pending_requests: usize,
+    pub pending_requests_max: usize,
     /// Most client connections one server holds.
-    pub max_client_connections: usize,
+    pub client_connections_max: usize,
     /// Not ZooKeeper: an established (or establishing) leader steps down when a learner
     /// connects with an accepted epoch above the leader's epoch. In ZooKeeper such a learner
     /// (e.g. one that alone accepted the epoch of its own failed leadership attempt) refuses
@@ -108,8 +108,8 @@ impl Config {
             notify_timeout_ms_max: 60_000,
             log_window_txns: 500,
             zxid_counter_max: Zxid::COUNTER_MAX - 1,
-            max_pending_requests: 4096,
-            max_client_connections: 100_000,
+            pending_requests_max: 4096,
+            client_connections_max: 100_000,
             yield_to_newer_accepted_epoch: false,
             bugs: Bugs::default(),
         }
@@ -119,7 +119,7 @@ impl Config {
     pub fn validate(&self) {
         assert!(!self.voters.is_empty(), "no voters");
         assert!(
-            self.voters.len() + self.observers.len() <= MAX_SERVERS,
+            self.voters.len() + self.observers.len() <= SERVERS_MAX,
             "too many servers"
         );
         let mut all: Vec<ProcessId> = self.voters.iter().chain(&self.observers).copied().collect();
@@ -133,7 +133,7 @@ impl Config {
         assert!(self.notify_timeout_ms_start <= self.notify_timeout_ms_max);
         assert!(self.log_window_txns > 0);
         assert!(self.zxid_counter_max > 0);
-        assert!(self.max_pending_requests > 0 && self.max_client_connections > 0);
+        assert!(self.pending_requests_max > 0 && self.client_connections_max > 0);
     }
 
     pub fn is_voter(&self, p: ProcessId) -> bool {
@@ -147,7 +147,10 @@ impl Config {
     }
     /// A strict majority of the voters.
     pub fn quorum_size(&self) -> usize {
-        self.voters.len() / 2 + 1
+        let quorum = self.voters.len() / 2 + 1;
+        // Any two quorums intersect.
+        assert!(2 * quorum > self.voters.len() && quorum <= self.voters.len());
+        quorum
     }
     pub fn tick_ns(&self) -> u64 {
         self.tick_ms * NS_PER_MS

@@ -3,11 +3,11 @@
 //! (group commit). A [`Waiter`] says what to do once the records appended before its fsync
 //! are durable; the server re-validates it (role, connection, round) before acting.
 //! Invariants: waiters run in request order; an `on_disk_done` for any id other than the
-//! in-flight one is ignored (stale or foreign); at most `MAX_FSYNC_WAITERS` wait.
+//! in-flight one is ignored (stale or foreign); at most `FSYNC_WAITERS_MAX` wait.
 
 use proto::{Epoch, Outbox, WriteId, Zxid};
 
-use crate::config::MAX_FSYNC_WAITERS;
+use crate::config::FSYNC_WAITERS_MAX;
 
 /// What to do once durable.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -63,11 +63,14 @@ impl Disk {
             return;
         }
         assert!(
-            self.queued.len() < MAX_FSYNC_WAITERS,
+            self.queued.len() < FSYNC_WAITERS_MAX,
             "too many fsync waiters"
         );
         self.queued.push(waiter);
         self.flush(out);
+        // The waiter is covered by the fsync in flight or queued for the next one, which
+        // `on_disk_done` issues when the one in flight completes.
+        assert!(self.in_flight.is_some(), "a waiter without an fsync");
     }
 
     /// Issues an fsync for the queued waiters unless one is already in flight.
@@ -80,13 +83,20 @@ impl Disk {
         self.fsyncs += 1;
         out.fsync(w);
         let next = std::mem::take(&mut self.spare);
+        assert!(
+            next.is_empty(),
+            "a recycled waiter list holds stale waiters"
+        );
         self.in_flight = Some((w, std::mem::replace(&mut self.queued, next)));
     }
 
     /// The waiters of a completed fsync, or None if `w` is not the one in flight.
     pub(crate) fn complete(&mut self, w: WriteId) -> Option<Vec<Waiter>> {
         match &self.in_flight {
-            Some((id, _)) if *id == w => self.in_flight.take().map(|(_, ws)| ws),
+            Some((id, ws)) if *id == w => {
+                assert!(!ws.is_empty(), "an fsync was issued without waiters");
+                self.in_flight.take().map(|(_, ws)| ws)
+            }
             _ => None,
         }
     }

@@ -1,10 +1,13 @@
 //! Fast leader election (ZooKeeper's `FastLeaderElection`: `lookForLeader` plus the
 //! `WorkerReceiver` replies), driven by notifications and two timers.
 //! Invariants: votes are totally ordered by `(peer_epoch, zxid, leader)` and only voters are
-//! candidates; the logical clock never decreases within an incarnation; received votes are
-//! all from the current logical clock (`recv` is cleared when the clock moves); a decision
-//! needs a quorum of voters on one vote (plus, for joining an existing leader, the leader's
-//! own LEADING notification); the re-send timeout doubles up to `notify_timeout_ms_max`.
+//! candidates; the logical clock never decreases while LOOKING (joining an established
+//! leader takes that election's epoch, as ZooKeeper's `logicalclock.set` does, which may be
+//! older); received votes are all from the current logical clock (`recv` is cleared when
+//! the clock moves); a decision needs a quorum of voters on one vote (plus, for joining an
+//! existing leader, the leader's own LEADING notification); the re-send timeout doubles up
+//! to `notify_timeout_ms_max`. `Election::check_looking` asserts the vote and timeout ones
+//! after every election input that leaves the server still LOOKING.
 
 use std::collections::BTreeMap;
 
@@ -68,6 +71,10 @@ impl Election {
     /// agree on a new epoch, they answer LOOKING servers with that epoch as the vote's peer
     /// epoch, so that members that joined in different rounds still form one quorum.
     pub(crate) fn update_decided_epoch(&mut self, epoch: Epoch) {
+        assert!(
+            self.decided.is_some(),
+            "an epoch agreed before the election decided"
+        );
         if let Some(b) = self.decided.as_mut() {
             b.vote.peer_epoch = epoch;
         }
@@ -87,6 +94,21 @@ impl Election {
             finalizing: false,
             decided: None,
         }
+    }
+}
+
+impl Election {
+    /// While LOOKING: every received vote is of the current logical clock, and the re-send
+    /// timeout is within its bounds. O(voters).
+    fn check_looking(&self, notify_timeout_ns_max: u64) {
+        assert!(
+            self.recv
+                .values()
+                .all(|b| b.election_epoch == self.logical_clock),
+            "a vote of another round is counted"
+        );
+        assert!(self.notify_timeout_ns > 0 && self.notify_timeout_ns <= notify_timeout_ns_max);
+        assert!(self.decided.is_none(), "LOOKING with a decided vote");
     }
 }
 
@@ -144,6 +166,8 @@ impl Server {
             self.now.plus_ns(self.election.notify_timeout_ns),
         );
         self.check_looking_quorum(ctx, out);
+        self.election
+            .check_looking(self.cfg.notify_timeout_ms_max * NS_PER_MS);
     }
 
     /// The notification describing this server's current vote.
@@ -172,6 +196,7 @@ impl Server {
     fn send_notifications(&mut self, out: &mut Out) {
         assert_eq!(self.state, ServerState::Looking);
         let n = self.my_notification();
+        assert!(n.state == ServerState::Looking && n.election_epoch == self.election.logical_clock);
         for &v in &self.cfg.voters {
             if v != self.cfg.me {
                 out.send(v, Msg::Notification(n));
@@ -187,6 +212,7 @@ impl Server {
             .iter()
             .filter(|(sid, b)| self.cfg.is_voter(**sid) && b.matches(target))
             .count();
+        assert!(n <= self.cfg.voters.len(), "a voter counted twice");
         n >= self.cfg.quorum_size()
     }
 
@@ -252,6 +278,8 @@ impl Server {
         // quorum without a finalize timer: nothing else would re-check it.
         if self.state == ServerState::Looking {
             self.check_looking_quorum(ctx, out);
+            self.election
+                .check_looking(self.cfg.notify_timeout_ms_max * NS_PER_MS);
         }
     }
 
@@ -262,6 +290,7 @@ impl Server {
         n: &Notification,
         out: &mut Out,
     ) {
+        assert!(self.state == ServerState::Looking && n.state == ServerState::Looking);
         let lc = self.election.logical_clock;
         if n.election_epoch > lc {
             self.election.logical_clock = n.election_epoch;
@@ -285,6 +314,7 @@ impl Server {
 
     /// A quorum agrees on our proposal: wait `finalize_wait_ms` for a better vote.
     fn check_looking_quorum(&mut self, _ctx: &mut Ctx, out: &mut Out) {
+        assert_eq!(self.state, ServerState::Looking);
         if self.election.finalizing {
             return;
         }
@@ -310,6 +340,10 @@ impl Server {
         n: &Notification,
         out: &mut Out,
     ) {
+        assert!(matches!(
+            n.state,
+            ServerState::Following | ServerState::Leading
+        ));
         let b = Ballot::of(n);
         if n.election_epoch == self.election.logical_clock {
             self.election.recv.insert(from, b);
@@ -339,6 +373,12 @@ impl Server {
             election_epoch: self.election.logical_clock,
             state: ServerState::Looking,
         };
+        // While finalizing no vote is taken in (a better one ends the wait), so the quorum
+        // that started it still agrees.
+        assert!(
+            self.quorum_on(&self.election.recv, &b),
+            "finalizing without a quorum"
+        );
         self.decide(ctx, b, out);
     }
 
@@ -356,6 +396,7 @@ impl Server {
             TIMER_NOTIFY,
             self.now.plus_ns(self.election.notify_timeout_ns),
         );
+        self.election.check_looking(max_ns);
     }
 
     /// The election decided `b.vote.leader`: take the matching role.
@@ -376,5 +417,10 @@ impl Server {
         } else {
             self.become_learner(ctx, b.vote.leader, out);
         }
+        assert_ne!(
+            self.state,
+            ServerState::Looking,
+            "decided but still looking"
+        );
     }
 }

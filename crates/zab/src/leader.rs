@@ -6,7 +6,8 @@
 //! durable before any learner is synced; the leader is established only with a quorum of
 //! NEWLEADER ACKs (self included); proposals are issued only when established, with
 //! strictly increasing zxids of the new epoch, and committed strictly in zxid order on a
-//! quorum of ACKs from voters whose copy is durable; at most MAX_OUTSTANDING_PROPOSALS.
+//! quorum of ACKs from voters whose copy is durable; at most OUTSTANDING_PROPOSALS_MAX.
+//! `Server::check_leader_invariants` asserts the O(1) ones after every input.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use datatree::{PendingChanges, TxnBody, TxnHeader};
 use proto::zk::{Op, SessionId, ZkError};
 use proto::{Ctx, Epoch, NS_PER_MS, ProcessId, Time, Zxid};
 
-use crate::config::{MAX_OUTSTANDING_PROPOSALS, TIMER_TICK};
+use crate::config::{OUTSTANDING_PROPOSALS_MAX, TIMER_TICK};
 use crate::disk::Waiter;
 use crate::link::{Arrival, Link};
 use crate::msg::{Peer, PeerRequest, PeerSync};
@@ -24,7 +25,7 @@ use crate::record::Record;
 use crate::server::{Out, Role, Server};
 use crate::sessions::SessionTracker;
 use crate::sync::{SyncPlan, plan_sync};
-use crate::types::{Origin, Phase, ServerState, Txn};
+use crate::types::{LeaveReason, Origin, Phase, ServerState, Txn};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum LeaderStage {
@@ -40,6 +41,20 @@ pub(crate) enum LeaderStage {
     Synchronizing,
     /// Broadcast.
     Established,
+}
+
+impl LeaderStage {
+    /// The ZAB phase a leader in this stage is in.
+    pub(crate) fn phase(self) -> Phase {
+        match self {
+            LeaderStage::Discovering
+            | LeaderStage::PersistingAcceptedEpoch
+            | LeaderStage::AwaitingEpochAcks
+            | LeaderStage::PersistingCurrentEpoch => Phase::Discovery,
+            LeaderStage::Synchronizing => Phase::Synchronization,
+            LeaderStage::Established => Phase::Broadcast,
+        }
+    }
 }
 
 /// Where one learner's connection stands.
@@ -115,18 +130,68 @@ impl LeaderState {
 }
 
 impl Server {
-    fn lead(&mut self) -> &mut LeaderState {
+    /// The leader's state; panics unless leading (callers know the role: a handler of a
+    /// leader-only input, or a caller that checked it).
+    fn lead_expect_mut(&mut self) -> &mut LeaderState {
         match &mut self.role {
             Role::Leading(l) => l,
             _ => panic!("not leading"),
         }
     }
 
-    fn lead_ref(&self) -> &LeaderState {
+    /// The leader's state; panics unless leading (see [`Server::lead_expect_mut`]).
+    fn lead_expect(&self) -> &LeaderState {
         match &self.role {
             Role::Leading(l) => l,
             _ => panic!("not leading"),
         }
+    }
+
+    /// The leader's O(1) invariants (see the module header), for
+    /// [`Server::check_invariants`].
+    pub(crate) fn check_leader_invariants(&self, l: &LeaderState) {
+        let servers = self.cfg.voters.len() + self.cfg.observers.len();
+        assert!(l.learners.len() < servers, "the learners are other servers");
+        assert!(l.outstanding.len() <= OUTSTANDING_PROPOSALS_MAX && l.syncs.len() <= SYNCS_MAX);
+        assert!(
+            l.connecting.len() <= servers,
+            "FOLLOWERINFOs come from servers"
+        );
+        let voters = self.cfg.voters.len();
+        assert!(
+            l.epoch_acks.len() <= voters && l.newleader_acks.len() <= voters,
+            "only voters' acks are counted"
+        );
+        if l.stage >= LeaderStage::AwaitingEpochAcks {
+            assert!(
+                l.new_epoch.is_some_and(|e| e <= self.accepted_epoch),
+                "LEADERINFO before the new epoch was accepted"
+            );
+        }
+        if l.stage < LeaderStage::Established {
+            assert!(l.outstanding.is_empty(), "a proposal before establishment");
+            return;
+        }
+        assert_eq!(
+            Some(self.current_epoch),
+            l.new_epoch,
+            "established in an epoch that is not the durable current one"
+        );
+        assert!(
+            self.applied_zxid == self.commit_upto && self.commit_upto <= self.log.last_zxid(),
+            "a leader delivers exactly what it committed, all of it logged"
+        );
+        assert!(
+            l.outstanding
+                .front()
+                .is_none_or(|o| o.zxid > self.commit_upto),
+            "a committed proposal is still outstanding"
+        );
+        assert!(
+            l.outstanding
+                .back()
+                .is_none_or(|o| o.zxid == l.last_proposed)
+        );
     }
 
     fn leading_round(&self, round: u64) -> bool {
@@ -139,6 +204,10 @@ impl Server {
 
     pub(crate) fn become_leader(&mut self, _ctx: &mut Ctx, out: &mut Out) {
         assert!(self.is_voter());
+        assert!(
+            matches!(self.role, Role::Looking),
+            "a new role replaces a live one"
+        );
         let round = self.next_round();
         let mut connecting = BTreeMap::new();
         connecting.insert(self.cfg.me, self.reported_accepted_epoch());
@@ -165,7 +234,7 @@ impl Server {
     }
 
     fn leader_check_epoch_quorum(&mut self, out: &mut Out) {
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         if l.stage != LeaderStage::Discovering
             || self.count_voters(l.connecting.keys()) < self.cfg.quorum_size()
         {
@@ -173,8 +242,9 @@ impl Server {
         }
         let max = *l.connecting.values().max().expect("leader is connecting");
         let epoch = Epoch(max.0.checked_add(1).expect("epoch overflow"));
+        assert!(l.connecting.contains_key(&self.cfg.me) && l.new_epoch.is_none());
         let round = l.round;
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         l.new_epoch = Some(epoch);
         l.stage = LeaderStage::PersistingAcceptedEpoch;
         if !self.cfg.bugs.zk_335 {
@@ -203,8 +273,13 @@ impl Server {
         self.accepted_epoch = self.accepted_epoch.max(epoch);
         let me = self.cfg.me;
         let deadline = self.now.plus_ns(self.cfg.init_limit_ns());
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         assert_eq!(l.stage, LeaderStage::PersistingAcceptedEpoch);
+        assert_eq!(
+            l.new_epoch,
+            Some(epoch),
+            "the durable epoch is the chosen one"
+        );
         l.stage = LeaderStage::AwaitingEpochAcks;
         l.stage_deadline = deadline;
         l.epoch_acks.insert(me);
@@ -225,20 +300,24 @@ impl Server {
     /// must not wake up and count acks from followers that have since joined a newer epoch
     /// (fuzzing found it: zab-5.toml seed 345, LeaderLogCompleteness).
     fn past_stage_deadline(&self) -> bool {
-        self.now >= self.lead_ref().stage_deadline
+        self.now >= self.lead_expect().stage_deadline
     }
 
     fn leader_check_epoch_ack_quorum(&mut self, out: &mut Out) {
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         if l.stage != LeaderStage::AwaitingEpochAcks
             || self.count_voters(l.epoch_acks.iter()) < self.cfg.quorum_size()
             || self.past_stage_deadline()
         {
             return;
         }
+        assert!(
+            l.epoch_acks.contains(&self.cfg.me),
+            "the leader's own ACKEPOCH counts"
+        );
         let round = l.round;
         let epoch = l.new_epoch.expect("epoch chosen");
-        self.lead().stage = LeaderStage::PersistingCurrentEpoch;
+        self.lead_expect_mut().stage = LeaderStage::PersistingCurrentEpoch;
         if !self.cfg.bugs.zk_335 {
             self.disk.append(Record::CurrentEpoch(epoch), out);
         }
@@ -261,8 +340,13 @@ impl Server {
         self.election.update_decided_epoch(epoch);
         let me = self.cfg.me;
         let deadline = self.now.plus_ns(self.cfg.init_limit_ns());
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         assert_eq!(l.stage, LeaderStage::PersistingCurrentEpoch);
+        assert_eq!(
+            l.new_epoch,
+            Some(epoch),
+            "the durable epoch is the chosen one"
+        );
         l.stage = LeaderStage::Synchronizing;
         l.stage_deadline = deadline;
         l.newleader_acks.insert(me);
@@ -283,7 +367,7 @@ impl Server {
     /// Sends one learner its sync stream: DIFF / TRUNC / SNAP, the PROPOSALs (and COMMITs
     /// for committed ones) it misses, then NEWLEADER.
     fn leader_sync_learner(&mut self, sid: ProcessId, out: &mut Out) {
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         let h = &l.learners[&sid];
         assert_eq!(h.stage, HandlerStage::AwaitingSync);
         assert!(l.stage >= LeaderStage::Synchronizing);
@@ -295,6 +379,7 @@ impl Server {
             last // the initial history: committed once established
         };
         let sync_upto = if h.observer { committed } else { last };
+        assert!(committed <= sync_upto && sync_upto <= last);
         let plan = plan_sync(&self.log, h.peer_last, sync_upto, self.cfg.bugs.zk_1154);
         let (first, from) = match plan {
             SyncPlan::Diff { from } => (
@@ -335,7 +420,11 @@ impl Server {
             last_zxid: sync_upto,
         });
         assert!(stream.len() <= 2 * self.log.len() + 2);
-        let h = self.lead().learners.get_mut(&sid).expect("learner");
+        let h = self
+            .lead_expect_mut()
+            .learners
+            .get_mut(&sid)
+            .expect("learner");
         for m in stream {
             h.link.send(sid, m, out);
         }
@@ -344,15 +433,19 @@ impl Server {
     }
 
     fn leader_check_newleader_quorum(&mut self, out: &mut Out) {
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         if l.stage != LeaderStage::Synchronizing
             || self.count_voters(l.newleader_acks.iter()) < self.cfg.quorum_size()
             || self.past_stage_deadline()
         {
             return;
         }
+        assert!(
+            l.newleader_acks.contains(&self.cfg.me),
+            "the leader's own ACK counts"
+        );
         let epoch = l.new_epoch.expect("epoch chosen");
-        self.lead().stage = LeaderStage::Established;
+        self.lead_expect_mut().stage = LeaderStage::Established;
         out.note(Note::Established { epoch });
         self.set_phase(Phase::Broadcast, out);
         // The initial history is now on a quorum: committed.
@@ -368,7 +461,7 @@ impl Server {
             "established with unapplied history"
         );
         let tracker = SessionTracker::starting(self.app.sessions(), self.now);
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         l.tracker = tracker;
         for (sid, h) in l.learners.iter_mut() {
             if h.stage == HandlerStage::AwaitingUpToDate {
@@ -394,7 +487,7 @@ impl Server {
             return;
         }
         let now = self.now;
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         let Some(h) = l.learners.get_mut(&from) else {
             return;
         };
@@ -439,14 +532,14 @@ impl Server {
             } => self.leader_on_revalidate(from, session, client, conn, out),
             Peer::Ping { touched } => {
                 let now = self.now;
-                let l = self.lead();
+                let l = self.lead_expect_mut();
                 for &session in touched.iter() {
                     l.tracker.touch(session, now);
                 }
             }
             // Leader → learner kinds are not expected here: the learner is confused.
             _ => {
-                self.lead().forget_learner(from);
+                self.lead_expect_mut().forget_learner(from);
             }
         }
     }
@@ -467,7 +560,7 @@ impl Server {
         }
         let now = self.now;
         let yield_newer = self.cfg.yield_to_newer_accepted_epoch;
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         if l.learners.get(&from).is_some_and(|h| h.link.conn == conn) {
             return; // a duplicate of the opening message
         }
@@ -487,7 +580,7 @@ impl Server {
             l.connecting.insert(from, accepted_epoch);
         }
         if yield_newer && l.new_epoch.is_some_and(|e| accepted_epoch > e) {
-            self.go_looking(ctx, "a learner accepted a newer epoch", out);
+            self.go_looking(ctx, LeaveReason::LearnerAcceptedNewerEpoch, out);
             return;
         }
         if l.stage >= LeaderStage::AwaitingEpochAcks {
@@ -508,19 +601,23 @@ impl Server {
         out: &mut Out,
     ) {
         let voter = self.cfg.is_voter(from);
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         let h = l.learners.get_mut(&from).expect("learner");
         if h.stage != HandlerStage::AwaitingAckEpoch {
             l.forget_learner(from);
             return;
         }
+        assert!(
+            l.stage >= LeaderStage::AwaitingEpochAcks,
+            "ACKEPOCH before LEADERINFO"
+        );
         h.peer_last = last_zxid;
         h.stage = HandlerStage::AwaitingSync;
         if let Some(ce) = current_epoch
             && l.stage <= LeaderStage::AwaitingEpochAcks
         {
             if (ce, last_zxid) > l.summary {
-                self.go_looking(ctx, "a follower is ahead of the leader", out);
+                self.go_looking(ctx, LeaveReason::FollowerAhead, out);
                 return;
             }
             if voter {
@@ -535,12 +632,16 @@ impl Server {
 
     fn leader_on_ack_newleader(&mut self, from: ProcessId, epoch: Epoch, out: &mut Out) {
         let voter = self.cfg.is_voter(from);
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         let h = l.learners.get_mut(&from).expect("learner");
         if h.stage != HandlerStage::Syncing || Some(epoch) != l.new_epoch {
             l.forget_learner(from);
             return;
         }
+        assert!(
+            l.stage >= LeaderStage::Synchronizing,
+            "NEWLEADER sent before the sync"
+        );
         let established = l.stage == LeaderStage::Established;
         if established {
             h.link.send(from, Peer::UpToDate, out);
@@ -570,7 +671,7 @@ impl Server {
         if !self.cfg.is_voter(from) {
             return;
         }
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         let h = &l.learners[&from];
         if h.stage < HandlerStage::AwaitingUpToDate {
             return; // an ACK racing its NEWLEADER ACK is not counted (cf. ZOOKEEPER-4685)
@@ -592,7 +693,7 @@ impl Server {
             return;
         }
         let me = self.cfg.me;
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         if let Ok(i) = l.outstanding.binary_search_by(|o| o.zxid.cmp(&zxid)) {
             l.outstanding[i].acks.insert(me);
             self.leader_try_commit(out);
@@ -604,7 +705,7 @@ impl Server {
         let quorum = self.cfg.quorum_size();
         let mut committed_any = false;
         loop {
-            let l = self.lead_ref();
+            let l = self.lead_expect();
             let Some(front) = l.outstanding.front() else {
                 break;
             };
@@ -613,6 +714,7 @@ impl Server {
             }
             let zxid = front.zxid;
             assert!(zxid > self.commit_upto, "commit out of order");
+            assert!(zxid <= l.last_proposed, "commit of a txn never proposed");
             assert!(l.stage == LeaderStage::Established);
             let txn = Arc::clone(
                 &self
@@ -621,7 +723,7 @@ impl Server {
                     .expect("outstanding proposal is logged")
                     .txn,
             );
-            let l = self.lead();
+            let l = self.lead_expect_mut();
             l.outstanding.pop_front();
             for (sid, h) in l.learners.iter_mut() {
                 if h.stage < HandlerStage::Syncing {
@@ -650,18 +752,23 @@ impl Server {
     /// steps down if the counter would pass `zxid_counter_max`.
     fn leader_next_zxid(&mut self, ctx: &mut Ctx, out: &mut Out) -> Option<Zxid> {
         let counter_max = self.cfg.zxid_counter_max;
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         assert_eq!(l.stage, LeaderStage::Established);
-        if l.outstanding.len() >= MAX_OUTSTANDING_PROPOSALS {
+        if l.outstanding.len() >= OUTSTANDING_PROPOSALS_MAX {
             return None;
         }
         let counter = l.last_proposed.counter();
         if counter >= counter_max {
-            self.go_looking(ctx, "zxid counter would overflow", out);
+            self.go_looking(ctx, LeaveReason::ZxidCounterExhausted, out);
             return None;
         }
         let zxid = Zxid::new(l.last_proposed.epoch(), counter + 1);
         assert!(zxid > self.log.last_zxid(), "proposal below the log end");
+        assert_eq!(
+            Some(zxid.epoch()),
+            l.new_epoch,
+            "a proposal outside the leader's epoch"
+        );
         Some(zxid)
     }
 
@@ -706,8 +813,11 @@ impl Server {
     /// Logs, persists and broadcasts a new txn (one shared copy for all of them).
     fn leader_propose(&mut self, txn: Txn, out: &mut Out) {
         let zxid = txn.zxid;
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         assert!(zxid > l.last_proposed && zxid > self.log.last_zxid());
+        assert!(
+            l.stage == LeaderStage::Established && l.outstanding.len() < OUTSTANDING_PROPOSALS_MAX
+        );
         let round = l.round;
         let txn = Arc::new(txn);
         self.log.append(Arc::clone(&txn));
@@ -717,7 +827,7 @@ impl Server {
             zxid,
             digest: txn.digest,
         });
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         l.last_proposed = zxid;
         l.outstanding.push_back(Outstanding {
             zxid,
@@ -734,7 +844,7 @@ impl Server {
     }
 
     fn leader_learner_in_broadcast(&self, from: ProcessId, origin: Origin) -> bool {
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         origin.server == from
             && l.stage == LeaderStage::Established
             && l.learners[&from].stage == HandlerStage::Broadcast
@@ -758,7 +868,12 @@ impl Server {
 
     /// A sync is answered once every proposal issued before it is committed.
     pub(crate) fn leader_sync(&mut self, origin: Origin, path: String, out: &mut Out) {
-        let l = self.lead();
+        let l = self.lead_expect_mut();
+        assert_eq!(
+            l.stage,
+            LeaderStage::Established,
+            "a sync before establishment"
+        );
         if l.syncs.len() >= SYNCS_MAX {
             return; // the client times out and retries elsewhere
         }
@@ -770,14 +885,14 @@ impl Server {
     fn leader_answer_syncs(&mut self, out: &mut Out) {
         let committed = self.commit_upto;
         let me = self.cfg.me;
-        while let Some((upto, origin, path)) = self.lead_ref().syncs.front().cloned() {
+        while let Some((upto, origin, path)) = self.lead_expect().syncs.front().cloned() {
             if upto > committed {
                 break;
             }
-            self.lead().syncs.pop_front();
+            self.lead_expect_mut().syncs.pop_front();
             if origin.server == me {
                 self.complete_sync(origin, path, out);
-            } else if let Some(h) = self.lead().learners.get_mut(&origin.server) {
+            } else if let Some(h) = self.lead_expect_mut().learners.get_mut(&origin.server) {
                 h.link
                     .send(origin.server, Peer::sync_done(origin, path), out);
             }
@@ -793,7 +908,7 @@ impl Server {
         out: &mut Out,
     ) {
         let now = self.now;
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         if l.stage != LeaderStage::Established {
             return;
         }
@@ -810,8 +925,12 @@ impl Server {
 
     /// Proposes a CloseSession for every session past its deadline.
     fn leader_expire_sessions(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        assert!(
+            self.is_established_leader(),
+            "only an established leader expires sessions"
+        );
         let now = self.now;
-        let expired = self.lead().tracker.expire(now);
+        let expired = self.lead_expect_mut().tracker.expire(now);
         for session in expired {
             if !self.leader_submit(ctx, session, &Op::CloseSession, None, out) {
                 return;
@@ -822,14 +941,10 @@ impl Server {
     pub(crate) fn leader_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let now = self.now;
         let sync_ns = self.cfg.sync_limit_ns();
-        let l = self.lead_ref();
+        let l = self.lead_expect();
         if l.stage != LeaderStage::Established {
             if now >= l.stage_deadline {
-                self.go_looking(
-                    ctx,
-                    "initLimit expired before the leader was established",
-                    out,
-                );
+                self.go_looking(ctx, LeaveReason::InitLimitExpired, out);
                 return;
             }
         } else {
@@ -843,7 +958,7 @@ impl Server {
                 })
                 .count();
             if synced < self.cfg.quorum_size() {
-                self.go_looking(ctx, "lost a quorum of synced followers", out);
+                self.go_looking(ctx, LeaveReason::SyncedQuorumLost, out);
                 return;
             }
             self.leader_expire_sessions(ctx, out);
@@ -853,7 +968,7 @@ impl Server {
         }
         // Forget learners that went silent (ZooKeeper's learner socket timeout).
         let init_ns = self.cfg.init_limit_ns();
-        let l = self.lead();
+        let l = self.lead_expect_mut();
         l.learners.retain(|_, h| {
             let limit_ns = if h.stage >= HandlerStage::AwaitingUpToDate {
                 sync_ns

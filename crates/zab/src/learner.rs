@@ -7,19 +7,20 @@
 //! a proposal is ACKed only after it is durable and never before the NEWLEADER ACK; nothing
 //! from the sync stream is delivered before UPTODATE; any unexpected or out-of-order
 //! message from the leader breaks the connection (→ LOOKING).
+//! `Server::check_learner_invariants` asserts the O(1) ones after every input.
 
 use std::sync::Arc;
 
 use proto::{Ctx, Epoch, ProcessId, Time, Zxid};
 
-use crate::config::{MAX_OUTSTANDING_PROPOSALS, TIMER_TICK};
+use crate::config::{OUTSTANDING_PROPOSALS_MAX, TIMER_TICK};
 use crate::disk::Waiter;
 use crate::link::{Arrival, Link};
 use crate::msg::{Peer, PeerSync};
 use crate::notes::Note;
 use crate::record::Record;
 use crate::server::{Out, Role, Server};
-use crate::types::{Phase, ServerState, Snapshot, Txn};
+use crate::types::{LeaveReason, Phase, ServerState, Snapshot, Txn};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum LearnerStage {
@@ -36,6 +37,21 @@ pub(crate) enum LearnerStage {
     /// NEWLEADER ACK sent.
     AwaitingUpToDate,
     Broadcast,
+}
+
+impl LearnerStage {
+    /// The ZAB phase a learner in this stage is in.
+    pub(crate) fn phase(self) -> Phase {
+        match self {
+            LearnerStage::Connecting
+            | LearnerStage::PersistingEpoch
+            | LearnerStage::AwaitingSync => Phase::Discovery,
+            LearnerStage::Syncing
+            | LearnerStage::PersistingSync
+            | LearnerStage::AwaitingUpToDate => Phase::Synchronization,
+            LearnerStage::Broadcast => Phase::Broadcast,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -63,18 +79,42 @@ impl LearnerState {
 }
 
 impl Server {
-    fn learn(&mut self) -> &mut LearnerState {
+    /// The learner's state; panics unless following or observing (callers know the role:
+    /// a handler of a learner-only input, or a caller that checked it).
+    fn learn_expect_mut(&mut self) -> &mut LearnerState {
         match &mut self.role {
             Role::Learning(l) => l,
             _ => panic!("not learning"),
         }
     }
 
-    fn learn_ref(&self) -> &LearnerState {
+    /// The learner's state; panics unless learning (see [`Server::learn_expect_mut`]).
+    fn learn_expect(&self) -> &LearnerState {
         match &self.role {
             Role::Learning(l) => l,
             _ => panic!("not learning"),
         }
+    }
+
+    /// The learner's O(1) invariants (see the module header), for
+    /// [`Server::check_invariants`].
+    pub(crate) fn check_learner_invariants(&self, l: &LearnerState) {
+        assert_ne!(l.leader, self.cfg.me, "a learner follows another server");
+        if l.stage >= LearnerStage::AwaitingSync {
+            assert!(
+                l.new_epoch <= self.accepted_epoch,
+                "ACKEPOCH for an epoch not accepted"
+            );
+        }
+        assert_eq!(
+            l.newleader_acked,
+            l.stage >= LearnerStage::AwaitingUpToDate,
+            "the NEWLEADER ACK and the stage disagree"
+        );
+        assert!(
+            !l.newleader_acked || l.deferred_acks.is_empty(),
+            "ACKs held back after the NEWLEADER ACK"
+        );
     }
 
     fn on_conn(&self, conn: u64) -> bool {
@@ -83,6 +123,10 @@ impl Server {
 
     pub(crate) fn become_learner(&mut self, ctx: &mut Ctx, leader: ProcessId, out: &mut Out) {
         assert_ne!(leader, self.cfg.me);
+        assert!(
+            matches!(self.role, Role::Looking),
+            "a new role replaces a live one"
+        );
         self.next_round();
         self.role = Role::Learning(Box::new(LearnerState {
             leader,
@@ -114,7 +158,7 @@ impl Server {
             Peer::ObserverInfo { accepted_epoch }
         };
         let conn = ctx.rng.next_u64();
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         assert_eq!(l.stage, LearnerStage::Connecting);
         l.link = Link::new(conn);
         let leader = l.leader;
@@ -123,14 +167,14 @@ impl Server {
 
     pub(crate) fn learner_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let now = self.now;
-        let l = self.learn_ref();
+        let l = self.learn_expect();
         let limit_ns = if l.stage == LearnerStage::Broadcast {
             self.cfg.sync_limit_ns()
         } else {
             self.cfg.init_limit_ns()
         };
         if now.since_ns(l.last_heard) >= limit_ns {
-            self.go_looking(ctx, "no word from the leader within the limit", out);
+            self.go_looking(ctx, LeaveReason::LeaderSilent, out);
             return;
         }
         if l.stage == LearnerStage::Connecting {
@@ -149,7 +193,7 @@ impl Server {
         out: &mut Out,
     ) {
         let now = self.now;
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         if from != l.leader || conn != l.link.conn {
             return; // a stale connection
         }
@@ -157,7 +201,7 @@ impl Server {
             Arrival::InOrder => {}
             Arrival::Duplicate => return,
             Arrival::Gap => {
-                self.go_looking(ctx, "connection to the leader lost messages", out);
+                self.go_looking(ctx, LeaveReason::LeaderConnectionGap, out);
                 return;
             }
         }
@@ -196,7 +240,7 @@ impl Server {
             }
             Peer::Ping { .. } => {
                 let touched = self.clients.take_touched();
-                let l = self.learn();
+                let l = self.learn_expect_mut();
                 let leader = l.leader;
                 l.link.send(leader, Peer::ping(touched), out);
                 true
@@ -220,7 +264,7 @@ impl Server {
             _ => false,
         };
         if !ok {
-            self.go_looking(ctx, "unexpected message from the leader", out);
+            self.go_looking(ctx, LeaveReason::UnexpectedLeaderMessage, out);
         }
     }
 
@@ -234,7 +278,7 @@ impl Server {
         let accepted = self.reported_accepted_epoch();
         let bug335 = self.cfg.bugs.zk_335;
         if new_epoch > accepted || (bug335 && new_epoch == accepted) {
-            let l = self.learn();
+            let l = self.learn_expect_mut();
             l.new_epoch = new_epoch;
             l.stage = LearnerStage::PersistingEpoch;
             if !bug335 {
@@ -251,7 +295,7 @@ impl Server {
         } else if new_epoch == accepted {
             // Already accepted (a reconnect): ack with ZooKeeper's -1, nothing to persist.
             let last_zxid = self.reported_last_zxid();
-            let l = self.learn();
+            let l = self.learn_expect_mut();
             l.new_epoch = new_epoch;
             l.stage = LearnerStage::AwaitingSync;
             let leader = l.leader;
@@ -282,8 +326,9 @@ impl Server {
         self.accepted_epoch = self.accepted_epoch.max(epoch);
         let current_epoch = Some(self.reported_current_epoch());
         let last_zxid = self.reported_last_zxid();
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         assert_eq!(l.stage, LearnerStage::PersistingEpoch);
+        assert_eq!(l.new_epoch, epoch, "the durable epoch is the leader's");
         l.stage = LearnerStage::AwaitingSync;
         let leader = l.leader;
         l.link.send(
@@ -297,7 +342,12 @@ impl Server {
     }
 
     fn learner_start_sync(&mut self, committed: Zxid, out: &mut Out) {
-        let l = self.learn();
+        let l = self.learn_expect_mut();
+        assert_eq!(
+            l.stage,
+            LearnerStage::AwaitingSync,
+            "a second sync on one connection"
+        );
         l.stage = LearnerStage::Syncing;
         l.sync_commit = committed;
         self.set_phase(Phase::Synchronization, out);
@@ -341,17 +391,18 @@ impl Server {
     fn learner_on_snap(&mut self, snapshot: Arc<Snapshot>, out: &mut Out) {
         let zxid = snapshot.zxid;
         self.install_snapshot(snapshot, out);
+        assert!(self.applied_zxid == zxid && self.log.last_zxid() == zxid);
         self.learner_start_sync(zxid, out);
     }
 
     fn learner_on_proposal(&mut self, conn: u64, txn: Arc<Txn>, out: &mut Out) -> bool {
         let observer = !self.is_voter();
-        let l = self.learn_ref();
+        let l = self.learn_expect();
         let stage = l.stage;
         let in_sync = stage == LearnerStage::Syncing;
         let live = !observer && stage >= LearnerStage::PersistingSync;
         if !(in_sync || live)
-            || l.deferred_acks.len() >= MAX_OUTSTANDING_PROPOSALS
+            || l.deferred_acks.len() >= OUTSTANDING_PROPOSALS_MAX
             || txn.zxid <= self.log.last_zxid()
             || txn.zxid.epoch() > l.new_epoch
         {
@@ -370,7 +421,7 @@ impl Server {
         if zxid > self.log.last_zxid() {
             return false; // a commit for a txn we never got
         }
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         match l.stage {
             LearnerStage::Syncing
             | LearnerStage::PersistingSync
@@ -390,7 +441,7 @@ impl Server {
     }
 
     fn learner_on_inform(&mut self, txn: Arc<Txn>, out: &mut Out) -> bool {
-        let l = self.learn_ref();
+        let l = self.learn_expect();
         if self.is_voter()
             || l.stage < LearnerStage::PersistingSync
             || txn.zxid <= self.log.last_zxid()
@@ -401,10 +452,14 @@ impl Server {
         self.log.append(Arc::clone(&txn));
         self.disk.append(Record::Txn(txn), out);
         self.disk.sync(Waiter::Nothing, out);
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         if l.stage == LearnerStage::Broadcast {
             self.commit_upto = zxid;
             self.apply_committed(out);
+            assert_eq!(
+                self.applied_zxid, zxid,
+                "an INFORM in broadcast is delivered at once"
+            );
         } else {
             l.sync_commit = zxid;
         }
@@ -418,7 +473,7 @@ impl Server {
         _last_zxid: Zxid,
         out: &mut Out,
     ) -> bool {
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         if epoch != l.new_epoch {
             return false;
         }
@@ -448,7 +503,7 @@ impl Server {
         if !self.on_conn(conn) {
             return;
         }
-        assert_eq!(self.learn_ref().stage, LearnerStage::PersistingSync);
+        assert_eq!(self.learn_expect().stage, LearnerStage::PersistingSync);
         if !self.cfg.bugs.zk_335 {
             self.disk.append(Record::CurrentEpoch(epoch), out);
         }
@@ -466,7 +521,7 @@ impl Server {
         if !self.on_conn(conn) {
             return;
         }
-        assert_eq!(self.learn_ref().stage, LearnerStage::PersistingSync);
+        assert_eq!(self.learn_expect().stage, LearnerStage::PersistingSync);
         assert!(epoch >= self.current_epoch || self.cfg.bugs.zk_335);
         self.current_epoch = self.current_epoch.max(epoch);
         self.accepted_epoch = self.accepted_epoch.max(epoch);
@@ -474,10 +529,14 @@ impl Server {
     }
 
     fn learner_ack_newleader(&mut self, epoch: Epoch, out: &mut Out) {
+        assert!(
+            self.current_epoch >= epoch,
+            "NEWLEADER ACK before the epoch is current"
+        );
         self.election.update_decided_epoch(epoch);
         let last_zxid = self.log.last_zxid();
         self.zk2355_claimed_last = None;
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         let leader = l.leader;
         l.link.send(leader, Peer::AckNewLeader { epoch }, out);
         l.stage = LearnerStage::AwaitingUpToDate;
@@ -502,7 +561,8 @@ impl Server {
         if !self.on_conn(conn) {
             return;
         }
-        let l = self.learn();
+        assert!(zxid <= self.log.last_zxid(), "ACK of a txn never logged");
+        let l = self.learn_expect_mut();
         if l.newleader_acked {
             let leader = l.leader;
             l.link.send(leader, Peer::Ack { zxid }, out);
@@ -513,7 +573,7 @@ impl Server {
 
     fn learner_on_uptodate(&mut self, out: &mut Out) {
         let last = self.log.last_zxid();
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         l.stage = LearnerStage::Broadcast;
         let sync_commit = l.sync_commit.min(last);
         self.commit_upto = self.commit_upto.max(sync_commit);
@@ -527,7 +587,7 @@ impl Server {
             body,
             Peer::Request(_) | Peer::Sync(_) | Peer::Revalidate { .. }
         ));
-        let l = self.learn();
+        let l = self.learn_expect_mut();
         assert_eq!(l.stage, LearnerStage::Broadcast);
         let leader = l.leader;
         l.link.send(leader, body, out);

@@ -44,7 +44,7 @@ mod watches;
 
 pub use app::{SESSIONS_MAX, ZkState};
 pub use config::{
-    Bugs, Config, MAX_FSYNC_WAITERS, MAX_OUTSTANDING_PROPOSALS, MAX_SERVERS, TIMER_FINALIZE,
+    Bugs, Config, FSYNC_WAITERS_MAX, OUTSTANDING_PROPOSALS_MAX, SERVERS_MAX, TIMER_FINALIZE,
     TIMER_NOTIFY, TIMER_TICK,
 };
 pub use log::{LogEntry, TxnLog};
@@ -53,5 +53,5 @@ pub use notes::Note;
 pub use record::{DiskImage, Record, recover};
 pub use server::{Out, Server};
 pub use sync::{SyncPlan, plan_sync};
-pub use types::{Origin, Phase, ServerState, Snapshot, Txn, Vote, chain_digest};
+pub use types::{LeaveReason, Origin, Phase, ServerState, Snapshot, Txn, Vote, chain_digest};
 pub use watches::WATCHES_MAX;

@@ -5,7 +5,8 @@
 //! connection is broken (learner → LOOKING, leader forgets the learner).
 //! A side that detects a gap answers with a reset (a message that skips a sequence number)
 //! so the other side learns at once, as it would from a TCP RST.
-//! Invariants: `next_send` and `next_recv` only grow; a message is accepted exactly once.
+//! Invariants: `next_send` and `next_recv` only grow; a message is accepted exactly once;
+//! nothing is sent after the reset.
 
 use proto::{Outbox, ProcessId};
 
@@ -26,6 +27,8 @@ pub(crate) struct Link {
     pub(crate) conn: u64,
     pub(crate) next_send: u64,
     pub(crate) next_recv: u64,
+    /// A reset was sent: the connection is dead on this side.
+    reset_sent: bool,
 }
 
 impl Link {
@@ -34,10 +37,16 @@ impl Link {
             conn,
             next_send: 0,
             next_recv: 0,
+            reset_sent: false,
         }
     }
 
     pub(crate) fn send<R, N>(&mut self, to: ProcessId, body: Peer, out: &mut Outbox<Msg, R, N>) {
+        assert!(
+            !self.reset_sent,
+            "send on connection {} after its reset",
+            self.conn
+        );
         let seq = self.next_send;
         self.next_send += 1;
         out.send(
@@ -55,9 +64,16 @@ impl Link {
     pub(crate) fn send_reset<R, N>(&mut self, to: ProcessId, out: &mut Outbox<Msg, R, N>) {
         self.next_send += 1;
         self.send(to, Peer::ping([]), out);
+        self.reset_sent = true;
     }
 
     pub(crate) fn arrive(&mut self, seq: u64) -> Arrival {
+        // Whoever reset a connection forgets it: nothing more is read from it.
+        assert!(
+            !self.reset_sent,
+            "receive on connection {} after its reset",
+            self.conn
+        );
         if seq == self.next_recv {
             self.next_recv += 1;
             Arrival::InOrder

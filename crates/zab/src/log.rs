@@ -79,6 +79,8 @@ impl TxnLog {
     /// Index of the first entry with zxid > `zxid`.
     pub fn index_after(&self, zxid: Zxid) -> usize {
         if let Some(i) = self.guess(zxid) {
+            // The guess found `zxid` itself; the next entry, if any, lies beyond it.
+            assert!(self.entries.get(i + 1).is_none_or(|e| e.txn.zxid > zxid));
             return i + 1;
         }
         self.entries.partition_point(|e| e.txn.zxid <= zxid)
@@ -130,11 +132,13 @@ impl TxnLog {
     pub fn floor(&self, zxid: Zxid) -> Zxid {
         assert!(zxid >= self.base_zxid, "floor below the log base");
         let i = self.index_after(zxid);
-        if i == 0 {
+        let floor = if i == 0 {
             self.base_zxid
         } else {
             self.entries[i - 1].txn.zxid
-        }
+        };
+        assert!(self.base_zxid <= floor && floor <= zxid);
+        floor
     }
 
     /// Cuts every entry with zxid > `to` (`to >= base`); returns the removed zxids in order.
@@ -150,11 +154,14 @@ impl TxnLog {
     /// Drops every entry with zxid <= `to`; `to` must be in the log. The base becomes `to`.
     pub fn trim_through(&mut self, to: Zxid) {
         let cum = self.digest_at(to).expect("trim point not in log");
+        let last = (self.last_zxid(), self.last_cum());
         let i = self.index_after(to);
         self.entries.drain(..i);
         self.base_zxid = to;
         self.base_cum = cum;
         assert!(self.entries.first().is_none_or(|e| e.txn.zxid > to));
+        // Trimming forgets a prefix only: the log still ends where it ended.
+        assert_eq!((self.last_zxid(), self.last_cum()), last);
     }
 
     /// Recomputes every cumulative digest and checks it (tests and debug views).

@@ -92,6 +92,11 @@ impl Server {
     /// Sends a reply or watch event on an open connection, numbered (`seq`) and counted.
     fn send_counted(&mut self, key: ConnKey, mut msg: ServerMsg, out: &mut Out) {
         let c = self.clients.get_mut(key).expect("an open connection");
+        assert_eq!(
+            c.state,
+            ConnState::Open,
+            "a reply or event before the connect"
+        );
         match &mut msg {
             ServerMsg::Reply { seq, .. } | ServerMsg::Watch { seq, .. } => *seq = c.messages_sent,
             other => panic!("only replies and watch events are counted: {other:?}"),
@@ -212,7 +217,7 @@ impl Server {
         if let Some(replaced) = self.clients.insert(key, c) {
             self.watches.remove_client(replaced);
         }
-        assert!(self.clients.len() <= self.cfg.max_client_connections);
+        assert!(self.clients.len() <= self.cfg.client_connections_max);
     }
 
     /// A connect's session is live (`Some(timeout)`) or expired (`None`).
@@ -239,6 +244,11 @@ impl Server {
         };
         let previous = std::mem::replace(&mut c.state, ConnState::Open);
         c.timeout_ms = timeout_ms;
+        assert_eq!(
+            self.clients.key_of(session),
+            Some(key),
+            "one connection per session"
+        );
         let connected = ServerMsg::Connected {
             conn,
             session,
@@ -285,7 +295,7 @@ impl Server {
             Self::to_client(client, ServerMsg::Closed { conn, reason }, out);
             return;
         }
-        let queue_max = self.cfg.max_pending_requests;
+        let queue_max = self.cfg.pending_requests_max;
         let c = self.clients.get_mut(key).expect("touched");
         c.requests_received += 1;
         if c.queue.len() >= queue_max || c.queue.back().is_some_and(|r| r.xid >= xid) {
@@ -352,6 +362,7 @@ impl Server {
     /// A sync of this server's client is done: everything the leader had proposed before it
     /// is applied here.
     pub(crate) fn complete_sync(&mut self, origin: Origin, path: String, out: &mut Out) {
+        assert!(self.serving(), "a sync completes only in broadcast");
         let zxid = self.applied_zxid;
         let key = Self::key(origin.client, origin.conn);
         if let Some(c) = self.clients.get_mut(key) {

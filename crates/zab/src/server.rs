@@ -2,11 +2,13 @@
 //! leader and learner code, role transitions (with their notes), in-order delivery of
 //! committed txns to the request layer, log compaction, and the read-only views the
 //! invariant monitors use.
-//! Invariants: `log.base <= snapshot.zxid`, `log.base <= applied_zxid <= commit_upto`
-//! (commit_upto may run ahead of the log only transiently on a learner), the applied
-//! history equals the log's cumulative digest at `applied_zxid`, txns are delivered once each
-//! in log order, and `state`/`phase` change only through `set_state`/`set_phase` (which
-//! emit the notes).
+//! Invariants: `log.base <= snapshot.zxid <= applied_zxid <= log.last`,
+//! `applied_zxid <= commit_upto` (commit_upto may run ahead of the log only transiently on a
+//! learner), `current_epoch <= accepted_epoch`, the applied history equals the log's
+//! cumulative digest at `applied_zxid`, txns are delivered once each in log order, and
+//! `state`/`phase` change only through `set_state`/`set_phase` (which emit the notes) and
+//! always follow the role and its stage. [`Server::check_invariants`] asserts the O(1) ones
+//! after every input.
 
 use std::sync::Arc;
 
@@ -23,7 +25,7 @@ use crate::log::TxnLog;
 use crate::msg::Msg;
 use crate::notes::Note;
 use crate::record::{Record, recover};
-use crate::types::{Phase, ServerState, Snapshot, chain_digest};
+use crate::types::{LeaveReason, Phase, ServerState, Snapshot, chain_digest};
 use crate::watches::Watches;
 
 /// The outbox a [`Server`] writes to.
@@ -73,8 +75,8 @@ pub struct Server {
     pub(crate) wall: Time,
     /// Counts role incarnations (leader rounds), to invalidate stale fsync waiters.
     pub(crate) rounds: u64,
-    /// Why this server last left a role (for tests and traces).
-    pub(crate) leave_reason: &'static str,
+    /// Why this server last left a role (for tests and traces; None before it ever did).
+    pub(crate) leave_reason: Option<LeaveReason>,
     /// ZOOKEEPER-2355 (planted): the last zxid this learner claims after a DIFF started.
     pub(crate) zk2355_claimed_last: Option<Zxid>,
 }
@@ -104,7 +106,7 @@ impl Server {
             now: Time::ZERO,
             wall: Time::ZERO,
             rounds: 0,
-            leave_reason: "",
+            leave_reason: None,
             zk2355_claimed_last: None,
         }
     }
@@ -167,12 +169,12 @@ impl Server {
     }
 
     /// Leaves LEADING / FOLLOWING / OBSERVING for a new election.
-    pub(crate) fn go_looking(&mut self, ctx: &mut Ctx, reason: &'static str, out: &mut Out) {
+    pub(crate) fn go_looking(&mut self, ctx: &mut Ctx, reason: LeaveReason, out: &mut Out) {
         assert!(
             !matches!(self.role, Role::Looking),
             "go_looking while already looking"
         );
-        self.leave_reason = reason;
+        self.leave_reason = Some(reason);
         if let Role::Learning(l) = &mut self.role {
             l.close(out);
         }
@@ -182,6 +184,70 @@ impl Server {
         self.set_state(ServerState::Looking, out);
         self.set_phase(Phase::Election, out);
         self.start_election(ctx, out);
+    }
+
+    /// Asserts the O(1) invariants of this file's header, that state and phase follow the
+    /// role (and its stage), and the role's own invariants. Run at the end of every input.
+    pub(crate) fn check_invariants(&self) {
+        assert!(
+            self.current_epoch <= self.accepted_epoch,
+            "current epoch {:?} above the accepted epoch {:?}",
+            self.current_epoch,
+            self.accepted_epoch
+        );
+        let (base, last) = (self.log.base_zxid(), self.log.last_zxid());
+        assert!(
+            last.epoch() <= self.accepted_epoch,
+            "logged {last} in an epoch not accepted ({:?})",
+            self.accepted_epoch
+        );
+        assert!(
+            base <= self.snapshot.zxid && self.snapshot.zxid <= self.applied_zxid,
+            "snapshot {} outside log base {base} .. applied {}",
+            self.snapshot.zxid,
+            self.applied_zxid
+        );
+        assert_eq!(
+            self.app.tree().last_zxid(),
+            self.applied_zxid,
+            "the tree applied other txns than were delivered"
+        );
+        assert!(
+            self.applied_zxid <= last && self.applied_zxid <= self.commit_upto,
+            "applied {} past the log end {last} or the commit point {}",
+            self.applied_zxid,
+            self.commit_upto
+        );
+        // (Whether a learner follows or observes is fixed when it becomes one: not re-checked
+        // here, where a voter lookup would cost more than every other check together.)
+        let phase = match &self.role {
+            Role::Looking => {
+                assert_eq!(
+                    self.state,
+                    ServerState::Looking,
+                    "state does not follow the role"
+                );
+                Phase::Election
+            }
+            Role::Leading(l) => {
+                self.check_leader_invariants(l);
+                assert_eq!(
+                    self.state,
+                    ServerState::Leading,
+                    "state does not follow the role"
+                );
+                l.stage.phase()
+            }
+            Role::Learning(l) => {
+                self.check_learner_invariants(l);
+                assert!(
+                    matches!(self.state, ServerState::Following | ServerState::Observing),
+                    "state does not follow the role"
+                );
+                l.stage.phase()
+            }
+        };
+        assert_eq!(self.phase, phase, "phase does not follow the role's stage");
     }
 
     /// Whether this server answers client requests (broadcast phase).
@@ -238,6 +304,12 @@ impl Server {
         }
         let trim_to = self.log.entries()[applied_entries - window - 1].txn.zxid;
         let snapshot = Arc::new(self.snapshot_now());
+        // What recovery will check of this record: the snapshot is a point of the log.
+        assert_eq!(
+            self.log.digest_at(snapshot.zxid),
+            Some(snapshot.history),
+            "snapshot does not match the log"
+        );
         self.disk.append(
             Record::Snapshot {
                 snapshot: Arc::clone(&snapshot),
@@ -261,6 +333,10 @@ impl Server {
 
     /// Replaces applied state (and, for SNAP, the log) by `snapshot`.
     pub(crate) fn install_snapshot(&mut self, snapshot: Arc<Snapshot>, out: &mut Out) {
+        assert!(
+            matches!(self.role, Role::Learning(_)),
+            "only a learner's state is replaced"
+        );
         self.disk
             .append(Record::InstallSnapshot(Arc::clone(&snapshot)), out);
         self.log = TxnLog::starting_at(snapshot.zxid, snapshot.history);
@@ -270,6 +346,12 @@ impl Server {
 
     /// Applied state := `snapshot` (emits `Reset`).
     pub(crate) fn reset_applied(&mut self, snapshot: &Snapshot, out: &mut Out) {
+        // The applied history must stay the log's cumulative digest at the applied zxid.
+        assert_eq!(
+            self.log.digest_at(snapshot.zxid),
+            Some(snapshot.history),
+            "reset to a snapshot that is not a point of the log"
+        );
         self.applied_zxid = snapshot.zxid;
         self.applied_history = snapshot.history;
         self.commit_upto = snapshot.zxid;
@@ -419,7 +501,7 @@ impl Server {
         self.election.logical_clock
     }
     /// Why this server last left LEADING / FOLLOWING / OBSERVING.
-    pub fn last_leave_reason(&self) -> &'static str {
+    pub fn last_leave_reason(&self) -> Option<LeaveReason> {
         self.leave_reason
     }
     /// Whether this server answers client requests now.
@@ -445,15 +527,16 @@ impl Process for Server {
         self.read_clocks(ctx);
         if !self.cfg.is_server(peer) {
             self.on_client_reset(peer);
-            return;
-        }
-        match &mut self.role {
-            Role::Learning(l) if l.leader == peer => {
-                self.go_looking(ctx, "the connection to the leader was reset", out)
+        } else {
+            match &mut self.role {
+                Role::Learning(l) if l.leader == peer => {
+                    self.go_looking(ctx, LeaveReason::LeaderConnectionReset, out)
+                }
+                Role::Leading(l) => l.forget_learner(peer),
+                _ => {}
             }
-            Role::Leading(l) => l.forget_learner(peer),
-            _ => {}
         }
+        self.check_invariants();
     }
 
     fn on_start(&mut self, ctx: &mut Ctx, disk: Recovered<'_, Record>, out: &mut Out) {
@@ -485,6 +568,7 @@ impl Process for Server {
         });
         out.note(Note::Phase(Phase::Election));
         self.start_election(ctx, out);
+        self.check_invariants();
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: Msg, out: &mut Out) {
@@ -494,10 +578,7 @@ impl Process for Server {
         self.read_clocks(ctx);
         match msg {
             Msg::Notification(n) => self.on_notification(ctx, from, n, out),
-            Msg::Peer { conn, seq, body } => {
-                if !self.cfg.is_server(from) || from == self.cfg.me {
-                    return;
-                }
+            Msg::Peer { conn, seq, body } if self.cfg.is_server(from) && from != self.cfg.me => {
                 match self.role {
                     Role::Leading(_) => self.leader_on_peer(ctx, from, conn, seq, body, out),
                     Role::Learning(_) => self.learner_on_peer(ctx, from, conn, seq, body, out),
@@ -505,8 +586,9 @@ impl Process for Server {
                 }
             }
             Msg::FromClient(m) => self.on_client_msg(ctx, from, *m, out),
-            Msg::ToClient(_) => {}
+            Msg::Peer { .. } | Msg::ToClient(_) => {}
         }
+        self.check_invariants();
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out) {
@@ -524,6 +606,7 @@ impl Process for Server {
             },
             _ => {}
         }
+        self.check_invariants();
     }
 
     fn on_disk_done(&mut self, ctx: &mut Ctx, write: WriteId, out: &mut Out) {
@@ -531,13 +614,13 @@ impl Process for Server {
             return;
         }
         self.read_clocks(ctx);
-        let Some(waiters) = self.disk.complete(write) else {
-            return;
-        };
-        for &w in &waiters {
-            self.on_durable(ctx, w, out);
+        if let Some(waiters) = self.disk.complete(write) {
+            for &w in &waiters {
+                self.on_durable(ctx, w, out);
+            }
+            self.disk.recycle(waiters);
+            self.disk.flush(out);
         }
-        self.disk.recycle(waiters);
-        self.disk.flush(out);
+        self.check_invariants();
     }
 }

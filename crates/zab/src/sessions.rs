@@ -47,7 +47,7 @@ impl SessionTracker {
     ) {
         assert!(timeout_ms > 0 && !session.is_none());
         assert!(self.sessions.len() < SESSIONS_MAX, "too many sessions");
-        self.sessions.insert(
+        let previous = self.sessions.insert(
             session,
             Tracked {
                 timeout_ms,
@@ -56,6 +56,7 @@ impl SessionTracker {
                 closing: false,
             },
         );
+        assert!(previous.is_none(), "session {session} tracked twice");
     }
 
     /// Keeps a live session alive for another timeout. False if it is not live.

@@ -33,11 +33,18 @@ pub fn plan_sync(log: &TxnLog, peer_last: Zxid, sync_upto: Zxid, skip_trunc: boo
     }
     let floor = log.floor(peer_last.min(sync_upto));
     if floor == peer_last {
+        // The learner's last zxid is in the leader's log: its log is a prefix.
+        assert!(log.contains(floor) && floor <= sync_upto);
         SyncPlan::Diff { from: floor }
     } else if skip_trunc && peer_last <= sync_upto {
         SyncPlan::Diff { from: peer_last }
     } else {
-        assert!(floor < peer_last);
+        // The cut keeps only what the leader holds, at most up to the sync point.
+        assert!(floor < peer_last && floor <= sync_upto);
+        assert!(
+            log.contains(floor),
+            "TRUNC to a zxid the leader does not hold"
+        );
         SyncPlan::Trunc { to: floor }
     }
 }

@@ -58,7 +58,7 @@ impl Watches {
         };
         for key in keys {
             let set = self.by_path.get_mut(&key).expect("indexed both ways");
-            set.remove(&client);
+            assert!(set.remove(&client), "indexed both ways");
             self.len -= 1;
             if set.is_empty() {
                 self.by_path.remove(&key);
@@ -72,7 +72,7 @@ impl Watches {
         let clients = self.by_path.remove(&key).unwrap_or_default();
         for c in &clients {
             let keys = self.by_client.get_mut(c).expect("indexed both ways");
-            keys.remove(&key);
+            assert!(keys.remove(&key), "indexed both ways");
             if keys.is_empty() {
                 self.by_client.remove(c);
             }

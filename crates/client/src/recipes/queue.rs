@@ -109,6 +109,7 @@ impl Producer {
             return None;
         }
         self.produced += 1;
+        assert!(self.produced <= self.items_max);
         let item = self.id_base + self.produced;
         self.in_flight = Some(item);
         let op = Op::Create {
@@ -141,6 +142,10 @@ impl Producer {
             .in_flight
             .take()
             .expect("a result for the op in flight");
+        assert!(
+            item > self.id_base && item <= self.id_base + self.produced,
+            "item {item} outside this producer's ids"
+        );
         let outcome = match result {
             OpResult::Created { .. } => Outcome::Ok,
             OpResult::Err(ZkError::ConnectionLoss | ZkError::SessionExpired) => Outcome::Info,
@@ -270,6 +275,29 @@ impl Consumer {
         )
     }
 
+    /// Asserts the consumer's invariants: a step on an item has its candidate and belongs
+    /// to a started dequeue; an op in flight belongs to a step that sent one; at most
+    /// `CANDIDATES_MAX` candidates. O(1); run after every input.
+    fn check_invariants(&self) {
+        assert!(self.candidates.len() <= CANDIDATES_MAX);
+        if self.holding_item() || matches!(self.step, Step::Claiming | Step::CheckingClaim) {
+            assert!(
+                !self.candidates.is_empty() && self.started,
+                "step {:?} without its item or its dequeue",
+                self.step
+            );
+        }
+        assert!(
+            !self.in_flight
+                || !matches!(
+                    self.step,
+                    Step::Idle | Step::Empty { .. } | Step::Processing { .. }
+                ),
+            "an op in flight in step {:?}",
+            self.step
+        );
+    }
+
     /// When the consumer wants to be asked again without any completion.
     pub fn wake_at(&self) -> Option<Time> {
         match self.step {
@@ -280,6 +308,7 @@ impl Consumer {
 
     /// The next op to submit now, with the queue event it starts.
     pub fn next_op(&mut self, now: Time) -> Option<(Op, Option<QueueEvent>)> {
+        self.check_invariants();
         if self.in_flight {
             return None;
         }
@@ -364,6 +393,7 @@ impl Consumer {
 
     /// A child watch fired on the queue: list again now.
     pub fn on_watch(&mut self, event: &WatchEvent) {
+        self.check_invariants();
         if event.kind == EventType::NodeChildrenChanged
             && event.path == self.queue
             && matches!(self.step, Step::Empty { .. })
@@ -451,6 +481,7 @@ impl Consumer {
     }
 
     pub fn on_result(&mut self, now: Time, op: &Op, result: &OpResult) -> Option<QueueEvent> {
+        self.check_invariants();
         assert!(self.in_flight, "a result without an op in flight: {op:?}");
         self.in_flight = false;
         match result {

@@ -21,7 +21,7 @@ pub fn config() -> ClientConfig {
         first_server: 0,
         session_timeout_ms: TIMEOUT_MS,
         reconnect_delay_ms: 1000,
-        max_pending: 8,
+        pending_max: 8,
     }
 }
 

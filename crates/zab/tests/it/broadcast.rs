@@ -457,7 +457,10 @@ fn leader_pings_and_steps_down_without_a_quorum() {
         }
     }
     assert_eq!(o.s.state(), ServerState::Looking);
-    assert_eq!(o.s.last_leave_reason(), "lost a quorum of synced followers");
+    assert_eq!(
+        o.s.last_leave_reason(),
+        Some(zab::LeaveReason::SyncedQuorumLost)
+    );
     assert_eq!(
         notes(&last),
         vec![
@@ -499,7 +502,7 @@ fn follower_that_loses_its_leader_goes_looking() {
     assert_eq!(o.s.state(), ServerState::Looking);
     assert_eq!(
         o.s.last_leave_reason(),
-        "no word from the leader within the limit"
+        Some(zab::LeaveReason::LeaderSilent)
     );
     assert_eq!(
         notes(&outs)[0],
@@ -520,7 +523,10 @@ fn leader_steps_down_before_the_zxid_counter_overflows() {
     assert_eq!(o.s.last_logged_zxid(), z(1, 2));
     let outs = o.msg(11, write(1));
     assert_eq!(o.s.state(), ServerState::Looking);
-    assert_eq!(o.s.last_leave_reason(), "zxid counter would overflow");
+    assert_eq!(
+        o.s.last_leave_reason(),
+        Some(zab::LeaveReason::ZxidCounterExhausted)
+    );
     assert_eq!(
         o.s.last_logged_zxid(),
         z(1, 2),
@@ -551,7 +557,7 @@ fn stale_connections_are_dropped_and_gaps_break_them() {
     assert_eq!(o.s.state(), ServerState::Looking);
     assert_eq!(
         o.s.last_leave_reason(),
-        "connection to the leader lost messages"
+        Some(zab::LeaveReason::LeaderConnectionGap)
     );
 
     // The leader side: a gap forgets the learner and resets its connection.

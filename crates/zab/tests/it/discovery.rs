@@ -296,7 +296,10 @@ fn leader_steps_down_when_a_follower_is_ahead() {
         ),
     );
     assert_eq!(o.s.state(), ServerState::Looking);
-    assert_eq!(o.s.last_leave_reason(), "a follower is ahead of the leader");
+    assert_eq!(
+        o.s.last_leave_reason(),
+        Some(zab::LeaveReason::FollowerAhead)
+    );
     assert_eq!(
         notes(&outs)[..2],
         [
@@ -327,7 +330,7 @@ fn leader_without_a_quorum_gives_up_after_init_limit() {
     assert_eq!(o.s.state(), ServerState::Looking);
     assert_eq!(
         o.s.last_leave_reason(),
-        "initLimit expired before the leader was established"
+        Some(zab::LeaveReason::InitLimitExpired)
     );
 }
 

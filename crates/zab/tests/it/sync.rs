@@ -440,7 +440,7 @@ fn a_sync_stream_out_of_order_breaks_the_connection() {
     assert_eq!(o.s.state(), zab::ServerState::Looking);
     assert_eq!(
         o.s.last_leave_reason(),
-        "unexpected message from the leader"
+        Some(zab::LeaveReason::UnexpectedLeaderMessage)
     );
 }
 
