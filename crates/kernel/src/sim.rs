@@ -407,6 +407,14 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
     pub fn with_recorder(config: KernelConfig, mut factory: Factory<P>, recorder: R) -> Sim<P, R> {
         let n = config.process_count as usize;
         assert!(n > 0, "a run needs processes");
+        assert!(
+            config.process_count <= PROCESSES_MAX,
+            "more than {PROCESSES_MAX} processes"
+        );
+        assert!(
+            config.schedule.windows(2).all(|w| w[0].at_ms <= w[1].at_ms),
+            "the fault schedule is sorted by time"
+        );
         assert_eq!(
             config.cpu_cost_ns.len(),
             P::Msg::KINDS.len(),
@@ -522,6 +530,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             if time > liveness_end {
                 return self.judge_liveness(observer, "the liveness phase ended");
             }
+            assert!(time >= self.now, "time went backwards: {time} < {}", self.now);
             self.now = time;
             if self.touch_ahead {
                 self.touch_coming();
@@ -851,6 +860,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         incarnation: u32,
         work: Work<P::Msg, R::MsgId>,
     ) -> Result<Option<ProcessId>, Stop> {
+        debug_assert!(at > self.now, "deferred work runs later, not again now");
         self.push(
             at,
             Ev::Work {
@@ -879,6 +889,8 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         };
         let now = self.now;
         let slot = &mut self.slots[pid.index()];
+        // An event of the current incarnation is for a live process (a crash bumps it).
+        debug_assert!(slot.process.is_some(), "work for {pid}, which is down");
         let Some(process) = slot.process.as_mut() else {
             return Ok(());
         };
@@ -906,6 +918,10 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                     return Ok(());
                 };
                 slot.timers.swap_remove(i);
+                debug_assert!(
+                    slot.timers.iter().all(|t| t.timer != timer),
+                    "a process holds one entry per timer id"
+                );
                 self.stats.timers_fired += 1;
                 if R::ON {
                     let what = What::Timer {
@@ -964,6 +980,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             wall,
             rng: &mut rng,
         };
+        assert!(slot.timers.is_empty(), "{pid} starts with timers set");
         let disk = Recovered {
             records: slot.disk.records(),
             torn_tail: slot.disk.torn_tail(),
@@ -1117,6 +1134,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         self.timer_generation += 1;
         let generation = self.timer_generation;
         let slot = &mut self.slots[pid.index()];
+        assert!(slot.process.is_some(), "a timer set for {pid}, which is down");
         slot.timers.retain(|t| t.timer != timer);
         assert!(
             slot.timers.len() < TIMERS_PER_PROCESS_MAX,
@@ -1156,11 +1174,16 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             return Ok(());
         }
         let timers = slot.timers.clone();
-        for t in timers {
+        for t in &timers {
             if t.wall || !wall_only {
                 self.set_timer(pid, t.timer, t.at_local, t.wall)?;
             }
         }
+        debug_assert_eq!(
+            self.slots[pid.index()].timers.len(),
+            timers.len(),
+            "rescheduling keeps every timer"
+        );
         Ok(())
     }
 
@@ -1189,6 +1212,10 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
     }
 
     fn apply_fault(&mut self, index: usize, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        // The schedule is sorted and its faults are queued in order: each applies once, in
+        // order, within the safety phase.
+        assert_eq!(self.applied.len(), index, "faults apply in schedule order, once");
+        assert_eq!(self.phase, Phase::Safety, "a fault after the safety phase");
         let fault = self.config.schedule[index].fault.clone();
         let now = self.now;
         let mut record = Applied {
@@ -1247,6 +1274,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                         let extension = until.since_ns(hot.paused_until.max(now));
                         hot.busy_until = hot.busy_until.plus_ns(extension);
                     }
+                    debug_assert!(until >= now && until <= safety_end.max(hot.paused_until));
                     hot.paused_until = until;
                 }
             }
@@ -1433,6 +1461,8 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         if R::ON {
             self.record(What::Liveness);
         }
+        assert_eq!(self.phase, Phase::Safety, "the liveness phase begins once");
+        assert_eq!(self.now.ns(), self.config.safety_ns, "liveness begins at the safety end");
         self.phase = Phase::Liveness;
         self.heal_network();
         self.network.calm = true;
@@ -1445,10 +1475,14 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             }
             self.restart(pid, observer)?;
         }
+        debug_assert!(self.slots.iter().all(|s| s.process.is_some()), "all restarted");
+        debug_assert_eq!(self.network.partitions.active(), 0, "all partitions healed");
         self.push(now.plus_ns(LIVENESS_PROBE_NS), Ev::Probe)
     }
 
     fn judge_probe(&mut self, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        assert_eq!(self.phase, Phase::Liveness, "a liveness probe in the safety phase");
+        debug_assert!(self.recovered_at.is_none(), "the run recovers once");
         if observer.liveness_met(self.now, &SlotView(&self.slots)) {
             self.recovered_at = Some(self.now);
             Ok(())
@@ -1459,6 +1493,18 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
     }
 
     fn finish(mut self, verdict: Verdict) -> Outcome {
+        debug_assert!(self.events <= self.config.events_max.saturating_add(1));
+        let net = &self.network.stats;
+        assert_eq!(
+            self.sent_by_kind.iter().sum::<u64>(),
+            net.sent,
+            "every send reached the network"
+        );
+        assert!(
+            net.delivered + net.dropped_loss + net.dropped_partition + net.dropped_dead
+                <= net.sent + net.duplicated,
+            "more messages delivered or dropped than sent"
+        );
         self.hash.word(self.events).word(self.now.0);
         self.stats.events = self.events;
         self.stats.queue_len_max = self.queue.len_max();
