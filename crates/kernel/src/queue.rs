@@ -146,7 +146,11 @@ impl<E> Bucket<E> {
         let k = order_key(time, self.events.len());
         self.events.push(Some(event));
         self.keys.push(k);
-        debug_assert_eq!(self.events.len(), self.keys.len(), "one order key per event");
+        debug_assert_eq!(
+            self.events.len(),
+            self.keys.len(),
+            "one order key per event"
+        );
         k
     }
 }
@@ -339,6 +343,7 @@ impl<E> EventQueue<E> {
                 event,
             });
         }
+        debug_assert_eq!(self.len(), len + 1, "a push adds one pending event");
         Ok(())
     }
 
@@ -349,6 +354,10 @@ impl<E> EventQueue<E> {
         if slot.events.capacity() == 0
             && let Some(spare) = self.spare.pop()
         {
+            debug_assert!(
+                spare.events.is_empty() && spare.keys.is_empty(),
+                "a spare in use"
+            );
             *slot = spare;
         }
         slot
@@ -474,7 +483,11 @@ impl<E> EventQueue<E> {
         }
         slot.events = kept;
         slot.keys.drain(..pos);
-        debug_assert_eq!(slot.events.len(), slot.keys.len(), "compaction keeps every pending event");
+        debug_assert_eq!(
+            slot.events.len(),
+            slot.keys.len(),
+            "compaction keeps every pending event"
+        );
         self.pos = 0;
     }
 
@@ -493,7 +506,10 @@ impl<E> EventQueue<E> {
             (Some(w), Some(o)) => Some(w.min(o)),
             (w, o) => w.or(o),
         };
-        debug_assert!(next.is_none_or(|t| t >= self.last_time), "the next event is not past");
+        debug_assert!(
+            next.is_none_or(|t| t >= self.last_time),
+            "the next event is not past"
+        );
         next
     }
 
@@ -516,7 +532,12 @@ impl<E> EventQueue<E> {
         }
         let cur = self.current();
         let from = if popped == 1 { 1 } else { popped - 1 + chunk };
+        debug_assert!(from >= popped, "read-ahead names no popped event");
         let to = (popped - 1 + 2 * chunk).min(cur.keys.len());
+        debug_assert!(
+            to.saturating_sub(from) < 2 * chunk,
+            "read ahead at most 2 × chunk − 1"
+        );
         let keys = cur.keys.get(from..to).unwrap_or(&[]);
         Some(
             keys.iter()
@@ -544,7 +565,10 @@ impl<E> EventQueue<E> {
             .expect("an order key names a pending event");
         let time = self.time_of(k);
         debug_assert!(
-            self.wheel[i].keys.get(self.pos).is_none_or(|&next| next > k),
+            self.wheel[i]
+                .keys
+                .get(self.pos)
+                .is_none_or(|&next| next > k),
             "the drained bucket's pending keys follow the popped one"
         );
         assert!(time >= self.last_time, "queue order broken");

@@ -243,6 +243,7 @@ impl Entropy for Draws<'_> {
         }
         let w = d.buf[d.next as usize];
         d.next += 1;
+        debug_assert!(d.next as usize <= DRAWS);
         w
     }
 }
@@ -411,10 +412,6 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             config.process_count <= PROCESSES_MAX,
             "more than {PROCESSES_MAX} processes"
         );
-        assert!(
-            config.schedule.windows(2).all(|w| w[0].at_ms <= w[1].at_ms),
-            "the fault schedule is sorted by time"
-        );
         assert_eq!(
             config.cpu_cost_ns.len(),
             P::Msg::KINDS.len(),
@@ -530,7 +527,11 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             if time > liveness_end {
                 return self.judge_liveness(observer, "the liveness phase ended");
             }
-            assert!(time >= self.now, "time went backwards: {time} < {}", self.now);
+            assert!(
+                time >= self.now,
+                "time went backwards: {time} < {}",
+                self.now
+            );
             self.now = time;
             if self.touch_ahead {
                 self.touch_coming();
@@ -634,6 +635,14 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
     }
 
     fn judge_liveness(&mut self, observer: &mut dyn Observer<P>, why: &str) -> Result<(), Stop> {
+        debug_assert!(
+            self.now.ns()
+                <= self
+                    .config
+                    .safety_ns
+                    .saturating_add(self.config.liveness_ns),
+            "the run ran past its phases"
+        );
         if self.phase == Phase::Liveness {
             if let Progress::Waiting(v) = observer.liveness(self.now, &SlotView(&self.slots)) {
                 let detail = format!("{why} before recovery: {}", v.detail);
@@ -815,6 +824,10 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             return Ok(());
         };
         let hot = &mut self.hot[pid.index()];
+        debug_assert!(
+            hot.paused_until <= now && hot.busy_until >= now,
+            "{pid} handles a message while paused or outside its CPU reservation"
+        );
         let mut rng = Draws {
             drawn: &mut hot.drawn,
             stream: &mut self.rngs[pid.index()],
@@ -895,6 +908,10 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             return Ok(());
         };
         let hot = &mut self.hot[pid.index()];
+        debug_assert!(
+            hot.paused_until <= now && hot.busy_until >= now,
+            "{pid} runs work while paused or outside its CPU reservation"
+        );
         let mut rng = Draws {
             drawn: &mut hot.drawn,
             stream: &mut self.rngs[pid.index()],
@@ -917,7 +934,12 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                 else {
                     return Ok(());
                 };
-                slot.timers.swap_remove(i);
+                let fired = slot.timers.swap_remove(i);
+                debug_assert!(
+                    if fired.wall { wall } else { mono } >= fired.at_local,
+                    "{pid}'s timer {timer:?} fired before its clock read {}",
+                    fired.at_local
+                );
                 debug_assert!(
                     slot.timers.iter().all(|t| t.timer != timer),
                     "a process holds one entry per timer id"
@@ -1072,6 +1094,10 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             to.index() < self.slots.len(),
             "{from} sent to nonexistent {to}"
         );
+        debug_assert!(
+            self.slots[from.index()].process.is_some(),
+            "a send from {from}, which is down"
+        );
         let kind = msg.kind();
         self.sent_by_kind[kind] += 1;
         self.hash
@@ -1134,7 +1160,10 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         self.timer_generation += 1;
         let generation = self.timer_generation;
         let slot = &mut self.slots[pid.index()];
-        assert!(slot.process.is_some(), "a timer set for {pid}, which is down");
+        assert!(
+            slot.process.is_some(),
+            "a timer set for {pid}, which is down"
+        );
         slot.timers.retain(|t| t.timer != timer);
         assert!(
             slot.timers.len() < TIMERS_PER_PROCESS_MAX,
@@ -1214,8 +1243,13 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
     fn apply_fault(&mut self, index: usize, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
         // The schedule is sorted and its faults are queued in order: each applies once, in
         // order, within the safety phase.
-        assert_eq!(self.applied.len(), index, "faults apply in schedule order, once");
+        // Faults are queued only within the safety phase, and apply in time order (a
+        // schedule need not be sorted: the queue orders it).
         assert_eq!(self.phase, Phase::Safety, "a fault after the safety phase");
+        debug_assert!(
+            self.applied.last().is_none_or(|a| a.at_ns <= self.now.ns()),
+            "faults apply in time order"
+        );
         let fault = self.config.schedule[index].fault.clone();
         let now = self.now;
         let mut record = Applied {
@@ -1325,8 +1359,9 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                 };
                 record.processes = shape_members(&shape);
                 let id = self.network.partitions.add(shape);
-                // Faults apply in schedule order, each once: no more cuts than faults so far.
-                assert!(self.network.partitions.active() <= index + 1);
+                // Each fault applies once: no more cuts than faults so far (this one too).
+                // (Not `index + 1`: a schedule need not be sorted.)
+                assert!(self.network.partitions.active() <= self.applied.len() + 1);
                 cut = Some(id);
                 self.push(
                     until.expect("partitions have a duration"),
@@ -1462,7 +1497,11 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             self.record(What::Liveness);
         }
         assert_eq!(self.phase, Phase::Safety, "the liveness phase begins once");
-        assert_eq!(self.now.ns(), self.config.safety_ns, "liveness begins at the safety end");
+        assert_eq!(
+            self.now.ns(),
+            self.config.safety_ns,
+            "liveness begins at the safety end"
+        );
         self.phase = Phase::Liveness;
         self.heal_network();
         self.network.calm = true;
@@ -1475,13 +1514,24 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             }
             self.restart(pid, observer)?;
         }
-        debug_assert!(self.slots.iter().all(|s| s.process.is_some()), "all restarted");
+        debug_assert!(
+            self.slots.iter().all(|s| s.process.is_some()),
+            "all restarted"
+        );
+        debug_assert!(
+            self.hot.iter().all(|h| h.clock.drift_ppm() == 0),
+            "clocks undrifted"
+        );
         debug_assert_eq!(self.network.partitions.active(), 0, "all partitions healed");
         self.push(now.plus_ns(LIVENESS_PROBE_NS), Ev::Probe)
     }
 
     fn judge_probe(&mut self, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
-        assert_eq!(self.phase, Phase::Liveness, "a liveness probe in the safety phase");
+        assert_eq!(
+            self.phase,
+            Phase::Liveness,
+            "a liveness probe in the safety phase"
+        );
         debug_assert!(self.recovered_at.is_none(), "the run recovers once");
         if observer.liveness_met(self.now, &SlotView(&self.slots)) {
             self.recovered_at = Some(self.now);
@@ -1494,6 +1544,27 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
 
     fn finish(mut self, verdict: Verdict) -> Outcome {
         debug_assert!(self.events <= self.config.events_max.saturating_add(1));
+        assert!(
+            self.queue.len_max() <= self.config.queue_max,
+            "the queue outgrew its bound"
+        );
+        debug_assert!(
+            self.recovered_at
+                .is_none_or(|t| t.ns() >= self.config.safety_ns),
+            "recovered before the liveness phase"
+        );
+        debug_assert!(
+            self.stats.timers_fired <= self.timer_generation,
+            "a timer fired unset"
+        );
+        debug_assert!(
+            self.stats.restarts <= self.stats.crashes,
+            "a live process restarted"
+        );
+        assert!(
+            self.applied.len() <= self.config.schedule.len(),
+            "more faults applied than scheduled"
+        );
         let net = &self.network.stats;
         assert_eq!(
             self.sent_by_kind.iter().sum::<u64>(),
