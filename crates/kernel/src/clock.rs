@@ -87,7 +87,10 @@ impl Clock {
         }
         let elapsed = (now.0 - self.base_global.0) as i128;
         let mono_elapsed = elapsed * (MILLION + self.drift_ppm as i128) / MILLION;
-        Time((self.base_mono.0 as i128 + mono_elapsed).clamp(0, u64::MAX as i128) as u64)
+        let mono =
+            Time((self.base_mono.0 as i128 + mono_elapsed).clamp(0, u64::MAX as i128) as u64);
+        debug_assert!(mono >= self.base_mono, "the monotonic clock went back");
+        mono
     }
 
     /// The wall reading at global time `now`: the monotonic reading moved by every jump.
@@ -117,6 +120,10 @@ impl Clock {
             return now;
         }
         let rate = MILLION + self.drift_ppm as i128;
+        debug_assert!(
+            rate > 0,
+            "a drift within ±50% keeps the clock running forward"
+        );
         let mono_elapsed = (mono.0 - self.base_mono.0) as i128;
         // Smallest elapsed with elapsed·rate/10⁶ ≥ mono_elapsed.
         let elapsed = (mono_elapsed * MILLION + rate - 1) / rate;
@@ -140,7 +147,9 @@ impl Clock {
             "a future wall reading maps to a positive mono reading"
         );
         let mono = Time(mono.min(u64::MAX as i128) as u64);
-        self.mono_to_global(now, mono)
+        let at = self.mono_to_global(now, mono);
+        debug_assert!(at >= now, "a wall timer maps into the past");
+        at
     }
 
     /// Change the drift from `now` on.
@@ -148,6 +157,11 @@ impl Clock {
         let drift_ppm = checked_drift(drift_ppm);
         self.rebase(now);
         self.drift_ppm = drift_ppm;
+        debug_assert_eq!(
+            self.mono(now),
+            self.base_mono,
+            "a drift change does not move the clock"
+        );
     }
 
     /// Jump the wall clock by `delta_ns` (negative: backwards, not below zero). The
@@ -160,6 +174,10 @@ impl Clock {
             .max(-(mono.0 as i128))
             .clamp(i64::MIN as i128, i64::MAX as i128);
         self.jump_offset_ns = offset as i64;
+        debug_assert!(
+            self.jump_offset_ns as i128 >= -(mono.0 as i128),
+            "a jump left the wall clock below zero"
+        );
         debug_assert_eq!(self.mono(now), mono, "a jump moved the monotonic clock");
         debug_assert_eq!(
             self.wall(now).0 as i128,

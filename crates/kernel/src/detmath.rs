@@ -50,6 +50,10 @@ pub fn ln(x: f64) -> f64 {
     let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
     // ln(m) = 2 atanh(s), s = (m − 1)/(m + 1) in [0, 1/3).
     let s = (m - 1.0) / (m + 1.0);
+    debug_assert!(
+        (0.0..0.34).contains(&s),
+        "ln's series argument {s} outside [0, 1/3)"
+    );
     let s2 = s * s;
     // atanh(s)/s = Σ s^(2k)/(2k+1), by Horner's rule with exact-quotient constants.
     let mut poly = 0.0;
@@ -57,7 +61,12 @@ pub fn ln(x: f64) -> f64 {
         poly = poly * s2 + ODD_RECIPROCALS[k];
     }
     let sum = s * poly;
-    2.0 * sum + e as f64 * LN2
+    let y = 2.0 * sum + e as f64 * LN2;
+    debug_assert!(
+        y.is_finite() && ((x - 1.0).abs() < 1e-9 || (x > 1.0) == (y > 0.0)),
+        "ln({x}) = {y}"
+    );
+    y
 }
 
 /// `e^x`, clamped to the finite range (`x` in [−700, 700]).
@@ -68,12 +77,15 @@ pub fn exp(x: f64) -> f64 {
     let k = (x / LN2 + if x >= 0.0 { 0.5 } else { -0.5 }) as i64;
     // Cody–Waite: ln2 split in two so that k·ln2 is exact in its high part.
     let r = (x - k as f64 * LN2_HI) - k as f64 * LN2_LO;
+    debug_assert!(r.abs() < 0.347, "exp's reduced argument {r} outside ±ln2/2");
     // Σ r^n/n! by Horner's rule with the reciprocal factorials.
     let mut sum = 0.0;
     for n in (0..EXP_TERMS as usize).rev() {
         sum = sum * r + INV_FACTORIALS[n];
     }
-    sum * pow2(k)
+    let y = sum * pow2(k);
+    debug_assert!(y > 0.0 && y.is_finite(), "exp({x}) = {y}");
+    y
 }
 
 /// 2^k for k in [−1022, 1023], built from the exponent bits.
@@ -120,7 +132,7 @@ pub fn normal_quantile(p: f64) -> f64 {
         (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
             / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
     };
-    if p < P_LOW {
+    let z = if p < P_LOW {
         tail((-2.0 * ln(p)).sqrt())
     } else if p <= 1.0 - P_LOW {
         let q = p - 0.5;
@@ -129,7 +141,12 @@ pub fn normal_quantile(p: f64) -> f64 {
             / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
     } else {
         -tail((-2.0 * ln(1.0 - p)).sqrt())
-    }
+    };
+    debug_assert!(
+        z.is_finite() && (p >= 0.5 || z <= 0.0) && (p <= 0.5 || z >= 0.0),
+        "Φ⁻¹({p}) = {z} has not the sign of p − ½"
+    );
+    z
 }
 
 #[cfg(test)]

@@ -80,6 +80,7 @@ impl<R: Clone> Disk<R> {
         }
         self.torn_tail = false;
         self.records.push(record);
+        debug_assert!(self.records.len() <= RECORDS_MAX);
         assert!(
             self.durable_len < self.records.len(),
             "appended past durable"
@@ -91,10 +92,15 @@ impl<R: Clone> Disk<R> {
     /// Fsyncs queue behind each other.
     /// `latency` is `DiskConfig::fsync`, compiled.
     pub fn fsync(&mut self, now: Time, latency: &Sampler, rng: &mut Stream) -> (Time, usize) {
+        debug_assert!(self.slow_factor >= 1, "a slow disk is never faster");
         let latency_ns = latency
             .sample_ns(rng)
             .saturating_mul(self.slow_factor as u64);
         let done = now.max(self.fsync_free_at).plus_ns(latency_ns);
+        debug_assert!(
+            done >= now && done >= self.fsync_free_at,
+            "fsyncs complete in issue order, never before issued"
+        );
         self.fsync_free_at = done;
         (done, self.records.len())
     }
@@ -106,10 +112,15 @@ impl<R: Clone> Disk<R> {
             "fsync covers records that do not exist"
         );
         self.durable_len = self.durable_len.max(len);
+        debug_assert!(self.durable_len <= self.records.len());
     }
 
     /// The process crashed: keep the durable prefix; drop or tear the rest.
     pub fn crash(&mut self, mode: CrashMode, rng: &mut Stream) {
+        assert!(
+            self.durable_len <= self.records.len(),
+            "durable past the records"
+        );
         let cached = self.records.len() - self.durable_len;
         let survivors = match mode {
             CrashMode::Drop => 0,
@@ -120,6 +131,11 @@ impl<R: Clone> Disk<R> {
         self.records.truncate(keep);
         // What survived a crash is on the platter now.
         self.durable_len = keep;
+        debug_assert_eq!(
+            self.durable_len,
+            self.records.len(),
+            "a crash keeps only what is durable"
+        );
         self.fsync_free_at = Time::ZERO;
     }
 

@@ -47,9 +47,9 @@ impl<'de> Deserialize<'de> for Probability {
             )));
         }
         // Decimal parsing is correctly rounded, so this is the same on every machine.
-        Ok(Probability {
-            ppm: (x * PPM_ONE as f64).round() as u32,
-        })
+        let ppm = (x * PPM_ONE as f64).round() as u32;
+        debug_assert!(ppm <= PPM_ONE);
+        Ok(Probability { ppm })
     }
 }
 
@@ -234,6 +234,11 @@ impl QuantileTable {
                 upper.push(to_ns(median_us as f64 / e));
             }
         }
+        let median_ns = to_ns(median_us as f64);
+        debug_assert!(
+            lower.iter().all(|&l| l <= median_ns) && upper.iter().all(|&u| u >= median_ns),
+            "lower quantiles below the median, upper ones above"
+        );
         QuantileTable { lower, upper }
     }
 
@@ -260,7 +265,12 @@ impl QuantileTable {
         // that octave's first.
         let at = (lz - 1) * QT_ROW + cell;
         let (a, b) = (table[at] as i64, table[at + 1] as i64);
-        (a + (((b - a) * frac as i64) >> QT_FRAC_BITS)) as u64
+        let v = a + (((b - a) * frac as i64) >> QT_FRAC_BITS);
+        debug_assert!(
+            v >= a.min(b) && v <= a.max(b),
+            "interpolated outside its cell"
+        );
+        v as u64
     }
 }
 
@@ -331,12 +341,15 @@ impl Sampler {
                 loop {
                     let product = (rng.u64() as u128) * (bound as u128);
                     if (product as u64) >= threshold {
-                        break lo_ns + (product >> 64) as u64;
+                        let v = lo_ns + (product >> 64) as u64;
+                        debug_assert!(v - lo_ns < bound, "a uniform sample out of its range");
+                        break v;
                     }
                 }
             }
             Kind::Exponential { mean_us, min_us } => {
                 let extra = -mean_us * detmath::ln(rng.unit_open());
+                debug_assert!(extra >= 0.0, "an exponential's excess is not negative");
                 to_ns(min_us + extra)
             }
             Kind::Lognormal {
@@ -351,6 +364,7 @@ impl Sampler {
                 } else {
                     0
                 };
+                debug_assert!(extra_us <= tail_us);
                 body_ns.saturating_add(extra_us * NS_PER_US)
             }
         };

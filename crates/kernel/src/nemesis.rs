@@ -97,6 +97,10 @@ pub fn swarm_choice(config: &NemesisConfig, rng: &mut Stream) -> SwarmChoice {
     }
     const SCALE_PERCENT: [u64; 5] = [25, 50, 100, 200, 400];
     let scale = SCALE_PERCENT[rng.below(SCALE_PERCENT.len() as u64) as usize];
+    debug_assert!(
+        kinds.len() == weights.len() && weights.iter().all(|w| (1..=4).contains(w)),
+        "one weight in 1..=4 per chosen kind"
+    );
     SwarmChoice {
         kinds,
         weights,
@@ -130,6 +134,11 @@ pub fn build_schedule(plan: &Plan, rng: &mut Stream) -> Vec<Scheduled> {
     out.sort_by_key(|s| s.at_ms);
     out.truncate(FAULTS_MAX + 1);
     assert!(out.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
+    assert!(
+        out.iter().all(|s| s.fault.target() != Some(Target::Random)
+            && s.fault.named_nodes().iter().all(|&i| i < plan.target_count)),
+        "a resolved schedule names targets in range, none random"
+    );
     out
 }
 
@@ -139,6 +148,7 @@ fn random_faults(plan: &Plan, rng: &mut Stream) -> Vec<Scheduled> {
         Some(s) => (s.kinds.clone(), s.weights.clone(), s.interval_ms),
         None => (c.kinds.clone(), vec![1; c.kinds.len()], c.interval_ms),
     };
+    assert_eq!(kinds.len(), weights.len(), "one weight per fault kind");
     if kinds.is_empty() {
         return Vec::new();
     }
@@ -167,6 +177,11 @@ fn random_faults(plan: &Plan, rng: &mut Stream) -> Vec<Scheduled> {
             fault: resolve(&fault, plan.target_count, rng),
         });
     }
+    debug_assert!(
+        out.windows(2).all(|w| w[0].at_ms < w[1].at_ms)
+            && out.iter().all(|s| s.at_ms < plan.safety_ms),
+        "random faults in strictly increasing time within the safety phase"
+    );
     out
 }
 
@@ -251,7 +266,12 @@ pub fn resolve(fault: &Fault, n: u32, rng: &mut Stream) -> Fault {
         Fault::PartitionHalves { side, .. } if side.is_none() => {
             let order = shuffled(n, rng);
             let size = 1 + rng.below(((n - 1) / 2).max(1) as u64) as usize;
-            *side = Some(sorted(order[..size.min(order.len())].to_vec()));
+            let chosen = sorted(order[..size.min(order.len())].to_vec());
+            debug_assert!(
+                !chosen.is_empty() && (n < 2 || chosen.len() < n as usize),
+                "a side of at least one node, not all"
+            );
+            *side = Some(chosen);
         }
         Fault::PartitionBridge { a, b, bridge, .. }
             if a.is_none() || b.is_none() || bridge.is_none() =>
@@ -262,12 +282,21 @@ pub fn resolve(fault: &Fault, n: u32, rng: &mut Stream) -> Fault {
             *bridge = Some(order[0]);
             *a = Some(sorted(rest[..half].to_vec()));
             *b = Some(sorted(rest[half..].to_vec()));
+            debug_assert_eq!(
+                rest.len() + 1,
+                n as usize,
+                "a bridge layout covers every node"
+            );
         }
         Fault::PartitionOneWay { from, to, .. } if from.is_none() || to.is_none() => {
             let order = shuffled(n, rng);
             let cut = 1 + rng.below((n as u64 - 1).max(1)) as usize;
             *from = Some(sorted(order[..cut.min(order.len())].to_vec()));
             *to = Some(sorted(order[cut.min(order.len())..].to_vec()));
+            debug_assert!(
+                n < 2 || cut < n as usize,
+                "a one-way cut leaves both sides nodes"
+            );
         }
         Fault::PartitionRing { ring, .. } if ring.is_none() => *ring = Some(shuffled(n, rng)),
         _ => {}
@@ -282,6 +311,10 @@ fn shuffled(n: u32, rng: &mut Stream) -> Vec<u32> {
         let j = rng.below(i as u64 + 1) as usize;
         v.swap(i, j);
     }
+    debug_assert!(
+        sorted(v.clone()).into_iter().eq(0..n),
+        "a shuffle is a permutation of 0..{n}"
+    );
     v
 }
 

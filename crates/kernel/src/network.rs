@@ -205,6 +205,10 @@ impl Network {
         to: ProcessId,
         size_bytes: u32,
     ) -> Fate {
+        assert!(
+            from.index() < self.senders.len() && to.index() < self.senders.len(),
+            "a send from {from} to {to}, out of range"
+        );
         self.stats.sent += 1;
         if self.partitions.blocks(from, to) {
             self.stats.dropped_partition += 1;
@@ -227,16 +231,20 @@ impl Network {
         };
         let mut delay_ns = latency.sample_ns(rng).saturating_add(size_ns);
         let (lost, duplicated, reordered) = self.draw_faults(rng, loss);
+        debug_assert!(
+            !self.calm || !(lost || duplicated || reordered),
+            "a calm network loses, duplicates and reorders nothing"
+        );
         match self.config.transport {
             Transport::Tcp => {
                 if lost {
                     self.stats.retransmitted += 1;
                     delay_ns = delay_ns.saturating_add(self.config.retransmit_us * 1_000);
                 }
-                Fate::Arrives {
-                    at: self.clamp_fifo(now, from, to, now.plus_ns(delay_ns)),
-                    dup: None,
-                }
+                let unclamped = now.plus_ns(delay_ns);
+                let at = self.clamp_fifo(now, from, to, unclamped);
+                debug_assert!(at >= unclamped, "the FIFO clamp delivers no earlier");
+                Fate::Arrives { at, dup: None }
             }
             Transport::Datagram => {
                 if lost {
@@ -249,11 +257,17 @@ impl Network {
                 if dup.is_some() {
                     self.stats.duplicated += 1;
                 }
+                debug_assert!(
+                    dup.is_none_or(|d| d >= now),
+                    "a duplicate arrives before its send"
+                );
                 let mut at = now.plus_ns(delay_ns);
                 if reordered {
                     self.stats.reordered += 1;
                 } else {
-                    at = self.clamp_fifo(now, from, to, at);
+                    let clamped = self.clamp_fifo(now, from, to, at);
+                    debug_assert!(clamped >= at, "the FIFO clamp delivers no earlier");
+                    at = clamped;
                 }
                 Fate::Arrives { at, dup }
             }
@@ -463,6 +477,7 @@ impl FifoTable {
     #[inline]
     fn home(&self, key: u64) -> usize {
         // Fibonacci hashing: the top bits of the product.
+        debug_assert!(self.slots.len().is_power_of_two() && self.slots.len() > FIFO_SCAN_SLOTS);
         let bits = self.slots.len().trailing_zeros();
         (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
     }
@@ -507,6 +522,8 @@ impl FifoTable {
                 }
             }
         }
+        // The load bound leaves an empty slot, which ends every probe.
+        debug_assert!(self.used * 100 <= self.slots.len() * FIFO_LOAD_PCT);
         at
     }
 
@@ -564,6 +581,7 @@ impl FifoTable {
             self.slots = vec![(FIFO_EMPTY, Time::ZERO); len];
         }
         self.used = live;
+        debug_assert!(live * 4 <= len, "a rebuilt table is at most a quarter full");
         if len <= FIFO_SCAN_SLOTS {
             self.slots[..live].copy_from_slice(scratch);
             return;

@@ -26,6 +26,7 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(v: Violation, at: Time, event: u64) -> Finding {
+        debug_assert!(!v.check.is_empty(), "a finding names its check");
         Finding {
             check: v.check,
             at_ns: at.ns(),

@@ -74,7 +74,12 @@ impl Cut {
                 tag(members, TAG_B);
                 tag(side, TAG_A);
             }
-            Shape::Isolate { .. } => {}
+            Shape::Isolate { node } => {
+                assert!(
+                    node.index() < process_count,
+                    "a cut isolates {node}, out of range"
+                );
+            }
             Shape::Bridge { a, b, bridge } => {
                 tag(a, TAG_A);
                 tag(b, TAG_B);
@@ -90,6 +95,7 @@ impl Cut {
                 }
             }
         }
+        debug_assert!(tags.len() <= process_count);
         Cut { id, shape, tags }
     }
 
@@ -98,7 +104,18 @@ impl Cut {
         self.tags.get(p.index()).copied().unwrap_or(TAG_NONE as u32)
     }
 
+    /// Whether the cut blocks `from` → `to`; every shape but a one-way cut blocks both ways.
     fn blocks(&self, from: ProcessId, to: ProcessId) -> bool {
+        let blocked = self.blocks_one_way(from, to);
+        debug_assert!(
+            matches!(self.shape, Shape::OneWay { .. }) || blocked == self.blocks_one_way(to, from),
+            "cut {} is not symmetric between {from} and {to}",
+            self.id
+        );
+        blocked
+    }
+
+    fn blocks_one_way(&self, from: ProcessId, to: ProcessId) -> bool {
         if let Shape::Isolate { node } = self.shape {
             return (from == node) != (to == node);
         }
@@ -114,6 +131,7 @@ impl Cut {
                     return false;
                 }
                 let n = ring.len() as u32;
+                debug_assert!(f <= n && t <= n, "ring positions within the ring");
                 let d = f.abs_diff(t);
                 d != 1 && d != n - 1
             }
@@ -152,6 +170,10 @@ impl Partitions {
         let id = self.id_next;
         self.id_next += 1;
         self.cuts.push(Cut::new(id, shape, self.process_count));
+        debug_assert!(
+            self.cuts.windows(2).all(|w| w[0].id < w[1].id),
+            "active cuts in the order they were added"
+        );
         assert!(
             self.cuts.len() as u64 <= id,
             "more cuts active than ever added"

@@ -105,7 +105,12 @@ impl Probe {
                 break (product >> 64) as u32;
             }
         };
-        ProcessId(if other >= ctx.me.0 { other + 1 } else { other })
+        let peer = ProcessId(if other >= ctx.me.0 { other + 1 } else { other });
+        debug_assert!(
+            peer != ctx.me && peer.0 < self.processes,
+            "{peer} is no peer"
+        );
+        peer
     }
 }
 
@@ -115,6 +120,8 @@ impl Process for Probe {
     type Note = ProbeNote;
 
     fn on_start(&mut self, ctx: &mut Ctx, disk: Recovered<'_, u64>, out: &mut OutboxOf<Self>) {
+        // Every start (first boot or restart) is of a fresh probe from the factory.
+        debug_assert_eq!(self.answered_since_start, 0, "a probe started twice");
         self.recovered_records = disk.records.len();
         match self.mode {
             ProbeMode::Ping { interval_ns, .. } => {
@@ -152,6 +159,11 @@ impl Process for Probe {
                 };
                 let (_, sent) = pings.pending.swap_remove(i);
                 pings.answered += 1;
+                debug_assert!(
+                    pings.answered <= pings.seq_next,
+                    "more pings answered than sent"
+                );
+                debug_assert!(ctx.mono >= sent, "the monotonic clock went back");
                 self.answered_since_start += 1;
                 out.note(ProbeNote::RoundTrip {
                     rtt_ns: ctx.mono.since_ns(sent),
@@ -185,6 +197,7 @@ impl Process for Probe {
             pings.pending.remove(0);
         }
         pings.pending.push((seq, ctx.mono));
+        debug_assert!(pings.pending.len() <= PENDING_MAX);
         out.send(to, ProbeMsg::Ping { seq, payload_bytes });
         out.set_timer(PING_TIMER, ctx.mono.plus_ns(interval_ns));
     }
@@ -215,6 +228,11 @@ impl Observer<Probe> for ProbeObserver {
                 .map(|i| answered(ProcessId(i)))
                 .collect();
         }
+        debug_assert_eq!(
+            self.baseline.len(),
+            procs.count(),
+            "one baseline per process"
+        );
         let stuck: Vec<ProcessId> = (0..procs.count() as u32)
             .map(ProcessId)
             .filter(|&p| answered(p) <= self.baseline[p.index()])

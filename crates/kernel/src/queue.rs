@@ -146,6 +146,11 @@ impl<E> Bucket<E> {
         let k = order_key(time, self.events.len());
         self.events.push(Some(event));
         self.keys.push(k);
+        debug_assert_eq!(
+            self.events.len(),
+            self.keys.len(),
+            "one order key per event"
+        );
         k
     }
 }
@@ -199,6 +204,11 @@ impl<E> Overflow<E> {
             heap.swap(i, parent);
             i = parent;
         }
+        debug_assert_eq!(
+            self.slab.len(),
+            self.heap.len() + self.free.len(),
+            "every slab slot is pending or free"
+        );
     }
     fn pop(&mut self) -> Option<Entry<E>> {
         if self.heap.is_empty() {
@@ -229,6 +239,10 @@ impl<E> Overflow<E> {
             .take()
             .expect("a heap entry names a full slot");
         self.free.push(slot);
+        debug_assert!(
+            self.peek().is_none_or(|next| next >= key),
+            "the overflow heap pops its smallest key"
+        );
         Some(Entry { key, event })
     }
 }
@@ -291,6 +305,7 @@ impl<E> EventQueue<E> {
 
     #[inline]
     pub fn len(&self) -> usize {
+        debug_assert!(self.pos <= self.current().keys.len());
         (self.current().keys.len() - self.pos) + self.on_wheel + self.overflow.len()
     }
 
@@ -319,6 +334,7 @@ impl<E> EventQueue<E> {
         let seq = self.seq_next;
         self.seq_next += 1;
         let b = bucket_of(time);
+        assert!(b >= self.cur, "event filed before the bucket being drained");
         if b - self.cur < BUCKETS as u64 {
             self.file(b, time, event);
         } else {
@@ -327,6 +343,7 @@ impl<E> EventQueue<E> {
                 event,
             });
         }
+        debug_assert_eq!(self.len(), len + 1, "a push adds one pending event");
         Ok(())
     }
 
@@ -337,6 +354,10 @@ impl<E> EventQueue<E> {
         if slot.events.capacity() == 0
             && let Some(spare) = self.spare.pop()
         {
+            debug_assert!(
+                spare.events.is_empty() && spare.keys.is_empty(),
+                "a spare in use"
+            );
             *slot = spare;
         }
         slot
@@ -358,6 +379,10 @@ impl<E> EventQueue<E> {
             keys.pop();
             let at = pos + keys[pos..].partition_point(|&x| x < k);
             keys.insert(at, k);
+            debug_assert!(
+                at == pos || keys[at - 1..(at + 2).min(keys.len())].is_sorted(),
+                "a push into the drained bucket keeps its keys sorted"
+            );
         } else {
             self.occupied[i / 64] |= 1 << (i % 64);
             self.on_wheel += 1;
@@ -380,6 +405,7 @@ impl<E> EventQueue<E> {
             if bits != 0 {
                 let i = w * 64 + bits.trailing_zeros() as usize;
                 let ahead = (i + BUCKETS - start) % BUCKETS;
+                debug_assert!(ahead < BUCKETS - 1, "a wheel bucket lies within its reach");
                 return Some(self.cur + 1 + ahead as u64);
             }
         }
@@ -429,7 +455,14 @@ impl<E> EventQueue<E> {
                 self.file(b, time, e.event);
             }
         }
+        debug_assert!(
+            self.overflow
+                .peek()
+                .is_none_or(|o| bucket_of(key_time(o)) >= self.cur + BUCKETS as u64),
+            "no event within the wheel's reach is left in the overflow heap"
+        );
         let slot = &mut self.wheel[i];
+        assert!(!slot.keys.is_empty(), "advanced to an empty bucket");
         assert!(
             slot.keys.len() as u64 <= INDEX_MASK,
             "bucket too large to order"
@@ -450,6 +483,11 @@ impl<E> EventQueue<E> {
         }
         slot.events = kept;
         slot.keys.drain(..pos);
+        debug_assert_eq!(
+            slot.events.len(),
+            slot.keys.len(),
+            "compaction keeps every pending event"
+        );
         self.pos = 0;
     }
 
@@ -464,10 +502,15 @@ impl<E> EventQueue<E> {
             let k = keys.iter().map(|k| k >> INDEX_BITS).min()?;
             Some(Time((b << BUCKET_SHIFT) | k))
         });
-        match (wheel_min, self.overflow.peek().map(key_time)) {
+        let next = match (wheel_min, self.overflow.peek().map(key_time)) {
             (Some(w), Some(o)) => Some(w.min(o)),
             (w, o) => w.or(o),
-        }
+        };
+        debug_assert!(
+            next.is_none_or(|t| t >= self.last_time),
+            "the next event is not past"
+        );
+        next
     }
 
     /// The time an order key of the current bucket stands for.
@@ -489,7 +532,12 @@ impl<E> EventQueue<E> {
         }
         let cur = self.current();
         let from = if popped == 1 { 1 } else { popped - 1 + chunk };
+        debug_assert!(from >= popped, "read-ahead names no popped event");
         let to = (popped - 1 + 2 * chunk).min(cur.keys.len());
+        debug_assert!(
+            to.saturating_sub(from) < 2 * chunk,
+            "read ahead at most 2 × chunk − 1"
+        );
         let keys = cur.keys.get(from..to).unwrap_or(&[]);
         Some(
             keys.iter()
@@ -516,6 +564,13 @@ impl<E> EventQueue<E> {
             .take()
             .expect("an order key names a pending event");
         let time = self.time_of(k);
+        debug_assert!(
+            self.wheel[i]
+                .keys
+                .get(self.pos)
+                .is_none_or(|&next| next > k),
+            "the drained bucket's pending keys follow the popped one"
+        );
         assert!(time >= self.last_time, "queue order broken");
         self.last_time = time;
         Some((time, event))

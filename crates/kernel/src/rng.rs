@@ -56,6 +56,11 @@ impl Stream {
             chunk.copy_from_slice(&word.to_le_bytes());
         }
         let mut rng = ChaCha8Rng::from_seed(key);
+        debug_assert_eq!(
+            matches!(purpose, Purpose::Process(_)),
+            purpose.stream() >= 1024,
+            "fixed purposes and process streams never share a stream number"
+        );
         rng.set_stream(purpose.stream());
         Stream { rng }
     }
@@ -75,7 +80,9 @@ impl Stream {
         if lo == 0 && hi == u64::MAX {
             return self.u64();
         }
-        lo + self.below(hi - lo + 1)
+        let v = lo + self.below(hi - lo + 1);
+        debug_assert!((lo..=hi).contains(&v));
+        v
     }
 
     /// True with probability `ppm / 1_000_000`. Draws exactly one word, always, so the
@@ -89,7 +96,10 @@ impl Stream {
 
     /// Uniform in the open interval (0, 1), from the top 53 bits of one draw.
     pub fn unit_open(&mut self) -> f64 {
-        ((self.u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+        let u = ((self.u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
+        // (The top draw, 2^53 − ½, rounds to 2^53: u reaches 1.0 once in 2^53 draws.)
+        debug_assert!(u > 0.0 && u <= 1.0, "unit_open drew {u}");
+        u
     }
 }
 

@@ -243,6 +243,7 @@ impl Entropy for Draws<'_> {
         }
         let w = d.buf[d.next as usize];
         d.next += 1;
+        debug_assert!(d.next as usize <= DRAWS);
         w
     }
 }
@@ -407,6 +408,10 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
     pub fn with_recorder(config: KernelConfig, mut factory: Factory<P>, recorder: R) -> Sim<P, R> {
         let n = config.process_count as usize;
         assert!(n > 0, "a run needs processes");
+        assert!(
+            config.process_count <= PROCESSES_MAX,
+            "more than {PROCESSES_MAX} processes"
+        );
         assert_eq!(
             config.cpu_cost_ns.len(),
             P::Msg::KINDS.len(),
@@ -522,6 +527,11 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             if time > liveness_end {
                 return self.judge_liveness(observer, "the liveness phase ended");
             }
+            assert!(
+                time >= self.now,
+                "time went backwards: {time} < {}",
+                self.now
+            );
             self.now = time;
             if self.touch_ahead {
                 self.touch_coming();
@@ -625,6 +635,14 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
     }
 
     fn judge_liveness(&mut self, observer: &mut dyn Observer<P>, why: &str) -> Result<(), Stop> {
+        debug_assert!(
+            self.now.ns()
+                <= self
+                    .config
+                    .safety_ns
+                    .saturating_add(self.config.liveness_ns),
+            "the run ran past its phases"
+        );
         if self.phase == Phase::Liveness {
             if let Progress::Waiting(v) = observer.liveness(self.now, &SlotView(&self.slots)) {
                 let detail = format!("{why} before recovery: {}", v.detail);
@@ -806,6 +824,10 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             return Ok(());
         };
         let hot = &mut self.hot[pid.index()];
+        debug_assert!(
+            hot.paused_until <= now && hot.busy_until >= now,
+            "{pid} handles a message while paused or outside its CPU reservation"
+        );
         let mut rng = Draws {
             drawn: &mut hot.drawn,
             stream: &mut self.rngs[pid.index()],
@@ -851,6 +873,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         incarnation: u32,
         work: Work<P::Msg, R::MsgId>,
     ) -> Result<Option<ProcessId>, Stop> {
+        debug_assert!(at > self.now, "deferred work runs later, not again now");
         self.push(
             at,
             Ev::Work {
@@ -879,10 +902,16 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         };
         let now = self.now;
         let slot = &mut self.slots[pid.index()];
+        // An event of the current incarnation is for a live process (a crash bumps it).
+        debug_assert!(slot.process.is_some(), "work for {pid}, which is down");
         let Some(process) = slot.process.as_mut() else {
             return Ok(());
         };
         let hot = &mut self.hot[pid.index()];
+        debug_assert!(
+            hot.paused_until <= now && hot.busy_until >= now,
+            "{pid} runs work while paused or outside its CPU reservation"
+        );
         let mut rng = Draws {
             drawn: &mut hot.drawn,
             stream: &mut self.rngs[pid.index()],
@@ -905,7 +934,16 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                 else {
                     return Ok(());
                 };
-                slot.timers.swap_remove(i);
+                let fired = slot.timers.swap_remove(i);
+                debug_assert!(
+                    if fired.wall { wall } else { mono } >= fired.at_local,
+                    "{pid}'s timer {timer:?} fired before its clock read {}",
+                    fired.at_local
+                );
+                debug_assert!(
+                    slot.timers.iter().all(|t| t.timer != timer),
+                    "a process holds one entry per timer id"
+                );
                 self.stats.timers_fired += 1;
                 if R::ON {
                     let what = What::Timer {
@@ -964,6 +1002,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             wall,
             rng: &mut rng,
         };
+        assert!(slot.timers.is_empty(), "{pid} starts with timers set");
         let disk = Recovered {
             records: slot.disk.records(),
             torn_tail: slot.disk.torn_tail(),
@@ -1055,6 +1094,10 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             to.index() < self.slots.len(),
             "{from} sent to nonexistent {to}"
         );
+        debug_assert!(
+            self.slots[from.index()].process.is_some(),
+            "a send from {from}, which is down"
+        );
         let kind = msg.kind();
         self.sent_by_kind[kind] += 1;
         self.hash
@@ -1117,6 +1160,10 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         self.timer_generation += 1;
         let generation = self.timer_generation;
         let slot = &mut self.slots[pid.index()];
+        assert!(
+            slot.process.is_some(),
+            "a timer set for {pid}, which is down"
+        );
         slot.timers.retain(|t| t.timer != timer);
         assert!(
             slot.timers.len() < TIMERS_PER_PROCESS_MAX,
@@ -1156,11 +1203,16 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             return Ok(());
         }
         let timers = slot.timers.clone();
-        for t in timers {
+        for t in &timers {
             if t.wall || !wall_only {
                 self.set_timer(pid, t.timer, t.at_local, t.wall)?;
             }
         }
+        debug_assert_eq!(
+            self.slots[pid.index()].timers.len(),
+            timers.len(),
+            "rescheduling keeps every timer"
+        );
         Ok(())
     }
 
@@ -1189,6 +1241,15 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
     }
 
     fn apply_fault(&mut self, index: usize, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        // The schedule is sorted and its faults are queued in order: each applies once, in
+        // order, within the safety phase.
+        // Faults are queued only within the safety phase, and apply in time order (a
+        // schedule need not be sorted: the queue orders it).
+        assert_eq!(self.phase, Phase::Safety, "a fault after the safety phase");
+        debug_assert!(
+            self.applied.last().is_none_or(|a| a.at_ns <= self.now.ns()),
+            "faults apply in time order"
+        );
         let fault = self.config.schedule[index].fault.clone();
         let now = self.now;
         let mut record = Applied {
@@ -1247,6 +1308,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                         let extension = until.since_ns(hot.paused_until.max(now));
                         hot.busy_until = hot.busy_until.plus_ns(extension);
                     }
+                    debug_assert!(until >= now && until <= safety_end.max(hot.paused_until));
                     hot.paused_until = until;
                 }
             }
@@ -1297,8 +1359,9 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                 };
                 record.processes = shape_members(&shape);
                 let id = self.network.partitions.add(shape);
-                // Faults apply in schedule order, each once: no more cuts than faults so far.
-                assert!(self.network.partitions.active() <= index + 1);
+                // Each fault applies once: no more cuts than faults so far (this one too).
+                // (Not `index + 1`: a schedule need not be sorted.)
+                assert!(self.network.partitions.active() <= self.applied.len() + 1);
                 cut = Some(id);
                 self.push(
                     until.expect("partitions have a duration"),
@@ -1433,6 +1496,12 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         if R::ON {
             self.record(What::Liveness);
         }
+        assert_eq!(self.phase, Phase::Safety, "the liveness phase begins once");
+        assert_eq!(
+            self.now.ns(),
+            self.config.safety_ns,
+            "liveness begins at the safety end"
+        );
         self.phase = Phase::Liveness;
         self.heal_network();
         self.network.calm = true;
@@ -1445,10 +1514,25 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             }
             self.restart(pid, observer)?;
         }
+        debug_assert!(
+            self.slots.iter().all(|s| s.process.is_some()),
+            "all restarted"
+        );
+        debug_assert!(
+            self.hot.iter().all(|h| h.clock.drift_ppm() == 0),
+            "clocks undrifted"
+        );
+        debug_assert_eq!(self.network.partitions.active(), 0, "all partitions healed");
         self.push(now.plus_ns(LIVENESS_PROBE_NS), Ev::Probe)
     }
 
     fn judge_probe(&mut self, observer: &mut dyn Observer<P>) -> Result<(), Stop> {
+        assert_eq!(
+            self.phase,
+            Phase::Liveness,
+            "a liveness probe in the safety phase"
+        );
+        debug_assert!(self.recovered_at.is_none(), "the run recovers once");
         if observer.liveness_met(self.now, &SlotView(&self.slots)) {
             self.recovered_at = Some(self.now);
             Ok(())
@@ -1459,6 +1543,39 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
     }
 
     fn finish(mut self, verdict: Verdict) -> Outcome {
+        debug_assert!(self.events <= self.config.events_max.saturating_add(1));
+        assert!(
+            self.queue.len_max() <= self.config.queue_max,
+            "the queue outgrew its bound"
+        );
+        debug_assert!(
+            self.recovered_at
+                .is_none_or(|t| t.ns() >= self.config.safety_ns),
+            "recovered before the liveness phase"
+        );
+        debug_assert!(
+            self.stats.timers_fired <= self.timer_generation,
+            "a timer fired unset"
+        );
+        debug_assert!(
+            self.stats.restarts <= self.stats.crashes,
+            "a live process restarted"
+        );
+        assert!(
+            self.applied.len() <= self.config.schedule.len(),
+            "more faults applied than scheduled"
+        );
+        let net = &self.network.stats;
+        assert_eq!(
+            self.sent_by_kind.iter().sum::<u64>(),
+            net.sent,
+            "every send reached the network"
+        );
+        assert!(
+            net.delivered + net.dropped_loss + net.dropped_partition + net.dropped_dead
+                <= net.sent + net.duplicated,
+            "more messages delivered or dropped than sent"
+        );
         self.hash.word(self.events).word(self.now.0);
         self.stats.events = self.events;
         self.stats.queue_len_max = self.queue.len_max();

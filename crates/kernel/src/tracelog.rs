@@ -175,6 +175,7 @@ impl TraceSink for MemorySink {
             assert!(last.at_ns <= event.at_ns, "trace time went backwards");
         }
         self.events.push(event);
+        debug_assert!(self.events.len() <= self.events_max);
         true
     }
 }
@@ -256,6 +257,8 @@ pub struct Tracer<N> {
     pub(crate) name_note: NoteNamer<N>,
     /// The sink took its last event.
     full: bool,
+    /// The time of the last event recorded.
+    last_ns: u64,
 }
 
 impl<N> Recording<N> for Tracer<N> {
@@ -279,12 +282,15 @@ impl<N> Tracer<N> {
             sink,
             name_note,
             full: false,
+            last_ns: 0,
         }
     }
 
     /// Report one event; once the sink is full, nothing more.
     pub(crate) fn record(&mut self, at_ns: u64, what: What) {
         assert!(!self.full, "recording past a full sink");
+        assert!(at_ns >= self.last_ns, "recorded time went backwards");
+        self.last_ns = at_ns;
         self.full = !self.sink.record(TraceEvent { at_ns, what });
     }
 }

@@ -44,12 +44,18 @@ impl StableHasher {
 
     /// Bytes, length-prefixed so that `("ab","c")` and `("a","bc")` differ.
     pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
+        let words_before = self.words;
         self.word(b.len() as u64);
         for chunk in b.chunks(8) {
             let mut buf = [0u8; 8];
             buf[..chunk.len()].copy_from_slice(chunk);
             self.word(u64::from_le_bytes(buf));
         }
+        debug_assert_eq!(
+            self.words,
+            words_before.wrapping_add(1 + b.len().div_ceil(8) as u64),
+            "bytes hash as their length and one word per 8 bytes"
+        );
         self
     }
 
@@ -64,6 +70,7 @@ pub fn hash_words(words: &[u64]) -> u64 {
     for &w in words {
         h.word(w);
     }
+    debug_assert_eq!(h.words, words.len() as u64);
     h.finish()
 }
 

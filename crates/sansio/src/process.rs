@@ -58,7 +58,9 @@ pub fn uniform_below(bound: u64, mut draw: impl FnMut() -> u64) -> u64 {
     loop {
         let product = (draw() as u128) * (bound as u128);
         if (product as u64) >= threshold {
-            return (product >> 64) as u64;
+            let v = (product >> 64) as u64;
+            debug_assert!(v < bound, "below({bound}) drew {v}");
+            return v;
         }
     }
 }

@@ -21,6 +21,10 @@ impl Time {
     pub const MAX: Time = Time(u64::MAX);
 
     pub const fn from_ms(ms: u64) -> Time {
+        assert!(
+            ms <= u64::MAX / NS_PER_MS,
+            "milliseconds beyond Time's range"
+        );
         Time(ms * NS_PER_MS)
     }
 
