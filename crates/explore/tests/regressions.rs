@@ -65,7 +65,7 @@ fn regression_seeds_with_overrides_pass() {
             "default.toml",
             &["nemesis.interval_ms=150"],
             23336,
-            0xcb90b1452351e81f,
+            0xcbb70860ed4d3d90,
             "a server left LOOKING by a long election storm backed off to ZooKeeper's 60 s \
              notification interval and stayed LOOKING through the liveness phase; the \
              scenarios' cap now scales with their 200 ms tick (6 s)",
@@ -74,7 +74,7 @@ fn regression_seeds_with_overrides_pass() {
             "ci.toml",
             &["network.loss=0.02"],
             51269,
-            0xe4e1faea408ef591,
+            0x17214e28f4bafbb3,
             "claim consumer: a verification cut short by a second lost answer ended the take \
              ok while the item stayed under the live session's own claim; the consumer took \
              it up again as its own (duplicate). A lost verification is now asked again",

@@ -961,10 +961,6 @@ impl Server {
                 self.go_looking(ctx, LeaveReason::SyncedQuorumLost, out);
                 return;
             }
-            self.leader_expire_sessions(ctx, out);
-            if !self.is_established_leader() {
-                return;
-            }
         }
         // Forget learners that went silent (ZooKeeper's learner socket timeout).
         let init_ns = self.cfg.init_limit_ns();
@@ -983,6 +979,11 @@ impl Server {
             }
         }
         self.set_timer(out, TIMER_TICK, now.plus_ns(self.cfg.tick_ns()));
+        // Sessions expire last: the tick's own work (quorum check, pings, the next tick) is
+        // the replication engine's, the expiry is the server's reaction to the tick.
+        if self.is_established_leader() {
+            self.leader_expire_sessions(ctx, out);
+        }
     }
 }
 

@@ -740,6 +740,9 @@ mod tests {
     /// Each bug at a seed that catches it. A change of behaviour may move those seeds (the
     /// initLimit-deadline fix moved zk-2355 from 75 to 46 and zk-1419 from 29 to
     /// 122): then take the first seed of `first_violation(bugs, 0..400)`.
+    /// Moving the established leader's session expiry to the end of its tick (after the pings
+    /// and the next tick timer) puts a CloseSession PROPOSAL after the PING on each link,
+    /// which changes these runs: zk-1154 moved from 3 to 1 and zk-2355 from 46 to 17.
     #[test]
     fn planted_bugs_are_caught_by_the_monitors() {
         let cases = [
@@ -756,7 +759,7 @@ mod tests {
                     zk_1154: true,
                     ..Default::default()
                 },
-                3,
+                1,
                 "delivered a different history",
             ),
             (
@@ -764,7 +767,7 @@ mod tests {
                     zk_2355: true,
                     ..Default::default()
                 },
-                46,
+                17,
                 "delivered a different history",
             ),
             (
