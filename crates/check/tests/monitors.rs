@@ -7,10 +7,10 @@
 use std::collections::BTreeSet;
 
 use check::monitor::{
-    AGREEMENT, COMMITTED_LOG_DURABILITY, GLOBAL_PRIMARY_ORDER, INTEGRITY, LEADER_LOG_COMPLETENESS,
-    LEADERSHIP, LOCAL_PRIMARY_ORDER, MONITOR_NAMES, MonitorViolation, Monitors, PREFIX_CONSISTENCY,
-    PRIMARY_INTEGRITY, PROCESS_CONSISTENCY, Phase, ProtocolEvent as Ev, ServerLog, ServerState,
-    TOTAL_ORDER, chain_digest, history_digest,
+    AGREEMENT, COMMITTED_LOG_DURABILITY, Event as Ev, GLOBAL_PRIMARY_ORDER, INTEGRITY,
+    LEADER_LOG_COMPLETENESS, LEADERSHIP, LOCAL_PRIMARY_ORDER, MONITOR_NAMES, MonitorViolation,
+    Monitors, PREFIX_CONSISTENCY, PRIMARY_INTEGRITY, PROCESS_CONSISTENCY, Phase, ProtocolEvent,
+    ServerLog, ServerState, TOTAL_ORDER, chain_digest, history_digest,
 };
 use proto::{Epoch, NS_PER_MS, ProcessId, Time, Zxid, hash_words};
 
@@ -148,7 +148,12 @@ impl Rig {
         self.logs[pid.index()].as_mut().expect("server is up")
     }
 
-    fn feed(&mut self, pid: ProcessId, ev: Ev) -> Result<(), MonitorViolation> {
+    fn feed(
+        &mut self,
+        pid: ProcessId,
+        ev: impl Into<ProtocolEvent>,
+    ) -> Result<(), MonitorViolation> {
+        let ev = ev.into();
         self.now = self.now.plus_ns(NS_PER_MS);
         let logs: &[Option<FakeLog>] = &self.logs;
         self.m.on_event(self.now, pid, &ev, move |q: ProcessId| {
@@ -156,7 +161,8 @@ impl Rig {
         })
     }
 
-    fn ok(&mut self, pid: ProcessId, ev: Ev) {
+    fn ok(&mut self, pid: ProcessId, ev: impl Into<ProtocolEvent>) {
+        let ev = ev.into();
         let shown = format!("{ev:?}");
         if let Err(v) = self.feed(pid, ev) {
             panic!("{pid} {shown}: unexpected violation: {v}");
@@ -167,10 +173,11 @@ impl Rig {
     fn expect(
         &mut self,
         pid: ProcessId,
-        ev: Ev,
+        ev: impl Into<ProtocolEvent>,
         monitor: &str,
         processes: &[ProcessId],
     ) -> MonitorViolation {
+        let ev = ev.into();
         let shown = format!("{ev:?}");
         let v = self
             .feed(pid, ev)
@@ -267,7 +274,7 @@ impl Rig {
 
     fn crash(&mut self, pid: ProcessId) {
         self.logs[pid.index()] = None;
-        self.ok(pid, Ev::Crashed);
+        self.ok(pid, ProtocolEvent::Crashed);
     }
 }
 
@@ -319,7 +326,7 @@ fn clean_run(m: Monitors) -> Monitors {
     r.logs[0] = Some(FakeLog::of(
         &[z(1, 1), z(1, 2), z(1, 3), z(1, 4)].map(|x| (x, dig(x))),
     ));
-    r.ok(p(0), Ev::Restarted);
+    r.ok(p(0), ProtocolEvent::Restarted);
     r.ok(
         p(0),
         Ev::Reset {
@@ -340,7 +347,7 @@ fn clean_run(m: Monitors) -> Monitors {
         p(0),
         Ev::Truncated {
             after: z(1, 3),
-            removed,
+            removed: removed.into(),
         },
     );
     r.ok(p(0), Ev::Phase(Phase::Synchronization));
@@ -858,7 +865,7 @@ fn plant_committed_log_durability() -> MonitorViolation {
         p(2),
         Ev::Truncated {
             after: z(1, 1),
-            removed,
+            removed: removed.into(),
         },
         COMMITTED_LOG_DURABILITY,
         &[p(2), p(0)],
@@ -883,14 +890,14 @@ fn committed_log_durability_trunc_removes_a_committed_undelivered_txn() {
         p(1),
         Ev::Truncated {
             after: z(1, 1),
-            removed: vec![z(1, 2)],
+            removed: vec![z(1, 2)].into(),
         },
     );
     let v = r.expect(
         p(1),
         Ev::Truncated {
             after: Zxid::ZERO,
-            removed: vec![z(1, 1)],
+            removed: vec![z(1, 1)].into(),
         },
         COMMITTED_LOG_DURABILITY,
         &[p(1), p(0)],
@@ -910,14 +917,14 @@ fn committed_log_durability_below_the_window_uses_epoch_spans() {
         p(1),
         Ev::Truncated {
             after: z(1, 4),
-            removed: vec![z(1, 5)],
+            removed: vec![z(1, 5)].into(),
         },
     );
     r.expect(
         p(1),
         Ev::Truncated {
             after: Zxid::ZERO,
-            removed: vec![z(1, 1)],
+            removed: vec![z(1, 1)].into(),
         },
         COMMITTED_LOG_DURABILITY,
         &[p(1)],
@@ -1073,8 +1080,8 @@ fn state_checks_wait_for_after_event() {
         zxid: z(1, 1),
         digest: dig(z(1, 1)),
     };
-    m.on_note(t, p(0), &proposal).unwrap();
-    m.on_note(t, p(0), &Ev::Committed { zxid: z(1, 1) })
+    m.on_note(t, p(0), &proposal.clone().into()).unwrap();
+    m.on_note(t, p(0), &Ev::Committed { zxid: z(1, 1) }.into())
         .unwrap();
     m.on_note(
         t,
@@ -1082,11 +1089,12 @@ fn state_checks_wait_for_after_event() {
         &Ev::Delivered {
             zxid: z(1, 1),
             digest: dig(z(1, 1)),
-        },
+        }
+        .into(),
     )
     .unwrap();
     // p1 establishes epoch 2 with an empty log: only after_event can see that.
-    m.on_note(t, p(1), &Ev::Established { epoch: Epoch(2) })
+    m.on_note(t, p(1), &Ev::Established { epoch: Epoch(2) }.into())
         .unwrap();
     assert_eq!(m.footprint().deferred_checks, 1);
     let mut empty = FakeLog::default();
@@ -1152,7 +1160,7 @@ fn long_runs_keep_collections_bounded() {
     for e in 1..=40u32 {
         let leader = p(e % 3);
         now = now.plus_ns(NS_PER_MS);
-        m.on_note(now, leader, &Ev::Established { epoch: Epoch(e) })
+        m.on_note(now, leader, &Ev::Established { epoch: Epoch(e) }.into())
             .unwrap();
         m.after_event(now, none).unwrap();
         for c in 1..=2_000u32 {
@@ -1163,10 +1171,12 @@ fn long_runs_keep_collections_bounded() {
                 &Ev::Proposed {
                     zxid,
                     digest: dig(zxid),
-                },
+                }
+                .into(),
             )
             .unwrap();
-            m.on_note(now, leader, &Ev::Committed { zxid }).unwrap();
+            m.on_note(now, leader, &Ev::Committed { zxid }.into())
+                .unwrap();
             for s in 0..3 {
                 m.on_note(
                     now,
@@ -1174,7 +1184,8 @@ fn long_runs_keep_collections_bounded() {
                     &Ev::Delivered {
                         zxid,
                         digest: dig(zxid),
-                    },
+                    }
+                    .into(),
                 )
                 .unwrap();
             }

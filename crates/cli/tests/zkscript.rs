@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sim::zkscript::{conformance_scripts, json_lines};
+
 fn conformance_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/zk_conformance")
 }
@@ -22,31 +24,16 @@ fn zk_script(file: &Path) -> (i32, String, String) {
     )
 }
 
-fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
-        .collect()
-}
-
 #[test]
 fn every_conformance_script_matches_real_zookeeper() {
-    let mut scripts: Vec<PathBuf> = std::fs::read_dir(conformance_dir())
-        .expect("the conformance folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.ends_with(".jsonl") && !name.ends_with(".expected.jsonl")
-        })
-        .collect();
-    scripts.sort();
+    let scripts = conformance_scripts(&conformance_dir()).expect("the conformance folder");
     assert!(scripts.len() >= 20, "the suite is there: {scripts:?}");
     for script in scripts {
         let expected_path = script.with_extension("expected.jsonl");
-        let expected = json_lines(&std::fs::read_to_string(&expected_path).unwrap());
+        let expected = json_lines(&std::fs::read_to_string(&expected_path).unwrap()).unwrap();
         let (code, stdout, stderr) = zk_script(&script);
         assert_eq!(code, 0, "{}: {stderr}", script.display());
-        let got = json_lines(&stdout);
+        let got = json_lines(&stdout).unwrap();
         let lines: Vec<String> = std::fs::read_to_string(&script)
             .unwrap()
             .lines()

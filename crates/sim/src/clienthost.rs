@@ -15,7 +15,7 @@ use client::{Action, ClientConfig, Session, SessionState};
 use proto::history::{ClientNote, SessionEnd};
 use proto::zk::Op;
 use proto::{Ctx, Outbox, ProcessId, TimerId};
-use zab::{Msg, Note, Record};
+use zkserver::{Msg, Note, Record};
 
 /// Host `id`'s session timer is `TimerId(SESSION_TIMER_BASE + id)`; applications use ids
 /// below it.

@@ -12,8 +12,10 @@ use check::monitor::{MonitorViolation, Monitors, ProtocolEvent};
 use kernel::observe::{Finding, Observer, Procs, Progress, Verdict, Violation};
 use kernel::sim::{Factory, KernelConfig, Outcome, run_traced as run_traced_kernel};
 use proto::{ProcessId, Time};
+use replication::Event;
 use serde::Serialize;
-use zab::{Bugs, Config, Note, Phase, ServerState};
+use zab::{Bugs, Config, Phase, ServerState};
+use zkserver::Note;
 
 /// The process layout: voters first, then observers, then each workload's clients in
 /// workload order (KV generators, then queue producers, then queue consumers).
@@ -120,7 +122,16 @@ pub fn server_factory(s: &Scenario) -> impl FnMut(ProcessId) -> Node + use<> {
     move |pid| {
         let c = server_config(&zab, pid, &layout);
         c.validate();
-        Node::Server(Box::new(zab::Server::new(c)))
+        let servers: Vec<ProcessId> = layout
+            .voters
+            .iter()
+            .chain(&layout.observers)
+            .copied()
+            .collect();
+        let mut sc = zkserver::Config::new(pid, servers);
+        sc.tick_ms = c.tick_ms;
+        sc.wall_clock_timeouts = c.bugs.zk_1366;
+        Node::Server(Box::new(zkserver::Server::new(sc, zab::Zab::new(c))))
     }
 }
 
@@ -199,7 +210,7 @@ impl EnsembleObserver {
         let leader = self.established_leader(procs);
         let leader_epoch = leader
             .and_then(|l| procs.get(l).and_then(Node::server))
-            .map(|s| s.current_epoch());
+            .map(|s| s.engine().current_epoch());
         let views: Vec<ServerView> = self
             .layout
             .servers()
@@ -215,11 +226,17 @@ impl EnsembleObserver {
                     };
                 };
                 let serving = leader.is_some()
-                    && s.phase() == Phase::Broadcast
-                    && (s.leader() == leader || Some(pid) == leader);
-                let stranded = leader_epoch.is_some_and(|e| s.accepted_epoch() > e);
-                let why = (!serving)
-                    .then(|| format!("{:?}/{:?} following {:?}", s.state(), s.phase(), s.leader()));
+                    && s.engine().phase() == Phase::Broadcast
+                    && (s.engine().leader() == leader || Some(pid) == leader);
+                let stranded = leader_epoch.is_some_and(|e| s.engine().accepted_epoch() > e);
+                let why = (!serving).then(|| {
+                    format!(
+                        "{:?}/{:?} following {:?}",
+                        s.engine().state(),
+                        s.engine().phase(),
+                        s.engine().leader()
+                    )
+                });
                 ServerView {
                     pid,
                     voter,
@@ -238,7 +255,7 @@ impl EnsembleObserver {
             procs
                 .get(*p)
                 .and_then(Node::server)
-                .is_some_and(|s| s.is_established_leader())
+                .is_some_and(|s| s.engine().is_established_leader())
         });
         let first = leaders.next();
         if leaders.next().is_some() {
@@ -256,7 +273,7 @@ impl EnsembleObserver {
             procs
                 .get(*p)
                 .and_then(Node::server)
-                .is_some_and(|s| s.is_established_leader())
+                .is_some_and(|s| s.engine().is_established_leader())
         });
         for (w, clients) in self.workloads.iter_mut().zip(&self.layout.workloads) {
             let world = World {
@@ -322,22 +339,22 @@ impl Observer<Node> for EnsembleObserver {
             self.history.on_note(now, pid, note);
         }
         match note {
-            Note::Established { epoch } => {
+            Note::Repl(Event::Established { epoch }) => {
                 if let Some(since) = self.leaderless_since.take() {
                     self.stats.election_ns.push(now.since_ns(since));
                 }
                 self.leader = Some(pid);
                 self.stats.epochs.push(epoch.0);
             }
-            Note::State { state, .. }
+            Note::Repl(Event::State { state, .. })
                 if Some(pid) == self.leader && *state != ServerState::Leading =>
             {
                 self.lose_leader(now)
             }
-            Note::Committed { .. } => self.stats.commits += 1,
-            Note::Delivered { .. } => self.stats.deliveries += 1,
-            Note::Truncated { .. } => self.stats.truncations += 1,
-            Note::Reset { upto, .. } if upto.0 > 0 => self.stats.snapshots_loaded += 1,
+            Note::Repl(Event::Committed { .. }) => self.stats.commits += 1,
+            Note::Repl(Event::Delivered { .. }) => self.stats.deliveries += 1,
+            Note::Repl(Event::Truncated { .. }) => self.stats.truncations += 1,
+            Note::Repl(Event::Reset { upto, .. }) if upto.0 > 0 => self.stats.snapshots_loaded += 1,
             _ => {}
         }
         Ok(())
@@ -384,7 +401,7 @@ impl Observer<Node> for EnsembleObserver {
         procs
             .get(pid)
             .and_then(Node::server)
-            .is_some_and(|s| s.is_leader())
+            .is_some_and(|s| s.engine().is_leader())
     }
 
     fn liveness_met(&mut self, now: Time, procs: &dyn Procs<Node>) -> bool {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proto::history::{ClientNote, Event, OpRecord, Outcome, QueueRecord};
 use proto::zk::SessionId;
 use proto::{ProcessId, Time, Zxid};
-use zab::Note;
+use zkserver::Note;
 
 /// Most events one run's history keeps.
 pub const HISTORY_EVENTS_MAX: usize = 2_000_000;

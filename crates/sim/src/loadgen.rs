@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use client::{Action, SessionState};
 use proto::zk::{CreateMode, Op, OpResult, ZkError};
 use proto::{Ctx, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId, Zxid};
-use zab::{Msg, Note, Record};
+use zkserver::{Msg, Note, Record};
 
 use crate::clienthost::{ClientHost, HostConfig};
 use crate::keydist::KeySampler;

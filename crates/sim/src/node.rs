@@ -5,7 +5,7 @@
 use crate::workload::ClientProcess;
 use crate::zkscript::ScriptDriver;
 use proto::{Ctx, Outbox, Process, ProcessId, Recovered, TimerId, WriteId};
-use zab::{Msg, Note, Record, Server};
+use zkserver::{Msg, Note, Record, ZabServer as Server};
 
 pub enum Node {
     Server(Box<Server>),

@@ -5,10 +5,27 @@ use kernel::tracelog::{NoteText, bounded, head};
 
 /// A ZooKeeper ensemble's notes: server states in ZooKeeper's words (LOOKING, LEADING, …),
 /// elections, commits; client notes by their variant and operation.
-pub fn zab_note_text(note: &zab::Note) -> NoteText {
-    use zab::Note as N;
+pub fn zab_note_text(note: &zkserver::Note) -> NoteText {
+    use zkserver::Note as Z;
     let text = |name: String, detail: String| NoteText { name, detail };
     match note {
+        Z::Repl(e) => event_text(e),
+        Z::SessionExpired { session, zxid } => {
+            text(format!("session expired {session}"), format!("zxid {zxid}"))
+        }
+        Z::Applied { session, xid, zxid } => text(
+            format!("applied {zxid}"),
+            format!("session {session} xid {xid}"),
+        ),
+        Z::Client(c) => client_note_text(c),
+    }
+}
+
+/// A replication event: roles in ZooKeeper's words, elections, commits.
+fn event_text(event: &replication::Event) -> NoteText {
+    use replication::Event as N;
+    let text = |name: String, detail: String| NoteText { name, detail };
+    match event {
         N::State { state, epoch } => text(
             format!("{state:?}").to_uppercase(),
             format!("epoch {}", epoch.0),
@@ -41,14 +58,6 @@ pub fn zab_note_text(note: &zab::Note) -> NoteText {
             format!("synced with {leader}"),
             format!("epoch {}, last zxid {last_zxid}", epoch.0),
         ),
-        N::SessionExpired { session, zxid } => {
-            text(format!("session expired {session}"), format!("zxid {zxid}"))
-        }
-        N::Applied { session, xid, zxid } => text(
-            format!("applied {zxid}"),
-            format!("session {session} xid {xid}"),
-        ),
-        N::Client(c) => client_note_text(c),
     }
 }
 
@@ -72,15 +81,15 @@ mod tests {
 
     #[test]
     fn notes_get_short_names() {
-        let t = zab_note_text(&zab::Note::State {
+        let t = zab_note_text(&zkserver::Note::Repl(replication::Event::State {
             state: zab::ServerState::Leading,
             epoch: proto::Epoch(3),
-        });
+        }));
         assert_eq!(t.name, "LEADING");
         assert_eq!(t.detail, "epoch 3");
-        let t = zab_note_text(&zab::Note::Committed {
+        let t = zab_note_text(&zkserver::Note::Repl(replication::Event::Committed {
             zxid: proto::Zxid(0x1_0000_0002),
-        });
+        }));
         assert_eq!(t.name, "commit 0x100000002");
     }
 }

@@ -50,7 +50,7 @@ fn problem(loaded: &Loaded, (field, message): (String, String)) -> ScenarioError
 pub fn message_kinds(scenario: &Scenario) -> &'static [&'static str] {
     match scenario.workload {
         WorkloadConfig::Probe { .. } | WorkloadConfig::Relay { .. } => ProbeMsg::KINDS,
-        WorkloadConfig::Writes { .. } => zab::Msg::KINDS,
+        WorkloadConfig::Writes { .. } => zkserver::Msg::KINDS,
     }
 }
 

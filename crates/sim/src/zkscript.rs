@@ -14,7 +14,7 @@ use client::{Action, SessionState};
 use proto::zk::{CreateMode, Op, OpResult, Stat};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId};
 use serde_json::{Value, json};
-use zab::{Msg, Note, Record};
+use zkserver::{Msg, Note, Record};
 
 use crate::clienthost::{ClientHost, HostConfig};
 use crate::node::Node;
@@ -53,6 +53,29 @@ kind = "writes"
 clients = 1
 interval_ms = 1
 "#;
+
+/// The conformance scripts in `dir`: every `*.jsonl` but the `*.expected.jsonl` answers
+/// beside them, sorted by name.
+pub fn conformance_scripts(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut scripts = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if name.is_some_and(|n| n.ends_with(".jsonl") && !n.ends_with(".expected.jsonl")) {
+            scripts.push(path);
+        }
+    }
+    scripts.sort();
+    Ok(scripts)
+}
+
+/// One JSON value per non-blank line (a script's answers); the first bad line's error.
+pub fn json_lines(text: &str) -> Result<Vec<Value>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("{l:?}: {e}")))
+        .collect()
+}
 
 /// One script line's operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -501,7 +524,13 @@ impl Observer<Node> for ScriptObserver {
                 .servers
                 .iter()
                 .filter_map(|p| procs.get(*p).and_then(Node::server).map(|s| (*p, s)))
-                .map(|(p, s)| (p, s.last_applied_zxid(), s.committed_zxid()))
+                .map(|(p, s)| {
+                    (
+                        p,
+                        s.engine().last_applied_zxid(),
+                        s.engine().committed_zxid(),
+                    )
+                })
                 .collect();
             let top = applied.iter().map(|a| a.2).max().unwrap_or_default();
             if applied.len() != self.servers.len() || applied.iter().any(|a| a.1 != top) {
@@ -552,7 +581,7 @@ pub fn run(lines: Vec<ScriptLine>, seed: u64) -> Result<Vec<Value>, String> {
 pub fn run_full(lines: Vec<ScriptLine>, seed: u64) -> Result<ScriptRun, String> {
     let loaded = scenario::load("zk-script", SCENARIO, &[]).map_err(|e| e.to_string())?;
     let s = &loaded.scenario;
-    let resolved = scenario::resolve(s, seed, <zab::Msg as proto::Message>::KINDS)
+    let resolved = scenario::resolve(s, seed, <zkserver::Msg as proto::Message>::KINDS)
         .map_err(|p| format!("{p:?}"))?;
     let layout = crate::ensemble::Layout::of(s);
     assert_eq!(layout.voters.len(), SERVERS as usize);

@@ -15,7 +15,7 @@ use proto::zk::{CreateMode, Op, OpResult, SessionId};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId};
 use sim::clienthost::{ClientHost, HostConfig};
 use sim::scenario;
-use zab::{Msg, Note, Record, Server};
+use zkserver::{Msg, Note, Record, ZabServer as Server};
 
 type Out = Outbox<Msg, Record, Note>;
 
@@ -201,7 +201,7 @@ struct Ended {
     logs: Vec<Vec<(Time, Seen)>>,
     sessions: Vec<Vec<SessionId>>,
     /// Per server: (last applied zxid, applied state), None if down.
-    servers: Vec<Option<(proto::Zxid, zab::ZkState)>>,
+    servers: Vec<Option<(proto::Zxid, zkserver::ZkState)>>,
     /// Every CloseSession txn in the first live server's log: (session, zxid).
     closes: Vec<(SessionId, proto::Zxid)>,
 }
@@ -214,7 +214,7 @@ struct PlanObserver {
 
 impl Observer<TNode> for PlanObserver {
     fn leads(&self, pid: ProcessId, procs: &dyn Procs<TNode>) -> bool {
-        matches!(procs.get(pid), Some(TNode::Server(s)) if s.is_leader())
+        matches!(procs.get(pid), Some(TNode::Server(s)) if s.engine().is_leader())
     }
     fn liveness(&mut self, _now: Time, procs: &dyn Procs<TNode>) -> Progress {
         let clients: Vec<&PlanClient> = (self.servers..self.servers + self.clients)
@@ -237,6 +237,7 @@ impl Observer<TNode> for PlanObserver {
             .collect();
         let log_server = servers.iter().flatten().next().expect("a live server");
         let closes = log_server
+            .engine()
             .log()
             .entries()
             .iter()
@@ -248,7 +249,7 @@ impl Observer<TNode> for PlanObserver {
             sessions: clients.iter().map(|c| c.session_ids()).collect(),
             servers: servers
                 .iter()
-                .map(|s| s.map(|s| (s.last_applied_zxid(), s.app().clone())))
+                .map(|s| s.map(|s| (s.engine().last_applied_zxid(), s.app().clone())))
                 .collect(),
             closes,
         });

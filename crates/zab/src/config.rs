@@ -78,11 +78,6 @@ pub struct Config {
     /// Largest zxid counter a leader may use; at this limit it steps down (ZooKeeper uses
     /// `0xffff_fffe`: the low 32 bits must not roll over). Lower it to test the step-down.
     pub zxid_counter_max: u32,
-    /// Most requests one client connection may have unanswered; a client that sends more
-    /// is disconnected (`Overloaded`).
-    pub pending_requests_max: usize,
-    /// Most client connections one server holds.
-    pub client_connections_max: usize,
     /// Not ZooKeeper: an established (or establishing) leader steps down when a learner
     /// connects with an accepted epoch above the leader's epoch. In ZooKeeper such a learner
     /// (e.g. one that alone accepted the epoch of its own failed leadership attempt) refuses
@@ -108,8 +103,6 @@ impl Config {
             notify_timeout_ms_max: 60_000,
             log_window_txns: 500,
             zxid_counter_max: Zxid::COUNTER_MAX - 1,
-            pending_requests_max: 4096,
-            client_connections_max: 100_000,
             yield_to_newer_accepted_epoch: false,
             bugs: Bugs::default(),
         }
@@ -133,7 +126,6 @@ impl Config {
         assert!(self.notify_timeout_ms_start <= self.notify_timeout_ms_max);
         assert!(self.log_window_txns > 0);
         assert!(self.zxid_counter_max > 0);
-        assert!(self.pending_requests_max > 0 && self.client_connections_max > 0);
     }
 
     pub fn is_voter(&self, p: ProcessId) -> bool {

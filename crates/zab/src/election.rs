@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 use proto::{Ctx, Epoch, NS_PER_MS, ProcessId, Zxid};
 
 use crate::config::{TIMER_FINALIZE, TIMER_NOTIFY};
-use crate::msg::{Msg, Notification};
-use crate::notes::Note;
-use crate::server::{Out, Server};
+use crate::engine::{Host, Out, Zab};
+use crate::msg::{Notification, Wire};
 use crate::types::{ServerState, Vote};
+use replication::{App, Event};
 
 /// A vote as received: with its election epoch and the sender's state.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -112,7 +112,7 @@ impl Election {
     }
 }
 
-impl Server {
+impl<A: App> Zab<A> {
     /// Whether `new` beats `cur` (ZooKeeper's `totalOrderPredicate`).
     pub(crate) fn vote_beats(&self, new: &Vote, cur: &Vote) -> bool {
         if !self.cfg.is_voter(new.leader) {
@@ -148,7 +148,7 @@ impl Server {
     }
 
     /// Starts a new round of election (entering LOOKING).
-    pub(crate) fn start_election(&mut self, ctx: &mut Ctx, out: &mut Out) {
+    pub(crate) fn start_election(&mut self, ctx: &mut Ctx, out: &mut Out<A>) {
         assert_eq!(self.state, ServerState::Looking);
         let e = &mut self.election;
         e.logical_clock += 1;
@@ -193,13 +193,13 @@ impl Server {
     }
 
     /// Sends the current proposal to every other voter (and records our own vote).
-    fn send_notifications(&mut self, out: &mut Out) {
+    fn send_notifications(&mut self, out: &mut Out<A>) {
         assert_eq!(self.state, ServerState::Looking);
         let n = self.my_notification();
         assert!(n.state == ServerState::Looking && n.election_epoch == self.election.logical_clock);
         for &v in &self.cfg.voters {
             if v != self.cfg.me {
-                out.send(v, Msg::Notification(n));
+                out.send(v, Wire::Notification(n));
             }
         }
         if self.is_voter() {
@@ -237,24 +237,25 @@ impl Server {
         ctx: &mut Ctx,
         from: ProcessId,
         n: Notification,
-        out: &mut Out,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
     ) {
         if !self.cfg.is_server(from) || n.sid != from || from == self.cfg.me {
             return;
         }
         if !self.cfg.is_voter(from) {
             // An observer asking who leads: answer with our current vote, whatever our state.
-            out.send(from, Msg::Notification(self.my_notification()));
+            out.send(from, Wire::Notification(self.my_notification()));
             return;
         }
         if self.state != ServerState::Looking {
             if n.state == ServerState::Looking {
-                out.send(from, Msg::Notification(self.my_notification()));
+                out.send(from, Wire::Notification(self.my_notification()));
             }
             return;
         }
         if n.state == ServerState::Looking && n.election_epoch < self.election.logical_clock {
-            out.send(from, Msg::Notification(self.my_notification()));
+            out.send(from, Wire::Notification(self.my_notification()));
         }
         if !self.cfg.is_voter(n.leader) {
             return;
@@ -271,7 +272,7 @@ impl Server {
             ServerState::Looking => self.fle_from_looking(ctx, from, &n, out),
             ServerState::Observing => {}
             ServerState::Following | ServerState::Leading => {
-                self.fle_from_decided(ctx, from, &n, out)
+                self.fle_from_decided(ctx, from, &n, host, out)
             }
         }
         // A better vote that turned out stale (an older round) must not leave an agreeing
@@ -288,7 +289,7 @@ impl Server {
         ctx: &mut Ctx,
         from: ProcessId,
         n: &Notification,
-        out: &mut Out,
+        out: &mut Out<A>,
     ) {
         assert!(self.state == ServerState::Looking && n.state == ServerState::Looking);
         let lc = self.election.logical_clock;
@@ -313,7 +314,7 @@ impl Server {
     }
 
     /// A quorum agrees on our proposal: wait `finalize_wait_ms` for a better vote.
-    fn check_looking_quorum(&mut self, _ctx: &mut Ctx, out: &mut Out) {
+    fn check_looking_quorum(&mut self, _ctx: &mut Ctx, out: &mut Out<A>) {
         assert_eq!(self.state, ServerState::Looking);
         if self.election.finalizing {
             return;
@@ -338,7 +339,8 @@ impl Server {
         ctx: &mut Ctx,
         from: ProcessId,
         n: &Notification,
-        out: &mut Out,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
     ) {
         assert!(matches!(
             n.state,
@@ -350,7 +352,7 @@ impl Server {
             if self.quorum_on(&self.election.recv, &b)
                 && self.leader_confirmed(&self.election.recv, n.leader, n.election_epoch)
             {
-                self.decide(ctx, b, out);
+                self.decide(ctx, b, host, out);
                 return;
             }
         }
@@ -359,11 +361,16 @@ impl Server {
             && self.leader_confirmed(&self.election.out_of_election, n.leader, n.election_epoch)
         {
             self.election.logical_clock = n.election_epoch;
-            self.decide(ctx, b, out);
+            self.decide(ctx, b, host, out);
         }
     }
 
-    pub(crate) fn on_finalize_timeout(&mut self, ctx: &mut Ctx, out: &mut Out) {
+    pub(crate) fn on_finalize_timeout(
+        &mut self,
+        ctx: &mut Ctx,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         if self.state != ServerState::Looking || !self.election.finalizing {
             return;
         }
@@ -379,10 +386,10 @@ impl Server {
             self.quorum_on(&self.election.recv, &b),
             "finalizing without a quorum"
         );
-        self.decide(ctx, b, out);
+        self.decide(ctx, b, host, out);
     }
 
-    pub(crate) fn on_notify_timeout(&mut self, _ctx: &mut Ctx, out: &mut Out) {
+    pub(crate) fn on_notify_timeout(&mut self, _ctx: &mut Ctx, out: &mut Out<A>) {
         if self.state != ServerState::Looking {
             return;
         }
@@ -400,22 +407,22 @@ impl Server {
     }
 
     /// The election decided `b.vote.leader`: take the matching role.
-    fn decide(&mut self, ctx: &mut Ctx, b: Ballot, out: &mut Out) {
+    fn decide(&mut self, ctx: &mut Ctx, b: Ballot, host: &mut Host<'_, A>, out: &mut Out<A>) {
         assert_eq!(self.state, ServerState::Looking);
         assert!(self.cfg.is_voter(b.vote.leader), "decided a non-voter");
         self.election.decided = Some(b);
         self.election.finalizing = false;
         out.cancel_timer(TIMER_NOTIFY);
         out.cancel_timer(TIMER_FINALIZE);
-        out.note(Note::ElectionDone {
+        out.note(Event::ElectionDone {
             leader: b.vote.leader,
             election_epoch: b.election_epoch,
         });
         if b.vote.leader == self.cfg.me {
             assert!(self.is_voter());
-            self.become_leader(ctx, out);
+            self.become_leader(ctx, host, out);
         } else {
-            self.become_learner(ctx, b.vote.leader, out);
+            self.become_learner(ctx, b.vote.leader, host, out);
         }
         assert_ne!(
             self.state,

@@ -12,20 +12,17 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use datatree::{PendingChanges, TxnBody, TxnHeader};
-use proto::zk::{Op, SessionId, ZkError};
-use proto::{Ctx, Epoch, NS_PER_MS, ProcessId, Time, Zxid};
+use proto::{Ctx, Epoch, ProcessId, Time, Zxid};
+use replication::{App, Command, Entry, Event};
 
 use crate::config::{OUTSTANDING_PROPOSALS_MAX, TIMER_TICK};
 use crate::disk::Waiter;
+use crate::engine::{Host, Out, Role, Zab};
 use crate::link::{Arrival, Link};
-use crate::msg::{Peer, PeerRequest, PeerSync};
-use crate::notes::Note;
+use crate::msg::Peer;
 use crate::record::Record;
-use crate::server::{Out, Role, Server};
-use crate::sessions::SessionTracker;
 use crate::sync::{SyncPlan, plan_sync};
-use crate::types::{LeaveReason, Origin, Phase, ServerState, Txn};
+use crate::types::{LeaveReason, Phase, ServerState};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum LeaderStage {
@@ -73,7 +70,7 @@ pub(crate) enum HandlerStage {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Handler {
-    link: Link,
+    pub(crate) link: Link,
     observer: bool,
     stage: HandlerStage,
     last_heard: Time,
@@ -89,7 +86,7 @@ struct Outstanding {
 }
 
 #[derive(Debug)]
-pub(crate) struct LeaderState {
+pub(crate) struct LeaderState<A: App> {
     round: u64,
     pub(crate) stage: LeaderStage,
     stage_deadline: Time,
@@ -102,18 +99,15 @@ pub(crate) struct LeaderState {
     pub(crate) learners: BTreeMap<ProcessId, Handler>,
     outstanding: VecDeque<Outstanding>,
     last_proposed: Zxid,
-    /// Changes prepared but not applied yet (ZooKeeper's outstanding change records).
-    pub(crate) pending: PendingChanges,
-    /// Live sessions (started when established).
-    pub(crate) tracker: SessionTracker,
-    /// Syncs waiting for every proposal up to their zxid to commit, in arrival order.
-    syncs: VecDeque<(Zxid, Origin, String)>,
+    /// Barriers (syncs) waiting for every proposal up to their zxid to commit, in arrival
+    /// order, with the server that asked.
+    syncs: VecDeque<(Zxid, ProcessId, A::Msg)>,
 }
 
 /// Most syncs a leader holds back at once; more are answered when the next commit lands.
 const SYNCS_MAX: usize = 100_000;
 
-impl LeaderState {
+impl<A: App> LeaderState<A> {
     /// Forget learner `peer`: its connection is gone (a reset, a gap, a confused message, a
     /// new connection replacing it), and so are the promises made on it. Its ACKEPOCH and
     /// NEWLEADER acks stop counting towards a quorum, as the ZooKeeper TLA+ specification's
@@ -129,18 +123,18 @@ impl LeaderState {
     }
 }
 
-impl Server {
+impl<A: App> Zab<A> {
     /// The leader's state; panics unless leading (callers know the role: a handler of a
     /// leader-only input, or a caller that checked it).
-    fn lead_expect_mut(&mut self) -> &mut LeaderState {
+    fn lead_expect_mut(&mut self) -> &mut LeaderState<A> {
         match &mut self.role {
             Role::Leading(l) => l,
             _ => panic!("not leading"),
         }
     }
 
-    /// The leader's state; panics unless leading (see [`Server::lead_expect_mut`]).
-    fn lead_expect(&self) -> &LeaderState {
+    /// The leader's state; panics unless leading (see [`Zab::lead_expect_mut`]).
+    fn lead_expect(&self) -> &LeaderState<A> {
         match &self.role {
             Role::Leading(l) => l,
             _ => panic!("not leading"),
@@ -148,8 +142,8 @@ impl Server {
     }
 
     /// The leader's O(1) invariants (see the module header), for
-    /// [`Server::check_invariants`].
-    pub(crate) fn check_leader_invariants(&self, l: &LeaderState) {
+    /// [`Zab::check_invariants`].
+    pub(crate) fn check_leader_invariants(&self, l: &LeaderState<A>) {
         let servers = self.cfg.voters.len() + self.cfg.observers.len();
         assert!(l.learners.len() < servers, "the learners are other servers");
         assert!(l.outstanding.len() <= OUTSTANDING_PROPOSALS_MAX && l.syncs.len() <= SYNCS_MAX);
@@ -202,7 +196,12 @@ impl Server {
         sids.filter(|s| self.cfg.is_voter(**s)).count()
     }
 
-    pub(crate) fn become_leader(&mut self, _ctx: &mut Ctx, out: &mut Out) {
+    pub(crate) fn become_leader(
+        &mut self,
+        _ctx: &mut Ctx,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         assert!(self.is_voter());
         assert!(
             matches!(self.role, Role::Looking),
@@ -223,17 +222,16 @@ impl Server {
             learners: BTreeMap::new(),
             outstanding: VecDeque::new(),
             last_proposed: Zxid::ZERO,
-            pending: PendingChanges::new(),
-            tracker: SessionTracker::default(),
             syncs: VecDeque::new(),
         }));
+        self.report_status(host, out);
         self.set_state(ServerState::Leading, out);
         self.set_phase(Phase::Discovery, out);
         self.set_timer(out, TIMER_TICK, self.now.plus_ns(self.cfg.tick_ns()));
         self.leader_check_epoch_quorum(out);
     }
 
-    fn leader_check_epoch_quorum(&mut self, out: &mut Out) {
+    fn leader_check_epoch_quorum(&mut self, out: &mut Out<A>) {
         let l = self.lead_expect();
         if l.stage != LeaderStage::Discovering
             || self.count_voters(l.connecting.keys()) < self.cfg.quorum_size()
@@ -259,7 +257,7 @@ impl Server {
         _ctx: &mut Ctx,
         round: u64,
         epoch: Epoch,
-        out: &mut Out,
+        out: &mut Out<A>,
     ) {
         if !self.leading_round(round) {
             return;
@@ -303,7 +301,7 @@ impl Server {
         self.now >= self.lead_expect().stage_deadline
     }
 
-    fn leader_check_epoch_ack_quorum(&mut self, out: &mut Out) {
+    fn leader_check_epoch_ack_quorum(&mut self, out: &mut Out<A>) {
         let l = self.lead_expect();
         if l.stage != LeaderStage::AwaitingEpochAcks
             || self.count_voters(l.epoch_acks.iter()) < self.cfg.quorum_size()
@@ -330,7 +328,8 @@ impl Server {
         _ctx: &mut Ctx,
         round: u64,
         epoch: Epoch,
-        out: &mut Out,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
     ) {
         if !self.leading_round(round) {
             return;
@@ -359,14 +358,14 @@ impl Server {
             .collect();
         self.set_phase(Phase::Synchronization, out);
         for sid in waiting {
-            self.leader_sync_learner(sid, out);
+            self.leader_sync_learner(sid, host, out);
         }
-        self.leader_check_newleader_quorum(out);
+        self.leader_check_newleader_quorum(host, out);
     }
 
     /// Sends one learner its sync stream: DIFF / TRUNC / SNAP, the PROPOSALs (and COMMITs
     /// for committed ones) it misses, then NEWLEADER.
-    fn leader_sync_learner(&mut self, sid: ProcessId, out: &mut Out) {
+    fn leader_sync_learner(&mut self, sid: ProcessId, host: &mut Host<'_, A>, out: &mut Out<A>) {
         let l = self.lead_expect();
         let h = &l.learners[&sid];
         assert_eq!(h.stage, HandlerStage::AwaitingSync);
@@ -398,21 +397,22 @@ impl Server {
             ),
             SyncPlan::Snap => (
                 Peer::Snap {
-                    snapshot: Arc::new(self.snapshot_now()),
+                    snapshot: Arc::new(self.snapshot_now(host)),
                 },
                 self.applied_zxid,
             ),
         };
         let mut stream = vec![first];
         for e in self.log.entries_after(from) {
-            if e.txn.zxid > sync_upto {
+            let zxid = e.txn.zxid();
+            if zxid > sync_upto {
                 break;
             }
             stream.push(Peer::Proposal {
                 txn: Arc::clone(&e.txn),
             });
-            if e.txn.zxid <= committed {
-                stream.push(Peer::Commit { zxid: e.txn.zxid });
+            if zxid <= committed {
+                stream.push(Peer::Commit { zxid });
             }
         }
         stream.push(Peer::NewLeader {
@@ -432,7 +432,7 @@ impl Server {
         h.sync_zxid = sync_upto;
     }
 
-    fn leader_check_newleader_quorum(&mut self, out: &mut Out) {
+    fn leader_check_newleader_quorum(&mut self, host: &mut Host<'_, A>, out: &mut Out<A>) {
         let l = self.lead_expect();
         if l.stage != LeaderStage::Synchronizing
             || self.count_voters(l.newleader_acks.iter()) < self.cfg.quorum_size()
@@ -446,23 +446,22 @@ impl Server {
         );
         let epoch = l.new_epoch.expect("epoch chosen");
         self.lead_expect_mut().stage = LeaderStage::Established;
-        out.note(Note::Established { epoch });
+        out.note(Event::Established { epoch });
         self.set_phase(Phase::Broadcast, out);
         // The initial history is now on a quorum: committed.
         let last = self.log.last_zxid();
         assert!(self.commit_upto <= last);
         for e in self.log.entries_after(self.commit_upto) {
-            out.note(Note::Committed { zxid: e.txn.zxid });
+            out.note(Event::Committed { zxid: e.txn.zxid() });
         }
         self.commit_upto = last;
-        self.apply_committed(out);
+        self.apply_committed(host, out);
         assert_eq!(
             self.applied_zxid, last,
             "established with unapplied history"
         );
-        let tracker = SessionTracker::starting(self.app.sessions(), self.now);
+        self.report_status(host, out);
         let l = self.lead_expect_mut();
-        l.tracker = tracker;
         for (sid, h) in l.learners.iter_mut() {
             if h.stage == HandlerStage::AwaitingUpToDate {
                 h.link.send(*sid, Peer::UpToDate, out);
@@ -471,19 +470,21 @@ impl Server {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn leader_on_peer(
         &mut self,
         ctx: &mut Ctx,
         from: ProcessId,
         conn: u64,
         seq: u64,
-        body: Peer,
-        out: &mut Out,
+        body: Peer<A>,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
     ) {
         if let Peer::FollowerInfo { accepted_epoch } | Peer::ObserverInfo { accepted_epoch } = body
         {
             let observer = matches!(body, Peer::ObserverInfo { .. });
-            self.leader_on_info(ctx, from, conn, seq, observer, accepted_epoch, out);
+            self.leader_on_info(ctx, from, conn, seq, observer, accepted_epoch, host, out);
             return;
         }
         let now = self.now;
@@ -508,35 +509,16 @@ impl Server {
             Peer::AckEpoch {
                 current_epoch,
                 last_zxid,
-            } => self.leader_on_ack_epoch(ctx, from, current_epoch, last_zxid, out),
-            Peer::AckNewLeader { epoch } => self.leader_on_ack_newleader(from, epoch, out),
-            Peer::Ack { zxid } => self.leader_on_ack(from, zxid, out),
-            Peer::Request(r) => {
-                let PeerRequest {
-                    session,
-                    op,
-                    origin,
-                } = *r;
-                self.leader_on_request(ctx, from, session, op, origin, out)
-            }
-            Peer::Sync(s) => {
-                let PeerSync { origin, path } = *s;
-                if self.leader_learner_in_broadcast(from, origin) {
-                    self.leader_sync(origin, path, out);
+            } => self.leader_on_ack_epoch(ctx, from, current_epoch, last_zxid, host, out),
+            Peer::AckNewLeader { epoch } => self.leader_on_ack_newleader(from, epoch, host, out),
+            Peer::Ack { zxid } => self.leader_on_ack(from, zxid, host, out),
+            Peer::App(msg) => host.command(Command::Message { from, msg }, out),
+            Peer::Sync(token) => {
+                if self.leader_learner_in_broadcast(from) {
+                    self.leader_sync(from, token, host, out);
                 }
             }
-            Peer::Revalidate {
-                session,
-                client,
-                conn,
-            } => self.leader_on_revalidate(from, session, client, conn, out),
-            Peer::Ping { touched } => {
-                let now = self.now;
-                let l = self.lead_expect_mut();
-                for &session in touched.iter() {
-                    l.tracker.touch(session, now);
-                }
-            }
+            Peer::Ping { payload } => host.command(Command::Heartbeat { from, payload }, out),
             // Leader → learner kinds are not expected here: the learner is confused.
             _ => {
                 self.lead_expect_mut().forget_learner(from);
@@ -553,7 +535,8 @@ impl Server {
         seq: u64,
         observer: bool,
         accepted_epoch: Epoch,
-        out: &mut Out,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
     ) {
         if seq != 0 || observer != self.cfg.is_observer(from) || accepted_epoch.0 == u32::MAX {
             return; // not an opening message, a role mismatch, or an epoch with no successor
@@ -580,7 +563,7 @@ impl Server {
             l.connecting.insert(from, accepted_epoch);
         }
         if yield_newer && l.new_epoch.is_some_and(|e| accepted_epoch > e) {
-            self.go_looking(ctx, LeaveReason::LearnerAcceptedNewerEpoch, out);
+            self.go_looking(ctx, LeaveReason::LearnerAcceptedNewerEpoch, host, out);
             return;
         }
         if l.stage >= LeaderStage::AwaitingEpochAcks {
@@ -598,7 +581,8 @@ impl Server {
         from: ProcessId,
         current_epoch: Option<Epoch>,
         last_zxid: Zxid,
-        out: &mut Out,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
     ) {
         let voter = self.cfg.is_voter(from);
         let l = self.lead_expect_mut();
@@ -617,7 +601,7 @@ impl Server {
             && l.stage <= LeaderStage::AwaitingEpochAcks
         {
             if (ce, last_zxid) > l.summary {
-                self.go_looking(ctx, LeaveReason::FollowerAhead, out);
+                self.go_looking(ctx, LeaveReason::FollowerAhead, host, out);
                 return;
             }
             if voter {
@@ -625,12 +609,18 @@ impl Server {
             }
         }
         if l.stage >= LeaderStage::Synchronizing {
-            self.leader_sync_learner(from, out);
+            self.leader_sync_learner(from, host, out);
         }
         self.leader_check_epoch_ack_quorum(out);
     }
 
-    fn leader_on_ack_newleader(&mut self, from: ProcessId, epoch: Epoch, out: &mut Out) {
+    fn leader_on_ack_newleader(
+        &mut self,
+        from: ProcessId,
+        epoch: Epoch,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         let voter = self.cfg.is_voter(from);
         let l = self.lead_expect_mut();
         let h = l.learners.get_mut(&from).expect("learner");
@@ -661,13 +651,19 @@ impl Server {
                     o.acks.insert(from);
                 }
             }
-            self.leader_try_commit(out);
+            self.leader_try_commit(host, out);
         } else {
-            self.leader_check_newleader_quorum(out);
+            self.leader_check_newleader_quorum(host, out);
         }
     }
 
-    fn leader_on_ack(&mut self, from: ProcessId, zxid: Zxid, out: &mut Out) {
+    fn leader_on_ack(
+        &mut self,
+        from: ProcessId,
+        zxid: Zxid,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         if !self.cfg.is_voter(from) {
             return;
         }
@@ -678,7 +674,7 @@ impl Server {
         }
         if let Ok(i) = l.outstanding.binary_search_by(|o| o.zxid.cmp(&zxid)) {
             l.outstanding[i].acks.insert(from);
-            self.leader_try_commit(out);
+            self.leader_try_commit(host, out);
         }
     }
 
@@ -687,7 +683,8 @@ impl Server {
         _ctx: &mut Ctx,
         round: u64,
         zxid: Zxid,
-        out: &mut Out,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
     ) {
         if !self.leading_round(round) {
             return;
@@ -696,12 +693,12 @@ impl Server {
         let l = self.lead_expect_mut();
         if let Ok(i) = l.outstanding.binary_search_by(|o| o.zxid.cmp(&zxid)) {
             l.outstanding[i].acks.insert(me);
-            self.leader_try_commit(out);
+            self.leader_try_commit(host, out);
         }
     }
 
     /// Commits, in zxid order, every leading outstanding proposal a quorum acknowledged.
-    fn leader_try_commit(&mut self, out: &mut Out) {
+    fn leader_try_commit(&mut self, host: &mut Host<'_, A>, out: &mut Out<A>) {
         let quorum = self.cfg.quorum_size();
         let mut committed_any = false;
         loop {
@@ -739,18 +736,23 @@ impl Server {
                 h.link.send(*sid, body, out);
             }
             self.commit_upto = zxid;
-            out.note(Note::Committed { zxid });
+            out.note(Event::Committed { zxid });
             committed_any = true;
         }
         if committed_any {
-            self.apply_committed(out);
-            self.leader_answer_syncs(out);
+            self.apply_committed(host, out);
+            self.leader_answer_syncs(host, out);
         }
     }
 
     /// The zxid for a new proposal; None when the leader cannot take more. The leader
     /// steps down if the counter would pass `zxid_counter_max`.
-    fn leader_next_zxid(&mut self, ctx: &mut Ctx, out: &mut Out) -> Option<Zxid> {
+    pub(crate) fn leader_next_zxid(
+        &mut self,
+        ctx: &mut Ctx,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) -> Option<Zxid> {
         let counter_max = self.cfg.zxid_counter_max;
         let l = self.lead_expect();
         assert_eq!(l.stage, LeaderStage::Established);
@@ -759,7 +761,7 @@ impl Server {
         }
         let counter = l.last_proposed.counter();
         if counter >= counter_max {
-            self.go_looking(ctx, LeaveReason::ZxidCounterExhausted, out);
+            self.go_looking(ctx, LeaveReason::ZxidCounterExhausted, host, out);
             return None;
         }
         let zxid = Zxid::new(l.last_proposed.epoch(), counter + 1);
@@ -772,49 +774,16 @@ impl Server {
         Some(zxid)
     }
 
-    /// Prepares `op` of `session` against the tree plus the outstanding changes
-    /// (ZooKeeper's `PrepRequestProcessor`, session checks first) and proposes the txn.
-    /// `origin: None` is a session expiry. False (nothing proposed) when refused.
-    pub(crate) fn leader_submit(
-        &mut self,
-        ctx: &mut Ctx,
-        session: SessionId,
-        op: &Op,
-        origin: Option<Origin>,
-        out: &mut Out,
-    ) -> bool {
-        assert!(op.is_write(), "submit of a read");
-        let Some(zxid) = self.leader_next_zxid(ctx, out) else {
-            return false;
-        };
-        let now = self.now;
-        // The txn's time (its nodes' ctime / mtime) is a date: the wall clock's.
-        let header = TxnHeader {
-            session,
-            zxid,
-            time_ms: i64::try_from(self.wall.0 / NS_PER_MS).expect("time fits"),
-        };
-        let Role::Leading(l) = &mut self.role else {
-            unreachable!("leader_next_zxid checked the role")
-        };
-        let body = match session_check(&mut l.tracker, session, op, origin, now) {
-            Err(err) => TxnBody::Error(err),
-            Ok(()) => {
-                self.app
-                    .tree()
-                    .prepare_with(&mut l.pending, header, op)
-                    .body
-            }
-        };
-        self.leader_propose(Txn::new(zxid, session, header.time_ms, body, origin), out);
-        true
-    }
-
-    /// Logs, persists and broadcasts a new txn (one shared copy for all of them).
-    fn leader_propose(&mut self, txn: Txn, out: &mut Out) {
-        let zxid = txn.zxid;
+    /// Logs, persists and broadcasts a new entry (one shared copy for all of them).
+    pub(crate) fn leader_propose(&mut self, txn: A::Entry, out: &mut Out<A>) {
+        let zxid = txn.zxid();
         let l = self.lead_expect();
         assert!(zxid > l.last_proposed && zxid > self.log.last_zxid());
+        assert_eq!(
+            Some(zxid),
+            l.last_proposed.next_in_epoch(),
+            "not the position next_position gave"
+        );
         assert!(
             l.stage == LeaderStage::Established && l.outstanding.len() < OUTSTANDING_PROPOSALS_MAX
         );
@@ -823,9 +792,9 @@ impl Server {
         self.log.append(Arc::clone(&txn));
         self.disk.append(Record::Txn(Arc::clone(&txn)), out);
         self.disk.sync(Waiter::LeaderTxn { round, zxid }, out);
-        out.note(Note::Proposed {
+        out.note(Event::Proposed {
             zxid,
-            digest: txn.digest,
+            digest: txn.digest(),
         });
         let l = self.lead_expect_mut();
         l.last_proposed = zxid;
@@ -841,33 +810,30 @@ impl Server {
                 h.link.send(*sid, body, out);
             }
         }
+        assert_eq!(self.log.last_zxid(), zxid);
     }
 
-    fn leader_learner_in_broadcast(&self, from: ProcessId, origin: Origin) -> bool {
-        let l = self.lead_expect();
-        origin.server == from
-            && l.stage == LeaderStage::Established
-            && l.learners[&from].stage == HandlerStage::Broadcast
+    /// Whether learner `from` is connected, in broadcast, to this established leader.
+    pub(crate) fn leader_learner_in_broadcast(&self, from: ProcessId) -> bool {
+        let Role::Leading(l) = &self.role else {
+            return false;
+        };
+        l.stage == LeaderStage::Established
+            && l.learners
+                .get(&from)
+                .is_some_and(|h| h.stage == HandlerStage::Broadcast)
     }
 
-    fn leader_on_request(
+    /// A barrier of `requester` (this server or a learner) is answered once every proposal
+    /// issued before it is committed. False when too many are pending (dropped: the client
+    /// times out and retries elsewhere).
+    pub(crate) fn leader_sync(
         &mut self,
-        ctx: &mut Ctx,
-        from: ProcessId,
-        session: SessionId,
-        op: Op,
-        origin: Origin,
-        out: &mut Out,
-    ) {
-        if !self.leader_learner_in_broadcast(from, origin) || !op.is_write() {
-            return;
-        }
-        // Refused proposals are dropped: the learner answers its client when it loses us.
-        let _ = self.leader_submit(ctx, session, &op, Some(origin), out);
-    }
-
-    /// A sync is answered once every proposal issued before it is committed.
-    pub(crate) fn leader_sync(&mut self, origin: Origin, path: String, out: &mut Out) {
+        requester: ProcessId,
+        token: A::Msg,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) -> bool {
         let l = self.lead_expect_mut();
         assert_eq!(
             l.stage,
@@ -875,76 +841,39 @@ impl Server {
             "a sync before establishment"
         );
         if l.syncs.len() >= SYNCS_MAX {
-            return; // the client times out and retries elsewhere
+            return false;
         }
         let upto = l.last_proposed;
-        l.syncs.push_back((upto, origin, path));
-        self.leader_answer_syncs(out);
+        l.syncs.push_back((upto, requester, token));
+        self.leader_answer_syncs(host, out);
+        true
     }
 
-    fn leader_answer_syncs(&mut self, out: &mut Out) {
+    fn leader_answer_syncs(&mut self, host: &mut Host<'_, A>, out: &mut Out<A>) {
         let committed = self.commit_upto;
         let me = self.cfg.me;
-        while let Some((upto, origin, path)) = self.lead_expect().syncs.front().cloned() {
-            if upto > committed {
-                break;
-            }
-            self.lead_expect_mut().syncs.pop_front();
-            if origin.server == me {
-                self.complete_sync(origin, path, out);
-            } else if let Some(h) = self.lead_expect_mut().learners.get_mut(&origin.server) {
-                h.link
-                    .send(origin.server, Peer::sync_done(origin, path), out);
-            }
-        }
-    }
-
-    fn leader_on_revalidate(
-        &mut self,
-        from: ProcessId,
-        session: SessionId,
-        client: ProcessId,
-        conn: u64,
-        out: &mut Out,
-    ) {
-        let now = self.now;
-        let l = self.lead_expect_mut();
-        if l.stage != LeaderStage::Established {
-            return;
-        }
-        let timeout_ms = l.tracker.revalidate(session, from, now);
-        let h = l.learners.get_mut(&from).expect("checked by the caller");
-        let reply = Peer::Revalidated {
-            session,
-            client,
-            conn,
-            timeout_ms,
-        };
-        h.link.send(from, reply, out);
-    }
-
-    /// Proposes a CloseSession for every session past its deadline.
-    fn leader_expire_sessions(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        assert!(
-            self.is_established_leader(),
-            "only an established leader expires sessions"
-        );
-        let now = self.now;
-        let expired = self.lead_expect_mut().tracker.expire(now);
-        for session in expired {
-            if !self.leader_submit(ctx, session, &Op::CloseSession, None, out) {
-                return;
+        while self
+            .lead_expect()
+            .syncs
+            .front()
+            .is_some_and(|(upto, _, _)| *upto <= committed)
+        {
+            let (_, requester, token) = self.lead_expect_mut().syncs.pop_front().expect("front");
+            if requester == me {
+                host.command(Command::BarrierDone(token), out);
+            } else if let Some(h) = self.lead_expect_mut().learners.get_mut(&requester) {
+                h.link.send(requester, Peer::SyncDone(token), out);
             }
         }
     }
 
-    pub(crate) fn leader_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
+    pub(crate) fn leader_tick(&mut self, ctx: &mut Ctx, host: &mut Host<'_, A>, out: &mut Out<A>) {
         let now = self.now;
         let sync_ns = self.cfg.sync_limit_ns();
         let l = self.lead_expect();
         if l.stage != LeaderStage::Established {
             if now >= l.stage_deadline {
-                self.go_looking(ctx, LeaveReason::InitLimitExpired, out);
+                self.go_looking(ctx, LeaveReason::InitLimitExpired, host, out);
                 return;
             }
         } else {
@@ -958,7 +887,7 @@ impl Server {
                 })
                 .count();
             if synced < self.cfg.quorum_size() {
-                self.go_looking(ctx, LeaveReason::SyncedQuorumLost, out);
+                self.go_looking(ctx, LeaveReason::SyncedQuorumLost, host, out);
                 return;
             }
         }
@@ -975,40 +904,14 @@ impl Server {
         });
         for (sid, h) in l.learners.iter_mut() {
             if h.stage >= HandlerStage::Syncing {
-                h.link.send(*sid, Peer::ping([]), out);
+                h.link.send(*sid, Peer::ping(A::Heartbeat::default()), out);
             }
         }
         self.set_timer(out, TIMER_TICK, now.plus_ns(self.cfg.tick_ns()));
-        // Sessions expire last: the tick's own work (quorum check, pings, the next tick) is
-        // the replication engine's, the expiry is the server's reaction to the tick.
+        // Last, the server's reaction to the established leader's tick (it expires
+        // sessions, which may propose).
         if self.is_established_leader() {
-            self.leader_expire_sessions(ctx, out);
+            host.command(Command::LeaderTick, out);
         }
-    }
-}
-
-/// ZooKeeper's session checks before a write is prepared: a new session starts being
-/// tracked, a close marks it closing, anything else must come from the session's owner.
-fn session_check(
-    tracker: &mut SessionTracker,
-    session: SessionId,
-    op: &Op,
-    origin: Option<Origin>,
-    now: Time,
-) -> Result<(), ZkError> {
-    match (op, origin) {
-        (Op::CreateSession { timeout_ms }, Some(o)) => {
-            tracker.add(session, *timeout_ms, Some(o.server), now);
-            Ok(())
-        }
-        (Op::CloseSession, None) => Ok(()), // an expiry: marked closing already
-        (Op::CloseSession, Some(o)) => {
-            tracker.check(session, o.server)?;
-            let closing = tracker.set_closing(session);
-            assert!(closing);
-            Ok(())
-        }
-        (_, Some(o)) => tracker.check(session, o.server),
-        (_, None) => panic!("only a session expiry has no origin: {op:?}"),
     }
 }

@@ -15,12 +15,12 @@ use proto::{Ctx, Epoch, ProcessId, Time, Zxid};
 
 use crate::config::{OUTSTANDING_PROPOSALS_MAX, TIMER_TICK};
 use crate::disk::Waiter;
+use crate::engine::{Host, Out, Role, Zab};
 use crate::link::{Arrival, Link};
-use crate::msg::{Peer, PeerSync};
-use crate::notes::Note;
+use crate::msg::Peer;
 use crate::record::Record;
-use crate::server::{Out, Role, Server};
-use crate::types::{LeaveReason, Phase, ServerState, Snapshot, Txn};
+use crate::types::{LeaveReason, Phase, ServerState};
+use replication::{App, Command, Entry, Event, Snapshot};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum LearnerStage {
@@ -72,13 +72,13 @@ impl LearnerState {
     /// Close the connection to the leader, as a learner's socket close would (a TCP FIN):
     /// the leader forgets this learner and what it acked on the connection, instead of
     /// counting a learner that has left (it may join a newer epoch meanwhile).
-    pub(crate) fn close(&mut self, out: &mut Out) {
+    pub(crate) fn close<A: App>(&mut self, out: &mut Out<A>) {
         let leader = self.leader;
         self.link.send_reset(leader, out);
     }
 }
 
-impl Server {
+impl<A: App> Zab<A> {
     /// The learner's state; panics unless following or observing (callers know the role:
     /// a handler of a learner-only input, or a caller that checked it).
     fn learn_expect_mut(&mut self) -> &mut LearnerState {
@@ -88,7 +88,7 @@ impl Server {
         }
     }
 
-    /// The learner's state; panics unless learning (see [`Server::learn_expect_mut`]).
+    /// The learner's state; panics unless learning (see [`Zab::learn_expect_mut`]).
     fn learn_expect(&self) -> &LearnerState {
         match &self.role {
             Role::Learning(l) => l,
@@ -97,7 +97,7 @@ impl Server {
     }
 
     /// The learner's O(1) invariants (see the module header), for
-    /// [`Server::check_invariants`].
+    /// [`Zab::check_invariants`].
     pub(crate) fn check_learner_invariants(&self, l: &LearnerState) {
         assert_ne!(l.leader, self.cfg.me, "a learner follows another server");
         if l.stage >= LearnerStage::AwaitingSync {
@@ -121,7 +121,13 @@ impl Server {
         matches!(&self.role, Role::Learning(l) if l.link.conn == conn)
     }
 
-    pub(crate) fn become_learner(&mut self, ctx: &mut Ctx, leader: ProcessId, out: &mut Out) {
+    pub(crate) fn become_learner(
+        &mut self,
+        ctx: &mut Ctx,
+        leader: ProcessId,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         assert_ne!(leader, self.cfg.me);
         assert!(
             matches!(self.role, Role::Looking),
@@ -144,13 +150,14 @@ impl Server {
             ServerState::Observing
         };
         self.set_state(state, out);
+        self.report_status(host, out);
         self.set_phase(Phase::Discovery, out);
         self.learner_connect(ctx, out);
         self.set_timer(out, TIMER_TICK, self.now.plus_ns(self.cfg.tick_ns()));
     }
 
     /// Opens a fresh connection to the leader.
-    fn learner_connect(&mut self, ctx: &mut Ctx, out: &mut Out) {
+    fn learner_connect(&mut self, ctx: &mut Ctx, out: &mut Out<A>) {
         let accepted_epoch = self.reported_accepted_epoch();
         let body = if self.is_voter() {
             Peer::FollowerInfo { accepted_epoch }
@@ -165,7 +172,7 @@ impl Server {
         l.link.send(leader, body, out);
     }
 
-    pub(crate) fn learner_tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
+    pub(crate) fn learner_tick(&mut self, ctx: &mut Ctx, host: &mut Host<'_, A>, out: &mut Out<A>) {
         let now = self.now;
         let l = self.learn_expect();
         let limit_ns = if l.stage == LearnerStage::Broadcast {
@@ -174,7 +181,7 @@ impl Server {
             self.cfg.init_limit_ns()
         };
         if now.since_ns(l.last_heard) >= limit_ns {
-            self.go_looking(ctx, LeaveReason::LeaderSilent, out);
+            self.go_looking(ctx, LeaveReason::LeaderSilent, host, out);
             return;
         }
         if l.stage == LearnerStage::Connecting {
@@ -183,14 +190,16 @@ impl Server {
         self.set_timer(out, TIMER_TICK, now.plus_ns(self.cfg.tick_ns()));
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn learner_on_peer(
         &mut self,
         ctx: &mut Ctx,
         from: ProcessId,
         conn: u64,
         seq: u64,
-        body: Peer,
-        out: &mut Out,
+        body: Peer<A>,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
     ) {
         let now = self.now;
         let l = self.learn_expect_mut();
@@ -201,7 +210,7 @@ impl Server {
             Arrival::InOrder => {}
             Arrival::Duplicate => return,
             Arrival::Gap => {
-                self.go_looking(ctx, LeaveReason::LeaderConnectionGap, out);
+                self.go_looking(ctx, LeaveReason::LeaderConnectionGap, host, out);
                 return;
             }
         }
@@ -222,49 +231,41 @@ impl Server {
                 true
             }
             Peer::Trunc { to, committed_zxid } if stage == LearnerStage::AwaitingSync => {
-                self.learner_on_trunc(to, committed_zxid, out)
+                self.learner_on_trunc(to, committed_zxid, host, out)
             }
             Peer::Snap { snapshot } if stage == LearnerStage::AwaitingSync => {
-                self.learner_on_snap(snapshot, out);
+                self.learner_on_snap(snapshot, host, out);
                 true
             }
             Peer::Proposal { txn } => self.learner_on_proposal(conn, txn, out),
-            Peer::Commit { zxid } => self.learner_on_commit(zxid, out),
-            Peer::Inform { txn } => self.learner_on_inform(txn, out),
+            Peer::Commit { zxid } => self.learner_on_commit(zxid, host, out),
+            Peer::Inform { txn } => self.learner_on_inform(txn, host, out),
             Peer::NewLeader { epoch, last_zxid } if stage == LearnerStage::Syncing => {
                 self.learner_on_newleader(conn, epoch, last_zxid, out)
             }
             Peer::UpToDate if stage == LearnerStage::AwaitingUpToDate => {
-                self.learner_on_uptodate(out);
+                self.learner_on_uptodate(host, out);
                 true
             }
             Peer::Ping { .. } => {
-                let touched = self.clients.take_touched();
+                let payload = host.heartbeat();
                 let l = self.learn_expect_mut();
                 let leader = l.leader;
-                l.link.send(leader, Peer::ping(touched), out);
+                l.link.send(leader, Peer::ping(payload), out);
                 true
             }
-            Peer::SyncDone(s) if stage == LearnerStage::Broadcast => {
-                let PeerSync { origin, path } = *s;
-                if origin.server == self.cfg.me {
-                    self.complete_sync(origin, path, out);
-                }
+            Peer::SyncDone(token) if stage == LearnerStage::Broadcast => {
+                host.command(Command::BarrierDone(token), out);
                 true
             }
-            Peer::Revalidated {
-                session,
-                client,
-                conn,
-                timeout_ms,
-            } if stage == LearnerStage::Broadcast => {
-                self.finish_connect(client, conn, session, timeout_ms, out);
+            Peer::App(msg) if stage == LearnerStage::Broadcast => {
+                host.command(Command::Message { from, msg }, out);
                 true
             }
             _ => false,
         };
         if !ok {
-            self.go_looking(ctx, LeaveReason::UnexpectedLeaderMessage, out);
+            self.go_looking(ctx, LeaveReason::UnexpectedLeaderMessage, host, out);
         }
     }
 
@@ -273,7 +274,7 @@ impl Server {
         _ctx: &mut Ctx,
         conn: u64,
         new_epoch: Epoch,
-        out: &mut Out,
+        out: &mut Out<A>,
     ) -> bool {
         let accepted = self.reported_accepted_epoch();
         let bug335 = self.cfg.bugs.zk_335;
@@ -318,7 +319,7 @@ impl Server {
         _ctx: &mut Ctx,
         conn: u64,
         epoch: Epoch,
-        out: &mut Out,
+        out: &mut Out<A>,
     ) {
         if !self.on_conn(conn) {
             return;
@@ -341,7 +342,7 @@ impl Server {
         );
     }
 
-    fn learner_start_sync(&mut self, committed: Zxid, out: &mut Out) {
+    fn learner_start_sync(&mut self, committed: Zxid, out: &mut Out<A>) {
         let l = self.learn_expect_mut();
         assert_eq!(
             l.stage,
@@ -353,7 +354,13 @@ impl Server {
         self.set_phase(Phase::Synchronization, out);
     }
 
-    fn learner_on_trunc(&mut self, to: Zxid, committed: Zxid, out: &mut Out) -> bool {
+    fn learner_on_trunc(
+        &mut self,
+        to: Zxid,
+        committed: Zxid,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) -> bool {
         if to < self.log.base_zxid() {
             return false; // cannot cut below what we hold: start over
         }
@@ -362,40 +369,45 @@ impl Server {
         } else if to >= self.applied_zxid {
             let removed = self.log.truncate_after(to);
             self.disk.append(Record::Truncate { to }, out);
-            out.note(Note::Truncated { after: to, removed });
+            out.note(Event::Truncated { after: to, removed });
             self.commit_upto = self.commit_upto.min(to);
         } else if self.snapshot.zxid <= to {
             // Only reachable when a committed txn is being cut (a planted bug upstream):
             // roll the applied state back to the snapshot, like ZooKeeper's reload.
             let removed = self.log.truncate_after(to);
             self.disk.append(Record::Truncate { to }, out);
-            out.note(Note::Truncated { after: to, removed });
+            out.note(Event::Truncated { after: to, removed });
             let snapshot = Arc::clone(&self.snapshot);
-            self.reset_applied(&snapshot, out);
+            self.reset_applied(&snapshot, host, out);
         } else {
             // Even the snapshot is past the cut: forget everything and start over.
             let removed = self
                 .log
                 .entries_after(to)
                 .iter()
-                .map(|e| e.txn.zxid)
+                .map(|e| e.txn.zxid())
                 .collect();
-            out.note(Note::Truncated { after: to, removed });
-            self.install_snapshot(Arc::new(Snapshot::genesis()), out);
+            out.note(Event::Truncated { after: to, removed });
+            self.install_snapshot(Arc::new(Snapshot::genesis()), host, out);
             return false;
         }
         self.learner_start_sync(committed, out);
         true
     }
 
-    fn learner_on_snap(&mut self, snapshot: Arc<Snapshot>, out: &mut Out) {
+    fn learner_on_snap(
+        &mut self,
+        snapshot: Arc<Snapshot<A::State>>,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         let zxid = snapshot.zxid;
-        self.install_snapshot(snapshot, out);
+        self.install_snapshot(snapshot, host, out);
         assert!(self.applied_zxid == zxid && self.log.last_zxid() == zxid);
         self.learner_start_sync(zxid, out);
     }
 
-    fn learner_on_proposal(&mut self, conn: u64, txn: Arc<Txn>, out: &mut Out) -> bool {
+    fn learner_on_proposal(&mut self, conn: u64, txn: Arc<A::Entry>, out: &mut Out<A>) -> bool {
         let observer = !self.is_voter();
         let l = self.learn_expect();
         let stage = l.stage;
@@ -403,12 +415,12 @@ impl Server {
         let live = !observer && stage >= LearnerStage::PersistingSync;
         if !(in_sync || live)
             || l.deferred_acks.len() >= OUTSTANDING_PROPOSALS_MAX
-            || txn.zxid <= self.log.last_zxid()
-            || txn.zxid.epoch() > l.new_epoch
+            || txn.zxid() <= self.log.last_zxid()
+            || txn.zxid().epoch() > l.new_epoch
         {
             return false;
         }
-        let zxid = txn.zxid;
+        let zxid = txn.zxid();
         self.log.append(Arc::clone(&txn));
         self.disk.append(Record::Txn(txn), out);
         if live {
@@ -417,7 +429,7 @@ impl Server {
         true
     }
 
-    fn learner_on_commit(&mut self, zxid: Zxid, out: &mut Out) -> bool {
+    fn learner_on_commit(&mut self, zxid: Zxid, host: &mut Host<'_, A>, out: &mut Out<A>) -> bool {
         if zxid > self.log.last_zxid() {
             return false; // a commit for a txn we never got
         }
@@ -432,7 +444,7 @@ impl Server {
             LearnerStage::Broadcast => {
                 if zxid > self.commit_upto {
                     self.commit_upto = zxid;
-                    self.apply_committed(out);
+                    self.apply_committed(host, out);
                 }
                 true
             }
@@ -440,22 +452,27 @@ impl Server {
         }
     }
 
-    fn learner_on_inform(&mut self, txn: Arc<Txn>, out: &mut Out) -> bool {
+    fn learner_on_inform(
+        &mut self,
+        txn: Arc<A::Entry>,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) -> bool {
         let l = self.learn_expect();
         if self.is_voter()
             || l.stage < LearnerStage::PersistingSync
-            || txn.zxid <= self.log.last_zxid()
+            || txn.zxid() <= self.log.last_zxid()
         {
             return false;
         }
-        let zxid = txn.zxid;
+        let zxid = txn.zxid();
         self.log.append(Arc::clone(&txn));
         self.disk.append(Record::Txn(txn), out);
         self.disk.sync(Waiter::Nothing, out);
         let l = self.learn_expect_mut();
         if l.stage == LearnerStage::Broadcast {
             self.commit_upto = zxid;
-            self.apply_committed(out);
+            self.apply_committed(host, out);
             assert_eq!(
                 self.applied_zxid, zxid,
                 "an INFORM in broadcast is delivered at once"
@@ -471,7 +488,7 @@ impl Server {
         conn: u64,
         epoch: Epoch,
         _last_zxid: Zxid,
-        out: &mut Out,
+        out: &mut Out<A>,
     ) -> bool {
         let l = self.learn_expect_mut();
         if epoch != l.new_epoch {
@@ -498,7 +515,7 @@ impl Server {
         _ctx: &mut Ctx,
         conn: u64,
         epoch: Epoch,
-        out: &mut Out,
+        out: &mut Out<A>,
     ) {
         if !self.on_conn(conn) {
             return;
@@ -516,7 +533,7 @@ impl Server {
         _ctx: &mut Ctx,
         conn: u64,
         epoch: Epoch,
-        out: &mut Out,
+        out: &mut Out<A>,
     ) {
         if !self.on_conn(conn) {
             return;
@@ -528,7 +545,7 @@ impl Server {
         self.learner_ack_newleader(epoch, out);
     }
 
-    fn learner_ack_newleader(&mut self, epoch: Epoch, out: &mut Out) {
+    fn learner_ack_newleader(&mut self, epoch: Epoch, out: &mut Out<A>) {
         assert!(
             self.current_epoch >= epoch,
             "NEWLEADER ACK before the epoch is current"
@@ -544,7 +561,7 @@ impl Server {
         for zxid in std::mem::take(&mut l.deferred_acks) {
             l.link.send(leader, Peer::Ack { zxid }, out);
         }
-        out.note(Note::Synced {
+        out.note(Event::Synced {
             leader,
             epoch,
             last_zxid,
@@ -556,7 +573,7 @@ impl Server {
         _ctx: &mut Ctx,
         conn: u64,
         zxid: Zxid,
-        out: &mut Out,
+        out: &mut Out<A>,
     ) {
         if !self.on_conn(conn) {
             return;
@@ -571,25 +588,26 @@ impl Server {
         }
     }
 
-    fn learner_on_uptodate(&mut self, out: &mut Out) {
+    fn learner_on_uptodate(&mut self, host: &mut Host<'_, A>, out: &mut Out<A>) {
         let last = self.log.last_zxid();
         let l = self.learn_expect_mut();
         l.stage = LearnerStage::Broadcast;
         let sync_commit = l.sync_commit.min(last);
         self.commit_upto = self.commit_upto.max(sync_commit);
         self.set_phase(Phase::Broadcast, out);
-        self.apply_committed(out);
+        self.report_status(host, out);
+        self.apply_committed(host, out);
     }
 
-    /// Sends the leader a client's write (REQUEST), sync or session revalidation.
-    pub(crate) fn learner_forward(&mut self, body: Peer, out: &mut Out) {
-        assert!(matches!(
-            body,
-            Peer::Request(_) | Peer::Sync(_) | Peer::Revalidate { .. }
-        ));
+    /// Sends the leader a barrier or an application message; false unless in broadcast.
+    pub(crate) fn learner_send(&mut self, body: Peer<A>, out: &mut Out<A>) -> bool {
+        assert!(matches!(body, Peer::Sync(_) | Peer::App(_)));
         let l = self.learn_expect_mut();
-        assert_eq!(l.stage, LearnerStage::Broadcast);
+        if l.stage != LearnerStage::Broadcast {
+            return false;
+        }
         let leader = l.leader;
         l.link.send(leader, body, out);
+        true
     }
 }

@@ -8,9 +8,11 @@
 //! Invariants: `next_send` and `next_recv` only grow; a message is accepted exactly once;
 //! nothing is sent after the reset.
 
-use proto::{Outbox, ProcessId};
+use proto::ProcessId;
+use replication::App;
 
-use crate::msg::{Msg, Peer};
+use crate::engine::Out;
+use crate::msg::{Peer, Wire};
 
 /// How an incoming sequence number relates to the next expected one.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -41,7 +43,7 @@ impl Link {
         }
     }
 
-    pub(crate) fn send<R, N>(&mut self, to: ProcessId, body: Peer, out: &mut Outbox<Msg, R, N>) {
+    pub(crate) fn send<A: App>(&mut self, to: ProcessId, body: Peer<A>, out: &mut Out<A>) {
         assert!(
             !self.reset_sent,
             "send on connection {} after its reset",
@@ -51,7 +53,7 @@ impl Link {
         self.next_send += 1;
         out.send(
             to,
-            Msg::Peer {
+            Wire::Peer {
                 conn: self.conn,
                 seq,
                 body,
@@ -61,9 +63,9 @@ impl Link {
 
     /// Tells the peer this connection is dead (a TCP reset): a PING that skips one sequence
     /// number, which the peer sees as a gap. Nothing further is sent on this link.
-    pub(crate) fn send_reset<R, N>(&mut self, to: ProcessId, out: &mut Outbox<Msg, R, N>) {
+    pub(crate) fn send_reset<A: App>(&mut self, to: ProcessId, out: &mut Out<A>) {
         self.next_send += 1;
-        self.send(to, Peer::ping([]), out);
+        self.send(to, Peer::ping(A::Heartbeat::default()), out);
         self.reset_sent = true;
     }
 

@@ -7,32 +7,41 @@
 use std::sync::Arc;
 
 use proto::Zxid;
-
-use crate::types::{Txn, chain_digest};
+use replication::{Entry, chain_digest};
 
 /// One logged txn with the cumulative digest of the log through it. The txn is shared
 /// with its disk record and the PROPOSALs / INFORMs that carried it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogEntry {
-    pub txn: Arc<Txn>,
+pub struct LogEntry<E> {
+    pub txn: Arc<E>,
     pub cum: u64,
 }
 
 /// See the module header.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TxnLog {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxnLog<E> {
     base_zxid: Zxid,
     base_cum: u64,
-    entries: Vec<LogEntry>,
+    entries: Vec<LogEntry<E>>,
 }
 
-impl TxnLog {
-    pub fn new() -> TxnLog {
+impl<E> Default for TxnLog<E> {
+    fn default() -> Self {
+        TxnLog {
+            base_zxid: Zxid::ZERO,
+            base_cum: 0,
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<E: Entry> TxnLog<E> {
+    pub fn new() -> TxnLog<E> {
         TxnLog::default()
     }
 
     /// An empty log starting after `zxid` whose history digest there is `cum`.
-    pub fn starting_at(zxid: Zxid, cum: u64) -> TxnLog {
+    pub fn starting_at(zxid: Zxid, cum: u64) -> TxnLog<E> {
         TxnLog {
             base_zxid: zxid,
             base_cum: cum,
@@ -52,27 +61,27 @@ impl TxnLog {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
-    pub fn entries(&self) -> &[LogEntry] {
+    pub fn entries(&self) -> &[LogEntry<E>] {
         &self.entries
     }
 
     pub fn last_zxid(&self) -> Zxid {
-        self.entries.last().map_or(self.base_zxid, |e| e.txn.zxid)
+        self.entries.last().map_or(self.base_zxid, |e| e.txn.zxid())
     }
     pub fn last_cum(&self) -> u64 {
         self.entries.last().map_or(self.base_cum, |e| e.cum)
     }
 
     /// Appends a txn whose zxid exceeds the last one.
-    pub fn append(&mut self, txn: impl Into<Arc<Txn>>) {
+    pub fn append(&mut self, txn: impl Into<Arc<E>>) {
         let txn = txn.into();
         assert!(
-            txn.zxid > self.last_zxid(),
+            txn.zxid() > self.last_zxid(),
             "log append out of order: {} after {}",
-            txn.zxid,
+            txn.zxid(),
             self.last_zxid()
         );
-        let cum = chain_digest(self.last_cum(), txn.zxid, txn.digest);
+        let cum = chain_digest(self.last_cum(), txn.zxid(), txn.digest());
         self.entries.push(LogEntry { txn, cum });
     }
 
@@ -80,36 +89,36 @@ impl TxnLog {
     pub fn index_after(&self, zxid: Zxid) -> usize {
         if let Some(i) = self.guess(zxid) {
             // The guess found `zxid` itself; the next entry, if any, lies beyond it.
-            assert!(self.entries.get(i + 1).is_none_or(|e| e.txn.zxid > zxid));
+            assert!(self.entries.get(i + 1).is_none_or(|e| e.txn.zxid() > zxid));
             return i + 1;
         }
-        self.entries.partition_point(|e| e.txn.zxid <= zxid)
+        self.entries.partition_point(|e| e.txn.zxid() <= zxid)
     }
 
     /// The index of `zxid`'s entry if it is where it would be were the log's tail within
     /// `zxid`'s epoch consecutive (the common case: lookups are near the tail); checked,
     /// so None only means "search".
     fn guess(&self, zxid: Zxid) -> Option<usize> {
-        let last = self.entries.last()?.txn.zxid;
+        let last = self.entries.last()?.txn.zxid();
         if last.epoch() != zxid.epoch() || zxid > last {
             return None;
         }
         let back = usize::try_from(last.counter() - zxid.counter()).ok()?;
         let i = self.entries.len().checked_sub(back + 1)?;
-        (self.entries[i].txn.zxid == zxid).then_some(i)
+        (self.entries[i].txn.zxid() == zxid).then_some(i)
     }
 
     /// Entries with zxid > `zxid`.
-    pub fn entries_after(&self, zxid: Zxid) -> &[LogEntry] {
+    pub fn entries_after(&self, zxid: Zxid) -> &[LogEntry<E>] {
         &self.entries[self.index_after(zxid)..]
     }
 
-    pub fn get(&self, zxid: Zxid) -> Option<&LogEntry> {
+    pub fn get(&self, zxid: Zxid) -> Option<&LogEntry<E>> {
         let i = match self.guess(zxid) {
             Some(i) => i,
             None => self
                 .entries
-                .binary_search_by(|e| e.txn.zxid.cmp(&zxid))
+                .binary_search_by(|e| e.txn.zxid().cmp(&zxid))
                 .ok()?,
         };
         Some(&self.entries[i])
@@ -135,7 +144,7 @@ impl TxnLog {
         let floor = if i == 0 {
             self.base_zxid
         } else {
-            self.entries[i - 1].txn.zxid
+            self.entries[i - 1].txn.zxid()
         };
         assert!(self.base_zxid <= floor && floor <= zxid);
         floor
@@ -145,7 +154,7 @@ impl TxnLog {
     pub fn truncate_after(&mut self, to: Zxid) -> Box<[Zxid]> {
         assert!(to >= self.base_zxid, "truncate below the log base");
         let i = self.index_after(to);
-        let removed = self.entries[i..].iter().map(|e| e.txn.zxid).collect();
+        let removed = self.entries[i..].iter().map(|e| e.txn.zxid()).collect();
         self.entries.truncate(i);
         assert!(self.last_zxid() <= to);
         removed
@@ -159,7 +168,7 @@ impl TxnLog {
         self.entries.drain(..i);
         self.base_zxid = to;
         self.base_cum = cum;
-        assert!(self.entries.first().is_none_or(|e| e.txn.zxid > to));
+        assert!(self.entries.first().is_none_or(|e| e.txn.zxid() > to));
         // Trimming forgets a prefix only: the log still ends where it ended.
         assert_eq!((self.last_zxid(), self.last_cum()), last);
     }
@@ -169,9 +178,9 @@ impl TxnLog {
         let mut prev_zxid = self.base_zxid;
         let mut prev = self.base_cum;
         for e in &self.entries {
-            assert!(e.txn.zxid > prev_zxid);
-            assert_eq!(e.cum, chain_digest(prev, e.txn.zxid, e.txn.digest));
-            prev_zxid = e.txn.zxid;
+            assert!(e.txn.zxid() > prev_zxid);
+            assert_eq!(e.cum, chain_digest(prev, e.txn.zxid(), e.txn.digest()));
+            prev_zxid = e.txn.zxid();
             prev = e.cum;
         }
     }

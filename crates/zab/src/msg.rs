@@ -1,21 +1,21 @@
-//! The wire messages of one ensemble: election notifications, leader–learner messages
-//! (each tagged with a connection id and a per-direction sequence number, see `link`), and
-//! the client–server protocol of `proto::wire`; their kind names and realistic sizes.
+//! ZAB's wire: election notifications and leader–learner messages (each tagged with a
+//! connection id and a per-direction sequence number, see `link`), with their kind names and
+//! realistic sizes. The application's own traffic between servers (forwarded requests,
+//! barrier tokens, heartbeat payloads) rides the leader–learner connection opaquely, as
+//! ZooKeeper's REQUEST, SYNC and PING ride its quorum socket.
 //! Invariants: `KINDS[kind(m)]` names `m`; kind indices are the constants in [`kind`].
 //!
-//! Layout: every kernel event carries a `Msg` inline and moves it several times (queue
-//! push, bucket sort, pop), so `Msg` is kept small (see the size test below): big or
-//! variable payloads live behind a pointer. A txn is an `Arc<Txn>` shared by every
-//! PROPOSAL / INFORM of it, the log entry and the disk record; client messages and the
-//! rare forwarded requests and syncs are boxed.
+//! Layout: every kernel event carries a message inline and moves it several times (queue
+//! push, bucket sort, pop), so messages are kept small: big or variable payloads live behind
+//! a pointer (an entry is an `Arc` shared by every PROPOSAL / INFORM of it, the log entry and
+//! the disk record).
 
 use std::sync::Arc;
 
-use proto::wire::{ClientMsg, ServerMsg, op_size_bytes, result_size_bytes};
-use proto::zk::{Op, SessionId};
-use proto::{Epoch, Message, ProcessId, Zxid};
+use proto::{Epoch, ProcessId, Zxid};
+use replication::{App, Payload, Snapshot};
 
-use crate::types::{Origin, ServerState, Snapshot, Txn, Vote};
+use crate::types::{ServerState, Vote};
 
 /// A fast-leader-election notification `(leader, zxid, electionEpoch, state, sid, peerEpoch)`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -40,7 +40,7 @@ impl Notification {
 
 /// Leader–learner messages (ZooKeeper's QuorumPacket types).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Peer {
+pub enum Peer<A: App> {
     /// Follower → leader, opens a connection (sequence number 0).
     FollowerInfo {
         accepted_epoch: Epoch,
@@ -66,14 +66,14 @@ pub enum Peer {
         last_zxid: Zxid,
         committed_zxid: Zxid,
     },
-    /// Leader → learner: cut every logged txn after `to`; then as DIFF.
+    /// Leader → learner: cut every logged entry after `to`; then as DIFF.
     Trunc {
         to: Zxid,
         committed_zxid: Zxid,
     },
     /// Leader → learner: replace log and state by this snapshot; then as DIFF.
     Snap {
-        snapshot: Arc<Snapshot>,
+        snapshot: Arc<Snapshot<A::State>>,
     },
     /// Leader → learner: end of the sync stream.
     NewLeader {
@@ -87,7 +87,7 @@ pub enum Peer {
     /// Leader → learner: the leader is established; start serving.
     UpToDate,
     Proposal {
-        txn: Arc<Txn>,
+        txn: Arc<A::Entry>,
     },
     Ack {
         zxid: Zxid,
@@ -95,114 +95,49 @@ pub enum Peer {
     Commit {
         zxid: Zxid,
     },
-    /// Leader → observer: a committed txn.
+    /// Leader → observer: a committed entry.
     Inform {
-        txn: Arc<Txn>,
+        txn: Arc<A::Entry>,
     },
-    /// Both directions: liveness. Learner → leader: the sessions its clients were heard
-    /// from since the last ping (the leader keeps them alive).
+    /// Both directions: liveness. Learner → leader: the application's heartbeat payload
+    /// (ZooKeeper: the sessions its clients were heard from since the last ping).
     Ping {
-        touched: Box<[SessionId]>,
+        payload: A::Heartbeat,
     },
-    /// Learner → leader: a client write to prepare and propose.
-    Request(Box<PeerRequest>),
-    /// Learner → leader: a client's `sync`; answered with `SyncDone` once every proposal
-    /// issued before it is committed (and its COMMIT sent ahead on this link).
-    Sync(Box<PeerSync>),
-    SyncDone(Box<PeerSync>),
-    /// Learner → leader: may this reconnecting session move to me?
-    Revalidate {
-        session: SessionId,
-        client: ProcessId,
-        conn: u64,
-    },
-    /// Leader → learner: the session's timeout if it is live (and now owned by the
-    /// learner), None if it expired.
-    Revalidated {
-        session: SessionId,
-        client: ProcessId,
-        conn: u64,
-        timeout_ms: Option<u32>,
-    },
+    /// Learner → leader: a barrier (ZooKeeper's sync); answered with `SyncDone` once every
+    /// proposal issued before it is committed (and its COMMIT sent ahead on this link).
+    Sync(A::Msg),
+    SyncDone(A::Msg),
+    /// Either way: the application's own message.
+    App(A::Msg),
 }
 
-/// The payload of [`Peer::Request`]: a client write of `session`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PeerRequest {
-    pub session: SessionId,
-    pub op: Op,
-    pub origin: Origin,
-}
-
-/// The payload of [`Peer::Sync`] and [`Peer::SyncDone`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PeerSync {
-    pub origin: Origin,
-    pub path: String,
-}
-
-impl Peer {
-    /// A PROPOSAL of `txn` (shares it when given an `Arc<Txn>`).
-    pub fn proposal(txn: impl Into<Arc<Txn>>) -> Peer {
+impl<A: App> Peer<A> {
+    /// A PROPOSAL of `txn` (shares it when given an `Arc`).
+    pub fn proposal(txn: impl Into<Arc<A::Entry>>) -> Peer<A> {
         Peer::Proposal { txn: txn.into() }
     }
 
-    /// An INFORM of `txn` (shares it when given an `Arc<Txn>`).
-    pub fn inform(txn: impl Into<Arc<Txn>>) -> Peer {
+    /// An INFORM of `txn` (shares it when given an `Arc`).
+    pub fn inform(txn: impl Into<Arc<A::Entry>>) -> Peer<A> {
         Peer::Inform { txn: txn.into() }
     }
 
-    /// A PING reporting `touched` sessions (none: the leader's ping).
-    pub fn ping(touched: impl Into<Box<[SessionId]>>) -> Peer {
-        Peer::Ping {
-            touched: touched.into(),
-        }
-    }
-
-    pub fn request(session: SessionId, op: Op, origin: Origin) -> Peer {
-        Peer::Request(Box::new(PeerRequest {
-            session,
-            op,
-            origin,
-        }))
-    }
-
-    pub fn sync(origin: Origin, path: String) -> Peer {
-        Peer::Sync(Box::new(PeerSync { origin, path }))
-    }
-
-    pub fn sync_done(origin: Origin, path: String) -> Peer {
-        Peer::SyncDone(Box::new(PeerSync { origin, path }))
+    /// A PING carrying `payload` (the leader's: the default, empty one).
+    pub fn ping(payload: A::Heartbeat) -> Peer<A> {
+        Peer::Ping { payload }
     }
 }
 
-/// Every message a server sends or receives.
+/// Every message ZAB sends: a notification or a leader–learner message on connection
+/// `conn`, `seq`-th in its direction.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Msg {
+pub enum Wire<A: App> {
     Notification(Notification),
-    /// A leader–learner message on connection `conn`, `seq`-th in its direction.
-    Peer {
-        conn: u64,
-        seq: u64,
-        body: Peer,
-    },
-    /// Client → server.
-    FromClient(Box<ClientMsg>),
-    /// Server → client.
-    ToClient(Box<ServerMsg>),
+    Peer { conn: u64, seq: u64, body: Peer<A> },
 }
 
-impl Msg {
-    pub fn from_client(m: ClientMsg) -> Msg {
-        Msg::FromClient(Box::new(m))
-    }
-
-    pub fn to_client(m: ServerMsg) -> Msg {
-        Msg::ToClient(Box::new(m))
-    }
-}
-
-/// Indices into [`Msg::KINDS`].
+/// Indices into [`KINDS`].
 pub mod kind {
     pub const NOTIFICATION: usize = 0;
     pub const FOLLOWERINFO: usize = 1;
@@ -220,26 +155,43 @@ pub mod kind {
     pub const COMMIT: usize = 13;
     pub const INFORM: usize = 14;
     pub const PING: usize = 15;
-    pub const REQUEST: usize = 16;
-    pub const SYNC: usize = 17;
-    pub const SYNC_DONE: usize = 18;
-    pub const REVALIDATE: usize = 19;
-    pub const REVALIDATED: usize = 20;
-    pub const CONNECT: usize = 21;
-    pub const CLIENT_REQUEST: usize = 22;
-    pub const CLIENT_PING: usize = 23;
-    pub const CLIENT_DISCONNECT: usize = 24;
-    pub const CONNECTED: usize = 25;
-    pub const SESSION_END: usize = 26;
-    pub const CLIENT_REPLY: usize = 27;
-    pub const WATCH_EVENT: usize = 28;
-    pub const PONG: usize = 29;
+    pub const SYNC: usize = 16;
+    pub const SYNC_DONE: usize = 17;
+    /// The application's own message (the world names its kinds).
+    pub const APP: usize = 18;
 }
+
+/// ZAB's message kind names, by [`kind`] index.
+pub const KINDS: [&str; 19] = [
+    "NOTIFICATION",
+    "FOLLOWERINFO",
+    "OBSERVERINFO",
+    "LEADERINFO",
+    "ACKEPOCH",
+    "DIFF",
+    "TRUNC",
+    "SNAP",
+    "NEWLEADER",
+    "ACK_NEWLEADER",
+    "UPTODATE",
+    "PROPOSAL",
+    "ACK",
+    "COMMIT",
+    "INFORM",
+    "PING",
+    "SYNC",
+    "SYNC_DONE",
+    "APP",
+];
 
 /// Bytes of a quorum packet header: type, zxid, data length, connection id, sequence.
 const PEER_HEADER_BYTES: u32 = 4 + 8 + 4 + 8 + 8;
 
-impl Peer {
+/// ZooKeeper's notification: state, leader, zxid, electionEpoch, peerEpoch, version, config
+/// length, plus the frame header.
+const NOTIFICATION_BYTES: u32 = 4 + 8 + 8 + 8 + 8 + 4 + 4 + 12;
+
+impl<A: App> Peer<A> {
     pub fn kind(&self) -> usize {
         match self {
             Peer::FollowerInfo { .. } => kind::FOLLOWERINFO,
@@ -257,11 +209,9 @@ impl Peer {
             Peer::Commit { .. } => kind::COMMIT,
             Peer::Inform { .. } => kind::INFORM,
             Peer::Ping { .. } => kind::PING,
-            Peer::Request { .. } => kind::REQUEST,
-            Peer::Sync { .. } => kind::SYNC,
-            Peer::SyncDone { .. } => kind::SYNC_DONE,
-            Peer::Revalidate { .. } => kind::REVALIDATE,
-            Peer::Revalidated { .. } => kind::REVALIDATED,
+            Peer::Sync(_) => kind::SYNC,
+            Peer::SyncDone(_) => kind::SYNC_DONE,
+            Peer::App(_) => kind::APP,
         }
     }
 
@@ -272,142 +222,27 @@ impl Peer {
             Peer::Diff { .. } | Peer::Trunc { .. } | Peer::NewLeader { .. } => 8,
             Peer::Snap { snapshot } => snapshot.size_bytes(),
             Peer::UpToDate | Peer::Ack { .. } | Peer::Commit { .. } => 0,
-            Peer::Proposal { txn } | Peer::Inform { txn } => txn.size_bytes(),
-            Peer::Request(r) => 8 + 24 + op_size_bytes(&r.op),
-            Peer::Ping { touched } => {
-                let n = u32::try_from(touched.len()).unwrap_or(u32::MAX);
-                16u32.saturating_add(n.saturating_mul(12))
-            }
-            Peer::Sync(s) | Peer::SyncDone(s) => {
-                24 + u32::try_from(s.path.len()).unwrap_or(u32::MAX)
-            }
-            Peer::Revalidate { .. } | Peer::Revalidated { .. } => 28,
+            Peer::Proposal { txn } | Peer::Inform { txn } => replication::Entry::size_bytes(&**txn),
+            Peer::Ping { payload } => payload.size_bytes(),
+            Peer::Sync(m) | Peer::SyncDone(m) | Peer::App(m) => m.size_bytes(),
         }
     }
 }
 
-impl Message for Msg {
-    const KINDS: &'static [&'static str] = &[
-        "NOTIFICATION",
-        "FOLLOWERINFO",
-        "OBSERVERINFO",
-        "LEADERINFO",
-        "ACKEPOCH",
-        "DIFF",
-        "TRUNC",
-        "SNAP",
-        "NEWLEADER",
-        "ACK_NEWLEADER",
-        "UPTODATE",
-        "PROPOSAL",
-        "ACK",
-        "COMMIT",
-        "INFORM",
-        "PING",
-        "REQUEST",
-        "SYNC",
-        "SYNC_DONE",
-        "REVALIDATE",
-        "REVALIDATED",
-        "CONNECT",
-        "CLIENT_REQUEST",
-        "CLIENT_PING",
-        "CLIENT_DISCONNECT",
-        "CONNECTED",
-        "SESSION_END",
-        "CLIENT_REPLY",
-        "WATCH_EVENT",
-        "PONG",
-    ];
-
-    fn kind(&self) -> usize {
+impl<A: App> Wire<A> {
+    /// Its index in [`KINDS`].
+    pub fn kind(&self) -> usize {
         match self {
-            Msg::Notification(_) => kind::NOTIFICATION,
-            Msg::Peer { body, .. } => body.kind(),
-            Msg::FromClient(m) => match **m {
-                ClientMsg::Connect { .. } => kind::CONNECT,
-                ClientMsg::Request { .. } => kind::CLIENT_REQUEST,
-                ClientMsg::Ping { .. } => kind::CLIENT_PING,
-                ClientMsg::Disconnect { .. } => kind::CLIENT_DISCONNECT,
-            },
-            Msg::ToClient(m) => match **m {
-                ServerMsg::Connected { .. } => kind::CONNECTED,
-                ServerMsg::Expired { .. } | ServerMsg::Closed { .. } => kind::SESSION_END,
-                ServerMsg::Reply { .. } => kind::CLIENT_REPLY,
-                ServerMsg::Watch { .. } => kind::WATCH_EVENT,
-                ServerMsg::Pong { .. } => kind::PONG,
-            },
+            Wire::Notification(_) => kind::NOTIFICATION,
+            Wire::Peer { body, .. } => body.kind(),
         }
     }
 
-    fn size_bytes(&self) -> u32 {
+    /// Bytes on the wire.
+    pub fn size_bytes(&self) -> u32 {
         match self {
-            // ZooKeeper's notification: state, leader, zxid, electionEpoch, peerEpoch,
-            // version, config length, plus the frame header.
-            Msg::Notification(_) => 4 + 8 + 8 + 8 + 8 + 4 + 4 + 12,
-            Msg::Peer { body, .. } => PEER_HEADER_BYTES.saturating_add(body.payload_bytes()),
-            Msg::FromClient(m) => client_msg_bytes(m),
-            Msg::ToClient(m) => server_msg_bytes(m),
-        }
-    }
-}
-
-/// Frame length + request header (xid, type) and connection id.
-const CLIENT_HEADER_BYTES: u32 = 4 + 8 + 8;
-/// Frame length + reply header (xid, zxid, err) and connection id.
-const REPLY_HEADER_BYTES: u32 = 4 + 8 + 8 + 4 + 8;
-
-fn client_msg_bytes(m: &ClientMsg) -> u32 {
-    let body = match m {
-        ClientMsg::Connect { watches, .. } => {
-            let paths: usize = [&watches.data, &watches.exist, &watches.child]
-                .iter()
-                .flat_map(|v| v.iter())
-                .map(|p| 4 + p.len())
-                .sum();
-            32u32.saturating_add(u32::try_from(paths).unwrap_or(u32::MAX))
-        }
-        ClientMsg::Request { op, .. } => op_size_bytes(op),
-        ClientMsg::Ping { .. } | ClientMsg::Disconnect { .. } => 0,
-    };
-    CLIENT_HEADER_BYTES.saturating_add(body)
-}
-
-fn server_msg_bytes(m: &ServerMsg) -> u32 {
-    let body = match m {
-        ServerMsg::Connected { .. } => 36,
-        ServerMsg::Expired { .. } | ServerMsg::Closed { .. } | ServerMsg::Pong { .. } => 0,
-        ServerMsg::Reply { result, .. } => result_size_bytes(result),
-        ServerMsg::Watch { event, .. } => {
-            12u32.saturating_add(u32::try_from(event.path.len()).unwrap_or(u32::MAX))
-        }
-    };
-    REPLY_HEADER_BYTES.saturating_add(body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::notes::Note;
-    use crate::record::Record;
-    use std::mem::size_of;
-
-    /// Every kernel event carries a `Msg` inline in the event queue and every output of a
-    /// handler is an `Output<Msg, Record, Note>` in the outbox; both are moved (memcpy'd)
-    /// several times per event: queue push, bucket sort, pop, outbox drain. At 144 bytes
-    /// copying them was 16% of a run's instructions. Keep big payloads behind pointers
-    /// (`Arc<Txn>`, boxed client messages, boxed forwarded requests) so these stay small.
-    #[test]
-    fn messages_notes_and_outputs_stay_small() {
-        let sizes = [
-            ("Peer", size_of::<Peer>(), 32),
-            ("Msg", size_of::<Msg>(), 48),
-            ("Note", size_of::<Note>(), 32),
-            ("Record", size_of::<Record>(), 24),
-            ("Output", size_of::<proto::Output<Msg, Record, Note>>(), 56),
-        ];
-        for (name, size, max) in sizes {
-            assert!(size <= max, "{name} is {size} bytes, more than {max}");
+            Wire::Notification(_) => NOTIFICATION_BYTES,
+            Wire::Peer { body, .. } => PEER_HEADER_BYTES.saturating_add(body.payload_bytes()),
         }
     }
 }

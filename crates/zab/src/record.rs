@@ -9,31 +9,32 @@ use std::sync::Arc;
 
 use proto::{Epoch, Zxid};
 
+use replication::{App, Entry, Snapshot};
+
 use crate::log::TxnLog;
-use crate::types::{Snapshot, Txn};
 
 /// One record on a server's disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Record {
+pub enum Record<A: App> {
     /// ZooKeeper's `acceptedEpoch` file.
     AcceptedEpoch(Epoch),
     /// ZooKeeper's `currentEpoch` file.
     CurrentEpoch(Epoch),
     /// One logged txn (shared with the log entry and the PROPOSALs of it).
-    Txn(Arc<Txn>),
+    Txn(Arc<A::Entry>),
     /// TRUNC: every logged txn with zxid > `to` is cut.
     Truncate { to: Zxid },
     /// A local snapshot of the applied (committed) state; log entries up to and including
     /// `trim_to` (<= `snapshot.zxid`) are no longer kept.
     Snapshot {
-        snapshot: Arc<Snapshot>,
+        snapshot: Arc<Snapshot<A::State>>,
         trim_to: Zxid,
     },
     /// SNAP from a leader: state and log are replaced by this snapshot.
-    InstallSnapshot(Arc<Snapshot>),
+    InstallSnapshot(Arc<Snapshot<A::State>>),
 }
 
-impl Record {
+impl<A: App> Record<A> {
     /// Bytes this record takes on disk (an estimate, for disk-cost models).
     pub fn size_bytes(&self) -> u32 {
         match self {
@@ -49,34 +50,34 @@ impl Record {
 
 /// What a server rebuilds from its durable records.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DiskImage {
+pub struct DiskImage<A: App> {
     pub accepted_epoch: Epoch,
     pub current_epoch: Epoch,
-    pub log: TxnLog,
-    pub snapshot: Arc<Snapshot>,
+    pub log: TxnLog<A::Entry>,
+    pub snapshot: Arc<Snapshot<A::State>>,
 }
 
-impl Default for DiskImage {
+impl<A: App> Default for DiskImage<A> {
     fn default() -> Self {
         DiskImage {
             accepted_epoch: Epoch(0),
             current_epoch: Epoch(0),
             log: TxnLog::new(),
-            snapshot: Arc::new(Snapshot::genesis()),
+            snapshot: Arc::new(Snapshot::<A::State>::genesis()),
         }
     }
 }
 
 /// Replays durable records (in append order) into a disk image. A torn tail record is
 /// never passed in: the caller only hands over complete records.
-pub fn recover(records: &[Record]) -> DiskImage {
+pub fn recover<A: App>(records: &[Record<A>]) -> DiskImage<A> {
     let mut img = DiskImage::default();
     for r in records {
         match r {
             Record::AcceptedEpoch(e) => img.accepted_epoch = *e,
             Record::CurrentEpoch(e) => img.current_epoch = *e,
             Record::Txn(t) => {
-                assert!(t.digest_ok(), "corrupt txn record {}", t.zxid);
+                assert!(t.digest_ok(), "corrupt txn record {}", t.zxid());
                 img.log.append(Arc::clone(t));
             }
             Record::Truncate { to } => {

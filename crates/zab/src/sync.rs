@@ -23,7 +23,12 @@ pub enum SyncPlan {
 
 /// See [`SyncPlan`]. `sync_upto` must be in the log; `skip_trunc` plants ZOOKEEPER-1154
 /// (DIFF instead of TRUNC+DIFF when `peer_last` is not in the log but not ahead of it).
-pub fn plan_sync(log: &TxnLog, peer_last: Zxid, sync_upto: Zxid, skip_trunc: bool) -> SyncPlan {
+pub fn plan_sync<E: replication::Entry>(
+    log: &TxnLog<E>,
+    peer_last: Zxid,
+    sync_upto: Zxid,
+    skip_trunc: bool,
+) -> SyncPlan {
     assert!(
         log.contains(sync_upto),
         "sync point not in the leader's log"

@@ -1,5 +1,5 @@
 //! Online protocol-invariant monitors: [`Monitors`] consumes every server's
-//! [`ProtocolEvent`]s (zab's notes plus crashes) as the run produces them and reports the
+//! [`ProtocolEvent`]s (the engines' replication events plus crashes) as the run produces them and reports the
 //! first broken ZAB safety property (the table at the top of `violation.rs`) as a
 //! [`MonitorViolation`] named after it.
 //!
@@ -37,7 +37,9 @@ use std::collections::BTreeMap;
 use proto::{Epoch, ProcessId, Time, Zxid};
 
 pub use canon::MAX_EPOCHS_TRACKED;
-pub use event::{Phase, ProtocolEvent, ServerLog, ServerState, chain_digest, history_digest};
+pub use event::{
+    Event, Phase, ProtocolEvent, ServerLog, ServerState, chain_digest, history_digest,
+};
 pub use violation::{
     AGREEMENT, COMMITTED_LOG_DURABILITY, GLOBAL_PRIMARY_ORDER, INTEGRITY, LEADER_LOG_COMPLETENESS,
     LEADERSHIP, LOCAL_PRIMARY_ORDER, MONITOR_NAMES, MonitorViolation, PREFIX_CONSISTENCY,
@@ -241,25 +243,35 @@ impl Monitors {
         self.last_at = now;
         self.track(pid);
         match ev {
-            ProtocolEvent::State { .. } | ProtocolEvent::Phase(_) => Ok(()),
-            ProtocolEvent::ElectionDone { .. } => {
+            ProtocolEvent::Repl(Event::State { .. } | Event::Phase(_)) => Ok(()),
+            ProtocolEvent::Repl(Event::ElectionDone { .. }) => {
                 self.summary.election_decisions += 1;
                 Ok(())
             }
-            ProtocolEvent::Established { epoch } => self.on_established(now, pid, *epoch),
-            ProtocolEvent::Proposed { zxid, digest } => self.on_proposed(pid, *zxid, *digest),
-            ProtocolEvent::Committed { zxid } => {
+            ProtocolEvent::Repl(Event::Established { epoch }) => {
+                self.on_established(now, pid, *epoch)
+            }
+            ProtocolEvent::Repl(Event::Proposed { zxid, digest }) => {
+                self.on_proposed(pid, *zxid, *digest)
+            }
+            ProtocolEvent::Repl(Event::Committed { zxid }) => {
                 self.on_committed(pid, *zxid);
                 Ok(())
             }
-            ProtocolEvent::Delivered { zxid, digest } => self.on_delivered(pid, *zxid, *digest),
-            ProtocolEvent::Reset { upto, history } => self.on_reset(pid, *upto, *history),
-            ProtocolEvent::Truncated { after, removed } => self.on_truncated(pid, *after, removed),
-            ProtocolEvent::Synced {
+            ProtocolEvent::Repl(Event::Delivered { zxid, digest }) => {
+                self.on_delivered(pid, *zxid, *digest)
+            }
+            ProtocolEvent::Repl(Event::Reset { upto, history }) => {
+                self.on_reset(pid, *upto, *history)
+            }
+            ProtocolEvent::Repl(Event::Truncated { after, removed }) => {
+                self.on_truncated(pid, *after, removed)
+            }
+            ProtocolEvent::Repl(Event::Synced {
                 leader,
                 epoch,
                 last_zxid,
-            } => {
+            }) => {
                 self.summary.syncs += 1;
                 self.defer(Deferred::FollowerSynced {
                     follower: pid,

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use proto::{Epoch, Output, Zxid};
-use zab::{Msg, Note, Peer, Phase, Record, Snapshot, SyncPlan, Txn, TxnLog, plan_sync};
+use replication::Event;
+use zab::{Phase, SyncPlan, plan_sync};
+use zkserver::{Msg, Note, Txn};
 
 use crate::harness::*;
 
@@ -140,7 +142,7 @@ fn leader_sends_a_diff_with_proposal_commit_pairs() {
             },
         ]
     );
-    assert_eq!(o.s.phase(), Phase::Synchronization);
+    assert_eq!(o.e().phase(), Phase::Synchronization);
 }
 
 #[test]
@@ -213,7 +215,7 @@ fn leader_sends_a_snapshot_to_a_follower_behind_its_window() {
         trim_to: z(1, 3),
     });
     let (o, stream) = leader_syncing(&r, 0, Zxid::ZERO, Default::default());
-    assert_eq!(o.s.log().base_zxid(), z(1, 3));
+    assert_eq!(o.e().log().base_zxid(), z(1, 3));
     assert_eq!(
         stream,
         vec![
@@ -263,7 +265,9 @@ fn follower_makes_synced_txns_then_its_epoch_durable_before_acking_newleader() {
     );
     assert_eq!(
         outs,
-        vec![Output::Note(Note::Phase(Phase::Synchronization))]
+        vec![Output::Note(Note::Repl(Event::Phase(
+            Phase::Synchronization
+        )))]
     );
     let outs = o.msg(2, l.next(Peer::proposal(t.clone())));
     assert_eq!(
@@ -296,7 +300,7 @@ fn follower_makes_synced_txns_then_its_epoch_durable_before_acking_newleader() {
             Output::Fsync { write: w2 }
         ]
     );
-    assert_eq!(o.s.current_epoch(), Epoch(0));
+    assert_eq!(o.e().current_epoch(), Epoch(0));
     // ... and only then the NEWLEADER ACK.
     let outs = o.disk_done(w2);
     assert_eq!(
@@ -306,25 +310,25 @@ fn follower_makes_synced_txns_then_its_epoch_durable_before_acking_newleader() {
                 to: p(2),
                 msg: peer(l.conn, 2, Peer::AckNewLeader { epoch: Epoch(2) })
             },
-            Output::Note(Note::Synced {
+            Output::Note(Note::Repl(Event::Synced {
                 leader: p(2),
                 epoch: Epoch(2),
                 last_zxid: z(1, 1)
-            }),
+            })),
         ]
     );
-    assert_eq!(o.s.current_epoch(), Epoch(2));
+    assert_eq!(o.e().current_epoch(), Epoch(2));
     // Nothing is delivered before UPTODATE.
-    assert_eq!(o.s.last_applied_zxid(), Zxid::ZERO);
+    assert_eq!(o.e().last_applied_zxid(), Zxid::ZERO);
     let outs = o.msg(2, l.next(Peer::UpToDate));
     assert_eq!(
         outs,
         vec![
-            Output::Note(Note::Phase(Phase::Broadcast)),
-            Output::Note(Note::Delivered {
+            Output::Note(Note::Repl(Event::Phase(Phase::Broadcast))),
+            Output::Note(Note::Repl(Event::Delivered {
                 zxid: z(1, 1),
                 digest: t.digest
-            }),
+            })),
         ]
     );
     assert!(o.s.is_serving());
@@ -371,7 +375,7 @@ fn proposal_acks_wait_for_the_newleader_ack() {
 fn follower_truncates_its_uncommitted_tail() {
     let t = [txn(1, 1), txn(1, 2), txn(1, 3)];
     let (mut o, mut l) = follower_awaiting_sync(&records(1, &t));
-    let before = o.s.log_digest_at(z(1, 1));
+    let before = o.e().log_digest_at(z(1, 1));
     let outs = o.msg(
         2,
         l.next(Peer::Trunc {
@@ -385,16 +389,16 @@ fn follower_truncates_its_uncommitted_tail() {
             Output::Append {
                 record: Record::Truncate { to: z(1, 1) }
             },
-            Output::Note(Note::Truncated {
+            Output::Note(Note::Repl(Event::Truncated {
                 after: z(1, 1),
                 removed: [z(1, 2), z(1, 3)].into()
-            }),
-            Output::Note(Note::Phase(Phase::Synchronization)),
+            })),
+            Output::Note(Note::Repl(Event::Phase(Phase::Synchronization))),
         ]
     );
-    assert_eq!(o.s.last_logged_zxid(), z(1, 1));
-    assert_eq!(o.s.log_digest_at(z(1, 1)), before);
-    assert_eq!(o.s.log_digest_at(z(1, 2)), None);
+    assert_eq!(o.e().last_logged_zxid(), z(1, 1));
+    assert_eq!(o.e().log_digest_at(z(1, 1)), before);
+    assert_eq!(o.e().log_digest_at(z(1, 2)), None);
 }
 
 #[test]
@@ -418,18 +422,18 @@ fn follower_installs_a_snapshot() {
             Output::Append {
                 record: Record::InstallSnapshot(Arc::clone(&snap))
             },
-            Output::Note(Note::Reset {
+            Output::Note(Note::Repl(Event::Reset {
                 upto: z(1, 9),
                 history: 1234
-            }),
-            Output::Note(Note::Phase(Phase::Synchronization)),
+            })),
+            Output::Note(Note::Repl(Event::Phase(Phase::Synchronization))),
         ]
     );
-    assert_eq!(o.s.last_applied_zxid(), z(1, 9));
-    assert_eq!(o.s.applied_history(), 1234);
+    assert_eq!(o.e().last_applied_zxid(), z(1, 9));
+    assert_eq!(o.e().applied_history(), 1234);
     assert_eq!(kv_read(&o.s, 5), Some(6));
-    assert_eq!(o.s.log_digest_at(z(1, 1)), None);
-    assert_eq!(o.s.log_digest_at(z(1, 9)), Some(1234));
+    assert_eq!(o.e().log_digest_at(z(1, 1)), None);
+    assert_eq!(o.e().log_digest_at(z(1, 9)), Some(1234));
 }
 
 #[test]
@@ -437,9 +441,9 @@ fn a_sync_stream_out_of_order_breaks_the_connection() {
     let (mut o, mut l) = follower_awaiting_sync(&[]);
     // PROPOSAL before DIFF / TRUNC / SNAP.
     o.msg(2, l.next(Peer::proposal(txn(1, 1))));
-    assert_eq!(o.s.state(), zab::ServerState::Looking);
+    assert_eq!(o.e().state(), zab::ServerState::Looking);
     assert_eq!(
-        o.s.last_leave_reason(),
+        o.e().last_leave_reason(),
         Some(zab::LeaveReason::UnexpectedLeaderMessage)
     );
 }
@@ -506,8 +510,8 @@ fn zk_2355_planted_claims_the_diff_end_after_a_broken_sync() {
     );
     // The connection breaks mid-DIFF (a gap).
     l.out_seq += 1;
-    o.msg(2, l.next(Peer::ping([])));
-    assert_eq!(o.s.state(), zab::ServerState::Looking);
+    o.msg(2, l.next(ping(&[])));
+    assert_eq!(o.e().state(), zab::ServerState::Looking);
     // The next election (and ACKEPOCH) claims txns it never received.
     let conn = follow(&mut o, 2);
     let mut l = Link {
@@ -531,7 +535,7 @@ fn zk_2355_planted_claims_the_diff_end_after_a_broken_sync() {
             }
         )]
     );
-    assert_eq!(o.s.last_logged_zxid(), Zxid::ZERO);
+    assert_eq!(o.e().last_logged_zxid(), Zxid::ZERO);
 }
 
 /// Leader 4 of 5 with followers 0, 1 and 2 through discovery, syncing (NEWLEADER sent),
@@ -551,33 +555,33 @@ fn leader_awaiting_newleader_acks() -> (One, Vec<Link>) {
     let mut pending = Vec::new();
     for l in links.iter_mut() {
         let ack = l.next(Peer::AckEpoch {
-            current_epoch: Some(o.s.current_epoch()),
+            current_epoch: Some(o.e().current_epoch()),
             last_zxid: Zxid::ZERO,
         });
         pending.extend(o.msg(l.sid, ack));
     }
     o.complete_fsync(&pending);
-    assert!(!o.s.is_established_leader());
+    assert!(!o.e().is_established_leader());
     (o, links)
 }
 
 #[test]
 fn a_newleader_ack_on_a_connection_that_broke_no_longer_counts() {
     let (mut o, mut links) = leader_awaiting_newleader_acks();
-    let epoch = o.s.current_epoch();
+    let epoch = o.e().current_epoch();
     o.msg(0, links[0].next(Peer::AckNewLeader { epoch }));
     // Follower 0's connection breaks (a reset: a message past a gap); it may be joining a
     // newer epoch now, so its ack is no promise any more.
     links[0].out_seq += 1;
-    o.msg(0, links[0].next(Peer::ping([])));
+    o.msg(0, links[0].next(ping(&[])));
     o.msg(1, links[1].next(Peer::AckNewLeader { epoch }));
     assert!(
-        !o.s.is_established_leader(),
+        !o.e().is_established_leader(),
         "established on the leader, 1 and a stale ack of 0: 3 of 5 counted, 2 live"
     );
     let outs = o.msg(2, links[2].next(Peer::AckNewLeader { epoch }));
-    assert!(o.s.is_established_leader());
-    assert!(notes(&outs).contains(&Note::Established { epoch }));
+    assert!(o.e().is_established_leader());
+    assert!(notes(&outs).contains(&Note::Repl(Event::Established { epoch })));
 }
 
 #[test]
@@ -591,11 +595,11 @@ fn a_learner_that_leaves_closes_its_connection_to_the_leader() {
     assert!(!o.s.is_serving());
     let to_leader: Vec<Msg> = sends(&outs)
         .into_iter()
-        .filter(|(to, m)| *to == p(1) && matches!(m, Msg::Peer { .. }))
+        .filter(|(to, m)| *to == p(1) && matches!(m, Msg::Zab(Wire::Peer { .. })))
         .map(|(_, m)| m)
         .collect();
     assert_eq!(to_leader.len(), 1, "{to_leader:?}");
-    let Msg::Peer { conn, seq, .. } = &to_leader[0] else {
+    let Msg::Zab(Wire::Peer { conn, seq, .. }) = &to_leader[0] else {
         unreachable!()
     };
     assert_eq!(*conn, link.conn);
@@ -605,18 +609,18 @@ fn a_learner_that_leaves_closes_its_connection_to_the_leader() {
 #[test]
 fn newleader_acks_read_after_init_limit_do_not_establish() {
     let (mut o, mut links) = leader_awaiting_newleader_acks();
-    let epoch = o.s.current_epoch();
+    let epoch = o.e().current_epoch();
     // The leader was paused past initLimit (10 ticks of 200 ms); the acks waited in its
     // buffers. ZooKeeper's leader stops waiting at initLimit, so they establish nothing.
     o.advance_ms(2_500);
     o.msg(0, links[0].next(Peer::AckNewLeader { epoch }));
     o.msg(1, links[1].next(Peer::AckNewLeader { epoch }));
-    assert!(!o.s.is_established_leader());
+    assert!(!o.e().is_established_leader());
     o.timer(zab::TIMER_TICK);
     assert!(!o.s.is_serving());
     assert!(
-        matches!(o.s.state(), zab::ServerState::Looking),
+        matches!(o.e().state(), zab::ServerState::Looking),
         "{:?}",
-        o.s.state()
+        o.e().state()
     );
 }

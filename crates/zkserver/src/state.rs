@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use datatree::{DataTree, TxnBody};
 use proto::zk::{OpResult, SessionId};
 
-use crate::types::Txn;
+use crate::txn::Txn;
 
 /// Most live sessions one ensemble tracks.
 pub const SESSIONS_MAX: usize = 1 << 20;
@@ -28,6 +28,10 @@ impl ZkState {
 
     /// Applies one committed txn and returns the client's result.
     pub fn apply(&mut self, txn: &Txn) -> OpResult {
+        assert!(
+            txn.zxid > self.tree.last_zxid(),
+            "txns applied out of order"
+        );
         let result = self.tree.apply_parts(&txn.header(), &txn.body);
         match &txn.body {
             TxnBody::CreateSession { timeout_ms } => {
@@ -84,5 +88,11 @@ impl ZkState {
                 "ephemerals of dead session {owner}"
             );
         }
+    }
+}
+
+impl replication::State for ZkState {
+    fn size_bytes(&self) -> usize {
+        ZkState::size_bytes(self)
     }
 }

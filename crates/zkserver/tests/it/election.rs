@@ -1,7 +1,9 @@
 //! Fast leader election, one server at a time.
 
 use proto::{Output, Zxid};
-use zab::{Note, Peer, ServerState, TIMER_FINALIZE, TIMER_NOTIFY, TIMER_TICK};
+use replication::Event;
+use zab::{ServerState, TIMER_FINALIZE, TIMER_NOTIFY, TIMER_TICK};
+use zkserver::Note;
 
 use crate::harness::*;
 
@@ -15,15 +17,15 @@ fn start_sends_own_vote_to_every_other_voter() {
     assert_eq!(
         outs,
         vec![
-            Output::Note(Note::Reset {
+            Output::Note(Note::Repl(Event::Reset {
                 upto: Zxid::ZERO,
                 history: 0
-            }),
-            Output::Note(Note::State {
+            })),
+            Output::Note(Note::Repl(Event::State {
                 state: Looking,
                 epoch: proto::Epoch(0)
-            }),
-            Output::Note(Note::Phase(zab::Phase::Election)),
+            })),
+            Output::Note(Note::Repl(Event::Phase(zab::Phase::Election))),
             Output::CancelTimer {
                 timer: TIMER_FINALIZE
             },
@@ -102,7 +104,7 @@ fn higher_election_epoch_is_adopted_and_votes_are_reset() {
             Output::Send { to: p(1), msg: v },
         ]
     );
-    assert_eq!(s.s.election_epoch(), 5);
+    assert_eq!(s.e().election_epoch(), 5);
     // A better vote with a larger electionEpoch: adopt both.
     let outs = s.msg(1, notif(1, z(0, 3), 7, Looking, 1, 0));
     let v = notif(1, z(0, 3), 7, Looking, 2, 0);
@@ -115,7 +117,7 @@ fn higher_election_epoch_is_adopted_and_votes_are_reset() {
 fn lower_election_epoch_is_ignored_but_answered() {
     let mut s = One::started(cfg(0, 5));
     s.msg(1, notif(1, Zxid::ZERO, 4, Looking, 1, 0));
-    assert_eq!(s.s.election_epoch(), 4);
+    assert_eq!(s.e().election_epoch(), 4);
     let outs = s.msg(2, notif(2, z(0, 9), 2, Looking, 2, 0));
     // The sender is told our current round; our vote does not change.
     assert_eq!(
@@ -137,15 +139,15 @@ fn finalize_wait_then_decide_follow() {
     assert_eq!(
         notes(&outs),
         vec![
-            Note::ElectionDone {
+            Note::Repl(Event::ElectionDone {
                 leader: p(2),
                 election_epoch: 1
-            },
-            Note::State {
+            }),
+            Note::Repl(Event::State {
                 state: Following,
                 epoch: proto::Epoch(0)
-            },
-            Note::Phase(zab::Phase::Discovery),
+            }),
+            Note::Repl(Event::Phase(zab::Phase::Discovery)),
         ]
     );
     assert_eq!(
@@ -173,8 +175,8 @@ fn finalize_wait_then_decide_follow() {
             },
         ]
     );
-    assert_eq!(s.s.state(), Following);
-    assert_eq!(s.s.leader(), Some(p(2)));
+    assert_eq!(s.e().state(), Following);
+    assert_eq!(s.e().leader(), Some(p(2)));
 }
 
 #[test]
@@ -195,19 +197,16 @@ fn finalize_wait_is_cancelled_by_a_better_vote_only() {
     assert_eq!(sends(&outs).len(), 4);
     // Finalize fired late (stale) does nothing.
     assert_eq!(s.timer(TIMER_FINALIZE), vec![]);
-    assert_eq!(s.s.state(), Looking);
+    assert_eq!(s.e().state(), Looking);
 }
 
 #[test]
 fn single_voter_elects_itself_and_leads() {
     let mut s = One::started(cfg(0, 1));
     let outs = s.timer(TIMER_FINALIZE);
-    assert_eq!(s.s.state(), Leading);
+    assert_eq!(s.e().state(), Leading);
     // Its own FOLLOWERINFO quorum: a new epoch is made durable.
-    assert_eq!(
-        appends(&outs),
-        vec![zab::Record::AcceptedEpoch(proto::Epoch(1))]
-    );
+    assert_eq!(appends(&outs), vec![Record::AcceptedEpoch(proto::Epoch(1))]);
 }
 
 #[test]
@@ -215,7 +214,7 @@ fn decided_server_answers_looking_servers_with_its_vote() {
     let mut s = One::started(cfg(0, 3));
     s.msg(2, notif(2, Zxid::ZERO, 1, Looking, 2, 0));
     s.timer(TIMER_FINALIZE);
-    assert_eq!(s.s.state(), Following);
+    assert_eq!(s.e().state(), Following);
     let outs = s.msg(1, notif(1, Zxid::ZERO, 3, Looking, 1, 0));
     assert_eq!(
         outs,
@@ -236,13 +235,13 @@ fn looking_server_joins_an_established_leader() {
     let outs = s.msg(1, notif(2, z(1, 4), 6, Following, 1, 1));
     assert_eq!(
         notes(&outs)[0],
-        Note::ElectionDone {
+        Note::Repl(Event::ElectionDone {
             leader: p(2),
             election_epoch: 6
-        }
+        })
     );
-    assert_eq!(s.s.state(), Following);
-    assert_eq!(s.s.election_epoch(), 6);
+    assert_eq!(s.e().state(), Following);
+    assert_eq!(s.e().election_epoch(), 6);
 }
 
 #[test]
@@ -251,7 +250,7 @@ fn followers_without_their_leader_are_not_joined() {
     s.msg(1, notif(4, z(1, 4), 6, Following, 1, 1));
     s.msg(2, notif(4, z(1, 4), 6, Following, 2, 1));
     s.msg(3, notif(4, z(1, 4), 6, Following, 3, 1));
-    assert_eq!(s.s.state(), Looking, "no LEADING notification from 4");
+    assert_eq!(s.e().state(), Looking, "no LEADING notification from 4");
 }
 
 #[test]
@@ -288,7 +287,7 @@ fn observer_never_votes_but_learns_the_leader() {
     // The observer joins a leader confirmed by a quorum.
     s.msg(0, notif(2, z(1, 1), 3, Following, 0, 1));
     let outs = s.msg(2, notif(2, z(1, 1), 3, Leading, 2, 1));
-    assert_eq!(s.s.state(), ServerState::Observing);
+    assert_eq!(s.e().state(), ServerState::Observing);
     assert!(matches!(
         peer_sends(&outs)[0],
         (to, Peer::ObserverInfo { .. }) if to == p(2)
@@ -303,8 +302,8 @@ fn zk_1419_vote_order_is_not_transitive() {
     c.bugs.zk_1419 = true;
     let mut s = One::new(c);
     let rec = [
-        zab::Record::CurrentEpoch(proto::Epoch(1)),
-        zab::Record::Txn(kv_txn(z(1, 5), 1, 1, None).into()),
+        Record::CurrentEpoch(proto::Epoch(1)),
+        Record::Txn(kv_txn(z(1, 5), 1, 1, None).into()),
     ];
     s.start(&rec, false);
     let outs = s.msg(2, notif(2, z(1, 5), 1, Looking, 2, 0));

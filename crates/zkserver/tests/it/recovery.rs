@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use proto::{Epoch, Output, Zxid};
-use zab::{Note, Peer, Record, ServerState, Snapshot, Txn, TxnLog, recover};
+use replication::Event;
+use zab::{ServerState, recover};
+use zkserver::{Msg, Note, Txn};
 
 use crate::harness::*;
 
@@ -28,23 +30,23 @@ fn restart_rebuilds_epochs_and_log_and_votes_with_them() {
     for torn_tail in [false, true] {
         let mut o = One::new(cfg(1, 3));
         let outs = o.start(&disk(), torn_tail);
-        assert_eq!(o.s.accepted_epoch(), Epoch(2));
-        assert_eq!(o.s.current_epoch(), Epoch(2));
-        assert_eq!(o.s.last_logged_zxid(), z(2, 1));
+        assert_eq!(o.e().accepted_epoch(), Epoch(2));
+        assert_eq!(o.e().current_epoch(), Epoch(2));
+        assert_eq!(o.e().last_logged_zxid(), z(2, 1));
         // Nothing is known committed after a restart: applied state is the (empty) snapshot.
-        assert_eq!(o.s.last_applied_zxid(), Zxid::ZERO);
+        assert_eq!(o.e().last_applied_zxid(), Zxid::ZERO);
         assert_eq!(
             notes(&outs),
             vec![
-                Note::Reset {
+                Note::Repl(Event::Reset {
                     upto: Zxid::ZERO,
                     history: 0
-                },
-                Note::State {
+                }),
+                Note::Repl(Event::State {
                     state: ServerState::Looking,
                     epoch: Epoch(2)
-                },
-                Note::Phase(zab::Phase::Election),
+                }),
+                Note::Repl(Event::Phase(zab::Phase::Election)),
             ]
         );
         let v = notif(1, z(2, 1), 1, ServerState::Looking, 1, 2);
@@ -54,8 +56,8 @@ fn restart_rebuilds_epochs_and_log_and_votes_with_them() {
         for t in [txn(1, 1), txn(1, 2), txn(2, 1)] {
             l.append(t);
         }
-        assert_eq!(o.s.log_digest_at(z(2, 1)), l.digest_at(z(2, 1)));
-        assert_eq!(o.s.log_digest_at(z(1, 3)), None);
+        assert_eq!(o.e().log_digest_at(z(2, 1)), l.digest_at(z(2, 1)));
+        assert_eq!(o.e().log_digest_at(z(1, 3)), None);
     }
 }
 
@@ -85,16 +87,16 @@ fn truncate_and_snapshot_records_replay() {
     let outs = o.start(&r, false);
     assert_eq!(
         notes(&outs)[0],
-        Note::Reset {
+        Note::Repl(Event::Reset {
             upto: z(1, 2),
             history: snap.history
-        }
+        })
     );
-    assert_eq!(o.s.last_applied_zxid(), z(1, 2));
+    assert_eq!(o.e().last_applied_zxid(), z(1, 2));
     assert_eq!(kv_read(&o.s, 2), Some(100));
-    assert_eq!(o.s.log().base_zxid(), z(1, 1));
-    assert_eq!(o.s.log_digest_at(z(1, 1)), l.digest_at(z(1, 1)));
-    assert_eq!(o.s.last_logged_zxid(), z(2, 1));
+    assert_eq!(o.e().log().base_zxid(), z(1, 1));
+    assert_eq!(o.e().log_digest_at(z(1, 1)), l.digest_at(z(1, 1)));
+    assert_eq!(o.e().last_logged_zxid(), z(2, 1));
 
     let mut r = disk();
     r.push(Record::InstallSnapshot(Arc::clone(&snap)));
@@ -120,10 +122,13 @@ fn a_restarted_leader_delivers_its_log_once_established() {
     elect_self(&mut o);
     let links = establish(&mut o, &[0, 1]);
     let _ = links;
-    assert_eq!(o.s.last_applied_zxid(), z(2, 1));
-    assert_eq!(o.s.committed_zxid(), z(2, 1));
-    assert_eq!(o.s.applied_history(), o.s.log_digest_at(z(2, 1)).unwrap());
-    assert_eq!(o.s.current_epoch(), Epoch(3));
+    assert_eq!(o.e().last_applied_zxid(), z(2, 1));
+    assert_eq!(o.e().committed_zxid(), z(2, 1));
+    assert_eq!(
+        o.e().applied_history(),
+        o.e().log_digest_at(z(2, 1)).unwrap()
+    );
+    assert_eq!(o.e().current_epoch(), Epoch(3));
 }
 
 #[test]
@@ -153,40 +158,40 @@ fn establishing_notes_the_initial_history_as_committed_and_delivered() {
     o.complete_fsync(&outs);
     let outs = o.msg(0, l.next(Peer::AckNewLeader { epoch: Epoch(3) }));
     let ns = notes(&outs);
-    assert_eq!(ns[0], Note::Established { epoch: Epoch(3) });
-    assert_eq!(ns[1], Note::Phase(zab::Phase::Broadcast));
+    assert_eq!(ns[0], Note::Repl(Event::Established { epoch: Epoch(3) }));
+    assert_eq!(ns[1], Note::Repl(Event::Phase(zab::Phase::Broadcast)));
     assert_eq!(
         &ns[2..5],
         &[
-            Note::Committed { zxid: z(1, 1) },
-            Note::Committed { zxid: z(1, 2) },
-            Note::Committed { zxid: z(2, 1) }
+            Note::Repl(Event::Committed { zxid: z(1, 1) }),
+            Note::Repl(Event::Committed { zxid: z(1, 2) }),
+            Note::Repl(Event::Committed { zxid: z(2, 1) })
         ]
     );
     assert_eq!(
         &ns[5..],
         &[
-            Note::Delivered {
+            Note::Repl(Event::Delivered {
                 zxid: z(1, 1),
                 digest: txn(1, 1).digest
-            },
-            Note::Delivered {
+            }),
+            Note::Repl(Event::Delivered {
                 zxid: z(1, 2),
                 digest: txn(1, 2).digest
-            },
-            Note::Delivered {
+            }),
+            Note::Repl(Event::Delivered {
                 zxid: z(2, 1),
                 digest: txn(2, 1).digest
-            },
+            }),
         ]
     );
     assert!(matches!(
         outs.last(),
         Some(Output::Send {
-            msg: zab::Msg::Peer {
+            msg: Msg::Zab(Wire::Peer {
                 body: Peer::UpToDate,
                 ..
-            },
+            }),
             ..
         })
     ));

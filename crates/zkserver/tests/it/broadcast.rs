@@ -7,7 +7,9 @@ use datatree::TxnBody;
 use proto::wire::{CloseReason, ServerMsg};
 use proto::zk::{OpResult, SessionId};
 use proto::{Epoch, Output, Zxid};
-use zab::{Msg, Note, Origin, Peer, Phase, Record, ServerState, TIMER_TICK};
+use replication::Event;
+use zab::{Phase, ServerState, TIMER_TICK};
+use zkserver::{Msg, Note, Origin};
 
 use crate::harness::*;
 
@@ -52,7 +54,7 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
         ephemeral: false,
         parent_cversion: 1,
     };
-    let txn = zab::Txn::new(zxid, session, 100, body, Some(origin));
+    let txn = zkserver::Txn::new(zxid, session, 100, body, Some(origin));
     let w = fsyncs(&outs)[0];
     assert_eq!(
         outs,
@@ -61,10 +63,10 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
                 record: Record::Txn(Arc::new(txn.clone()))
             },
             Output::Fsync { write: w },
-            Output::Note(Note::Proposed {
+            Output::Note(Note::Repl(Event::Proposed {
                 zxid,
                 digest: txn.digest
-            }),
+            })),
             Output::Send {
                 to: p(0),
                 msg: peer(
@@ -107,11 +109,11 @@ fn proposal_is_committed_on_a_quorum_of_durable_acks_and_answered() {
                 to: p(1),
                 msg: peer(links[1].conn, FIRST_LIVE_SEQ + 3, Peer::Commit { zxid })
             },
-            Output::Note(Note::Committed { zxid }),
-            Output::Note(Note::Delivered {
+            Output::Note(Note::Repl(Event::Committed { zxid })),
+            Output::Note(Note::Repl(Event::Delivered {
                 zxid,
                 digest: txn.digest
-            }),
+            })),
             // The leader reports which request took effect at which zxid (for histories).
             Output::Note(Note::Applied {
                 session,
@@ -160,7 +162,7 @@ fn txn_times_follow_the_wall_clock_and_timeouts_the_monotonic_one() {
         proposals_to(&outs, 0).is_empty(),
         "nothing expired: {outs:?}"
     );
-    assert!(o.s.is_established_leader());
+    assert!(o.e().is_established_leader());
     assert_eq!(o.s.app().sessions().len(), 1);
     // Back 2 h: the next txn's time is the monotonic time again; still no expiry.
     o.jump_wall_ms(-7_200_000);
@@ -180,7 +182,7 @@ fn txn_times_follow_the_wall_clock_and_timeouts_the_monotonic_one() {
         proposals_to(&outs, 0).is_empty(),
         "nothing expired: {outs:?}"
     );
-    assert!(o.s.is_established_leader());
+    assert!(o.e().is_established_leader());
 }
 
 /// The planted ZOOKEEPER-1366: the server times everything on the wall clock. Its timers
@@ -204,9 +206,9 @@ fn zk_1366_planted_times_out_on_the_wall_clock() {
     // 0 is heard from after the jump, so the leader still counts a quorum.)
     o.jump_wall_ms(7_200_000);
     o.advance_ms(200);
-    o.msg(0, links[0].next(Peer::ping([])));
+    o.msg(0, links[0].next(ping(&[])));
     let outs = o.timer(TIMER_TICK);
-    assert!(o.s.is_established_leader());
+    assert!(o.e().is_established_leader());
     assert_eq!(
         wall_timers_set(&outs),
         vec![(TIMER_TICK, o.wall().plus_ns(200 * proto::NS_PER_MS))]
@@ -240,13 +242,13 @@ fn commits_happen_strictly_in_zxid_order() {
     let outs = o.msg(0, l0.next(Peer::Ack { zxid: z(1, 1) }));
     let committed: Vec<Note> = notes(&outs)
         .into_iter()
-        .filter(|n| matches!(n, Note::Committed { .. }))
+        .filter(|n| matches!(n, Note::Repl(Event::Committed { .. })))
         .collect();
     assert_eq!(
         committed,
         vec![
-            Note::Committed { zxid: z(1, 1) },
-            Note::Committed { zxid: z(1, 2) }
+            Note::Repl(Event::Committed { zxid: z(1, 1) }),
+            Note::Repl(Event::Committed { zxid: z(1, 2) })
         ]
     );
     let to0: Vec<Peer> = peer_sends(&outs)
@@ -261,7 +263,7 @@ fn commits_happen_strictly_in_zxid_order() {
             Peer::Commit { zxid: z(1, 2) }
         ]
     );
-    assert_eq!(o.s.last_applied_zxid(), z(1, 2));
+    assert_eq!(o.e().last_applied_zxid(), z(1, 2));
 }
 
 #[test]
@@ -300,10 +302,10 @@ fn follower_acks_only_durable_proposals_and_delivers_on_commit() {
     // Another server's client: delivered, not answered here.
     assert_eq!(
         outs,
-        vec![Output::Note(Note::Delivered {
+        vec![Output::Note(Note::Repl(Event::Delivered {
             zxid: z(1, 1),
             digest: txn.digest
-        })]
+        }))]
     );
 }
 
@@ -321,7 +323,7 @@ fn follower_forwards_writes_and_answers_after_applying_the_commit() {
     };
     assert_eq!(
         peer_sends(&outs),
-        vec![(p(2), Peer::request(session, create("/k", "2"), origin))]
+        vec![(p(2), request_peer(session, create("/k", "2"), origin))]
     );
     // A read behind the write waits for it (the session's FIFO order).
     let outs = o.msg(CLIENT, request(1, 6, get("/k", false)));
@@ -332,7 +334,7 @@ fn follower_forwards_writes_and_answers_after_applying_the_commit() {
         ephemeral: false,
         parent_cversion: 1,
     };
-    let txn = zab::Txn::new(z(1, 2), session, 7, body, Some(origin));
+    let txn = zkserver::Txn::new(z(1, 2), session, 7, body, Some(origin));
     let outs = o.msg(2, l.next(Peer::proposal(txn)));
     o.complete_fsync(&outs);
     let outs = o.msg(2, l.next(Peer::Commit { zxid: z(1, 2) }));
@@ -376,21 +378,21 @@ fn leader_proposes_forwarded_requests_and_ignores_pre_broadcast_ones() {
     };
     let session = SessionId(77);
     let op = proto::zk::Op::CreateSession { timeout_ms: 4000 };
-    let outs = o.msg(0, l0.next(Peer::request(session, op.clone(), origin)));
+    let outs = o.msg(0, l0.next(request_peer(session, op.clone(), origin)));
     let body = TxnBody::CreateSession { timeout_ms: 4000 };
-    assert!(notes(&outs).contains(&Note::Proposed {
+    assert!(notes(&outs).contains(&Note::Repl(Event::Proposed {
         zxid: z(1, 1),
-        digest: zab::Txn::new(z(1, 1), session, 100, body, Some(origin)).digest
-    }));
+        digest: zkserver::Txn::new(z(1, 1), session, 100, body, Some(origin)).digest
+    })));
     // A request claiming another origin server is dropped.
     let bad = Origin {
         server: p(1),
         ..origin
     };
-    let req = Peer::request(session, op, bad);
+    let req = request_peer(session, op, bad);
     assert_eq!(o.msg(0, l0.next(req)), vec![]);
     // A write of a session that was never created fails with SessionExpired.
-    let req = Peer::request(SessionId(78), create("/x", ""), origin);
+    let req = request_peer(SessionId(78), create("/x", ""), origin);
     let outs = o.msg(0, l0.next(req));
     let txn = proposals_to(&outs, 0).pop().expect("proposed");
     assert_eq!(txn.body, TxnBody::Error(proto::zk::ZkError::SessionExpired));
@@ -425,11 +427,11 @@ fn leader_pings_and_steps_down_without_a_quorum() {
         vec![
             Output::Send {
                 to: p(0),
-                msg: peer(links[0].conn, FIRST_LIVE_SEQ, Peer::ping([]))
+                msg: peer(links[0].conn, FIRST_LIVE_SEQ, ping(&[]))
             },
             Output::Send {
                 to: p(1),
-                msg: peer(links[1].conn, FIRST_LIVE_SEQ, Peer::ping([]))
+                msg: peer(links[1].conn, FIRST_LIVE_SEQ, ping(&[]))
             },
             Output::SetTimer {
                 timer: TIMER_TICK,
@@ -441,10 +443,10 @@ fn leader_pings_and_steps_down_without_a_quorum() {
     let mut l0 = links[0];
     for _ in 0..6 {
         o.advance_ms(200);
-        o.msg(0, l0.next(Peer::ping([])));
+        o.msg(0, l0.next(ping(&[])));
         o.timer(TIMER_TICK);
     }
-    assert!(o.s.is_established_leader());
+    assert!(o.e().is_established_leader());
     // Now both are silent for sync_limit (5 ticks): step down.
     let pending = o.msg(9, write(3));
     assert!(!pending.is_empty());
@@ -452,23 +454,23 @@ fn leader_pings_and_steps_down_without_a_quorum() {
     for _ in 0..6 {
         o.advance_ms(200);
         last = o.timer(TIMER_TICK);
-        if o.s.state() == ServerState::Looking {
+        if o.e().state() == ServerState::Looking {
             break;
         }
     }
-    assert_eq!(o.s.state(), ServerState::Looking);
+    assert_eq!(o.e().state(), ServerState::Looking);
     assert_eq!(
-        o.s.last_leave_reason(),
+        o.e().last_leave_reason(),
         Some(zab::LeaveReason::SyncedQuorumLost)
     );
     assert_eq!(
         notes(&last),
         vec![
-            Note::State {
+            Note::Repl(Event::State {
                 state: ServerState::Looking,
                 epoch: Epoch(1)
-            },
-            Note::Phase(Phase::Election)
+            }),
+            Note::Repl(Event::Phase(Phase::Election))
         ]
     );
     // The connection with a write in flight is closed.
@@ -490,26 +492,26 @@ fn follower_that_loses_its_leader_goes_looking() {
         o.timer(TIMER_TICK);
     }
     // A ping keeps it alive.
-    let outs = o.msg(2, l.next(Peer::ping([])));
-    assert_eq!(peer_sends(&outs), vec![(p(2), Peer::ping([]))]);
+    let outs = o.msg(2, l.next(ping(&[])));
+    assert_eq!(peer_sends(&outs), vec![(p(2), ping(&[]))]);
     for _ in 0..4 {
         o.advance_ms(200);
         o.timer(TIMER_TICK);
     }
-    assert_eq!(o.s.state(), ServerState::Following);
+    assert_eq!(o.e().state(), ServerState::Following);
     o.advance_ms(200);
     let outs = o.timer(TIMER_TICK);
-    assert_eq!(o.s.state(), ServerState::Looking);
+    assert_eq!(o.e().state(), ServerState::Looking);
     assert_eq!(
-        o.s.last_leave_reason(),
+        o.e().last_leave_reason(),
         Some(zab::LeaveReason::LeaderSilent)
     );
     assert_eq!(
         notes(&outs)[0],
-        Note::State {
+        Note::Repl(Event::State {
             state: ServerState::Looking,
             epoch: Epoch(1)
-        }
+        })
     );
 }
 
@@ -520,15 +522,15 @@ fn leader_steps_down_before_the_zxid_counter_overflows() {
     let (mut o, _) = leader_with(c);
     o.msg(9, write(1));
     o.msg(10, write(1));
-    assert_eq!(o.s.last_logged_zxid(), z(1, 2));
+    assert_eq!(o.e().last_logged_zxid(), z(1, 2));
     let outs = o.msg(11, write(1));
-    assert_eq!(o.s.state(), ServerState::Looking);
+    assert_eq!(o.e().state(), ServerState::Looking);
     assert_eq!(
-        o.s.last_leave_reason(),
+        o.e().last_leave_reason(),
         Some(zab::LeaveReason::ZxidCounterExhausted)
     );
     assert_eq!(
-        o.s.last_logged_zxid(),
+        o.e().last_logged_zxid(),
         z(1, 2),
         "nothing proposed past the limit"
     );
@@ -550,13 +552,13 @@ fn stale_connections_are_dropped_and_gaps_break_them() {
     let stale = peer(l.conn.wrapping_add(1), 99, Peer::Commit { zxid: z(1, 1) });
     assert_eq!(o.msg(2, stale), vec![]);
     // From a server that is not our leader: dropped.
-    assert_eq!(o.msg(1, peer(l.conn, l.out_seq, Peer::ping([]))), vec![]);
+    assert_eq!(o.msg(1, peer(l.conn, l.out_seq, ping(&[]))), vec![]);
     // A gap: the connection is broken.
     l.out_seq += 1;
-    o.msg(2, l.next(Peer::ping([])));
-    assert_eq!(o.s.state(), ServerState::Looking);
+    o.msg(2, l.next(ping(&[])));
+    assert_eq!(o.e().state(), ServerState::Looking);
     assert_eq!(
-        o.s.last_leave_reason(),
+        o.e().last_leave_reason(),
         Some(zab::LeaveReason::LeaderConnectionGap)
     );
 
@@ -564,12 +566,12 @@ fn stale_connections_are_dropped_and_gaps_break_them() {
     let (mut o, links) = leader();
     let mut l0 = links[0];
     l0.out_seq += 1;
-    let outs = o.msg(0, l0.next(Peer::ping([])));
+    let outs = o.msg(0, l0.next(ping(&[])));
     assert_eq!(
         outs,
         vec![Output::Send {
             to: p(0),
-            msg: peer(links[0].conn, FIRST_LIVE_SEQ + 1, Peer::ping([]))
+            msg: peer(links[0].conn, FIRST_LIVE_SEQ + 1, ping(&[]))
         }],
         "a reset skips a sequence number"
     );
@@ -595,7 +597,7 @@ fn leader_forgets_learners_that_stay_silent() {
     };
     for _ in 0..6 {
         o.advance_ms(200);
-        o.msg(0, l0.next(Peer::ping([])));
+        o.msg(0, l0.next(ping(&[])));
         o.timer(TIMER_TICK);
     }
     // Follower 1 was silent past sync_limit: no more pings to it.
@@ -672,7 +674,7 @@ fn fsyncs_are_batched_while_one_is_in_flight() {
     // The completion issues one fsync covering both.
     let outs = o.disk_done(w1);
     assert_eq!(fsyncs(&outs).len(), 1);
-    let (appended, fsynced) = o.s.disk_counters();
+    let (appended, fsynced) = o.e().disk_counters();
     assert_eq!(
         fsynced, 4,
         "accepted epoch, current epoch, then two batches"
@@ -690,7 +692,7 @@ fn a_trunc_below_the_applied_point_rolls_back_to_the_snapshot() {
     let outs = o.msg(2, l.next(Peer::proposal(t.clone())));
     o.complete_fsync(&outs);
     o.msg(2, l.next(Peer::Commit { zxid: z(1, 1) }));
-    assert_eq!(o.s.last_applied_zxid(), z(1, 1));
+    assert_eq!(o.e().last_applied_zxid(), z(1, 1));
     // The leader goes away; a new one truncates below what we applied.
     o.advance_ms(2000);
     o.timer(TIMER_TICK);
@@ -717,15 +719,15 @@ fn a_trunc_below_the_applied_point_rolls_back_to_the_snapshot() {
     assert_eq!(
         notes(&outs),
         vec![
-            Note::Truncated {
+            Note::Repl(Event::Truncated {
                 after: Zxid::ZERO,
                 removed: [z(1, 1)].into()
-            },
-            Note::Reset {
+            }),
+            Note::Repl(Event::Reset {
                 upto: Zxid::ZERO,
                 history: 0
-            },
-            Note::Phase(Phase::Synchronization),
+            }),
+            Note::Repl(Event::Phase(Phase::Synchronization)),
         ]
     );
     assert_eq!(kv_read(&o.s, 1), None);

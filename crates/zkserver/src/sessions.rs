@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use proto::zk::{SessionId, ZkError};
 use proto::{NS_PER_MS, ProcessId, Time};
 
-use crate::app::SESSIONS_MAX;
+use crate::state::SESSIONS_MAX;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Tracked {

@@ -1,47 +1,47 @@
-//! [`Server`]: the `proto::Process` implementation. Owns dispatch of inputs to the election,
-//! leader and learner code, role transitions (with their notes), in-order delivery of
-//! committed txns to the request layer, log compaction, and the read-only views the
-//! invariant monitors use.
+//! [`Zab`]: the ZAB engine behind the `replication::Engine` interface. Owns dispatch of
+//! inputs to the election, leader and learner code, role transitions (with their events and
+//! the status its host hears), in-order delivery of committed entries to the host, log
+//! compaction, and the read-only views the invariant monitors use.
 //! Invariants: `log.base <= snapshot.zxid <= applied_zxid <= log.last`,
 //! `applied_zxid <= commit_upto` (commit_upto may run ahead of the log only transiently on a
 //! learner), `current_epoch <= accepted_epoch`, the applied history equals the log's
-//! cumulative digest at `applied_zxid`, txns are delivered once each in log order, and
-//! `state`/`phase` change only through `set_state`/`set_phase` (which emit the notes) and
-//! always follow the role and its stage. [`Server::check_invariants`] asserts the O(1) ones
-//! after every input.
+//! cumulative digest at `applied_zxid`, entries are delivered once each in log order,
+//! `state`/`phase` change only through `set_state`/`set_phase` (which emit the events) and
+//! always follow the role and its stage, and the host's last heard status is the engine's
+//! status. [`Zab::check_invariants`] asserts the O(1) ones after every input.
 
 use std::sync::Arc;
 
-use proto::{Ctx, Epoch, Process, ProcessId, Recovered, Time, TimerId, WriteId, Zxid};
+use proto::{Ctx, Epoch, ProcessId, Recovered, Time, TimerId, WriteId, Zxid};
+use replication::{App, Command, Engine, Entry, Event, Snapshot, Status};
 
-use crate::app::ZkState;
-use crate::clients::Clients;
 use crate::config::{Config, TIMER_FINALIZE, TIMER_NOTIFY, TIMER_TICK};
 use crate::disk::{Disk, Waiter};
 use crate::election::Election;
 use crate::leader::{LeaderStage, LeaderState};
 use crate::learner::{LearnerStage, LearnerState};
 use crate::log::TxnLog;
-use crate::msg::Msg;
-use crate::notes::Note;
+use crate::msg::{Peer, Wire};
 use crate::record::{Record, recover};
-use crate::types::{LeaveReason, Phase, ServerState, Snapshot, chain_digest};
-use crate::watches::Watches;
+use crate::types::{LeaveReason, Phase, ServerState, chain_digest};
 
-/// The outbox a [`Server`] writes to.
-pub type Out = proto::Outbox<Msg, Record, Note>;
+/// The outbox the engine writes to.
+pub type Out<A> = proto::Outbox<Wire<A>, Record<A>, Event>;
+
+/// The server above the engine, as the engine calls it.
+pub type Host<'a, A> = dyn replication::Host<A, Out<A>> + 'a;
 
 /// What the server is doing besides its durable state.
 #[derive(Debug)]
-pub(crate) enum Role {
+pub(crate) enum Role<A: App> {
     Looking,
-    Leading(Box<LeaderState>),
+    Leading(Box<LeaderState<A>>),
     Learning(Box<LearnerState>),
 }
 
-/// One ZooKeeper server (voter or observer). See the crate docs.
+/// The ZAB engine of one server (voter or observer). See the crate docs.
 #[derive(Debug)]
-pub struct Server {
+pub struct Zab<A: App> {
     pub(crate) cfg: Config,
     pub(crate) started: bool,
     pub(crate) state: ServerState,
@@ -49,23 +49,18 @@ pub struct Server {
     /// In-memory mirrors of the durable epochs (updated once the record is durable).
     pub(crate) accepted_epoch: Epoch,
     pub(crate) current_epoch: Epoch,
-    pub(crate) log: TxnLog,
+    pub(crate) log: TxnLog<A::Entry>,
     /// The latest local snapshot (recovered, compacted or installed).
-    pub(crate) snapshot: Arc<Snapshot>,
+    pub(crate) snapshot: Arc<Snapshot<A::State>>,
     /// The largest zxid this server knows to be committed.
     pub(crate) commit_upto: Zxid,
     pub(crate) applied_zxid: Zxid,
     pub(crate) applied_history: u64,
     pub(crate) disk: Disk,
     pub(crate) election: Election,
-    pub(crate) role: Role,
-    /// The applied znode tree and live sessions.
-    pub(crate) app: ZkState,
-    /// Client connections to this server.
-    pub(crate) clients: Clients,
-    pub(crate) watches: Watches,
-    /// The last session id this server handed out (ZooKeeper's `nextSessionId`).
-    pub(crate) next_session: u64,
+    pub(crate) role: Role<A>,
+    /// The status the host heard last.
+    pub(crate) reported: Status,
     /// The time of the input being handled on the clock every timeout of this server runs
     /// on: the monotonic clock (`ctx.mono`), or the wall clock with the planted bug zk-1366.
     /// Timers go through [`Server::set_timer`], which sets them on the same clock.
@@ -81,10 +76,10 @@ pub struct Server {
     pub(crate) zk2355_claimed_last: Option<Zxid>,
 }
 
-impl Server {
-    pub fn new(config: Config) -> Server {
+impl<A: App> Zab<A> {
+    pub fn new(config: Config) -> Zab<A> {
         config.validate();
-        Server {
+        Zab {
             cfg: config,
             started: false,
             state: ServerState::Looking,
@@ -99,10 +94,7 @@ impl Server {
             disk: Disk::new(0),
             election: Election::new(),
             role: Role::Looking,
-            app: ZkState::new(),
-            clients: Clients::default(),
-            watches: Watches::default(),
-            next_session: 0,
+            reported: Status::LOOKING,
             now: Time::ZERO,
             wall: Time::ZERO,
             rounds: 0,
@@ -120,20 +112,20 @@ impl Server {
 
     // ---- role transitions -------------------------------------------------------------
 
-    pub(crate) fn set_state(&mut self, state: ServerState, out: &mut Out) {
+    pub(crate) fn set_state(&mut self, state: ServerState, out: &mut Out<A>) {
         if self.state != state {
             self.state = state;
-            out.note(Note::State {
+            out.note(Event::State {
                 state,
                 epoch: self.current_epoch,
             });
         }
     }
 
-    pub(crate) fn set_phase(&mut self, phase: Phase, out: &mut Out) {
+    pub(crate) fn set_phase(&mut self, phase: Phase, out: &mut Out<A>) {
         if self.phase != phase {
             self.phase = phase;
-            out.note(Note::Phase(phase));
+            out.note(Event::Phase(phase));
         }
     }
 
@@ -150,7 +142,7 @@ impl Server {
 
     /// Sets `timer` at `at`, a reading of the clock `now` is read from: a monotonic timer,
     /// or with zk-1366 a wall-clock timer (which clock jumps move).
-    pub(crate) fn set_timer(&self, out: &mut Out, timer: TimerId, at: Time) {
+    pub(crate) fn set_timer(&self, out: &mut Out<A>, timer: TimerId, at: Time) {
         assert!(
             at >= self.now,
             "timer {timer:?} set in the past ({at} < {})",
@@ -169,7 +161,13 @@ impl Server {
     }
 
     /// Leaves LEADING / FOLLOWING / OBSERVING for a new election.
-    pub(crate) fn go_looking(&mut self, ctx: &mut Ctx, reason: LeaveReason, out: &mut Out) {
+    pub(crate) fn go_looking(
+        &mut self,
+        ctx: &mut Ctx,
+        reason: LeaveReason,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         assert!(
             !matches!(self.role, Role::Looking),
             "go_looking while already looking"
@@ -180,10 +178,35 @@ impl Server {
         }
         self.role = Role::Looking;
         out.cancel_timer(TIMER_TICK);
-        self.fail_pending(out);
+        self.report_status(host, out);
         self.set_state(ServerState::Looking, out);
         self.set_phase(Phase::Election, out);
         self.start_election(ctx, out);
+    }
+
+    /// The role as the host sees it.
+    pub(crate) fn status_now(&self) -> Status {
+        let (state, leader) = match &self.role {
+            Role::Looking => (ServerState::Looking, None),
+            Role::Leading(_) => (ServerState::Leading, Some(self.cfg.me)),
+            Role::Learning(l) => (self.state, Some(l.leader)),
+        };
+        Status {
+            state,
+            leader,
+            serving: self.serving(),
+        }
+    }
+
+    /// Tells the host the status, if it changed since it last heard it.
+    pub(crate) fn report_status(&mut self, host: &mut Host<'_, A>, out: &mut Out<A>) {
+        let status = self.status_now();
+        status.check();
+        if status != self.reported {
+            self.reported = status;
+            host.command(Command::Status(status), out);
+        }
+        assert_eq!(self.reported, self.status_now());
     }
 
     /// Asserts the O(1) invariants of this file's header, that state and phase follow the
@@ -208,9 +231,9 @@ impl Server {
             self.applied_zxid
         );
         assert_eq!(
-            self.app.tree().last_zxid(),
-            self.applied_zxid,
-            "the tree applied other txns than were delivered"
+            self.reported,
+            self.status_now(),
+            "the host missed a status change"
         );
         assert!(
             self.applied_zxid <= last && self.applied_zxid <= self.commit_upto,
@@ -262,25 +285,22 @@ impl Server {
     // ---- delivery ---------------------------------------------------------------------
 
     /// Delivers, in log order, every logged txn up to the commit point.
-    pub(crate) fn apply_committed(&mut self, out: &mut Out) {
+    pub(crate) fn apply_committed(&mut self, host: &mut Host<'_, A>, out: &mut Out<A>) {
         assert!(self.applied_zxid >= self.log.base_zxid());
         let limit = self.commit_upto.min(self.log.last_zxid());
         let start = self.log.index_after(self.applied_zxid);
         let mut end = start;
-        while end < self.log.len() && self.log.entries()[end].txn.zxid <= limit {
+        while end < self.log.len() && self.log.entries()[end].txn.zxid() <= limit {
             end += 1;
         }
         for i in start..end {
-            let txn = self.log.entries()[i].txn.clone();
-            assert!(txn.zxid > self.applied_zxid, "delivery out of order");
-            self.applied_history = chain_digest(self.applied_history, txn.zxid, txn.digest);
-            self.applied_zxid = txn.zxid;
-            out.note(Note::Delivered {
-                zxid: txn.zxid,
-                digest: txn.digest,
-            });
-            let result = self.app.apply(&txn);
-            self.on_applied(&txn, result, out);
+            let txn = Arc::clone(&self.log.entries()[i].txn);
+            let (zxid, digest) = (txn.zxid(), txn.digest());
+            assert!(zxid > self.applied_zxid, "delivery out of order");
+            self.applied_history = chain_digest(self.applied_history, zxid, digest);
+            self.applied_zxid = zxid;
+            out.note(Event::Delivered { zxid, digest });
+            host.command(Command::Deliver(txn), out);
         }
         assert_eq!(
             self.log.digest_at(self.applied_zxid),
@@ -289,21 +309,21 @@ impl Server {
         );
         // `end` is what `index_after(applied_zxid)` would find (checked in O(1)).
         let entries = self.log.entries();
-        debug_assert!(end == 0 || entries[end - 1].txn.zxid <= self.applied_zxid);
-        debug_assert!(end == entries.len() || entries[end].txn.zxid > self.applied_zxid);
-        self.maybe_compact(end, out);
+        debug_assert!(end == 0 || entries[end - 1].txn.zxid() <= self.applied_zxid);
+        debug_assert!(end == entries.len() || entries[end].txn.zxid() > self.applied_zxid);
+        self.maybe_compact(end, host, out);
     }
 
     /// Keeps the in-memory log bounded: with more than twice the window of applied entries,
     /// snapshot the applied state and keep only the last window of them.
     /// `applied_entries` is the number of applied log entries.
-    fn maybe_compact(&mut self, applied_entries: usize, out: &mut Out) {
+    fn maybe_compact(&mut self, applied_entries: usize, host: &mut Host<'_, A>, out: &mut Out<A>) {
         let window = self.cfg.log_window_txns;
         if applied_entries <= 2 * window {
             return;
         }
-        let trim_to = self.log.entries()[applied_entries - window - 1].txn.zxid;
-        let snapshot = Arc::new(self.snapshot_now());
+        let trim_to = self.log.entries()[applied_entries - window - 1].txn.zxid();
+        let snapshot = Arc::new(self.snapshot_now(host));
         // What recovery will check of this record: the snapshot is a point of the log.
         assert_eq!(
             self.log.digest_at(snapshot.zxid),
@@ -323,16 +343,21 @@ impl Server {
     }
 
     /// The applied state as a snapshot.
-    pub(crate) fn snapshot_now(&self) -> Snapshot {
+    pub(crate) fn snapshot_now(&self, host: &Host<'_, A>) -> Snapshot<A::State> {
         Snapshot {
             zxid: self.applied_zxid,
             history: self.applied_history,
-            state: self.app.clone(),
+            state: host.state().clone(),
         }
     }
 
     /// Replaces applied state (and, for SNAP, the log) by `snapshot`.
-    pub(crate) fn install_snapshot(&mut self, snapshot: Arc<Snapshot>, out: &mut Out) {
+    pub(crate) fn install_snapshot(
+        &mut self,
+        snapshot: Arc<Snapshot<A::State>>,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         assert!(
             matches!(self.role, Role::Learning(_)),
             "only a learner's state is replaced"
@@ -340,12 +365,17 @@ impl Server {
         self.disk
             .append(Record::InstallSnapshot(Arc::clone(&snapshot)), out);
         self.log = TxnLog::starting_at(snapshot.zxid, snapshot.history);
-        self.reset_applied(&snapshot, out);
+        self.reset_applied(&snapshot, host, out);
         self.snapshot = snapshot;
     }
 
     /// Applied state := `snapshot` (emits `Reset`).
-    pub(crate) fn reset_applied(&mut self, snapshot: &Snapshot, out: &mut Out) {
+    pub(crate) fn reset_applied(
+        &mut self,
+        snapshot: &Arc<Snapshot<A::State>>,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         // The applied history must stay the log's cumulative digest at the applied zxid.
         assert_eq!(
             self.log.digest_at(snapshot.zxid),
@@ -355,11 +385,11 @@ impl Server {
         self.applied_zxid = snapshot.zxid;
         self.applied_history = snapshot.history;
         self.commit_upto = snapshot.zxid;
-        self.app = snapshot.state.clone();
-        out.note(Note::Reset {
+        out.note(Event::Reset {
             upto: snapshot.zxid,
             history: snapshot.history,
         });
+        host.command(Command::Restore(Arc::clone(snapshot)), out);
     }
 
     /// The last zxid this server reports in votes and ACKEPOCH.
@@ -389,16 +419,24 @@ impl Server {
         }
     }
 
-    fn on_durable(&mut self, ctx: &mut Ctx, waiter: Waiter, out: &mut Out) {
+    fn on_durable(
+        &mut self,
+        ctx: &mut Ctx,
+        waiter: Waiter,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         match waiter {
             Waiter::Nothing => {}
             Waiter::LeaderAcceptedEpoch { round, epoch } => {
                 self.leader_accepted_epoch_durable(ctx, round, epoch, out)
             }
             Waiter::LeaderCurrentEpoch { round, epoch } => {
-                self.leader_current_epoch_durable(ctx, round, epoch, out)
+                self.leader_current_epoch_durable(ctx, round, epoch, host, out)
             }
-            Waiter::LeaderTxn { round, zxid } => self.leader_txn_durable(ctx, round, zxid, out),
+            Waiter::LeaderTxn { round, zxid } => {
+                self.leader_txn_durable(ctx, round, zxid, host, out)
+            }
             Waiter::LearnerAcceptedEpoch { conn, epoch } => {
                 self.learner_accepted_epoch_durable(ctx, conn, epoch, out)
             }
@@ -452,27 +490,8 @@ impl Server {
         self.log.digest_at(zxid)
     }
     /// The in-memory log (entries after its base point).
-    pub fn log(&self) -> &TxnLog {
+    pub fn log(&self) -> &TxnLog<A::Entry> {
         &self.log
-    }
-    /// The applied znode tree and live sessions.
-    pub fn app(&self) -> &ZkState {
-        &self.app
-    }
-    /// Client connections open on this server.
-    pub fn client_connections(&self) -> usize {
-        self.clients.len()
-    }
-    /// Watches registered on this server.
-    pub fn watch_count(&self) -> usize {
-        self.watches.len()
-    }
-    /// Sessions the leader tracks (None unless leading).
-    pub fn tracked_sessions(&self) -> Option<usize> {
-        match &self.role {
-            Role::Leading(l) => Some(l.tracker.len()),
-            _ => None,
-        }
     }
     pub fn is_established_leader(&self) -> bool {
         matches!(&self.role, Role::Leading(l) if l.stage == LeaderStage::Established)
@@ -514,40 +533,48 @@ impl Server {
     }
 }
 
-impl Process for Server {
-    type Msg = Msg;
-    type Record = Record;
-    type Note = Note;
+/// The engine's inputs: each reads the clocks first and checks the invariants last.
+impl<A: App> Engine<A> for Zab<A> {
+    type Wire = Wire<A>;
+    type Record = Record<A>;
 
     /// A reset connection (the peer's process crashed): a learner whose leader is gone
     /// starts an election at once; a leader forgets that learner (its quorum check on the
     /// next tick decides whether it can go on leading) — as ZooKeeper does when a socket
-    /// read fails.
-    fn on_disconnect(&mut self, ctx: &mut Ctx, peer: ProcessId, out: &mut Out) {
+    /// read fails. Resets of non-servers are not the engine's.
+    fn on_disconnect(
+        &mut self,
+        ctx: &mut Ctx,
+        peer: ProcessId,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         self.read_clocks(ctx);
-        if !self.cfg.is_server(peer) {
-            self.on_client_reset(peer);
-        } else {
-            match &mut self.role {
-                Role::Learning(l) if l.leader == peer => {
-                    self.go_looking(ctx, LeaveReason::LeaderConnectionReset, out)
-                }
-                Role::Leading(l) => l.forget_learner(peer),
-                _ => {}
+        assert!(
+            self.cfg.is_server(peer),
+            "a reset of a non-server reached the engine"
+        );
+        match &mut self.role {
+            Role::Learning(l) if l.leader == peer => {
+                self.go_looking(ctx, LeaveReason::LeaderConnectionReset, host, out)
             }
+            Role::Leading(l) => l.forget_learner(peer),
+            _ => {}
         }
         self.check_invariants();
     }
 
-    fn on_start(&mut self, ctx: &mut Ctx, disk: Recovered<'_, Record>, out: &mut Out) {
+    fn on_start(
+        &mut self,
+        ctx: &mut Ctx,
+        disk: Recovered<'_, Record<A>>,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         assert!(!self.started, "on_start called twice on one incarnation");
         assert_eq!(ctx.me, self.cfg.me, "config.me is not the kernel's id");
         self.started = true;
         self.read_clocks(ctx);
-        // ZooKeeper's `initializeNextSession`: the server id in the top byte, then a
-        // per-incarnation random base, so ids never repeat across servers or restarts.
-        let me_byte = u64::from(self.cfg.me.0) & 0xff;
-        self.next_session = (me_byte << 56) | ((ctx.rng.next_u64() >> 24) << 16);
         // A random WriteId origin per incarnation: completions of an earlier incarnation
         // can never be mistaken for ours. Halved so the sequence cannot wrap.
         self.disk = Disk::new(ctx.rng.next_u64() >> 1);
@@ -559,49 +586,63 @@ impl Process for Server {
         self.log = img.log;
         self.snapshot = img.snapshot;
         let snapshot = Arc::clone(&self.snapshot);
-        self.reset_applied(&snapshot, out);
+        self.reset_applied(&snapshot, host, out);
         self.state = ServerState::Looking;
         self.phase = Phase::Election;
-        out.note(Note::State {
+        out.note(Event::State {
             state: ServerState::Looking,
             epoch: self.current_epoch,
         });
-        out.note(Note::Phase(Phase::Election));
+        out.note(Event::Phase(Phase::Election));
         self.start_election(ctx, out);
         self.check_invariants();
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: Msg, out: &mut Out) {
+    fn on_message(
+        &mut self,
+        ctx: &mut Ctx,
+        from: ProcessId,
+        msg: Wire<A>,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         if !self.started {
             return;
         }
         self.read_clocks(ctx);
         match msg {
-            Msg::Notification(n) => self.on_notification(ctx, from, n, out),
-            Msg::Peer { conn, seq, body } if self.cfg.is_server(from) && from != self.cfg.me => {
+            Wire::Notification(n) => self.on_notification(ctx, from, n, host, out),
+            Wire::Peer { conn, seq, body } if self.cfg.is_server(from) && from != self.cfg.me => {
                 match self.role {
-                    Role::Leading(_) => self.leader_on_peer(ctx, from, conn, seq, body, out),
-                    Role::Learning(_) => self.learner_on_peer(ctx, from, conn, seq, body, out),
+                    Role::Leading(_) => self.leader_on_peer(ctx, from, conn, seq, body, host, out),
+                    Role::Learning(_) => {
+                        self.learner_on_peer(ctx, from, conn, seq, body, host, out)
+                    }
                     Role::Looking => {}
                 }
             }
-            Msg::FromClient(m) => self.on_client_msg(ctx, from, *m, out),
-            Msg::Peer { .. } | Msg::ToClient(_) => {}
+            Wire::Peer { .. } => {}
         }
         self.check_invariants();
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out) {
+    fn on_timer(
+        &mut self,
+        ctx: &mut Ctx,
+        timer: TimerId,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         if !self.started {
             return;
         }
         self.read_clocks(ctx);
         match timer {
             TIMER_NOTIFY => self.on_notify_timeout(ctx, out),
-            TIMER_FINALIZE => self.on_finalize_timeout(ctx, out),
+            TIMER_FINALIZE => self.on_finalize_timeout(ctx, host, out),
             TIMER_TICK => match self.role {
-                Role::Leading(_) => self.leader_tick(ctx, out),
-                Role::Learning(_) => self.learner_tick(ctx, out),
+                Role::Leading(_) => self.leader_tick(ctx, host, out),
+                Role::Learning(_) => self.learner_tick(ctx, host, out),
                 Role::Looking => {}
             },
             _ => {}
@@ -609,18 +650,80 @@ impl Process for Server {
         self.check_invariants();
     }
 
-    fn on_disk_done(&mut self, ctx: &mut Ctx, write: WriteId, out: &mut Out) {
+    fn on_disk_done(
+        &mut self,
+        ctx: &mut Ctx,
+        write: WriteId,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
         if !self.started {
             return;
         }
         self.read_clocks(ctx);
         if let Some(waiters) = self.disk.complete(write) {
             for &w in &waiters {
-                self.on_durable(ctx, w, out);
+                self.on_durable(ctx, w, host, out);
             }
             self.disk.recycle(waiters);
             self.disk.flush(out);
         }
         self.check_invariants();
+    }
+
+    fn next_position(
+        &mut self,
+        ctx: &mut Ctx,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) -> Option<Zxid> {
+        self.read_clocks(ctx);
+        let zxid = self.leader_next_zxid(ctx, host, out);
+        self.check_invariants();
+        zxid
+    }
+
+    fn propose(&mut self, entry: A::Entry, _host: &mut Host<'_, A>, out: &mut Out<A>) {
+        assert!(entry.digest_ok(), "an entry whose digest does not match it");
+        self.leader_propose(entry, out);
+        self.check_invariants();
+    }
+
+    fn barrier(&mut self, token: A::Msg, host: &mut Host<'_, A>, out: &mut Out<A>) -> bool {
+        assert!(self.serving(), "a barrier while not serving");
+        let asked = match &self.role {
+            Role::Leading(_) => self.leader_sync(self.cfg.me, token, host, out),
+            Role::Learning(_) => self.learner_send(Peer::Sync(token), out),
+            Role::Looking => unreachable!("serving while looking"),
+        };
+        self.check_invariants();
+        asked
+    }
+
+    fn send_to_leader(&mut self, msg: A::Msg, out: &mut Out<A>) -> bool {
+        matches!(self.role, Role::Learning(_)) && self.learner_send(Peer::App(msg), out)
+    }
+
+    fn send_to_peer(&mut self, to: ProcessId, msg: A::Msg, out: &mut Out<A>) -> bool {
+        let Role::Leading(l) = &mut self.role else {
+            return false;
+        };
+        let Some(h) = l.learners.get_mut(&to) else {
+            return false;
+        };
+        h.link.send(to, Peer::App(msg), out);
+        true
+    }
+
+    fn peer_serving(&self, peer: ProcessId) -> bool {
+        self.leader_learner_in_broadcast(peer)
+    }
+
+    fn status(&self) -> Status {
+        self.reported
+    }
+
+    fn delivered(&self) -> Zxid {
+        self.applied_zxid
     }
 }

@@ -2,7 +2,9 @@
 //! ahead of its leader, connection retries.
 
 use proto::{Epoch, Output, Zxid};
-use zab::{Note, Peer, Phase, Record, ServerState, TIMER_TICK};
+use replication::Event;
+use zab::{Phase, ServerState, TIMER_TICK};
+use zkserver::Note;
 
 use crate::harness::*;
 
@@ -11,7 +13,7 @@ fn leader_picks_an_epoch_above_the_quorums_accepted_epochs_and_persists_it_first
     let mut o = One::started(cfg(2, 3));
     elect_self(&mut o);
     // Alone it is no quorum: nothing happens yet.
-    assert_eq!(o.s.leader_epoch(), None);
+    assert_eq!(o.e().leader_epoch(), None);
     let outs = o.msg(
         0,
         peer(
@@ -47,7 +49,7 @@ fn leader_picks_an_epoch_above_the_quorums_accepted_epochs_and_persists_it_first
             )
         }]
     );
-    assert_eq!(o.s.accepted_epoch(), Epoch(4));
+    assert_eq!(o.e().accepted_epoch(), Epoch(4));
     // A late follower gets LEADERINFO at once.
     let outs = o.msg(
         1,
@@ -98,7 +100,7 @@ fn leader_picks_an_epoch_above_the_quorums_accepted_epochs_and_persists_it_first
     assert_eq!(
         outs,
         vec![
-            Output::Note(Note::Phase(Phase::Synchronization)),
+            Output::Note(Note::Repl(Event::Phase(Phase::Synchronization))),
             Output::Send {
                 to: p(0),
                 msg: peer(
@@ -123,22 +125,22 @@ fn leader_picks_an_epoch_above_the_quorums_accepted_epochs_and_persists_it_first
             },
         ]
     );
-    assert_eq!(o.s.current_epoch(), Epoch(4));
+    assert_eq!(o.e().current_epoch(), Epoch(4));
     // The NEWLEADER ACK makes a quorum: established, and UPTODATE goes out.
     let outs = o.msg(0, peer(77, 2, Peer::AckNewLeader { epoch: Epoch(4) }));
     assert_eq!(
         outs,
         vec![
-            Output::Note(Note::Established { epoch: Epoch(4) }),
-            Output::Note(Note::Phase(Phase::Broadcast)),
+            Output::Note(Note::Repl(Event::Established { epoch: Epoch(4) })),
+            Output::Note(Note::Repl(Event::Phase(Phase::Broadcast))),
             Output::Send {
                 to: p(0),
                 msg: peer(77, 3, Peer::UpToDate)
             },
         ]
     );
-    assert!(o.s.is_established_leader());
-    assert!(o.s.is_leader());
+    assert!(o.e().is_established_leader());
+    assert!(o.e().is_leader());
 }
 
 #[test]
@@ -165,7 +167,7 @@ fn follower_makes_the_accepted_epoch_durable_before_ackepoch() {
             Output::Fsync { write: w },
         ]
     );
-    assert_eq!(o.s.accepted_epoch(), Epoch(0), "not durable yet");
+    assert_eq!(o.e().accepted_epoch(), Epoch(0), "not durable yet");
     // A completion for another fsync does nothing.
     assert_eq!(o.disk_done(proto::WriteId(w.0.wrapping_add(5))), vec![]);
     let outs = o.disk_done(w);
@@ -183,7 +185,7 @@ fn follower_makes_the_accepted_epoch_durable_before_ackepoch() {
             )
         }]
     );
-    assert_eq!(o.s.accepted_epoch(), Epoch(1));
+    assert_eq!(o.e().accepted_epoch(), Epoch(1));
 }
 
 #[test]
@@ -232,11 +234,11 @@ fn follower_refuses_a_leader_epoch_below_its_accepted_epoch() {
             },
         ),
     );
-    assert_eq!(o.s.state(), ServerState::Looking);
-    assert!(notes(&outs).contains(&Note::State {
+    assert_eq!(o.e().state(), ServerState::Looking);
+    assert!(notes(&outs).contains(&Note::Repl(Event::State {
         state: ServerState::Looking,
         epoch: Epoch(0)
-    }));
+    })));
 }
 
 #[test]
@@ -266,7 +268,7 @@ fn minus_one_acks_do_not_count_toward_the_epoch_quorum() {
         ),
     );
     assert_eq!(outs, vec![]);
-    assert_eq!(o.s.current_epoch(), Epoch(0));
+    assert_eq!(o.e().current_epoch(), Epoch(0));
 }
 
 #[test]
@@ -295,19 +297,19 @@ fn leader_steps_down_when_a_follower_is_ahead() {
             },
         ),
     );
-    assert_eq!(o.s.state(), ServerState::Looking);
+    assert_eq!(o.e().state(), ServerState::Looking);
     assert_eq!(
-        o.s.last_leave_reason(),
+        o.e().last_leave_reason(),
         Some(zab::LeaveReason::FollowerAhead)
     );
     assert_eq!(
         notes(&outs)[..2],
         [
-            Note::State {
+            Note::Repl(Event::State {
                 state: ServerState::Looking,
                 epoch: Epoch(0)
-            },
-            Note::Phase(Phase::Election)
+            }),
+            Note::Repl(Event::Phase(Phase::Election))
         ]
     );
     assert!(outs.contains(&Output::CancelTimer { timer: TIMER_TICK }));
@@ -323,13 +325,13 @@ fn leader_without_a_quorum_gives_up_after_init_limit() {
         o.at_ms(1000 + 200 * t);
         let outs = o.timer(TIMER_TICK);
         assert_eq!(timers_set(&outs), vec![(TIMER_TICK, ms(1200 + 200 * t))]);
-        assert_eq!(o.s.state(), ServerState::Leading);
+        assert_eq!(o.e().state(), ServerState::Leading);
     }
     o.at_ms(3000);
     o.timer(TIMER_TICK);
-    assert_eq!(o.s.state(), ServerState::Looking);
+    assert_eq!(o.e().state(), ServerState::Looking);
     assert_eq!(
-        o.s.last_leave_reason(),
+        o.e().last_leave_reason(),
         Some(zab::LeaveReason::InitLimitExpired)
     );
 }
@@ -369,7 +371,7 @@ fn follower_retries_on_a_fresh_connection_then_gives_up() {
         o.advance_ms(200);
         o.timer(TIMER_TICK);
     }
-    assert_eq!(o.s.state(), ServerState::Looking);
+    assert_eq!(o.e().state(), ServerState::Looking);
 }
 
 #[test]

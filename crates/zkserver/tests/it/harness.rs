@@ -1,5 +1,6 @@
-//! Test harness: a deterministic fake entropy source, one server driven input by input with
-//! its outputs collected, and small builders for messages.
+//! Test harness: a deterministic fake entropy source, one ZooKeeper server on ZAB
+//! (`zkserver::ZabServer`) driven input by input with its outputs collected, and small
+//! builders for messages.
 
 #![allow(dead_code)]
 
@@ -11,9 +12,24 @@ use proto::{
     Ctx, Entropy, Epoch, NS_PER_MS, Output, Process, ProcessId, Recovered, Time, TimerId, WriteId,
     Zxid,
 };
-use zab::{Config, Msg, Note, Notification, Peer, Record, Server, ServerState};
+use zab::{Config, Notification, ServerState};
+use zkserver::{Msg, Note, PeerMsg, Touched, ZkApp};
 
+/// The server under test: a ZooKeeper server on the ZAB engine.
+pub type Server = zkserver::ZabServer;
+/// ZAB's records under a ZooKeeper server.
+pub type Record = zkserver::Record;
+/// ZAB's leader–learner messages with the ZooKeeper server's payloads.
+pub type Peer = zab::Peer<ZkApp>;
+/// ZAB's wire with the ZooKeeper server's payloads.
+pub type Wire = zab::Wire<ZkApp>;
+/// The ZAB engine under a ZooKeeper server.
+pub type Engine = zab::Zab<ZkApp>;
+/// A server's outbox.
+pub type Out = zkserver::Out<Record>;
 pub type O = Output<Msg, Record, Note>;
+pub type TxnLog = zab::TxnLog<zkserver::Txn>;
+pub type Snapshot = replication::Snapshot<zkserver::ZkState>;
 
 /// A SplitMix64 counter: deterministic "randomness".
 pub struct FakeRng(pub u64);
@@ -33,9 +49,20 @@ pub fn z(epoch: u32, counter: u32) -> Zxid {
     Zxid::new(Epoch(epoch), counter)
 }
 
-/// Config for server `me` of voters `0..n`.
+/// Engine config for server `me` of voters `0..n`.
 pub fn cfg(me: u32, n: u32) -> Config {
     Config::new(p(me), (0..n).map(p).collect(), vec![])
+}
+
+/// A ZooKeeper server on ZAB with engine config `c`: the server's own config lists every
+/// voter and observer, shares the engine's tick, and times sessions on the wall clock
+/// exactly when the engine plants zk-1366 (as the simulator builds them).
+pub fn server_of(c: Config) -> Server {
+    let servers: Vec<ProcessId> = c.voters.iter().chain(&c.observers).copied().collect();
+    let mut sc = zkserver::Config::new(c.me, servers);
+    sc.tick_ms = c.tick_ms;
+    sc.wall_clock_timeouts = c.bugs.zk_1366;
+    zkserver::Server::new(sc, zab::Zab::new(c))
 }
 
 /// One server under test.
@@ -53,7 +80,7 @@ impl One {
     pub fn new(cfg: Config) -> One {
         let me = cfg.me;
         One {
-            s: Server::new(cfg),
+            s: server_of(cfg),
             now: Time::ZERO,
             wall_offset_ns: 0,
             rng: FakeRng(u64::from(me.0) * 1000 + 1),
@@ -68,8 +95,13 @@ impl One {
         o
     }
 
-    fn run(&mut self, f: impl FnOnce(&mut Server, &mut Ctx, &mut zab::Out)) -> Vec<O> {
-        let mut out = zab::Out::default();
+    /// The engine's views.
+    pub fn e(&self) -> &Engine {
+        self.s.engine()
+    }
+
+    fn run(&mut self, f: impl FnOnce(&mut Server, &mut Ctx, &mut Out)) -> Vec<O> {
+        let mut out = Out::default();
         let mut ctx = Ctx {
             me: self.me,
             mono: self.now,
@@ -133,7 +165,7 @@ pub fn peer_sends(outs: &[O]) -> Vec<(ProcessId, Peer)> {
         .filter_map(|o| match o {
             Output::Send {
                 to,
-                msg: Msg::Peer { body, .. },
+                msg: Msg::Zab(Wire::Peer { body, .. }),
             } => Some((*to, body.clone())),
             _ => None,
         })
@@ -195,18 +227,29 @@ pub fn effects(outs: &[O]) -> Vec<O> {
 }
 
 pub fn notif(leader: u32, zxid: Zxid, ee: u64, state: ServerState, sid: u32, pe: u32) -> Msg {
-    Msg::Notification(Notification {
+    Msg::Zab(Wire::Notification(Notification {
         leader: p(leader),
         zxid,
         election_epoch: ee,
         state,
         sid: p(sid),
         peer_epoch: Epoch(pe),
-    })
+    }))
 }
 
 pub fn peer(conn: u64, seq: u64, body: Peer) -> Msg {
-    Msg::Peer { conn, seq, body }
+    Msg::Zab(Wire::Peer { conn, seq, body })
+}
+
+/// A PING carrying `touched` (the sessions a learner's clients were heard from; the
+/// leader's carry none).
+pub fn ping(touched: &[SessionId]) -> Peer {
+    Peer::ping(Touched(touched.into()))
+}
+
+/// A learner's forwarded client write (ZooKeeper's REQUEST).
+pub fn request_peer(session: SessionId, op: Op, origin: zkserver::Origin) -> Peer {
+    Peer::App(PeerMsg::request(session, op, origin))
 }
 
 /// The connection id of the latest peer message in `outs` sent to `to`.
@@ -216,7 +259,7 @@ pub fn conn_to(outs: &[O], to: u32) -> u64 {
         .find_map(|o| match o {
             Output::Send {
                 to: t,
-                msg: Msg::Peer { conn, .. },
+                msg: Msg::Zab(Wire::Peer { conn, .. }),
             } if *t == p(to) => Some(*conn),
             _ => None,
         })
@@ -230,27 +273,27 @@ pub fn ms(t: u64) -> Time {
 /// Makes `o` (LOOKING) decide for itself: every other voter sends a vote for it.
 pub fn elect_self(o: &mut One) {
     let me = o.me.0;
-    let zxid = o.s.last_logged_zxid();
-    let pe = o.s.current_epoch().0;
-    let ee = o.s.election_epoch();
-    let voters = o.s.config().voters.clone();
+    let zxid = o.e().last_logged_zxid();
+    let pe = o.e().current_epoch().0;
+    let ee = o.e().election_epoch();
+    let voters = o.e().config().voters.clone();
     for v in voters {
         if v != o.me {
             o.msg(v.0, notif(me, zxid, ee, ServerState::Looking, v.0, pe));
         }
     }
     o.timer(zab::TIMER_FINALIZE);
-    assert_eq!(o.s.state(), ServerState::Leading);
+    assert_eq!(o.e().state(), ServerState::Leading);
 }
 
 /// Makes `o` (LOOKING) follow `leader`; returns the connection id of its FOLLOWERINFO.
 pub fn follow(o: &mut One, leader: u32) -> u64 {
     // A quorum of decided servers points at `leader` (out-of-election join).
-    let voters = o.s.config().voters.clone();
-    let pe = o.s.current_epoch().0;
+    let voters = o.e().config().voters.clone();
+    let pe = o.e().current_epoch().0;
     let mut outs = Vec::new();
     for v in voters {
-        if v != o.me && o.s.state() == ServerState::Looking {
+        if v != o.me && o.e().state() == ServerState::Looking {
             let state = if v.0 == leader {
                 ServerState::Leading
             } else {
@@ -260,7 +303,7 @@ pub fn follow(o: &mut One, leader: u32) -> u64 {
         }
     }
     assert!(matches!(
-        o.s.state(),
+        o.e().state(),
         ServerState::Following | ServerState::Observing
     ));
     conn_to(&outs, leader)
@@ -302,7 +345,7 @@ pub fn synced_follower(o: &mut One, leader: u32, epoch: u32) -> Link {
     if !fsyncs(&outs).is_empty() {
         o.complete_fsync(&outs);
     }
-    let last = o.s.last_logged_zxid();
+    let last = o.e().last_logged_zxid();
     o.msg(
         leader,
         l.next(Peer::Diff {
@@ -354,9 +397,7 @@ pub fn establish(o: &mut One, followers: &[u32]) -> Vec<Link> {
     o.complete_fsync(&pending);
     let mut pending = Vec::new();
     for l in links.iter_mut() {
-        let last = o.s.last_logged_zxid();
-        let ce = o.s.current_epoch();
-        let _ = last;
+        let ce = o.e().current_epoch();
         let outs = o.msg(
             l.sid,
             l.next(Peer::AckEpoch {
@@ -367,11 +408,11 @@ pub fn establish(o: &mut One, followers: &[u32]) -> Vec<Link> {
         pending.extend(outs);
     }
     o.complete_fsync(&pending);
-    let epoch = o.s.current_epoch();
+    let epoch = o.e().current_epoch();
     for l in links.iter_mut() {
         o.msg(l.sid, l.next(Peer::AckNewLeader { epoch }));
     }
-    assert!(o.s.is_established_leader());
+    assert!(o.e().is_established_leader());
     links
 }
 
@@ -379,14 +420,14 @@ pub fn establish(o: &mut One, followers: &[u32]) -> Vec<Link> {
 
 /// A test txn standing for "key := value": creates `/k{key}-{zxid:016x}` holding `value`
 /// (a fresh path per zxid, so it applies cleanly on any prefix of a log).
-pub fn kv_txn(zxid: Zxid, key: u64, value: u64, origin: Option<zab::Origin>) -> zab::Txn {
+pub fn kv_txn(zxid: Zxid, key: u64, value: u64, origin: Option<zkserver::Origin>) -> zkserver::Txn {
     let body = datatree::TxnBody::Create {
         path: format!("/k{key}-{:016x}", zxid.0),
         data: value.to_string().into_bytes(),
         ephemeral: false,
         parent_cversion: -1,
     };
-    zab::Txn::new(zxid, SessionId::NONE, 0, body, origin)
+    zkserver::Txn::new(zxid, SessionId::NONE, 0, body, origin)
 }
 
 /// The value of the latest `kv_txn` for `key` applied by `s`.
@@ -450,7 +491,7 @@ pub fn to_client(outs: &[O], c: u32) -> Vec<ServerMsg> {
 }
 
 /// The txns proposed to follower `to` in `outs`.
-pub fn proposals_to(outs: &[O], to: u32) -> Vec<zab::Txn> {
+pub fn proposals_to(outs: &[O], to: u32) -> Vec<zkserver::Txn> {
     peer_sends(outs)
         .into_iter()
         .filter_map(|(t, b)| match b {
@@ -487,14 +528,14 @@ pub fn leader_session(o: &mut One, links: &mut [Link]) -> SessionId {
 pub fn follower_session(o: &mut One, l: &mut Link, zxid: Zxid) -> SessionId {
     let outs = o.msg(CLIENT, connect(1, None, Zxid::ZERO));
     let (session, origin) = match peer_sends(&outs).pop() {
-        Some((_, Peer::Request(r))) => {
+        Some((_, Peer::App(PeerMsg::Request(r)))) => {
             assert_eq!(r.op, Op::CreateSession { timeout_ms: 4000 });
             (r.session, r.origin)
         }
         other => panic!("expected a forwarded CreateSession, got {other:?}"),
     };
     let body = datatree::TxnBody::CreateSession { timeout_ms: 4000 };
-    let txn = zab::Txn::new(zxid, session, 0, body, Some(origin));
+    let txn = zkserver::Txn::new(zxid, session, 0, body, Some(origin));
     let outs = o.msg(l.sid, l.next(Peer::proposal(txn)));
     o.complete_fsync(&outs);
     let outs = o.msg(l.sid, l.next(Peer::Commit { zxid }));
@@ -510,8 +551,8 @@ pub fn follower_session(o: &mut One, l: &mut Link, zxid: Zxid) -> SessionId {
 }
 
 /// The state after applying `txns` to an empty one.
-pub fn state_of(txns: &[zab::Txn]) -> zab::ZkState {
-    let mut st = zab::ZkState::new();
+pub fn state_of(txns: &[zkserver::Txn]) -> zkserver::ZkState {
+    let mut st = zkserver::ZkState::new();
     for t in txns {
         st.apply(t);
     }

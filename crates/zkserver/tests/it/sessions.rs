@@ -1,13 +1,18 @@
 //! Sessions, watches and syncs on one server, exact outputs: watch events ahead of the
 //! reply that reflects the change, a reconnect refused when the client has seen more, a
 //! reconnect of an unknown session answered Expired, SessionMoved closing the connection,
-//! expiry proposed by the leader, and a sync answered after the proposals before it.
+//! expiry proposed by the leader (at the end of its tick), and a sync answered after the
+//! proposals before it.
+
+use std::sync::Arc;
 
 use datatree::TxnBody;
-use proto::Zxid;
 use proto::wire::{CloseReason, EventType, ServerMsg, WatchEvent};
 use proto::zk::{Op, OpResult, SessionId, ZkError};
-use zab::{Msg, Origin, Peer, TIMER_TICK};
+use proto::{Output, Zxid};
+use replication::Event;
+use zab::TIMER_TICK;
+use zkserver::{Msg, Note, Origin, PeerMsg};
 
 use crate::harness::*;
 
@@ -71,7 +76,7 @@ fn a_watch_event_goes_out_before_the_reply_that_reflects_the_change() {
 #[test]
 fn a_client_that_has_seen_more_is_refused_and_an_unknown_session_is_expired() {
     let (mut o, _, _) = leader_with_session();
-    let applied = o.s.last_applied_zxid();
+    let applied = o.e().last_applied_zxid();
     let ahead = Zxid(applied.0 + 1);
     let outs = o.msg(10, connect(5, Some(SessionId(99)), ahead));
     assert_eq!(
@@ -94,12 +99,12 @@ fn session_moved_closes_the_connection_instead_of_answering() {
     let session = follower_session(&mut o, &mut l, z(1, 1));
     let outs = o.msg(CLIENT, request(1, 1, create("/m", "")));
     let origin = match peer_sends(&outs).pop() {
-        Some((_, Peer::Request(r))) => r.origin,
+        Some((_, Peer::App(PeerMsg::Request(r)))) => r.origin,
         other => panic!("forwarded: {other:?}"),
     };
     // The leader found the session owned elsewhere: an error txn for this request.
     let body = TxnBody::Error(ZkError::SessionMoved);
-    let txn = zab::Txn::new(z(1, 2), session, 0, body, Some(origin));
+    let txn = zkserver::Txn::new(z(1, 2), session, 0, body, Some(origin));
     let outs = o.msg(2, l.next(Peer::proposal(txn)));
     o.complete_fsync(&outs);
     let outs = o.msg(2, l.next(Peer::Commit { zxid: z(1, 2) }));
@@ -122,7 +127,7 @@ fn the_leader_expires_a_silent_session_with_a_close_txn() {
     let mut closes = Vec::new();
     for _ in 0..25 {
         o.advance_ms(200);
-        o.msg(0, l0.next(Peer::ping([])));
+        o.msg(0, l0.next(ping(&[])));
         let outs = o.timer(TIMER_TICK);
         closes.extend(
             proposals_to(&outs, 0)
@@ -132,7 +137,7 @@ fn the_leader_expires_a_silent_session_with_a_close_txn() {
     }
     assert_eq!(closes.len(), 1, "expired exactly once");
     assert_eq!(closes[0].origin, None::<Origin>);
-    assert!(o.s.is_established_leader());
+    assert!(o.e().is_established_leader());
 }
 
 #[test]
@@ -141,7 +146,7 @@ fn touches_from_a_follower_keep_a_session_alive() {
     let mut l0 = links[0];
     for _ in 0..25 {
         o.advance_ms(200);
-        o.msg(0, l0.next(Peer::ping([session])));
+        o.msg(0, l0.next(ping(&[session])));
         let outs = o.timer(TIMER_TICK);
         assert!(proposals_to(&outs, 0).is_empty(), "nothing expires");
     }
@@ -198,4 +203,58 @@ fn a_ping_that_counts_more_requests_than_arrived_closes_the_connection() {
             ..
         }]
     ));
+}
+
+/// The established leader expires sessions at the END of its tick: the pings and the next
+/// tick timer go out first, then the CloseSession is logged and proposed (the expiry is the
+/// server's reaction to the engine's tick; before the zab / zkserver split it came before
+/// the pings and the timer). The test pins the order.
+#[test]
+fn the_leader_expires_sessions_after_its_pings_and_tick_timer() {
+    let (mut o, links, session) = leader_with_session();
+    let mut l0 = links[0];
+    // The session (4 s) was created at 100 ms: it expires on the tick at 4100 ms. Follower
+    // 0 answers every ping; follower 1 is silent and forgotten after syncLimit.
+    let outs = loop {
+        o.advance_ms(200);
+        o.msg(0, l0.next(ping(&[])));
+        let outs = o.timer(TIMER_TICK);
+        if o.now == ms(4100) {
+            break outs;
+        }
+        assert!(
+            proposals_to(&outs, 0).is_empty(),
+            "expired early at {:?}",
+            o.now
+        );
+    };
+    let body = TxnBody::CloseSession { paths: vec![] };
+    let close = zkserver::Txn::new(z(1, 2), session, 4100, body, None);
+    let w = fsyncs(&outs)[0];
+    assert_eq!(
+        outs,
+        vec![
+            Output::Send {
+                to: p(0),
+                msg: peer(l0.conn, 25, ping(&[]))
+            },
+            Output::SetTimer {
+                timer: TIMER_TICK,
+                at: ms(4300)
+            },
+            Output::Append {
+                record: Record::Txn(Arc::new(close.clone()))
+            },
+            Output::Fsync { write: w },
+            Output::Note(Note::Repl(Event::Proposed {
+                zxid: z(1, 2),
+                digest: close.digest
+            })),
+            Output::Send {
+                to: p(0),
+                msg: peer(l0.conn, 26, Peer::proposal(close))
+            },
+        ]
+    );
+    assert!(o.e().is_established_leader());
 }

@@ -1,0 +1,58 @@
+//! One ZooKeeper server ([`Server`], a `proto::Process`) over any replication engine
+//! (`replication::Engine`: ZAB's `zab::Zab`, or the trivial `replication::solo::Solo`):
+//! sessions (created and expired through the log, tracked by the leader), client
+//! connections and their FIFO request queues, the request pipeline (reads from the local
+//! tree, writes prepared by the leader, syncs as engine barriers), watches, and the applied
+//! znode tree. Its world's wire ([`Msg`]) and notes ([`Note`]) live here too.
+//!
+//! Module map (each file's `//!` header states the invariants it keeps):
+//! - `config`   — [`Config`]: the server's own settings.
+//! - `txn`      — [`Txn`]: the log entry (a znode-tree txn and its [`Origin`]).
+//! - `state`    — [`ZkState`]: the applied znode tree and live sessions.
+//! - `msg`      — the world's [`Msg`], the server's own [`PeerMsg`] and kinds.
+//! - `note`     — the world's [`Note`]s.
+//! - `server`   — [`Server`]: inputs, the engine bridge, views.
+//! - `prep`     — the leader's session checks and prepare; session expiry.
+//! - `requests` — connects, requests, replies, watch events, syncs.
+//! - `sessions` — the leader's session tracker.
+//! - `clients`  — client connections and their request queues.
+//! - `watches`  — the data / child watch tables.
+
+mod clients;
+mod config;
+mod msg;
+mod note;
+mod prep;
+mod requests;
+mod server;
+mod sessions;
+mod state;
+mod txn;
+mod watches;
+
+pub use config::Config;
+pub use msg::{
+    EngineWire, Msg, PeerMsg, PeerRequest, PeerSync, Revalidate, Revalidated, Touched, ZabWire,
+    kind,
+};
+pub use note::Note;
+pub use server::{Out, Server};
+pub use state::{SESSIONS_MAX, ZkState};
+pub use txn::{Origin, Txn};
+pub use watches::WATCHES_MAX;
+
+/// The ZooKeeper server's types as a replication engine sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZkApp;
+
+impl replication::App for ZkApp {
+    type Entry = Txn;
+    type State = ZkState;
+    type Msg = PeerMsg;
+    type Heartbeat = Touched;
+}
+
+/// A ZooKeeper server on ZAB.
+pub type ZabServer = Server<zab::Zab<ZkApp>>;
+/// ZAB's records under a ZooKeeper server.
+pub type Record = zab::Record<ZkApp>;
