@@ -15,7 +15,7 @@
 //! the recipe holds the lock, within the hold it was sent for; at most
 //! `writes_per_hold` acknowledged writes per hold.
 
-use client::recipes::lock::{Lock, LockEvent};
+use client::recipes::lock::{Lock, LockEvent, guid_of};
 use client::{Action, SessionState};
 use proto::history::{ClientNote, LockEnd};
 use proto::wire::ServerMsg;
@@ -105,10 +105,14 @@ impl LockWorker {
     pub fn explain(&self) -> String {
         let state = match (self.recipe.held(), self.recipe.waiting_for()) {
             (Some((node, _)), _) => format!("holding with {node}"),
-            (None, Some(p)) => format!(
-                "waiting for {p} (own node {})",
-                self.recipe.node().unwrap_or("unknown")
-            ),
+            (None, Some(p)) => {
+                let own = self.recipe.node().unwrap_or("unknown");
+                // The same guid: a node of this very hold, made by a create whose answer
+                // was lost (only the planted lock-no-guid leaves one behind).
+                let orphan = guid_of(p).is_some_and(|g| guid_of(own) == Some(g));
+                let whose = if orphan { ", its own orphan" } else { "" };
+                format!("waiting for {p}{whose} (own node {own})")
+            }
             _ if self.recipe.active() => "asking for the lock".to_string(),
             _ => "idle".to_string(),
         };
