@@ -134,6 +134,11 @@ impl Workload for Lock {
                 "lock_watch_events_per_hold_max",
                 s.watch_events_per_hold_max,
             ),
+            // The herd metric: about 1,000 when each waiter watches only its predecessor.
+            (
+                "lock_watch_events_per_1000_acquisitions",
+                (s.watch_events * 1000) / (s.acquisitions as u64).max(1),
+            ),
             ("lock_resource_writes", s.writes as u64),
             ("lock_stale_tokens_rejected", s.stale_tokens_rejected as u64),
             ("lock_documented_unsafety", documented as u64),
