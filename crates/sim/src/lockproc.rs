@@ -224,6 +224,10 @@ impl LockWorker {
             s.acked < self.config.writes_per_hold,
             "a write past the section's end"
         );
+        assert!(
+            self.recipe.held().is_some_and(|(_, t)| t == s.token),
+            "a write outside its hold"
+        );
         self.writes_sent += 1;
         let write = ResourceWrite {
             session: s.session,
@@ -253,6 +257,10 @@ impl LockWorker {
         match result {
             OpResult::Stat(_) => {
                 s.acked += 1;
+                assert!(
+                    s.acked <= self.config.writes_per_hold,
+                    "more acknowledgements than writes"
+                );
                 if s.acked == self.config.writes_per_hold {
                     // The critical section is over: release (no write is in flight).
                     self.section = None;

@@ -103,8 +103,9 @@ impl Fence {
 
     /// Handles one write: its number and whether it was accepted.
     pub fn write(&mut self, token: Option<u64>) -> (u64, bool) {
-        let before = self.token_max;
-        self.writes += 1;
+        self.check_invariants();
+        let before = (self.token_max, self.writes);
+        self.writes = self.writes.checked_add(1).expect("writes fit in u64");
         let accepted = match (self.fencing, token) {
             (false, _) => true,
             (true, None) => false, // a holder that sends no token is not fenced in
@@ -119,10 +120,24 @@ impl Fence {
             );
         }
         assert!(
-            self.token_max >= before,
+            self.token_max >= before.0,
             "the highest token never decreases"
         );
+        assert_eq!(self.writes, before.1 + 1, "writes are numbered in order");
+        self.check_invariants();
         (self.writes, accepted)
+    }
+
+    /// Without fencing no token is ever kept; with it, a kept token came with a write.
+    fn check_invariants(&self) {
+        assert!(
+            self.fencing || self.token_max.is_none(),
+            "a token kept without fencing"
+        );
+        assert!(
+            self.token_max.is_none() || self.writes > 0,
+            "a token without a write"
+        );
     }
 
     pub fn token_max(&self) -> Option<u64> {
@@ -170,6 +185,10 @@ impl Process for Resource {
             Some(w) if path == RESOURCE_PATH => w,
             _ => return, // not a resource write: nothing else speaks to the resource
         };
+        assert!(
+            write.n >= 1 && write.hold >= 1 && !write.session.is_none(),
+            "a write names its session's hold, counted from 1: {write:?}"
+        );
         let (index, accepted) = self.fence.write(write.token);
         out.note(Note::client(ClientNote::ResourceWrite {
             index,
