@@ -1,7 +1,9 @@
 //! zabsim's ZooKeeper-level checkers: the offline checkers of a simulated ZooKeeper history —
-//! consistency (`zk`, which confirms suspects with `lincheck`'s engine), watches (`watch`)
-//! and queue recipes (`queue`) — and the online ZAB protocol monitors (`monitor`).
+//! consistency (`zk`, which confirms suspects with `lincheck`'s engine), watches (`watch`),
+//! queue recipes (`queue`) and the lock recipe with its protected resource (`lock`) — and
+//! the online ZAB protocol monitors (`monitor`).
 
+pub mod lock;
 pub mod monitor;
 pub mod queue;
 pub mod watch;

@@ -95,6 +95,60 @@ pub struct QueueRecord {
     pub at_least_once: bool,
 }
 
+/// How a lock hold ended (see [`LockRecord`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockEnd {
+    /// The holder deleted its node (or found it gone when deleting it) after its work.
+    Released,
+    /// The session ended (or the node was found gone) before or while holding.
+    Lost,
+    /// The protected resource refused a write as stale: the holder gave the lock up.
+    Fenced,
+    /// Still running when the run ended (or the client crashed).
+    Open,
+}
+
+/// One lock acquisition by a lock-recipe client, from its request to its end. A hold is
+/// named by `(session, hold)`: the `hold`-th acquisition attempt of that session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRecord {
+    pub process: ProcessId,
+    pub session: SessionId,
+    pub hold: u64,
+    /// The lock node (`/lock`).
+    pub lock: String,
+    /// The client's own child of the lock node, once it knew it.
+    pub node: Option<String>,
+    /// The fencing token: the node's creation zxid, once acquired.
+    pub token: Option<u64>,
+    pub request_ns: u64,
+    pub acquired_ns: Option<u64>,
+    pub end_ns: Option<u64>,
+    pub end: LockEnd,
+    /// Watch events on lock nodes this acquisition received while waiting (the herd
+    /// metric: O(1) per acquisition when each waiter watches only its predecessor).
+    pub watch_events: u64,
+}
+
+/// One write the protected resource (a simulated storage service) handled, in its order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceRecord {
+    /// The resource's process.
+    pub resource: ProcessId,
+    /// The resource's write number (1, 2, …): its order.
+    pub index: u64,
+    /// Who wrote, in which hold (`LockRecord`'s `session` and `hold`).
+    pub holder: ProcessId,
+    pub session: SessionId,
+    pub hold: u64,
+    /// The fencing token the write carried (none without fencing).
+    pub token: Option<u64>,
+    pub time_ns: u64,
+    /// Accepted (changed the resource) or refused as stale.
+    pub accepted: bool,
+}
+
 /// One line of `history.jsonl`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -122,6 +176,10 @@ pub enum Event {
         time_ns: u64,
     },
     Queue(QueueRecord),
+    /// A lock-recipe acquisition (`LockRecord`).
+    Lock(LockRecord),
+    /// A write the protected resource handled.
+    Resource(ResourceRecord),
 }
 
 impl Event {
@@ -131,6 +189,8 @@ impl Event {
         match self {
             Event::Op(o) => o.complete_ns.unwrap_or(o.invoke_ns),
             Event::Queue(q) => q.complete_ns.unwrap_or(q.invoke_ns),
+            Event::Lock(l) => l.end_ns.unwrap_or(l.request_ns),
+            Event::Resource(r) => r.time_ns,
             Event::Watch { time_ns, .. }
             | Event::SessionEnd { time_ns, .. }
             | Event::ServerClose { time_ns, .. } => *time_ns,
@@ -176,6 +236,36 @@ pub enum ClientNote {
         call: u64,
         item: Option<u64>,
         outcome: Outcome,
+    },
+    /// A lock client asked for the lock: hold `hold` of `session`.
+    LockRequest {
+        session: SessionId,
+        hold: u64,
+        lock: String,
+    },
+    /// The hold acquired the lock with `node` (`token`: its creation zxid).
+    LockAcquired {
+        session: SessionId,
+        hold: u64,
+        node: String,
+        token: u64,
+    },
+    /// The hold ended; `node` is its node if it knew one.
+    LockEnd {
+        session: SessionId,
+        hold: u64,
+        node: Option<String>,
+        end: LockEnd,
+        watch_events: u64,
+    },
+    /// The protected resource handled write `index` of `holder`'s hold.
+    ResourceWrite {
+        index: u64,
+        holder: ProcessId,
+        session: SessionId,
+        hold: u64,
+        token: Option<u64>,
+        accepted: bool,
     },
 }
 

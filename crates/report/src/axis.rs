@@ -142,6 +142,27 @@ impl Axis {
         axis
     }
 
+    /// An axis of rows `lo..=hi` (whole numbers, such as process ids), each row labelled
+    /// and given a unit of height (the axis runs from `lo − 0.5` to `hi + 0.5`); with more
+    /// rows than labels fit, every k-th is labelled.
+    pub fn rows(lo: u32, hi: u32) -> Axis {
+        assert!(lo <= hi, "rows {lo}..={hi}");
+        let n = (hi - lo) as usize + 1;
+        let stride = n.div_ceil(TICKS_MAX).max(1);
+        let major: Vec<(f64, String)> = (lo..=hi)
+            .step_by(stride)
+            .map(|r| (f64::from(r), r.to_string()))
+            .collect();
+        assert!(!major.is_empty() && major.len() <= TICKS_MAX);
+        Axis {
+            lo: f64::from(lo) - 0.5,
+            hi: f64::from(hi) + 0.5,
+            log: false,
+            major,
+            minor: Vec::new(),
+        }
+    }
+
     /// A logarithmic axis covering `lo..hi` (both > 0), widened to the nearest 1..9 · 10^e
     /// values; labelled at every such value over about a decade, at 1-2-5 over up to 2.5
     /// decades, at powers of ten beyond (and always at both ends).
@@ -344,6 +365,14 @@ mod tests {
         assert_eq!(labels(&w).last().map(String::as_str), Some("300"));
         let w = Axis::linear_within(-0.5, 7.5);
         assert_eq!(labels(&w), ["0", "1", "2", "3", "4", "5", "6", "7"]);
+        let r = Axis::rows(5, 8);
+        assert_eq!((r.lo(), r.hi()), (4.5, 8.5));
+        assert_eq!(labels(&r), ["5", "6", "7", "8"]);
+        assert_eq!(
+            labels(&Axis::rows(0, 99)).len(),
+            34,
+            "every 3rd of 100 rows"
+        );
     }
 
     #[test]

@@ -198,6 +198,17 @@ fn operations(o: &mut String, d: &RunData) {
         d.queue_ops
     )
     .unwrap();
+    if !d.locks.is_empty() {
+        let refused = d.resource_writes.iter().filter(|w| !w.accepted).count();
+        writeln!(
+            o,
+            "<p>Lock recipe: {} holds, {} writes to the protected resource ({refused} refused \
+             as stale).</p>",
+            d.locks.len(),
+            d.resource_writes.len()
+        )
+        .unwrap();
+    }
 }
 
 fn faults(o: &mut String, d: &RunData) {

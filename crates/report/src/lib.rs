@@ -30,6 +30,8 @@ pub const CHARTS: [&str; 4] = [
     "throughput",
     "latency-cdf",
 ];
+/// The lock recipe's charts, drawn (first) when the history has lock holds.
+pub const LOCK_CHARTS: [&str; 2] = ["lock-holders", "lock-wait-hold"];
 pub const INDEX: &str = "index.html";
 
 /// What a report wrote.
@@ -49,6 +51,28 @@ pub fn render_data(data: &RunData) -> Result<Vec<(String, Vec<u8>)>, String> {
         out.push((format!("{stem}.svg"), r.svg.into_bytes()));
         out.push((format!("{stem}.png"), r.png));
     };
+    // Recipe-level charts first: what a user of the recipe wants to see.
+    let mut recipe: Vec<(&str, String)> = Vec::new();
+    if !data.locks.is_empty() {
+        push(
+            LOCK_CHARTS[0],
+            canvas::render(&charts::lock::Holders::new(&frame))?,
+        );
+        push(
+            LOCK_CHARTS[1],
+            canvas::render(&charts::lock::WaitHold::new(&frame))?,
+        );
+        recipe.push((
+            LOCK_CHARTS[0],
+            "Lock holds per client over time (bars by how they ended, waits as lines, \
+             refused writes as crosses)"
+                .to_string(),
+        ));
+        recipe.push((
+            LOCK_CHARTS[1],
+            "Lock wait (request to acquisition) and hold time distributions (CDF)".to_string(),
+        ));
+    }
     push(
         CHARTS[0],
         canvas::render(&charts::scatter::Scatter::new(&frame))?,
@@ -68,14 +92,22 @@ pub fn render_data(data: &RunData) -> Result<Vec<(String, Vec<u8>)>, String> {
         format!("Operations per {window} window by operation and outcome"),
         "Latency distribution (CDF) per operation kind".to_string(),
     ];
-    let refs: Vec<html::ChartRef<'_>> = CHARTS
+    let refs: Vec<html::ChartRef<'_>> = recipe
         .iter()
-        .zip(captions)
-        .map(|(stem, caption)| html::ChartRef { stem, caption })
+        .map(|(stem, caption)| html::ChartRef {
+            stem,
+            caption: caption.clone(),
+        })
+        .chain(
+            CHARTS
+                .iter()
+                .zip(captions)
+                .map(|(stem, caption)| html::ChartRef { stem, caption }),
+        )
         .collect();
     let page = html::page(data, frame.windows.width_ns, &refs);
     out.push((INDEX.to_string(), page.into_bytes()));
-    assert_eq!(out.len(), CHARTS.len() * 2 + 1);
+    assert_eq!(out.len(), (recipe.len() + CHARTS.len()) * 2 + 1);
     Ok(out)
 }
 

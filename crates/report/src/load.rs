@@ -83,6 +83,10 @@ pub struct RunData {
     pub session_ends: u64,
     pub server_closes: u64,
     pub queue_ops: u64,
+    /// Lock-recipe holds (`Event::Lock`) in file order.
+    pub locks: Vec<proto::history::LockRecord>,
+    /// The protected resource's writes (`Event::Resource`) in file order.
+    pub resource_writes: Vec<proto::history::ResourceRecord>,
 }
 
 impl RunData {
@@ -298,6 +302,8 @@ pub fn load(dir: &Path) -> Result<RunData, ReportError> {
         session_ends: 0,
         server_closes: 0,
         queue_ops: 0,
+        locks: Vec::new(),
+        resource_writes: Vec::new(),
     };
     let history_path = dir.join(HISTORY_FILE);
     if history_path.exists() {
@@ -339,6 +345,8 @@ fn read_history(path: &Path, data: &mut RunData) -> Result<(), ReportError> {
             Event::SessionEnd { .. } => data.session_ends += 1,
             Event::ServerClose { .. } => data.server_closes += 1,
             Event::Queue(_) => data.queue_ops += 1,
+            Event::Lock(l) => data.locks.push(l),
+            Event::Resource(r) => data.resource_writes.push(r),
         }
     }
     Ok(())

@@ -96,7 +96,7 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::Zk3911 => b.zk_3911 = true,
             BugName::Zk2355 => b.zk_2355 = true,
             BugName::Zk1366 => b.zk_1366 = true,
-            BugName::QueueDeleteFirst => {} // a recipe bug, not the server's
+            BugName::QueueDeleteFirst | BugName::LockNoGuid => {} // recipe bugs, not the server's
         }
     }
     b
@@ -365,6 +365,9 @@ impl Observer<Node> for EnsembleObserver {
             self.monitors
                 .on_note(now, pid, &ProtocolEvent::Crashed)
                 .expect("a crash breaks no invariant");
+        } else {
+            // A client (only the lock's holders are fault targets): its calls die with it.
+            self.history.on_crash(now, pid);
         }
         if Some(pid) == self.leader {
             self.lose_leader(now);

@@ -10,7 +10,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use proto::history::{ClientNote, Event, OpRecord, Outcome, QueueRecord};
+use proto::history::{
+    ClientNote, Event, LockEnd, LockRecord, OpRecord, Outcome, QueueRecord, ResourceRecord,
+};
 use proto::zk::SessionId;
 use proto::{ProcessId, Time, Zxid};
 use zkserver::Note;
@@ -30,6 +32,11 @@ pub struct HistoryRecorder {
     applied: BTreeMap<(SessionId, u64), Zxid>,
     /// Queue operations started, not yet ended: (process, call) → record so far.
     queue_pending: BTreeMap<(ProcessId, u64), QueueRecord>,
+    /// Lock holds requested, not yet ended: (process, session, hold) → record so far.
+    lock_pending: BTreeMap<(ProcessId, SessionId, u64), LockRecord>,
+    /// Operations of client processes that crashed before they completed (kept apart: a
+    /// restarted process numbers its calls from the start again).
+    crashed: Vec<OpRecord>,
     pub dropped: u64,
 }
 
@@ -49,6 +56,35 @@ impl HistoryRecorder {
             }
             _ => {}
         }
+    }
+
+    /// Process `pid` crashed: whatever it had in flight is never answered. Its operations
+    /// end `info` (kept for the end of the history), its lock holds end `open`. Servers
+    /// have nothing here, so only crashed clients change the history.
+    pub fn on_crash(&mut self, now: Time, pid: ProcessId) {
+        let calls: Vec<(ProcessId, u64)> = self
+            .pending
+            .range((pid, 0)..=(pid, u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in calls {
+            self.crashed.push(self.pending.remove(&k).expect("listed"));
+        }
+        let holds: Vec<(ProcessId, SessionId, u64)> = self
+            .lock_pending
+            .range((pid, SessionId(0), 0)..=(pid, SessionId(u64::MAX), u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in holds {
+            let mut record = self.lock_pending.remove(&k).expect("listed");
+            record.end_ns = Some(now.ns());
+            record.end = LockEnd::Open;
+            self.push(Event::Lock(record));
+        }
+        assert!(
+            !self.queue_pending.keys().any(|(p, _)| *p == pid),
+            "{pid}: queue clients are not fault targets"
+        );
     }
 
     fn on_client(&mut self, now: Time, pid: ProcessId, note: &ClientNote) {
@@ -134,6 +170,79 @@ impl HistoryRecorder {
                 record.outcome = *outcome;
                 self.push(Event::Queue(record));
             }
+            ClientNote::LockRequest {
+                session,
+                hold,
+                lock,
+            } => {
+                let record = LockRecord {
+                    process: pid,
+                    session: *session,
+                    hold: *hold,
+                    lock: lock.clone(),
+                    node: None,
+                    token: None,
+                    request_ns: now.ns(),
+                    acquired_ns: None,
+                    end_ns: None,
+                    end: LockEnd::Open,
+                    watch_events: 0,
+                };
+                let previous = self.lock_pending.insert((pid, *session, *hold), record);
+                assert!(previous.is_none(), "{pid} requested hold {hold} twice");
+            }
+            ClientNote::LockAcquired {
+                session,
+                hold,
+                node,
+                token,
+            } => {
+                let record = self
+                    .lock_pending
+                    .get_mut(&(pid, *session, *hold))
+                    .unwrap_or_else(|| panic!("{pid} acquired hold {hold} never requested"));
+                assert!(
+                    record.acquired_ns.is_none(),
+                    "{pid} acquired hold {hold} twice"
+                );
+                record.node = Some(node.clone());
+                record.token = Some(*token);
+                record.acquired_ns = Some(now.ns());
+            }
+            ClientNote::LockEnd {
+                session,
+                hold,
+                node,
+                end,
+                watch_events,
+            } => {
+                let mut record = self
+                    .lock_pending
+                    .remove(&(pid, *session, *hold))
+                    .unwrap_or_else(|| panic!("{pid} ended hold {hold} never requested"));
+                record.node = node.clone().or(record.node);
+                record.end_ns = Some(now.ns());
+                record.end = *end;
+                record.watch_events = *watch_events;
+                self.push(Event::Lock(record));
+            }
+            ClientNote::ResourceWrite {
+                index,
+                holder,
+                session,
+                hold,
+                token,
+                accepted,
+            } => self.push(Event::Resource(ResourceRecord {
+                resource: pid,
+                index: *index,
+                holder: *holder,
+                session: *session,
+                hold: *hold,
+                token: *token,
+                time_ns: now.ns(),
+                accepted: *accepted,
+            })),
         }
     }
 
@@ -156,6 +265,7 @@ impl HistoryRecorder {
             }
         }
         let mut open: Vec<OpRecord> = std::mem::take(&mut self.pending).into_values().collect();
+        open.append(&mut self.crashed);
         for r in &mut open {
             fill_zxid(&applied, r);
         }
@@ -173,6 +283,13 @@ impl HistoryRecorder {
             .collect();
         for r in open {
             self.push(Event::Queue(r));
+        }
+        // Lock holds still running: ended `open`, at their request time.
+        let open: Vec<LockRecord> = std::mem::take(&mut self.lock_pending)
+            .into_values()
+            .collect();
+        for r in open {
+            self.push(Event::Lock(r));
         }
         self.events
     }

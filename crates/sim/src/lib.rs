@@ -1,6 +1,6 @@
 //! The simulated ZooKeeper world on zabsim's kernel: scenarios (their schema and loader),
 //! the ensemble's processes (servers, client hosts, load generators, queue processes,
-//! zk-script), its observer (ZAB monitors, liveness, statistics), the client-visible
+//! lock clients and their protected resource, zk-script), its observer (ZAB monitors, liveness, statistics), the client-visible
 //! history and its checks, and `run`, which resolves a scenario into a kernel run.
 
 pub mod clienthost;
@@ -9,9 +9,11 @@ pub mod histcheck;
 pub mod history;
 pub mod keydist;
 pub mod loadgen;
+pub mod lockproc;
 pub mod node;
 pub mod notetext;
 pub mod queueproc;
+pub mod resource;
 pub mod run;
 pub mod scenario;
 pub mod workload;

@@ -71,6 +71,17 @@ fn client_note_text(note: &proto::history::ClientNote) -> NoteText {
         C::SessionEnd { .. } => "session end".to_string(),
         C::QueueStart { kind, .. } => format!("queue {}", head(&format!("{kind:?}"))),
         C::QueueEnd { .. } => "queue done".to_string(),
+        C::LockRequest { hold, .. } => format!("lock request {hold}"),
+        C::LockAcquired { node, .. } => format!("lock acquired {node}"),
+        C::LockEnd { end, .. } => format!("lock end {end:?}"),
+        C::ResourceWrite {
+            index, accepted, ..
+        } => {
+            format!(
+                "resource write {index} {}",
+                if *accepted { "ok" } else { "refused" }
+            )
+        }
     };
     NoteText { name, detail }
 }

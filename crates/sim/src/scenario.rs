@@ -166,8 +166,53 @@ pub enum WorkloadConfig {
         /// Queue-recipe clients besides the KV generators (`[workload.queue]`).
         #[serde(default)]
         queue: Option<QueueWorkload>,
+        /// Lock-recipe clients and their protected resource (`[workload.lock]`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lock: Option<LockWorkload>,
     },
 }
+
+/// `[workload.lock]`: `clients` lock clients each complete `holds` holds of `/lock` (the
+/// lock recipe with protected creates; a hold lost to an expiry does not count), writing
+/// `writes_per_hold` times to the protected resource while they hold it — each write
+/// after the previous one was acknowledged and `work_ms` passed — and thinking `think_ms`
+/// (on average) between holds. With `fencing` (default on) each write carries the hold's
+/// fencing token (its node's creation zxid) and the resource refuses a lower token than
+/// the highest it accepted. The lock clients are fault targets after the servers (indices
+/// `servers + observers ..`), so pauses and partitions reach them — a holder paused past
+/// its session timeout loses its lock to an expiry; the resource is not.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockWorkload {
+    pub clients: u32,
+    pub holds: u64,
+    #[serde(default = "default_writes_per_hold")]
+    pub writes_per_hold: u64,
+    #[serde(default = "default_work_ms")]
+    pub work_ms: u64,
+    #[serde(default = "default_think_ms")]
+    pub think_ms: u64,
+    #[serde(default = "default_fencing")]
+    pub fencing: bool,
+}
+
+fn default_writes_per_hold() -> u64 {
+    3
+}
+fn default_work_ms() -> u64 {
+    2
+}
+fn default_think_ms() -> u64 {
+    5
+}
+fn default_fencing() -> bool {
+    true
+}
+
+/// Most lock holds per client.
+pub const LOCK_HOLDS_MAX: u64 = 1_000_000;
+/// Most resource writes per hold.
+pub const LOCK_WRITES_PER_HOLD_MAX: u64 = 1_000;
 
 /// Which consumer recipe a queue workload runs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,12 +291,46 @@ impl WorkloadConfig {
     pub fn clients(&self) -> u32 {
         match self {
             // Saturating: the loader refuses more than `PROCESSES_MAX` processes.
-            WorkloadConfig::Writes { clients, queue, .. } => clients.saturating_add(
-                queue
-                    .as_ref()
-                    .map_or(0, |q| q.producers.saturating_add(q.consumers)),
-            ),
+            WorkloadConfig::Writes {
+                clients,
+                queue,
+                lock,
+                ..
+            } => clients
+                .saturating_add(
+                    queue
+                        .as_ref()
+                        .map_or(0, |q| q.producers.saturating_add(q.consumers)),
+                )
+                // The lock's clients and its protected resource.
+                .saturating_add(lock.as_ref().map_or(0, |l| l.clients.saturating_add(1))),
             _ => 0,
+        }
+    }
+
+    /// The client processes that are fault targets (after the servers): the lock's
+    /// clients, numbered as the layout does (KV generators, queue producers and consumers,
+    /// then the lock's resource and its clients), given the first client's process id.
+    pub fn client_fault_targets(&self, first_client: u32) -> Vec<ProcessId> {
+        let WorkloadConfig::Writes {
+            clients,
+            queue,
+            lock: Some(l),
+            ..
+        } = self
+        else {
+            return Vec::new();
+        };
+        let queue = queue.as_ref().map_or(0, |q| q.producers + q.consumers);
+        let first = first_client + clients + queue + 1;
+        (first..first + l.clients).map(ProcessId).collect()
+    }
+
+    /// The lock workload, if any.
+    pub fn lock(&self) -> Option<&LockWorkload> {
+        match self {
+            WorkloadConfig::Writes { lock, .. } => lock.as_ref(),
+            _ => None,
         }
     }
 
@@ -260,18 +339,26 @@ impl WorkloadConfig {
     pub fn largest_client_field(&self) -> &'static str {
         let WorkloadConfig::Writes {
             clients,
-            queue: Some(q),
+            queue,
+            lock,
             ..
         } = self
         else {
             return "workload.clients";
         };
-        let groups = [
-            (*clients, "workload.clients"),
-            (q.producers, "workload.queue.producers"),
-            (q.consumers, "workload.queue.consumers"),
-        ];
-        let largest = groups.iter().max_by_key(|(n, _)| *n).expect("three groups");
+        let mut groups = vec![(*clients, "workload.clients")];
+        if let Some(q) = queue {
+            groups.push((q.producers, "workload.queue.producers"));
+            groups.push((q.consumers, "workload.queue.consumers"));
+        }
+        if let Some(l) = lock {
+            groups.push((l.clients, "workload.lock.clients"));
+        }
+        // The largest group (ties go to the later one, as `max_by_key` picks).
+        let largest = groups
+            .iter()
+            .max_by_key(|(n, _)| *n)
+            .expect("at least the KV group");
         largest.1
     }
 
@@ -294,12 +381,24 @@ impl WorkloadConfig {
                 format!("probe (each process pings a random peer every {interval_ms} ms)")
             }
             WorkloadConfig::Relay { tokens } => format!("relay ({tokens} tokens per process)"),
-            WorkloadConfig::Writes { clients, queue, .. } => {
+            WorkloadConfig::Writes {
+                clients,
+                queue,
+                lock,
+                ..
+            } => {
                 let mut text = format!("writes ({clients} KV clients");
                 if let Some(q) = queue {
                     text += &format!(
                         ", {} producers and {} {:?} consumers on a queue",
                         q.producers, q.consumers, q.recipe
+                    );
+                }
+                if let Some(l) = lock {
+                    let fencing = if l.fencing { "with" } else { "without" };
+                    text += &format!(
+                        ", {} lock clients writing a resource {fencing} fencing tokens",
+                        l.clients
                     );
                 }
                 text + ")"
@@ -352,8 +451,8 @@ pub struct ZabConfig {
     /// Committed txns kept for DIFF; a follower further behind gets a SNAP.
     pub log_window_txns: u64,
     /// Planted historical bugs to switch on: `zk-1419`, `zk-335`, `zk-1154`, `zk-3911`,
-    /// `zk-2355`, `zk-1366`, `queue-delete-first`. Empty (the default) is the correct
-    /// protocol.
+    /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`. Empty (the default) is
+    /// the correct protocol.
     pub bugs: Vec<BugName>,
 }
 
@@ -394,6 +493,11 @@ pub enum BugName {
     /// The claim-queue consumer deletes the item before processing it.
     #[serde(rename = "queue-delete-first")]
     QueueDeleteFirst,
+    /// The lock recipe retries a create whose answer was lost without looking for the node
+    /// it may have made (no protected mode): the orphan blocks the lock until its session
+    /// ends.
+    #[serde(rename = "lock-no-guid")]
+    LockNoGuid,
 }
 
 /// A scenario without `[workload]` runs ZooKeeper with the default scenario's KV workload
@@ -413,6 +517,7 @@ impl Default for WorkloadConfig {
             key_dist: default_key_dist(),
             zipf_s: default_zipf_s(),
             queue: None,
+            lock: None,
         }
     }
 }
@@ -706,6 +811,9 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     )?;
     let processes = s.cluster.servers as u64 + s.cluster.observers as u64;
     let all = processes + s.workload.clients() as u64;
+    // Fault targets: the servers, then the lock's clients (at most `PROCESSES_MAX` once
+    // the process count is checked below).
+    let targets = processes + s.workload.lock().map_or(0, |l| u64::from(l.clients));
     check(
         s.cluster.servers >= 1,
         "cluster.servers",
@@ -740,7 +848,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
         "clock.drift_ppm_max",
         format!("must be within ±{DRIFT_PPM_MAX}"),
     )?;
-    validate_nemesis(&s.nemesis, processes as u32, s.run.safety_ms)?;
+    validate_nemesis(&s.nemesis, targets as u32, s.run.safety_ms)?;
     match s.workload {
         WorkloadConfig::Probe {
             interval_ms,
@@ -763,14 +871,19 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             session_timeout_ms,
             keys,
             ref queue,
+            ref lock,
             ref key_dist,
             zipf_s,
             ..
         } => {
             check(
-                clients + queue.as_ref().map_or(0, |q| q.producers + q.consumers) > 0,
+                clients
+                    + queue.as_ref().map_or(0, |q| q.producers + q.consumers)
+                    + lock.as_ref().map_or(0, |l| l.clients)
+                    > 0,
                 "workload.clients",
-                "must be positive (or give [workload.queue] producers and consumers)",
+                "must be positive (or give [workload.queue] producers and consumers, or \
+                 [workload.lock] clients)",
             )?;
             check(interval_ms > 0, "workload.interval_ms", "must be positive")?;
             check(
@@ -789,6 +902,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             if let Some(q) = queue {
                 validate_queue(q, &s.zab.bugs)?;
             }
+            validate_lock(lock.as_ref(), &s.zab.bugs)?;
         }
     }
     check(
@@ -901,9 +1015,16 @@ fn validate_workload_times(w: &WorkloadConfig) -> Result<(), Problem> {
         WorkloadConfig::Probe { interval_ms, .. } => check_ms(*interval_ms, "workload.interval_ms"),
         WorkloadConfig::Relay { .. } => Ok(()),
         WorkloadConfig::Writes {
-            interval_ms, queue, ..
+            interval_ms,
+            queue,
+            lock,
+            ..
         } => {
             check_ms(*interval_ms, "workload.interval_ms")?;
+            if let Some(l) = lock {
+                check_ms(l.work_ms, "workload.lock.work_ms")?;
+                check_ms(l.think_ms, "workload.lock.think_ms")?;
+            }
             let Some(q) = queue else { return Ok(()) };
             check_ms(q.process_ms, "workload.queue.process_ms")?;
             match &q.rate {
@@ -942,6 +1063,27 @@ fn validate_queue(q: &QueueWorkload, bugs: &[BugName]) -> Result<(), Problem> {
         !bugs.contains(&BugName::QueueDeleteFirst) || q.recipe == QueueRecipe::Claim,
         "zab.bugs",
         "queue-delete-first is a bug of the claim recipe: set workload.queue.recipe = \"claim\"",
+    )
+}
+
+fn validate_lock(lock: Option<&LockWorkload>, bugs: &[BugName]) -> Result<(), Problem> {
+    let Some(l) = lock else {
+        return check(
+            !bugs.contains(&BugName::LockNoGuid),
+            "zab.bugs",
+            "lock-no-guid is a bug of the lock recipe: add a [workload.lock] section",
+        );
+    };
+    check(l.clients > 0, "workload.lock.clients", "must be positive")?;
+    check(
+        (1..=LOCK_HOLDS_MAX).contains(&l.holds),
+        "workload.lock.holds",
+        format!("must be in 1..={LOCK_HOLDS_MAX}"),
+    )?;
+    check(
+        (1..=LOCK_WRITES_PER_HOLD_MAX).contains(&l.writes_per_hold),
+        "workload.lock.writes_per_hold",
+        format!("must be in 1..={LOCK_WRITES_PER_HOLD_MAX}"),
     )
 }
 
@@ -1121,10 +1263,13 @@ pub fn resolve(s: &Scenario, seed: u64, kinds: &[&str]) -> Result<Resolved, Prob
     let swarm = (s.nemesis.random && s.nemesis.swarm)
         .then(|| nemesis::swarm_choice(&s.nemesis, &mut Stream::new(seed, Purpose::Swarm)));
     let mut faults = Stream::new(seed, Purpose::Faults);
+    // The servers, then the clients that are fault targets (the lock's; none otherwise).
+    let mut targets: Vec<ProcessId> = (0..servers).map(ProcessId).collect();
+    targets.extend(s.workload.client_fault_targets(servers));
     let plan = Plan {
         config: &s.nemesis,
         swarm: swarm.as_ref(),
-        target_count: servers,
+        target_count: targets.len() as u32,
         safety_ms: s.run.safety_ms,
     };
     let schedule = nemesis::build_schedule(&plan, &mut faults);
@@ -1136,7 +1281,7 @@ pub fn resolve(s: &Scenario, seed: u64, kinds: &[&str]) -> Result<Resolved, Prob
     let kernel = KernelConfig {
         seed,
         process_count: processes,
-        targets: (0..servers).map(ProcessId).collect(),
+        targets,
         network: s.network.clone(),
         disk: s.disk.clone(),
         cpu_cost_ns: cpu_costs(&s.cpu, kinds)?,

@@ -226,7 +226,9 @@ impl Classified {
                 | Event::ServerClose { .. }
                 | Event::Watch { .. }
                 | Event::SessionEnd { .. }
-                | Event::Queue(_) => {}
+                | Event::Queue(_)
+                | Event::Lock(_)
+                | Event::Resource(_) => {}
             }
         }
         for chain in &mut c.chains {
@@ -448,6 +450,35 @@ pub fn render_event(events: &[Event], index: usize) -> String {
                 q.process, q.kind, q.queue, q.outcome, q.invoke_ns
             )
         }
+        Event::Lock(l) => {
+            let at = |t: Option<u64>| t.map_or_else(|| "never".into(), |t| t.to_string());
+            write!(
+                text,
+                "{} lock {} hold {}/{} node {} token {} -> {:?} [{}..{}..{}]",
+                l.process,
+                l.lock,
+                l.session,
+                l.hold,
+                l.node.as_deref().unwrap_or("unknown"),
+                l.token.map_or_else(|| "none".into(), |t| format!("{t:#x}")),
+                l.end,
+                l.request_ns,
+                at(l.acquired_ns),
+                at(l.end_ns)
+            )
+        }
+        Event::Resource(r) => write!(
+            text,
+            "{} write #{} by {} hold {}/{} token {} -> {} [{}]",
+            r.resource,
+            r.index,
+            r.holder,
+            r.session,
+            r.hold,
+            r.token.map_or_else(|| "none".into(), |t| format!("{t:#x}")),
+            if r.accepted { "accepted" } else { "refused" },
+            r.time_ns
+        ),
     };
     text
 }

@@ -1,6 +1,7 @@
 //! Recipes on top of a [`Session`](crate::Session), as sans-IO state machines the host
-//! drives: the distributed queue (producer; take and claim consumers) and the token bucket
-//! that rate-limits producers.
+//! drives: the distributed queue (producer; take and claim consumers), the token bucket
+//! that rate-limits producers, and the lock (protected mode, predecessor watches).
 
 pub mod bucket;
+pub mod lock;
 pub mod queue;

@@ -102,7 +102,8 @@ pub fn set_duration(f: &mut Fault, v: u64) {
 }
 
 /// Resize the cluster to `servers` + `observers` fault targets. Node indices are servers
-/// first, then observers; the kept ones are renumbered, faults naming removed nodes drop
+/// first, then observers, then clients that are fault targets (the lock's, kept); the kept
+/// ones are renumbered, faults naming removed nodes drop
 /// them from their lists, and a fault left without a target or a usable layout goes.
 pub fn resize_cluster(s: &mut Scenario, servers: u32, observers: u32) {
     let (old_servers, old_observers) = (s.cluster.servers, s.cluster.observers);
@@ -110,15 +111,20 @@ pub fn resize_cluster(s: &mut Scenario, servers: u32, observers: u32) {
         servers <= old_servers && observers <= old_observers,
         "only shrinks"
     );
+    let old_targets = old_servers + old_observers;
     let map = |i: u32| -> Option<u32> {
         if i < old_servers {
             (i < servers).then_some(i)
-        } else {
+        } else if i < old_targets {
             let j = i - old_servers;
             (j < observers).then_some(servers + j)
+        } else {
+            // A client that is a fault target (the lock's): kept, after the servers.
+            Some(i - old_targets + servers + observers)
         }
     };
-    let targets = servers + observers;
+    let clients = s.workload.lock().map_or(0, |l| l.clients);
+    let targets = servers + observers + clients;
     s.cluster.servers = servers;
     s.cluster.observers = observers;
     let script = std::mem::take(&mut s.nemesis.script);

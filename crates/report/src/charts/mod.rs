@@ -1,7 +1,9 @@
-//! The four charts of a run, each in its own module, and the frame they share: the run, its
-//! time scale and its time windows.
+//! The four charts of a run, each in its own module, the recipe charts drawn when the run
+//! has their data (`lock`), and the frame they share: the run, its time scale and its time
+//! windows.
 
 pub mod cdf;
+pub mod lock;
 pub mod quantiles;
 pub mod scatter;
 pub mod throughput;

@@ -4,11 +4,13 @@
 //! the history checks know workloads only through [`Workload`]; ZooKeeper's own consistency
 //! and watch checks apply to every workload's history.
 //!
-//! Implementations: [`kv`] (the KV request generators) and [`queue`] (the queue recipes'
-//! producers and consumers). Adding a recipe is one module here, its case in [`of`], and its
-//! scenario section and files.
+//! Implementations: [`kv`] (the KV request generators), [`queue`] (the queue recipes'
+//! producers and consumers) and [`lock`] (the lock recipe's clients and their protected
+//! resource). Adding a recipe is one module here, its case in [`of`], and its scenario
+//! section and files.
 
 pub mod kv;
+pub mod lock;
 pub mod queue;
 
 use crate::node::Node;
@@ -50,7 +52,8 @@ pub trait Workload {
 }
 
 /// The workloads of an ensemble scenario, in process-number order (KV generators first,
-/// then the queue's producers and consumers). A probe scenario has none.
+/// then the queue's producers and consumers, then the lock's resource and clients). A
+/// probe scenario has none.
 pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
     let WorkloadConfig::Writes { queue, .. } = &s.workload else {
         return Vec::new();
@@ -61,6 +64,11 @@ pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
     }
     if let Some(q) = queue {
         all.push(Box::new(queue::Queue::new(s, q, servers)));
+    }
+    if let Some(l) = s.workload.lock() {
+        let before: u32 = all.iter().map(|w| w.clients()).sum();
+        let first = ProcessId(servers.len() as u32 + before);
+        all.push(Box::new(lock::Lock::new(s, l, servers, first)));
     }
     assert_eq!(
         all.iter().map(|w| u64::from(w.clients())).sum::<u64>(),
