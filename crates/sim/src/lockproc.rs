@@ -21,7 +21,7 @@ use proto::history::{ClientNote, LockEnd};
 use proto::wire::ServerMsg;
 use proto::zk::{Op, OpResult, SessionId, ZkError};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId};
-use zab::{Msg, Note, Record};
+use zkserver::{Msg, Note, Record};
 
 use crate::clienthost::{ClientHost, HostConfig};
 use crate::resource::ResourceWrite;

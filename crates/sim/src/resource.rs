@@ -6,7 +6,7 @@
 //! write it handles is reported for the history (`ClientNote::ResourceWrite`), in its
 //! order: what the lock checker (`check::lock`) judges mutual exclusion by.
 //!
-//! The wire is the ensemble's (`zab::Msg`, which has no variant of its own for a third
+//! The wire is the ensemble's (`zkserver::Msg`, which has no variant of its own for a third
 //! kind of service): a write travels as a client `Request` carrying
 //! `SetData { path: RESOURCE_PATH, data: <the write, encoded> }` and is answered by a
 //! `Reply` — `Stat` when accepted, `BadVersion` when refused as stale.
@@ -20,7 +20,7 @@ use proto::history::ClientNote;
 use proto::wire::{ClientMsg, ServerMsg};
 use proto::zk::{Op, OpResult, SessionId, Stat, ZkError};
 use proto::{Ctx, Outbox, Process, ProcessId, Recovered, TimerId, WriteId, Zxid};
-use zab::{Msg, Note, Record};
+use zkserver::{Msg, Note, Record};
 
 /// The path a resource write names (the resource has one object).
 pub const RESOURCE_PATH: &str = "/resource";

@@ -28,7 +28,7 @@ impl From<Event> for ProtocolEvent {
 }
 
 /// A read-only view of one live server, implemented by the simulator for a zab server
-/// (typically a newtype `ZabLog<'a>(&'a zab::Server)` returned by value).
+/// (typically a newtype `ZabLog<'a>(&'a zkserver::ZabServer)` returned by value).
 pub trait ServerLog {
     /// Cumulative digest of the server's txn log through `zxid` (the log's base point
     /// counts; zxid 0 → `Some(0)` on a fresh server); `None` when `zxid` is not in the log.
@@ -38,7 +38,7 @@ pub trait ServerLog {
     fn log_base_zxid(&self) -> Zxid;
     fn last_logged_zxid(&self) -> Zxid;
     fn current_epoch(&self) -> Epoch;
-    /// The epoch this server leads or is establishing (`zab::Server::leader_epoch`).
+    /// The epoch this server leads or is establishing (`zab::Zab::leader_epoch`).
     fn leading_epoch(&self) -> Option<Epoch>;
     fn is_established_leader(&self) -> bool;
 }
