@@ -149,6 +149,110 @@ pub struct ResourceRecord {
     pub accepted: bool,
 }
 
+/// How a leadership tenure of a leader-latch client ended (see [`LeaderRecord`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaderEnd {
+    /// The connection was lost (Curator's SUSPENDED: the standard error policy gives up
+    /// leadership until the latch has checked its node again).
+    Suspended,
+    /// The session ended: expired by the servers, or given up by the client after being
+    /// disconnected for its session timeout (Curator's LOST).
+    Lost,
+    /// The latch reset: its node was gone or not its own, and it asks again.
+    Reset,
+    /// Still leading when the run ended (or the client crashed).
+    Open,
+}
+
+/// One leadership tenure of a leader-latch client (the scheduler), from the moment it
+/// believed it led to the moment it stopped. `tenure` numbers the process's tenures (1, 2,
+/// …); `epoch` is its latch node's creation zxid, the fencing token its actions carry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderRecord {
+    pub process: ProcessId,
+    /// The session the latch ran in when it was elected.
+    pub session: SessionId,
+    pub tenure: u64,
+    /// The latch node (a child of the election node) it led with.
+    pub node: String,
+    pub epoch: u64,
+    pub start_ns: u64,
+    pub end_ns: Option<u64>,
+    pub end: LeaderEnd,
+}
+
+/// How a worker's execution of a task ended (see [`TaskRecord`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskEnd {
+    /// The worker marked the task done (its completion committed).
+    Done,
+    /// The task was taken from the worker (reassigned, or completed by another).
+    Dropped,
+    /// The worker's session ended during the execution.
+    Lost,
+    /// Still running when the run ended (or the worker crashed).
+    Open,
+}
+
+/// One execution of a task by a worker, from its first write to the protected resource to
+/// its end. `attempt` numbers the worker process's executions (1, 2, …); `token` is the
+/// fencing token of its last write: the epoch of the leader that assigned (or re-stamped)
+/// the task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub process: ProcessId,
+    pub session: SessionId,
+    pub attempt: u64,
+    pub task: u64,
+    pub token: Option<u64>,
+    pub start_ns: u64,
+    pub end_ns: Option<u64>,
+    pub end: TaskEnd,
+}
+
+/// One task-execution write the protected resource handled, in its order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskWriteRecord {
+    /// The resource's process.
+    pub resource: ProcessId,
+    /// The resource's write number (1, 2, …): its order.
+    pub index: u64,
+    /// Who wrote: the worker, its session and its execution (`TaskRecord`'s `attempt`).
+    pub worker: ProcessId,
+    pub session: SessionId,
+    pub attempt: u64,
+    pub task: u64,
+    /// The write's number within its execution (1, 2, …).
+    pub n: u64,
+    /// The fencing token the write carried (none without fencing).
+    pub token: Option<u64>,
+    pub time_ns: u64,
+    /// Accepted (changed the resource) or refused as stale.
+    pub accepted: bool,
+}
+
+/// What a leader's action (a write to the task tree) carries: `e=<epoch in hex>`, first in
+/// the written data. Only leaders write data that starts so.
+pub fn leader_action_data(epoch: u64) -> Vec<u8> {
+    format!("e={epoch:x}").into_bytes()
+}
+
+/// The epoch a leader's action carries, if `op` is one: a create or setData whose data is
+/// [`leader_action_data`], or a multi with such a member (the first one's).
+pub fn leader_action_epoch(op: &Op) -> Option<u64> {
+    match op {
+        Op::Create { data, .. } | Op::SetData { data, .. } => {
+            let text = std::str::from_utf8(data.strip_prefix(b"e=")?).ok()?;
+            let hex = text.split(' ').next()?;
+            u64::from_str_radix(hex, 16).ok()
+        }
+        Op::Multi(ops) => ops.iter().find_map(leader_action_epoch),
+        _ => None,
+    }
+}
+
 /// One line of `history.jsonl`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -180,6 +284,12 @@ pub enum Event {
     Lock(LockRecord),
     /// A write the protected resource handled.
     Resource(ResourceRecord),
+    /// A leadership tenure of a leader-latch client (`LeaderRecord`).
+    Leader(LeaderRecord),
+    /// A worker's execution of a task (`TaskRecord`).
+    Task(TaskRecord),
+    /// A task-execution write the protected resource handled.
+    TaskWrite(TaskWriteRecord),
 }
 
 impl Event {
@@ -191,6 +301,9 @@ impl Event {
             Event::Queue(q) => q.complete_ns.unwrap_or(q.invoke_ns),
             Event::Lock(l) => l.end_ns.unwrap_or(l.request_ns),
             Event::Resource(r) => r.time_ns,
+            Event::Leader(l) => l.end_ns.unwrap_or(l.start_ns),
+            Event::Task(t) => t.end_ns.unwrap_or(t.start_ns),
+            Event::TaskWrite(w) => w.time_ns,
             Event::Watch { time_ns, .. }
             | Event::SessionEnd { time_ns, .. }
             | Event::ServerClose { time_ns, .. } => *time_ns,
@@ -267,6 +380,41 @@ pub enum ClientNote {
         token: Option<u64>,
         accepted: bool,
     },
+    /// A leader-latch client started leading: its `tenure`-th tenure, with `node` and
+    /// `epoch` (the node's creation zxid).
+    LeaderStart {
+        session: SessionId,
+        tenure: u64,
+        node: String,
+        epoch: u64,
+    },
+    /// The tenure ended.
+    LeaderEnd { tenure: u64, end: LeaderEnd },
+    /// A worker started executing `task` (its `attempt`-th execution) with `token`.
+    TaskStart {
+        session: SessionId,
+        attempt: u64,
+        task: u64,
+        token: Option<u64>,
+    },
+    /// The execution ended (`token`: its last write's).
+    TaskEnd {
+        attempt: u64,
+        end: TaskEnd,
+        token: Option<u64>,
+    },
+    /// The protected resource handled write `index`, of `worker`'s execution `attempt` of
+    /// `task`.
+    TaskWrite {
+        index: u64,
+        worker: ProcessId,
+        session: SessionId,
+        attempt: u64,
+        task: u64,
+        n: u64,
+        token: Option<u64>,
+        accepted: bool,
+    },
 }
 
 #[cfg(test)]
@@ -292,6 +440,37 @@ mod tests {
             Outcome::of(&expired_by_server, Some(Zxid(9))),
             Outcome::Fail
         );
+    }
+
+    #[test]
+    fn leader_actions_carry_their_epoch() {
+        let data = leader_action_data(0x1_0000_002a);
+        assert_eq!(data, b"e=10000002a");
+        let create = Op::Create {
+            path: "/tasks/t-0000000001".into(),
+            data: data.clone(),
+            mode: CreateMode::Persistent,
+        };
+        assert_eq!(leader_action_epoch(&create), Some(0x1_0000_002a));
+        let delete = Op::Delete {
+            path: "/assign/w-1/t-0000000001".into(),
+            version: -1,
+        };
+        let multi = Op::Multi(vec![delete.clone(), create]);
+        assert_eq!(leader_action_epoch(&multi), Some(0x1_0000_002a));
+        assert_eq!(leader_action_epoch(&delete), None);
+        let worker = Op::Create {
+            path: "/done/t-0000000001".into(),
+            data: b"w=w-5 t=2a".to_vec(),
+            mode: CreateMode::Persistent,
+        };
+        assert_eq!(leader_action_epoch(&worker), None, "only leaders write e=");
+        let bad = Op::SetData {
+            path: "/x".into(),
+            data: b"e=zz".to_vec(),
+            version: -1,
+        };
+        assert_eq!(leader_action_epoch(&bad), None);
     }
 
     #[test]

@@ -3,5 +3,6 @@
 //! that rate-limits producers, and the lock (protected mode, predecessor watches).
 
 pub mod bucket;
+pub mod latch;
 pub mod lock;
 pub mod queue;
