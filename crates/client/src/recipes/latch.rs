@@ -68,7 +68,10 @@ pub enum LatchOp {
     /// Listing the children to check our place (generation `generation`).
     List { generation: u64 },
     /// `exists` with a watch on our predecessor.
-    Watch { generation: u64, predecessor: String },
+    Watch {
+        generation: u64,
+        predecessor: String,
+    },
     /// Reading our lowest node's stat before leading (epoch; owner check).
     Verify { generation: u64, node: String },
     /// A guaranteed delete of one of our nodes.
@@ -208,9 +211,18 @@ impl Latch {
     }
 
     fn check_invariants(&self) {
-        assert!(self.in_flight <= OPS_IN_FLIGHT_MAX, "too many ops in flight");
-        assert!(self.attempts.len() <= ATTEMPTS_MAX, "too many retried creates");
-        assert!(self.to_delete.len() <= DELETES_MAX, "too many pending deletes");
+        assert!(
+            self.in_flight <= OPS_IN_FLIGHT_MAX,
+            "too many ops in flight"
+        );
+        assert!(
+            self.attempts.len() <= ATTEMPTS_MAX,
+            "too many retried creates"
+        );
+        assert!(
+            self.to_delete.len() <= DELETES_MAX,
+            "too many pending deletes"
+        );
         assert!(
             self.deleting.iter().all(|d| self.to_delete.contains(d)),
             "a delete in flight that is not pending"
@@ -219,7 +231,10 @@ impl Latch {
             assert!(self.node.is_some(), "a leader without a node");
             assert!(self.started, "a leader before start");
         }
-        assert!(self.queue.len() <= OPS_IN_FLIGHT_MAX * 4, "the op queue is bounded");
+        assert!(
+            self.queue.len() <= OPS_IN_FLIGHT_MAX * 4,
+            "the op queue is bounded"
+        );
     }
 
     fn child_path(&self, name: &str) -> String {
@@ -291,7 +306,10 @@ impl Latch {
         self.generation += 1;
         self.resets += 1;
         let guid = format!("{:x}x{}", self.session.0, self.generation);
-        self.push(LatchOp::Create { generation: self.generation, guid });
+        self.push(LatchOp::Create {
+            generation: self.generation,
+            guid,
+        });
         event
     }
 
@@ -330,7 +348,9 @@ impl Latch {
         if self.setup_pending {
             self.push(LatchOp::Setup);
         }
-        self.push(LatchOp::List { generation: self.generation });
+        self.push(LatchOp::List {
+            generation: self.generation,
+        });
         self.push_due_retries();
         None
     }
@@ -405,7 +425,9 @@ impl Latch {
         if self.watching.as_deref() == Some(name) {
             self.watching = None;
             match event.kind {
-                EventType::NodeDeleted => self.push(LatchOp::List { generation: self.generation }),
+                EventType::NodeDeleted => self.push(LatchOp::List {
+                    generation: self.generation,
+                }),
                 // Anything else consumed the one-shot watch: set it again.
                 _ => self.push(LatchOp::Watch {
                     generation: self.generation,
@@ -426,7 +448,10 @@ impl Latch {
     ) -> Option<LatchEvent> {
         self.check_invariants();
         self.now = self.now.max(now);
-        assert!(self.in_flight > 0, "a result without an op in flight: {tag:?}");
+        assert!(
+            self.in_flight > 0,
+            "a result without an op in flight: {tag:?}"
+        );
         self.in_flight -= 1;
         let lost = matches!(
             result,
@@ -516,7 +541,10 @@ impl Latch {
                     _ => None, // lost: RECONNECTED lists again
                 }
             }
-            LatchOp::Watch { generation, predecessor } => {
+            LatchOp::Watch {
+                generation,
+                predecessor,
+            } => {
                 if generation != self.generation || !self.connected {
                     return None;
                 }
@@ -585,7 +613,9 @@ impl Latch {
             self.delete(old);
         }
         self.watching = None;
-        self.push(LatchOp::List { generation: self.generation });
+        self.push(LatchOp::List {
+            generation: self.generation,
+        });
         None
     }
 
@@ -689,7 +719,10 @@ mod tests {
             data: Vec::new(),
             mode: CreateMode::Persistent,
         };
-        assert_eq!(step(&mut l, setup, OpResult::Err(ZkError::NodeExists)), None);
+        assert_eq!(
+            step(&mut l, setup, OpResult::Err(ZkError::NodeExists)),
+            None
+        );
         l
     }
 
@@ -698,7 +731,10 @@ mod tests {
         let mut l = started(bugs);
         let mine = name("abx1", 3);
         assert_eq!(step(&mut l, create_op("abx1"), created(&mine)), None);
-        assert_eq!(step(&mut l, list_op(), children(&[&mine, &name("q", 5)])), None);
+        assert_eq!(
+            step(&mut l, list_op(), children(&[&mine, &name("q", 5)])),
+            None
+        );
         let got = step(&mut l, exists_op(&mine, false), exists(30, S));
         assert_eq!(
             got,
@@ -736,7 +772,10 @@ mod tests {
         step(&mut l, create_op("abx1"), created(&mine));
         // Unsorted listing: the predecessor is the next-lower node, not the head.
         assert_eq!(step(&mut l, list_op(), children(&[&mine, &a, &b])), None);
-        assert_eq!(step(&mut l, exists_op(&b, true), exists(50, SessionId(9))), None);
+        assert_eq!(
+            step(&mut l, exists_op(&b, true), exists(50, SessionId(9))),
+            None
+        );
         assert_eq!(l.watching(), Some(b.as_str()));
         assert_eq!(l.next_op(), None);
         l.on_watch(&WatchEvent {
@@ -779,7 +818,10 @@ mod tests {
             version: -1,
         };
         assert_eq!(step(&mut l, delete, OpResult::Err(ZkError::NoNode)), None);
-        assert_eq!(step(&mut l, create_op("abx2"), created(&name("abx2", 9))), None);
+        assert_eq!(
+            step(&mut l, create_op("abx2"), created(&name("abx2", 9))),
+            None
+        );
         assert_eq!(l.resets, 2);
     }
 
@@ -787,7 +829,11 @@ mod tests {
     fn a_lost_create_is_retried_after_the_back_off_by_its_guid() {
         let mut l = started(LatchBugs::default());
         assert_eq!(
-            step(&mut l, create_op("abx1"), OpResult::Err(ZkError::ConnectionLoss)),
+            step(
+                &mut l,
+                create_op("abx1"),
+                OpResult::Err(ZkError::ConnectionLoss)
+            ),
             None
         );
         let due = Time::ZERO.plus_ns(RETRY_BACKOFF_MS * NS_PER_MS);
@@ -796,7 +842,10 @@ mod tests {
         l.on_connected(S, T0);
         // RECONNECTED lists at once: no node known yet, so it resets (generation 2).
         assert_eq!(step(&mut l, list_op(), children(&[])), None);
-        assert_eq!(step(&mut l, create_op("abx2"), created(&name("abx2", 4))), None);
+        assert_eq!(
+            step(&mut l, create_op("abx2"), created(&name("abx2", 4))),
+            None
+        );
         assert_eq!(step(&mut l, list_op(), children(&[&name("abx2", 4)])), None);
         let got = step(&mut l, exists_op(&name("abx2", 4), false), exists(40, S));
         assert!(matches!(got, Some(LatchEvent::Elected { epoch: 40, .. })));
@@ -826,17 +875,29 @@ mod tests {
             ..LatchBugs::default()
         };
         let mut l = started(bugs);
-        step(&mut l, create_op("abx1"), OpResult::Err(ZkError::ConnectionLoss));
+        step(
+            &mut l,
+            create_op("abx1"),
+            OpResult::Err(ZkError::ConnectionLoss),
+        );
         l.on_disconnected();
         l.on_connected(S, T0);
         step(&mut l, list_op(), children(&[]));
         step(&mut l, create_op("abx2"), created(&name("abx2", 4)));
-        step(&mut l, list_op(), children(&[&name("abx2", 4), &name("q", 5)]));
+        step(
+            &mut l,
+            list_op(),
+            children(&[&name("abx2", 4), &name("q", 5)]),
+        );
         step(&mut l, exists_op(&name("abx2", 4), false), exists(40, S));
         assert_eq!(l.leading(), Some(40));
         // The retried create never reached the servers before: it creates now.
         l.on_tick(Time::ZERO.plus_ns(RETRY_BACKOFF_MS * NS_PER_MS));
-        step(&mut l, list_op(), children(&[&name("abx2", 4), &name("q", 5)]));
+        step(
+            &mut l,
+            list_op(),
+            children(&[&name("abx2", 4), &name("q", 5)]),
+        );
         let late = name("abx1", 6);
         assert_eq!(step(&mut l, create_op("abx1"), created(&late)), None);
         // setNode(late) deletes the leader's own node, lists again…
@@ -851,7 +912,11 @@ mod tests {
         );
         // …and watches q's node (now the lowest: q leads) while still leading itself.
         assert_eq!(
-            step(&mut l, exists_op(&name("q", 5), true), exists(50, SessionId(9))),
+            step(
+                &mut l,
+                exists_op(&name("q", 5), true),
+                exists(50, SessionId(9))
+            ),
             None
         );
         assert_eq!(l.leading(), Some(40), "two leaders");
@@ -880,7 +945,10 @@ mod tests {
             version: -1,
         };
         assert_eq!(step(&mut l, delete, OpResult::Deleted), None);
-        assert_eq!(step(&mut l, create_op("cdx2"), created(&name("cdx2", 8))), None);
+        assert_eq!(
+            step(&mut l, create_op("cdx2"), created(&name("cdx2", 8))),
+            None
+        );
     }
 
     #[test]

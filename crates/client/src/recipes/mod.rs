@@ -6,3 +6,5 @@ pub mod bucket;
 pub mod latch;
 pub mod lock;
 pub mod queue;
+pub mod scheduler;
+pub mod worker;
