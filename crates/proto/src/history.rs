@@ -389,7 +389,10 @@ pub enum ClientNote {
         epoch: u64,
     },
     /// The tenure ended.
-    LeaderEnd { tenure: u64, end: LeaderEnd },
+    LeaderEnd {
+        tenure: u64,
+        end: LeaderEnd,
+    },
     /// A worker started executing `task` (its `attempt`-th execution) with `token`.
     TaskStart {
         session: SessionId,

@@ -87,6 +87,12 @@ pub struct RunData {
     pub locks: Vec<proto::history::LockRecord>,
     /// The protected resource's writes (`Event::Resource`) in file order.
     pub resource_writes: Vec<proto::history::ResourceRecord>,
+    /// Leadership tenures (`Event::Leader`) in file order.
+    pub leaders: Vec<proto::history::LeaderRecord>,
+    /// Task executions (`Event::Task`) in file order.
+    pub tasks: Vec<proto::history::TaskRecord>,
+    /// Task-execution writes to the protected resource (`Event::TaskWrite`) in file order.
+    pub task_writes: Vec<proto::history::TaskWriteRecord>,
 }
 
 impl RunData {
@@ -304,6 +310,9 @@ pub fn load(dir: &Path) -> Result<RunData, ReportError> {
         queue_ops: 0,
         locks: Vec::new(),
         resource_writes: Vec::new(),
+        leaders: Vec::new(),
+        tasks: Vec::new(),
+        task_writes: Vec::new(),
     };
     let history_path = dir.join(HISTORY_FILE);
     if history_path.exists() {
@@ -347,6 +356,9 @@ fn read_history(path: &Path, data: &mut RunData) -> Result<(), ReportError> {
             Event::Queue(_) => data.queue_ops += 1,
             Event::Lock(l) => data.locks.push(l),
             Event::Resource(r) => data.resource_writes.push(r),
+            Event::Leader(l) => data.leaders.push(l),
+            Event::Task(t) => data.tasks.push(t),
+            Event::TaskWrite(w) => data.task_writes.push(w),
         }
     }
     Ok(())

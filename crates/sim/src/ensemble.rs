@@ -96,7 +96,11 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::Zk3911 => b.zk_3911 = true,
             BugName::Zk2355 => b.zk_2355 = true,
             BugName::Zk1366 => b.zk_1366 = true,
-            BugName::QueueDeleteFirst | BugName::LockNoGuid => {} // recipe bugs, not the server's
+            // Recipe bugs, not the server's.
+            BugName::QueueDeleteFirst
+            | BugName::LockNoGuid
+            | BugName::Curator498
+            | BugName::Curator696 => {}
         }
     }
     b

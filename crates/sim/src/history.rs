@@ -11,7 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proto::history::{
-    ClientNote, Event, LockEnd, LockRecord, OpRecord, Outcome, QueueRecord, ResourceRecord,
+    ClientNote, Event, LeaderEnd, LeaderRecord, LockEnd, LockRecord, OpRecord, Outcome,
+    QueueRecord, ResourceRecord, TaskEnd, TaskRecord, TaskWriteRecord,
 };
 use proto::zk::SessionId;
 use proto::{ProcessId, Time, Zxid};
@@ -34,6 +35,10 @@ pub struct HistoryRecorder {
     queue_pending: BTreeMap<(ProcessId, u64), QueueRecord>,
     /// Lock holds requested, not yet ended: (process, session, hold) → record so far.
     lock_pending: BTreeMap<(ProcessId, SessionId, u64), LockRecord>,
+    /// Leadership tenures begun, not yet ended: (process, tenure) → record so far.
+    leader_pending: BTreeMap<(ProcessId, u64), LeaderRecord>,
+    /// Task executions begun, not yet ended: (process, attempt) → record so far.
+    task_pending: BTreeMap<(ProcessId, u64), TaskRecord>,
     /// Operations of client processes that crashed before they completed (kept apart: a
     /// restarted process numbers its calls from the start again).
     crashed: Vec<OpRecord>,
@@ -80,6 +85,29 @@ impl HistoryRecorder {
             record.end_ns = Some(now.ns());
             record.end = LockEnd::Open;
             self.push(Event::Lock(record));
+        }
+        // A restarted process numbers its tenures and executions from 1 again: end them.
+        let tenures: Vec<(ProcessId, u64)> = self
+            .leader_pending
+            .range((pid, 0)..=(pid, u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in tenures {
+            let mut record = self.leader_pending.remove(&k).expect("listed");
+            record.end_ns = Some(now.ns());
+            record.end = LeaderEnd::Open;
+            self.push(Event::Leader(record));
+        }
+        let tasks: Vec<(ProcessId, u64)> = self
+            .task_pending
+            .range((pid, 0)..=(pid, u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in tasks {
+            let mut record = self.task_pending.remove(&k).expect("listed");
+            record.end_ns = Some(now.ns());
+            record.end = TaskEnd::Open;
+            self.push(Event::Task(record));
         }
         assert!(
             !self.queue_pending.keys().any(|(p, _)| *p == pid),
@@ -243,6 +271,88 @@ impl HistoryRecorder {
                 time_ns: now.ns(),
                 accepted: *accepted,
             })),
+            ClientNote::LeaderStart {
+                session,
+                tenure,
+                node,
+                epoch,
+            } => {
+                let record = LeaderRecord {
+                    process: pid,
+                    session: *session,
+                    tenure: *tenure,
+                    node: node.clone(),
+                    epoch: *epoch,
+                    start_ns: now.ns(),
+                    end_ns: None,
+                    end: LeaderEnd::Open,
+                };
+                let previous = self.leader_pending.insert((pid, *tenure), record);
+                assert!(previous.is_none(), "{pid} began tenure {tenure} twice");
+            }
+            ClientNote::LeaderEnd { tenure, end } => {
+                let mut record = self
+                    .leader_pending
+                    .remove(&(pid, *tenure))
+                    .unwrap_or_else(|| panic!("{pid} ended tenure {tenure} never begun"));
+                record.end_ns = Some(now.ns());
+                record.end = *end;
+                self.push(Event::Leader(record));
+            }
+            ClientNote::TaskStart {
+                session,
+                attempt,
+                task,
+                token,
+            } => {
+                let record = TaskRecord {
+                    process: pid,
+                    session: *session,
+                    attempt: *attempt,
+                    task: *task,
+                    token: *token,
+                    start_ns: now.ns(),
+                    end_ns: None,
+                    end: TaskEnd::Open,
+                };
+                let previous = self.task_pending.insert((pid, *attempt), record);
+                assert!(previous.is_none(), "{pid} began execution {attempt} twice");
+            }
+            ClientNote::TaskEnd {
+                attempt,
+                end,
+                token,
+            } => {
+                let mut record = self
+                    .task_pending
+                    .remove(&(pid, *attempt))
+                    .unwrap_or_else(|| panic!("{pid} ended execution {attempt} never begun"));
+                record.end_ns = Some(now.ns());
+                record.end = *end;
+                record.token = (*token).or(record.token);
+                self.push(Event::Task(record));
+            }
+            ClientNote::TaskWrite {
+                index,
+                worker,
+                session,
+                attempt,
+                task,
+                n,
+                token,
+                accepted,
+            } => self.push(Event::TaskWrite(TaskWriteRecord {
+                resource: pid,
+                index: *index,
+                worker: *worker,
+                session: *session,
+                attempt: *attempt,
+                task: *task,
+                n: *n,
+                token: *token,
+                time_ns: now.ns(),
+                accepted: *accepted,
+            })),
         }
     }
 
@@ -290,6 +400,19 @@ impl HistoryRecorder {
             .collect();
         for r in open {
             self.push(Event::Lock(r));
+        }
+        // Tenures and executions still running: ended `open`, at their start.
+        let open: Vec<LeaderRecord> = std::mem::take(&mut self.leader_pending)
+            .into_values()
+            .collect();
+        for r in open {
+            self.push(Event::Leader(r));
+        }
+        let open: Vec<TaskRecord> = std::mem::take(&mut self.task_pending)
+            .into_values()
+            .collect();
+        for r in open {
+            self.push(Event::Task(r));
         }
         self.events
     }

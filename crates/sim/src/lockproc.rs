@@ -234,6 +234,7 @@ impl LockWorker {
             hold: s.hold,
             n: s.acked + 1,
             token: fencing.then_some(s.token),
+            task: None,
         };
         s.awaiting = Some(self.writes_sent);
         out.send(self.config.resource, write.to_msg(self.writes_sent));

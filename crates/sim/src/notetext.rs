@@ -82,6 +82,21 @@ fn client_note_text(note: &proto::history::ClientNote) -> NoteText {
                 if *accepted { "ok" } else { "refused" }
             )
         }
+        C::LeaderStart { epoch, .. } => format!("leader start {epoch:#x}"),
+        C::LeaderEnd { end, .. } => format!("leader end {end:?}"),
+        C::TaskStart { task, .. } => format!("task start {task}"),
+        C::TaskEnd { end, .. } => format!("task end {end:?}"),
+        C::TaskWrite {
+            index,
+            task,
+            accepted,
+            ..
+        } => {
+            format!(
+                "task write {index} task {task} {}",
+                if *accepted { "ok" } else { "refused" }
+            )
+        }
     };
     NoteText { name, detail }
 }

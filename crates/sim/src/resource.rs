@@ -12,6 +12,10 @@
 //! `Reply` — `Stat` when accepted, `BadVersion` when refused as stale.
 //! The resource is not a fault target: a store that forgot its highest token would make
 //! fencing meaningless, so its durability is assumed.
+//! The fail-over scheduler's workers write to it too: a write naming a task (`k=<task>`,
+//! with `h` its execution number) is reported as a task write
+//! (`ClientNote::TaskWrite`) and fenced the same way, its token being the epoch of the
+//! leader that assigned the task.
 //! Invariants (asserted): the highest accepted token never decreases; with fencing every
 //! accepted write carries a token no lower than it; writes are numbered 1, 2, … in the
 //! order handled.
@@ -35,6 +39,9 @@ pub struct ResourceWrite {
     /// The write's number within its hold (1, 2, …).
     pub n: u64,
     pub token: Option<u64>,
+    /// The task a scheduler worker executes (then `hold` is its execution number); `None`
+    /// for a lock holder's write.
+    pub task: Option<u64>,
 }
 
 impl ResourceWrite {
@@ -43,10 +50,13 @@ impl ResourceWrite {
         let token = self
             .token
             .map_or_else(|| "-".to_string(), |t| format!("{t:x}"));
-        let data = format!(
+        let mut data = format!(
             "s={:x} h={} n={} t={token}",
             self.session.0, self.hold, self.n
         );
+        if let Some(task) = self.task {
+            data += &format!(" k={task}");
+        }
         Msg::from_client(ClientMsg::Request {
             conn: 0,
             xid,
@@ -73,11 +83,20 @@ impl ResourceWrite {
             "-" => None,
             t => Some(u64::from_str_radix(t, 16).ok()?),
         };
+        let task = match fields.next() {
+            None => None,
+            Some(Some(("k", k))) => Some(k.parse().ok()?),
+            Some(_) => return None,
+        };
+        if fields.next().is_some() {
+            return None;
+        }
         Some(ResourceWrite {
             session,
             hold,
             n,
             token,
+            task,
         })
     }
 }
@@ -190,14 +209,27 @@ impl Process for Resource {
             "a write names its session's hold, counted from 1: {write:?}"
         );
         let (index, accepted) = self.fence.write(write.token);
-        out.note(Note::client(ClientNote::ResourceWrite {
-            index,
-            holder: from,
-            session: write.session,
-            hold: write.hold,
-            token: write.token,
-            accepted,
-        }));
+        let note = match write.task {
+            None => ClientNote::ResourceWrite {
+                index,
+                holder: from,
+                session: write.session,
+                hold: write.hold,
+                token: write.token,
+                accepted,
+            },
+            Some(task) => ClientNote::TaskWrite {
+                index,
+                worker: from,
+                session: write.session,
+                attempt: write.hold,
+                task,
+                n: write.n,
+                token: write.token,
+                accepted,
+            },
+        };
+        out.note(Note::client(note));
         let result = if accepted {
             OpResult::Stat(Stat::default())
         } else {
@@ -229,6 +261,7 @@ mod tests {
             hold: 3,
             n: 2,
             token: Some(0x2_0000_0011),
+            task: None,
         };
         let Msg::FromClient(m) = w.to_msg(7) else {
             panic!("a client message")
@@ -263,6 +296,19 @@ mod tests {
         );
         assert_eq!(ResourceWrite::parse(b"s=1 h=2"), None);
         assert_eq!(ResourceWrite::parse(b"t=1 s=1 h=2 n=1"), None);
+        // A task write: the lock's fields, then the task.
+        assert_eq!(
+            ResourceWrite::parse(b"s=ab h=3 n=1 t=30 k=7"),
+            Some(ResourceWrite {
+                session: SessionId(0xab),
+                hold: 3,
+                n: 1,
+                token: Some(0x30),
+                task: Some(7),
+            })
+        );
+        assert_eq!(ResourceWrite::parse(b"s=ab h=3 n=1 t=30 k=7 z=1"), None);
+        assert_eq!(ResourceWrite::parse(b"s=ab h=3 n=1 t=30 q=7"), None);
     }
 
     #[test]
@@ -311,6 +357,7 @@ mod tests {
             hold: 1,
             n: 1,
             token: Some(token),
+            task: None,
         };
         r.on_message(&mut ctx, ProcessId(5), w(20).to_msg(1), &mut out);
         r.on_message(&mut ctx, ProcessId(6), w(10).to_msg(1), &mut out);

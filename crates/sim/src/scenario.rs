@@ -169,8 +169,48 @@ pub enum WorkloadConfig {
         /// Lock-recipe clients and their protected resource (`[workload.lock]`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lock: Option<LockWorkload>,
+        /// The fail-over task scheduler: scheduler instances electing a leader, workers and
+        /// their protected resource (`[workload.election]`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        election: Option<ElectionWorkload>,
     },
 }
+
+/// `[workload.election]`: the fail-over task scheduler. `schedulers` scheduler instances
+/// elect a leader with the leader latch (`/election`); the leader creates `tasks` tasks
+/// (one every `task_interval_ms`) and assigns them to the `workers`, which register as
+/// ephemeral nodes and execute each task with `writes_per_task` writes to the protected
+/// resource (`work_ms` apart), fenced by the assigning leader's epoch when `fencing` (default
+/// on). Scheduler instances and workers are fault targets after the servers and the lock's
+/// clients (schedulers first); the resource is not.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElectionWorkload {
+    pub schedulers: u32,
+    pub workers: u32,
+    pub tasks: u64,
+    #[serde(default = "default_task_interval_ms")]
+    pub task_interval_ms: u64,
+    #[serde(default = "default_writes_per_task")]
+    pub writes_per_task: u64,
+    #[serde(default = "default_task_work_ms")]
+    pub work_ms: u64,
+    #[serde(default = "default_fencing")]
+    pub fencing: bool,
+}
+
+fn default_task_interval_ms() -> u64 {
+    50
+}
+fn default_writes_per_task() -> u64 {
+    2
+}
+fn default_task_work_ms() -> u64 {
+    10
+}
+
+/// Most tasks an election workload schedules.
+pub const ELECTION_TASKS_MAX: u64 = 100_000;
 
 /// `[workload.lock]`: `clients` lock clients each complete `holds` holds of `/lock` (the
 /// lock recipe with protected creates; a hold lost to an expiry does not count), writing
@@ -295,6 +335,7 @@ impl WorkloadConfig {
                 clients,
                 queue,
                 lock,
+                election,
                 ..
             } => clients
                 .saturating_add(
@@ -303,7 +344,11 @@ impl WorkloadConfig {
                         .map_or(0, |q| q.producers.saturating_add(q.consumers)),
                 )
                 // The lock's clients and its protected resource.
-                .saturating_add(lock.as_ref().map_or(0, |l| l.clients.saturating_add(1))),
+                .saturating_add(lock.as_ref().map_or(0, |l| l.clients.saturating_add(1)))
+                // The scheduler's resource, instances and workers.
+                .saturating_add(election.as_ref().map_or(0, |e| {
+                    e.schedulers.saturating_add(e.workers).saturating_add(1)
+                })),
             _ => 0,
         }
     }
@@ -315,21 +360,47 @@ impl WorkloadConfig {
         let WorkloadConfig::Writes {
             clients,
             queue,
-            lock: Some(l),
+            lock,
+            election,
             ..
         } = self
         else {
             return Vec::new();
         };
         let queue = queue.as_ref().map_or(0, |q| q.producers + q.consumers);
-        let first = first_client + clients + queue + 1;
-        (first..first + l.clients).map(ProcessId).collect()
+        let mut targets = Vec::new();
+        let mut next = first_client + clients + queue;
+        if let Some(l) = lock {
+            let first = next + 1;
+            targets.extend((first..first + l.clients).map(ProcessId));
+            next = first + l.clients;
+        }
+        // The scheduler's instances and workers, after its resource.
+        if let Some(e) = election {
+            let first = next + 1;
+            targets.extend((first..first + e.schedulers + e.workers).map(ProcessId));
+        }
+        targets
+    }
+
+    /// The clients that are fault targets, in all.
+    pub fn client_fault_target_count(&self) -> u32 {
+        self.lock().map_or(0, |l| l.clients)
+            + self.election().map_or(0, |e| e.schedulers + e.workers)
     }
 
     /// The lock workload, if any.
     pub fn lock(&self) -> Option<&LockWorkload> {
         match self {
             WorkloadConfig::Writes { lock, .. } => lock.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The fail-over scheduler workload, if any.
+    pub fn election(&self) -> Option<&ElectionWorkload> {
+        match self {
+            WorkloadConfig::Writes { election, .. } => election.as_ref(),
             _ => None,
         }
     }
@@ -341,6 +412,7 @@ impl WorkloadConfig {
             clients,
             queue,
             lock,
+            election,
             ..
         } = self
         else {
@@ -353,6 +425,10 @@ impl WorkloadConfig {
         }
         if let Some(l) = lock {
             groups.push((l.clients, "workload.lock.clients"));
+        }
+        if let Some(e) = election {
+            groups.push((e.schedulers, "workload.election.schedulers"));
+            groups.push((e.workers, "workload.election.workers"));
         }
         // The largest group (ties go to the later one, as `max_by_key` picks).
         let largest = groups
@@ -385,6 +461,7 @@ impl WorkloadConfig {
                 clients,
                 queue,
                 lock,
+                election,
                 ..
             } => {
                 let mut text = format!("writes ({clients} KV clients");
@@ -399,6 +476,14 @@ impl WorkloadConfig {
                     text += &format!(
                         ", {} lock clients writing a resource {fencing} fencing tokens",
                         l.clients
+                    );
+                }
+                if let Some(e) = election {
+                    let fencing = if e.fencing { "with" } else { "without" };
+                    text += &format!(
+                        ", {} scheduler instances electing a leader that assigns {} tasks to {} \
+                         workers writing a resource {fencing} fencing tokens",
+                        e.schedulers, e.tasks, e.workers
                     );
                 }
                 text + ")"
@@ -498,6 +583,15 @@ pub enum BugName {
     /// ends.
     #[serde(rename = "lock-no-guid")]
     LockNoGuid,
+    /// The leader latch adopts a create's late answer from before its last reset: the
+    /// stale name replaces its node, whose deletion — the leader's own — leaves two leaders
+    /// (Curator's CURATOR-498).
+    #[serde(rename = "curator-498")]
+    Curator498,
+    /// The leader latch leads with its remembered node without checking that the node's
+    /// owner is its current session (Curator's CURATOR-696).
+    #[serde(rename = "curator-696")]
+    Curator696,
 }
 
 /// A scenario without `[workload]` runs ZooKeeper with the default scenario's KV workload
@@ -518,6 +612,7 @@ impl Default for WorkloadConfig {
             zipf_s: default_zipf_s(),
             queue: None,
             lock: None,
+            election: None,
         }
     }
 }
@@ -811,9 +906,9 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     )?;
     let processes = s.cluster.servers as u64 + s.cluster.observers as u64;
     let all = processes + s.workload.clients() as u64;
-    // Fault targets: the servers, then the lock's clients (at most `PROCESSES_MAX` once
-    // the process count is checked below).
-    let targets = processes + s.workload.lock().map_or(0, |l| u64::from(l.clients));
+    // Fault targets: the servers, then the lock's clients and the scheduler's instances and
+    // workers (at most `PROCESSES_MAX` once the process count is checked below).
+    let targets = processes + u64::from(s.workload.client_fault_target_count());
     check(
         s.cluster.servers >= 1,
         "cluster.servers",
@@ -872,6 +967,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             keys,
             ref queue,
             ref lock,
+            ref election,
             ref key_dist,
             zipf_s,
             ..
@@ -880,10 +976,11 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 clients
                     + queue.as_ref().map_or(0, |q| q.producers + q.consumers)
                     + lock.as_ref().map_or(0, |l| l.clients)
+                    + election.as_ref().map_or(0, |e| e.schedulers + e.workers)
                     > 0,
                 "workload.clients",
-                "must be positive (or give [workload.queue] producers and consumers, or \
-                 [workload.lock] clients)",
+                "must be positive (or give [workload.queue] producers and consumers, \
+                 [workload.lock] clients, or [workload.election] schedulers and workers)",
             )?;
             check(interval_ms > 0, "workload.interval_ms", "must be positive")?;
             check(
@@ -903,6 +1000,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 validate_queue(q, &s.zab.bugs)?;
             }
             validate_lock(lock.as_ref(), &s.zab.bugs)?;
+            validate_election(election.as_ref(), &s.zab.bugs)?;
         }
     }
     check(
@@ -1025,6 +1123,10 @@ fn validate_workload_times(w: &WorkloadConfig) -> Result<(), Problem> {
                 check_ms(l.work_ms, "workload.lock.work_ms")?;
                 check_ms(l.think_ms, "workload.lock.think_ms")?;
             }
+            if let Some(e) = w.election() {
+                check_ms(e.task_interval_ms, "workload.election.task_interval_ms")?;
+                check_ms(e.work_ms, "workload.election.work_ms")?;
+            }
             let Some(q) = queue else { return Ok(()) };
             check_ms(q.process_ms, "workload.queue.process_ms")?;
             match &q.rate {
@@ -1083,6 +1185,37 @@ fn validate_lock(lock: Option<&LockWorkload>, bugs: &[BugName]) -> Result<(), Pr
     check(
         (1..=LOCK_WRITES_PER_HOLD_MAX).contains(&l.writes_per_hold),
         "workload.lock.writes_per_hold",
+        format!("must be in 1..={LOCK_WRITES_PER_HOLD_MAX}"),
+    )
+}
+
+fn validate_election(e: Option<&ElectionWorkload>, bugs: &[BugName]) -> Result<(), Problem> {
+    let Some(e) = e else {
+        return check(
+            !bugs.contains(&BugName::Curator498) && !bugs.contains(&BugName::Curator696),
+            "zab.bugs",
+            "curator-498 and curator-696 are bugs of the leader latch: add a \
+             [workload.election] section",
+        );
+    };
+    check(
+        e.schedulers > 0,
+        "workload.election.schedulers",
+        "must be positive",
+    )?;
+    check(
+        e.workers > 0,
+        "workload.election.workers",
+        "must be positive",
+    )?;
+    check(
+        (1..=ELECTION_TASKS_MAX).contains(&e.tasks),
+        "workload.election.tasks",
+        format!("must be in 1..={ELECTION_TASKS_MAX}"),
+    )?;
+    check(
+        (1..=LOCK_WRITES_PER_HOLD_MAX).contains(&e.writes_per_task),
+        "workload.election.writes_per_task",
         format!("must be in 1..={LOCK_WRITES_PER_HOLD_MAX}"),
     )
 }
@@ -1263,7 +1396,8 @@ pub fn resolve(s: &Scenario, seed: u64, kinds: &[&str]) -> Result<Resolved, Prob
     let swarm = (s.nemesis.random && s.nemesis.swarm)
         .then(|| nemesis::swarm_choice(&s.nemesis, &mut Stream::new(seed, Purpose::Swarm)));
     let mut faults = Stream::new(seed, Purpose::Faults);
-    // The servers, then the clients that are fault targets (the lock's; none otherwise).
+    // The servers, then the clients that are fault targets (the lock's and the scheduler's;
+    // none otherwise).
     let mut targets: Vec<ProcessId> = (0..servers).map(ProcessId).collect();
     targets.extend(s.workload.client_fault_targets(servers));
     let plan = Plan {

@@ -228,7 +228,10 @@ impl Classified {
                 | Event::SessionEnd { .. }
                 | Event::Queue(_)
                 | Event::Lock(_)
-                | Event::Resource(_) => {}
+                | Event::Resource(_)
+                | Event::Leader(_)
+                | Event::Task(_)
+                | Event::TaskWrite(_) => {}
             }
         }
         for chain in &mut c.chains {
@@ -478,6 +481,44 @@ pub fn render_event(events: &[Event], index: usize) -> String {
             r.token.map_or_else(|| "none".into(), |t| format!("{t:#x}")),
             if r.accepted { "accepted" } else { "refused" },
             r.time_ns
+        ),
+        Event::Leader(l) => write!(
+            text,
+            "{} leads with {} epoch {:#x} (session {}, tenure {}) -> {:?} [{}..{}]",
+            l.process,
+            l.node,
+            l.epoch,
+            l.session,
+            l.tenure,
+            l.end,
+            l.start_ns,
+            l.end_ns.map_or_else(|| "never".into(), |t| t.to_string())
+        ),
+        Event::Task(t) => write!(
+            text,
+            "{} executes task {} (session {}, execution {}) token {} -> {:?} [{}..{}]",
+            t.process,
+            t.task,
+            t.session,
+            t.attempt,
+            t.token.map_or_else(|| "none".into(), |t| format!("{t:#x}")),
+            t.end,
+            t.start_ns,
+            t.end_ns.map_or_else(|| "never".into(), |t| t.to_string())
+        ),
+        Event::TaskWrite(w) => write!(
+            text,
+            "{} write #{} by {} task {} (session {}, execution {}, #{}) token {} -> {} [{}]",
+            w.resource,
+            w.index,
+            w.worker,
+            w.task,
+            w.session,
+            w.attempt,
+            w.n,
+            w.token.map_or_else(|| "none".into(), |t| format!("{t:#x}")),
+            if w.accepted { "accepted" } else { "refused" },
+            w.time_ns
         ),
     };
     text

@@ -5,10 +5,12 @@
 //! and watch checks apply to every workload's history.
 //!
 //! Implementations: [`kv`] (the KV request generators), [`queue`] (the queue recipes'
-//! producers and consumers) and [`lock`] (the lock recipe's clients and their protected
-//! resource). Adding a recipe is one module here, its case in [`of`], and its scenario
+//! producers and consumers), [`lock`] (the lock recipe's clients and their protected
+//! resource) and [`election`] (the fail-over task scheduler: scheduler instances electing a
+//! leader, workers, and their protected resource). Adding a recipe is one module here, its case in [`of`], and its scenario
 //! section and files.
 
+pub mod election;
 pub mod kv;
 pub mod lock;
 pub mod queue;
@@ -52,8 +54,8 @@ pub trait Workload {
 }
 
 /// The workloads of an ensemble scenario, in process-number order (KV generators first,
-/// then the queue's producers and consumers, then the lock's resource and clients). A
-/// probe scenario has none.
+/// then the queue's producers and consumers, then the lock's resource and clients, then
+/// the scheduler's resource, instances and workers). A probe scenario has none.
 pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
     let WorkloadConfig::Writes { queue, .. } = &s.workload else {
         return Vec::new();
@@ -69,6 +71,11 @@ pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
         let before: u32 = all.iter().map(|w| w.clients()).sum();
         let first = ProcessId(servers.len() as u32 + before);
         all.push(Box::new(lock::Lock::new(s, l, servers, first)));
+    }
+    if let Some(e) = s.workload.election() {
+        let before: u32 = all.iter().map(|w| w.clients()).sum();
+        let first = ProcessId(servers.len() as u32 + before);
+        all.push(Box::new(election::Election::new(s, e, servers, first)));
     }
     assert_eq!(
         all.iter().map(|w| u64::from(w.clients())).sum::<u64>(),
