@@ -834,6 +834,7 @@ impl<A: App> Zab<A> {
         host: &mut Host<'_, A>,
         out: &mut Out<A>,
     ) -> bool {
+        let committed = self.commit_upto;
         let l = self.lead_expect_mut();
         assert_eq!(
             l.stage,
@@ -843,7 +844,13 @@ impl<A: App> Zab<A> {
         if l.syncs.len() >= SYNCS_MAX {
             return false;
         }
-        let upto = l.last_proposed;
+        // The last outstanding proposal; none: everything proposed is committed (ZooKeeper's
+        // `processSync` answers at once when `outstandingProposals` is empty). Not
+        // `last_proposed`: right after establishment that is (epoch, 0), above everything
+        // committed, and a barrier before the epoch's first write would wait for a commit
+        // that may never come.
+        let upto = l.outstanding.back().map_or(committed, |o| o.zxid);
+        assert!(upto <= l.last_proposed.max(committed));
         l.syncs.push_back((upto, requester, token));
         self.leader_answer_syncs(host, out);
         true
