@@ -243,8 +243,8 @@ impl WorkerNode {
 
     /// Submits the recipe's op while connected, and keeps the execution's writes going.
     fn drive(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        self.check_invariants();
         self.sync_section(ctx, out);
+        self.check_invariants();
         if self.in_flight.is_some() || !self.connected() {
             return; // a completion or the next Connected drives again
         }

@@ -7,14 +7,17 @@
 //! write it makes is a leader action carrying its epoch (`proto::history::leader_action_data`):
 //! workers execute a task with the epoch found in its assignment as their fencing token.
 //!
-//! A tenure begins with a scan, in this order: the assignment directories and their
-//! children, then the live workers (with a watch), then the tasks, then the done tasks. An
+//! A tenure begins with a scan, in this order: a `sync` (so that the scan sees every write
+//! of ours that committed, including a write whose answer was lost with the connection:
+//! a lagging server would hide it, and the task would be assigned twice), the assignment
+//! directories and their children, then the live workers (with a watch), then the tasks,
+//! then the done tasks. An
 //! assignment under a worker missing from the later workers listing belongs to a dead
 //! worker: that worker registered before it was assigned anything, so its node was
 //! deleted, i.e. its session ended — a live worker's tasks are never moved. The new leader
 //! then re-stamps every assignment of a live worker with its own epoch (once per epoch), so
 //! that tasks assigned by a deposed leader stay executable once the resource has seen the
-//! new epoch. Anything unexpected (a move whose source is gone, an assignment that exists)
+//! new epoch, and deletes the assignments of tasks already done. Anything unexpected (a move whose source is gone, an assignment that exists)
 //! scans again. The leader keeps one op in flight; a tenure that ends drops its state (the
 //! latch's SUSPENDED ends it at every connection loss, so nothing is retried across one).
 //! Invariants (asserted): ops only during a tenure and one at a time; every task the leader
@@ -64,6 +67,7 @@ pub struct SchedulerConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SchedOp {
     Setup(usize),
+    Sync,
     ListDirs,
     ListDir(String),
     ListWorkers,
@@ -71,6 +75,11 @@ pub enum SchedOp {
     ListDone,
     /// Re-stamp `worker`'s assignment of `task` with our epoch.
     Stamp {
+        worker: String,
+        task: u64,
+    },
+    /// Delete `worker`'s assignment of `task`, which is done.
+    Clean {
         worker: String,
         task: u64,
     },
@@ -90,6 +99,7 @@ pub enum SchedOp {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Scan {
     Setup(usize),
+    Sync,
     Dirs,
     Dir,
     Workers,
@@ -112,6 +122,8 @@ struct Tenure {
     dirs: BTreeSet<String>,
     /// Task → the worker it is assigned to.
     assigned: BTreeMap<u64, String>,
+    /// Assignments of tasks found done: to delete.
+    stale: Vec<(String, u64)>,
     live: Vec<String>,
     created: BTreeSet<u64>,
     done: BTreeSet<u64>,
@@ -217,7 +229,7 @@ impl Scheduler {
             self.stamped.clear();
         }
         let scan = if self.setup_done {
-            Scan::Dirs
+            Scan::Sync
         } else {
             Scan::Setup(0)
         };
@@ -229,6 +241,7 @@ impl Scheduler {
             to_list: VecDeque::new(),
             dirs: BTreeSet::new(),
             assigned: BTreeMap::new(),
+            stale: Vec::new(),
             live: Vec::new(),
             created: BTreeSet::new(),
             done: BTreeSet::new(),
@@ -283,6 +296,12 @@ impl Scheduler {
                     mode: CreateMode::Persistent,
                 },
             ),
+            Scan::Sync => (
+                SchedOp::Sync,
+                Op::Sync {
+                    path: ASSIGN.to_string(),
+                },
+            ),
             Scan::Dirs => (SchedOp::ListDirs, list(ASSIGN, false)),
             Scan::Dir => {
                 let dir = t.to_list.front().expect("a directory to list").clone();
@@ -299,6 +318,10 @@ impl Scheduler {
                     SchedOp::Stamp { worker, task } => Op::SetData {
                         path: assignment_path(worker, *task),
                         data: action,
+                        version: Op::ANY_VERSION,
+                    },
+                    SchedOp::Clean { worker, task } => Op::Delete {
+                        path: assignment_path(worker, *task),
                         version: Op::ANY_VERSION,
                     },
                     SchedOp::Move { from, to, task } => Op::Multi(vec![
@@ -371,9 +394,10 @@ impl Scheduler {
                     Scan::Setup(i + 1)
                 } else {
                     self.setup_done = true;
-                    Scan::Dirs
+                    Scan::Sync
                 };
             }
+            SchedOp::Sync => t.scan = Scan::Dirs,
             SchedOp::ListDirs => {
                 let dirs = names(result);
                 assert!(dirs.len() <= WORKERS_MAX, "too many worker directories");
@@ -422,6 +446,12 @@ impl Scheduler {
                     .filter(|&n| n < tasks)
                     .collect();
                 let done = &t.done;
+                t.stale = t
+                    .assigned
+                    .iter()
+                    .filter(|(task, _)| done.contains(task))
+                    .map(|(&task, w)| (w.clone(), task))
+                    .collect();
                 t.assigned.retain(|task, _| !done.contains(task));
                 t.scan = Scan::Over;
             }
@@ -435,8 +465,12 @@ impl Scheduler {
                 }
                 _ => rescan(t, &mut self.scans),
             },
+            SchedOp::Clean { worker, task } => {
+                t.stale.retain(|s| *s != (worker.clone(), task));
+            }
             SchedOp::Move { to, task, .. } => match result {
                 OpResult::Multi(_) if result.error().is_none() => {
+                    t.dirs.insert(to.clone());
                     t.assigned.insert(task, to.clone());
                     self.stamped.insert((to, task));
                 }
@@ -470,15 +504,17 @@ impl Scheduler {
 /// Starts the tenure's scan over (its model is thrown away).
 fn rescan(t: &mut Tenure, scans: &mut u64) {
     *scans += 1;
-    t.scan = Scan::Dirs;
+    t.scan = Scan::Sync;
     t.to_list.clear();
     t.assigned.clear();
+    t.stale.clear();
     t.created.clear();
     t.done.clear();
 }
 
 /// The next leader action (or workers listing) once the scan is over, by priority: relist
-/// the workers, re-stamp, move a dead worker's task, assign a task, create the next task.
+/// the workers, re-stamp, delete a done task's assignment, move a dead worker's task,
+/// assign a task, create the next task.
 /// A dead worker's empty directory stays: it cannot be told apart from the directory of a
 /// worker that made it and has not registered yet, whose assignments would then fail.
 fn plan(
@@ -499,6 +535,12 @@ fn plan(
         return Some(SchedOp::Stamp {
             worker: worker.clone(),
             task,
+        });
+    }
+    if let Some((worker, task)) = t.stale.first() {
+        return Some(SchedOp::Clean {
+            worker: worker.clone(),
+            task: *task,
         });
     }
     let pick = |t: &mut Tenure| -> Option<String> {
@@ -551,6 +593,18 @@ mod tests {
         s.on_result(tenure, tag, &result);
     }
 
+    fn sync() -> Op {
+        Op::Sync {
+            path: "/assign".into(),
+        }
+    }
+
+    fn synced() -> OpResult {
+        OpResult::Synced {
+            path: "/assign".into(),
+        }
+    }
+
     fn list(path: &str, watch: bool) -> Op {
         Op::GetChildren {
             path: path.into(),
@@ -592,6 +646,7 @@ mod tests {
             };
             step(&mut s, setup, OpResult::Err(ZkError::NodeExists));
         }
+        step(&mut s, sync(), synced());
         let names: Vec<&str> = dirs.iter().map(|d| d.0).collect();
         step(&mut s, list("/assign", false), children(&names));
         for (dir, tasks) in dirs {
@@ -652,7 +707,7 @@ mod tests {
         // with task 1 still assigned; task 2 is done.
         let mut s = scanned(
             &[
-                ("w-a", &["t-0000000000"]),
+                ("w-a", &["t-0000000000", "t-0000000002"]),
                 ("w-dead", &["t-0000000001"]),
                 ("w-old", &[]),
             ],
@@ -666,6 +721,12 @@ mod tests {
             version: -1,
         };
         step(&mut s, stamp, OpResult::Stat(Stat::default()));
+        // Task 2 is done but still assigned (its worker's completion half failed): clean.
+        let clean = Op::Delete {
+            path: "/assign/w-a/t-0000000002".into(),
+            version: -1,
+        };
+        step(&mut s, clean, OpResult::Deleted);
         let moved = Op::Multi(vec![
             create("/assign/w-a/t-0000000001"),
             Op::Delete {
@@ -715,6 +776,7 @@ mod tests {
             ]),
         );
         assert_eq!(s.scans, 2);
+        step(&mut s, sync(), synced());
         step(&mut s, list("/assign", false), children(&["w-a"]));
         step(
             &mut s,
@@ -738,6 +800,7 @@ mod tests {
         // A second tenure with the same epoch (the latch led again with its node).
         s.begin(EPOCH, Time::ZERO);
         assert_eq!(s.tenure(), Some(2));
+        step(&mut s, sync(), synced());
         step(&mut s, list("/assign", false), children(&["w-a"]));
         step(
             &mut s,
@@ -783,8 +846,8 @@ mod tests {
         s.end();
         s.begin(EPOCH + 1, Time::ZERO);
         s.on_result(1, tag, &created("/tasks/t-0000000000"));
-        // The new tenure scans from the start (setup is done once).
+        // The new tenure scans from the start (setup is done once), after a sync.
         let (_, op) = s.next_op().expect("a scan");
-        assert_eq!(op, list("/assign", false));
+        assert_eq!(op, sync());
     }
 }

@@ -5,7 +5,8 @@
 //! a time, lowest first: it reads the assignment (the assigning leader's epoch, the fencing
 //! token), lets the host run the execution (writes to the protected resource), then
 //! completes the task with one multi: create `/done/t-N` (naming itself), delete the
-//! assignment. A completion whose answer was lost is confirmed by reading `/done/t-N`.
+//! assignment. A completion whose answer was lost is confirmed by reading `/done/t-N`; a
+//! task another worker completed first has its assignment deleted.
 //!
 //! A write the resource refuses (a newer leader's epoch was seen) makes the worker read its
 //! assignment again, with a watch: a newer epoch (the new leader re-stamped it) restarts the
@@ -24,7 +25,7 @@ use std::collections::VecDeque;
 
 use proto::history::TaskEnd;
 use proto::wire::{EventType, WatchEvent};
-use proto::zk::{CreateMode, Op, OpResult, SessionId, ZkError};
+use proto::zk::{CreateMode, MultiResult, Op, OpResult, SessionId, ZkError};
 
 use super::scheduler::{ASSIGN, DONE, WORKERS, task_name, task_of};
 
@@ -61,6 +62,8 @@ enum Step {
     Complete,
     /// The completion's answer was lost: is `/done/t-N` ours?
     Confirm,
+    /// The task is done by another: delete our assignment of it.
+    Discard,
     /// Refused: read the assignment again, with a watch.
     ReadEpoch,
     /// Waiting for the assignment's re-stamp.
@@ -170,6 +173,7 @@ impl Worker {
                 | Step::Execute
                 | Step::Complete
                 | Step::Confirm
+                | Step::Discard
                 | Step::ReadEpoch
                 | Step::WaitEpoch
         ) {
@@ -301,6 +305,10 @@ impl Worker {
             Step::Confirm => Op::GetData {
                 path: format!("{DONE}/{}", task_name(task.expect("a task"))),
                 watch: false,
+            },
+            Step::Discard => Op::Delete {
+                path: self.assignment(task.expect("a task")),
+                version: Op::ANY_VERSION,
             },
             Step::Execute | Step::WaitEpoch | Step::Idle | Step::Dead => return None,
         };
@@ -478,12 +486,26 @@ impl Worker {
                 }
             }
             Step::Complete => {
+                let done_by_another = matches!(
+                    result,
+                    OpResult::Multi(r) if r.first() == Some(&MultiResult::Err(ZkError::NodeExists))
+                );
+                if done_by_another {
+                    // Our assignment of a done task would be listed forever: delete it.
+                    self.step = Step::Discard;
+                    return None;
+                }
                 let end = if result.error().is_none() {
                     TaskEnd::Done
                 } else {
-                    TaskEnd::Dropped // done by another, or moved away
+                    TaskEnd::Dropped // moved away
                 };
                 let event = self.end(end);
+                self.next_task();
+                event
+            }
+            Step::Discard => {
+                let event = self.end(TaskEnd::Dropped);
                 self.next_task();
                 event
             }
@@ -767,6 +789,33 @@ mod tests {
         assert_eq!(w.name(), Some("w-5-cd"));
         let op = w.next_op().expect("registration in the new session");
         assert_eq!(op, create("/assign/w-5-cd", CreateMode::Persistent));
+    }
+
+    #[test]
+    fn a_task_done_by_another_has_its_assignment_deleted() {
+        let mut w = executing();
+        w.executed();
+        let got = step(
+            &mut w,
+            complete("t-0000000002", 0x30),
+            OpResult::Multi(vec![
+                MultiResult::Err(ZkError::NodeExists),
+                MultiResult::Err(ZkError::RuntimeInconsistency),
+            ]),
+        );
+        assert_eq!(got, None);
+        let discard = Op::Delete {
+            path: "/assign/w-5-ab/t-0000000002".into(),
+            version: -1,
+        };
+        let got = step(&mut w, discard, OpResult::Deleted);
+        assert!(matches!(
+            got,
+            Some(TaskEvent::Ended {
+                end: TaskEnd::Dropped,
+                ..
+            })
+        ));
     }
 
     #[test]
