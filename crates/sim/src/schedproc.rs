@@ -169,8 +169,9 @@ impl SchedulerNode {
                 return self.handle(ctx, actions, out);
             }
         }
-        // Retries go out only while connected (a reconnect sends the due ones).
-        if let Some(at) = self.latch.retry_at().filter(|_| self.connected) {
+        // The retry loop's sleeps run connected or not (a retry due while disconnected
+        // sleeps again: `Latch::on_tick`).
+        if let Some(at) = self.latch.retry_at() {
             out.set_timer(RETRY, at.max(ctx.mono));
         }
         if let Some(at) = self.sched.wake_at() {

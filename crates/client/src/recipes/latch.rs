@@ -12,9 +12,11 @@
 //! a new one, with a new guid: each reset is a generation.
 //!
 //! Creates are Curator's protected creates in the background: a create whose answer was
-//! lost is retried after a back-off (`RETRY_BACKOFF_MS`, Curator's retry policy) by looking
-//! for its guid first. Such a retry can answer long after the latch reset, with the name of
-//! an earlier generation's node. Two Curator fixes are modelled, each with its planted bug:
+//! lost is retried by Curator's retry loop — it sleeps `RETRY_BACKOFF_MS`, then retries if
+//! connected or sleeps twice as long again (`ExponentialBackoffRetry`, without its jitter,
+//! sleeps capped at `RETRY_BACKOFF_SHIFT_MAX` doublings) — by looking for its guid first.
+//! Such a retry can answer long after the latch reset on the reconnection, with the name
+//! of an earlier generation's node. Two Curator fixes are modelled, each with its planted bug:
 //! - CURATOR-498: a create's answer from an earlier generation is not the latch's node: it
 //!   is deleted (the latch's orphan). The bug (`adopt_stale_creates`) adopts it, as
 //!   `setNode` did: the stale name replaces the latch's own, whose node — possibly the
@@ -55,6 +57,8 @@ pub const DELETES_MAX: usize = 64;
 /// A create that lost its answer is retried this long after the loss (Curator's
 /// `ExponentialBackoffRetry` sleeps before a retry; scaled like the session timeouts).
 pub const RETRY_BACKOFF_MS: u64 = 300;
+/// The retry loop's sleep doubles at most this many times (4.8 s).
+pub const RETRY_BACKOFF_SHIFT_MAX: u32 = 4;
 
 /// What an op in flight is for; the host hands it back with the op's completion.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,12 +105,26 @@ pub struct LatchBugs {
     pub skip_owner_check: bool,
 }
 
-/// A create whose answer was lost, to retry (look for its guid) after `retry_at`.
+/// A create whose answer was lost, to retry (look for its guid) at `retry_at`, after
+/// `sleeps` sleeps of the retry loop.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Attempt {
     generation: u64,
     guid: String,
     retry_at: Time,
+    sleeps: u32,
+}
+
+impl Attempt {
+    /// A retry's first sleep starts at `now`.
+    fn new(generation: u64, guid: String, now: Time) -> Attempt {
+        Attempt {
+            generation,
+            guid,
+            retry_at: now.plus_ns(RETRY_BACKOFF_MS * NS_PER_MS),
+            sleeps: 1,
+        }
+    }
 }
 
 /// One candidate's leader latch.
@@ -351,7 +369,6 @@ impl Latch {
         self.push(LatchOp::List {
             generation: self.generation,
         });
-        self.push_due_retries();
         None
     }
 
@@ -370,11 +387,7 @@ impl Latch {
         let now = self.now;
         for (tag, _) in std::mem::take(&mut self.queue) {
             if let LatchOp::Create { generation, guid } | LatchOp::Find { generation, guid } = tag {
-                self.attempts.push(Attempt {
-                    generation,
-                    guid,
-                    retry_at: now,
-                });
+                self.attempts.push(Attempt::new(generation, guid, now));
             }
         }
         self.deleting.clear();
@@ -392,26 +405,27 @@ impl Latch {
         self.depose(LeaderEnd::Lost)
     }
 
-    /// The local time passed `retry_at`: retried creates that are due go out.
+    /// The local time passed `retry_at`: a retry whose sleep is over goes out if connected,
+    /// and sleeps again (twice as long) if not.
     pub fn on_tick(&mut self, now: Time) {
         self.check_invariants();
         self.now = self.now.max(now);
-        if self.connected {
-            self.push_due_retries();
-        }
-    }
-
-    fn push_due_retries(&mut self) {
-        let now = self.now;
         let (due, later): (Vec<Attempt>, Vec<Attempt>) = std::mem::take(&mut self.attempts)
             .into_iter()
             .partition(|a| a.retry_at <= now);
         self.attempts = later;
-        for a in due {
-            self.push(LatchOp::Find {
-                generation: a.generation,
-                guid: a.guid,
-            });
+        for mut a in due {
+            if self.connected {
+                self.push(LatchOp::Find {
+                    generation: a.generation,
+                    guid: a.guid,
+                });
+            } else {
+                let shift = a.sleeps.min(RETRY_BACKOFF_SHIFT_MAX);
+                a.retry_at = now.plus_ns((RETRY_BACKOFF_MS << shift) * NS_PER_MS);
+                a.sleeps += 1;
+                self.attempts.push(a);
+            }
         }
     }
 
@@ -476,12 +490,7 @@ impl Latch {
                 }
                 OpResult::Err(ZkError::ConnectionLoss | ZkError::SessionExpired) => {
                     // The answer is lost; the node may exist. Retry later by guid.
-                    let retry_at = self.now.plus_ns(RETRY_BACKOFF_MS * NS_PER_MS);
-                    self.attempts.push(Attempt {
-                        generation,
-                        guid,
-                        retry_at,
-                    });
+                    self.attempts.push(Attempt::new(generation, guid, self.now));
                     None
                 }
                 // The election node is gone: create it again, then retry.
@@ -511,12 +520,7 @@ impl Latch {
                     }
                 }
                 _ if lost => {
-                    let retry_at = self.now.plus_ns(RETRY_BACKOFF_MS * NS_PER_MS);
-                    self.attempts.push(Attempt {
-                        generation,
-                        guid,
-                        retry_at,
-                    });
+                    self.attempts.push(Attempt::new(generation, guid, self.now));
                     None
                 }
                 OpResult::Err(ZkError::NoNode) => {
@@ -866,6 +870,51 @@ mod tests {
         assert_eq!(l.node(), Some(name("abx2", 4).as_str()));
         assert_eq!(l.stale_creates, 1);
         assert!(l.quiet());
+    }
+
+    #[test]
+    fn a_retry_sleeps_twice_as_long_while_disconnected_and_runs_once_connected() {
+        let mut l = started(LatchBugs::default());
+        step(
+            &mut l,
+            create_op("abx1"),
+            OpResult::Err(ZkError::ConnectionLoss),
+        );
+        l.on_disconnected();
+        let ms = |n: u64| Time::ZERO.plus_ns(n * NS_PER_MS);
+        l.on_tick(ms(300));
+        assert_eq!(
+            l.retry_at(),
+            Some(ms(300 + 600)),
+            "slept again, twice as long"
+        );
+        l.on_tick(ms(900));
+        assert_eq!(l.retry_at(), Some(ms(900 + 1200)));
+        // Reconnected at 1000 ms: the retry waits for the end of its sleep.
+        l.on_connected(S, ms(1000));
+        assert_eq!(step(&mut l, list_op(), children(&[])), None);
+        assert_eq!(
+            step(&mut l, create_op("abx2"), created(&name("abx2", 4))),
+            None
+        );
+        assert_eq!(
+            l.next_op(),
+            Some((LatchOp::List { generation: 2 }, list_op()))
+        );
+        l.on_result(
+            LatchOp::List { generation: 2 },
+            &children(&[&name("abx2", 4)]),
+            None,
+            ms(1000),
+        );
+        assert!(l.retry_at() == Some(ms(2100)));
+        l.on_tick(ms(2100));
+        let (tag, op) = l.next_op().expect("the verify, then the retry");
+        assert_eq!(op, exists_op(&name("abx2", 4), false));
+        l.on_result(tag, &exists(40, S), None, ms(2100));
+        let (tag, op) = l.next_op().expect("the retry");
+        assert_eq!(op, list_op());
+        assert!(matches!(tag, LatchOp::Find { generation: 1, .. }));
     }
 
     #[test]
