@@ -46,7 +46,8 @@ pub struct ScenarioArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
     /// Switch on a planted historical bug (ZooKeeper's zk-1419, zk-335, zk-1154, zk-3911,
-    /// zk-2355, zk-1366; the claim queue's queue-delete-first; the lock's lock-no-guid;
+    /// zk-2355, zk-1366; the claim queue's queue-delete-first; the lock's lock-no-guid; the
+    /// leader latch's curator-498 and curator-696;
     /// repeatable); same as adding it to the scenario's `[zab] bugs`.
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
