@@ -159,6 +159,10 @@ impl ElectionReport {
         } else {
             Severity::Violation
         };
+        assert!(
+            !detail.is_empty() && events.len() <= 8,
+            "a finding says what and names its events"
+        );
         self.stats.counts[i] += 1;
         if self.stats.counts[i] <= FINDINGS_KEPT_PER_PROPERTY {
             self.findings.push(ElectionFinding {
@@ -244,7 +248,7 @@ pub fn check_election(history: &[Event], params: &ElectionParams) -> ElectionRep
                         *at = (*at).min(z);
                     }
                     Op::Create { path, .. } if path.starts_with(&done_prefix) => {
-                        if let Some(task) = path[done_prefix.len()..].parse::<u64>().ok() {
+                        if let Ok(task) = path[done_prefix.len()..].parse::<u64>() {
                             done.entry(task).or_default().push(i);
                         }
                     }
@@ -288,6 +292,10 @@ pub fn check_election(history: &[Event], params: &ElectionParams) -> ElectionRep
         }
     }
     // Names of nodes created with answers lost, from the tenures that led with them.
+    assert!(
+        nodes.keys().all(|&z| z > 0),
+        "latch nodes are created at real zxids"
+    );
     for l in &tenures {
         if let Some(n) = nodes.get_mut(&l.epoch)
             && n.name.is_none()
@@ -317,6 +325,10 @@ fn check_actions(
 ) {
     let mut actions = actions.to_vec();
     actions.sort_unstable();
+    assert!(
+        actions.windows(2).all(|w| w[0].0 < w[1].0),
+        "one action per committed zxid"
+    );
     report.stats.leader_actions = actions.len();
     let mut highest: Option<(u64, usize)> = None;
     for &(z, epoch, i) in &actions {
@@ -413,6 +425,10 @@ fn check_writes(
         }
         let w = write(wi);
         assert!(index >= 1, "resource writes are numbered from 1");
+        assert!(
+            w.n >= 1 && w.attempt >= 1,
+            "an execution's writes are numbered from 1"
+        );
         report.stats.writes += 1;
         if !w.accepted {
             report.stats.stale_tokens_rejected += 1;
@@ -502,6 +518,13 @@ fn check_writes(
         last_write.insert(k, wi);
     }
     report.stats.tasks_reexecuted = writers.values().filter(|w| w.len() > 1).count();
+    assert!(
+        report.stats.writes_accepted + report.stats.stale_tokens_rejected == report.stats.writes
+    );
+    assert!(
+        report.stats.tasks_reexecuted <= writers.len(),
+        "re-executed tasks are tasks written"
+    );
     accepted_by
 }
 
@@ -514,6 +537,11 @@ fn check_done(
     params: &ElectionParams,
 ) {
     report.stats.tasks_done = done.keys().filter(|&&t| t < params.tasks).count();
+    assert!(report.stats.tasks_done as u64 <= params.tasks);
+    assert!(
+        done.values().all(|c| !c.is_empty()),
+        "a done task has its completion"
+    );
     for task in (0..params.tasks).filter(|t| !done.contains_key(t)) {
         report.add(
             TASK_NOT_DONE,
@@ -557,6 +585,10 @@ fn tenure_stats(s: &mut ElectionStats, tenures: &[&LeaderRecord]) {
     // The previous epoch's latest end.
     let mut previous: Option<(u64, Option<u64>)> = None;
     for l in &sorted {
+        assert!(
+            l.end_ns.is_none_or(|end| end >= l.start_ns),
+            "a tenure ends after it starts"
+        );
         epochs.insert(l.epoch);
         match previous {
             Some((epoch, end)) if epoch != l.epoch => {
@@ -571,6 +603,7 @@ fn tenure_stats(s: &mut ElectionStats, tenures: &[&LeaderRecord]) {
         }
     }
     s.epochs = epochs.len();
+    assert!(s.failovers < s.tenures.max(1) && s.epochs <= s.tenures);
     s.failover_ns = Quantiles::of(gaps);
 }
 

@@ -172,7 +172,8 @@ pub enum WorkloadConfig {
         /// The fail-over task scheduler: scheduler instances electing a leader, workers and
         /// their protected resource (`[workload.election]`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        election: Option<ElectionWorkload>,
+        /// (Boxed: it would make every workload as large as itself.)
+        election: Option<Box<ElectionWorkload>>,
     },
 }
 
@@ -400,7 +401,7 @@ impl WorkloadConfig {
     /// The fail-over scheduler workload, if any.
     pub fn election(&self) -> Option<&ElectionWorkload> {
         match self {
-            WorkloadConfig::Writes { election, .. } => election.as_ref(),
+            WorkloadConfig::Writes { election, .. } => election.as_deref(),
             _ => None,
         }
     }
@@ -1000,7 +1001,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 validate_queue(q, &s.zab.bugs)?;
             }
             validate_lock(lock.as_ref(), &s.zab.bugs)?;
-            validate_election(election.as_ref(), &s.zab.bugs)?;
+            validate_election(election.as_deref(), &s.zab.bugs)?;
         }
     }
     check(

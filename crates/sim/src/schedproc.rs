@@ -136,6 +136,10 @@ impl SchedulerNode {
                 node,
                 epoch,
             }) => {
+                assert!(
+                    self.connected && self.latch.leading() == Some(epoch),
+                    "elected while connected, with the latch's epoch"
+                );
                 self.sched.begin(epoch, ctx.mono);
                 let tenure = self.sched.tenure().expect("begun");
                 out.note(Note::client(ClientNote::LeaderStart {
@@ -147,6 +151,7 @@ impl SchedulerNode {
             }
             Some(LatchEvent::Deposed { end, .. }) => {
                 let tenure = self.sched.tenure().expect("a tenure to end");
+                assert!(self.latch.leading().is_none(), "deposed means not leading");
                 self.sched.end();
                 out.note(Note::client(ClientNote::LeaderEnd { tenure, end }));
             }
@@ -202,6 +207,7 @@ impl SchedulerNode {
                 }
                 Action::State(SessionState::Connected) => {
                     let session = self.host().session().session_id().expect("connected");
+                    assert!(!self.connected, "connected twice");
                     self.connected = true;
                     self.suspended_at = None;
                     out.cancel_timer(LOST);
@@ -267,6 +273,10 @@ impl SchedulerNode {
         }
         self.sessions_given_up += 1;
         self.session_lost(ctx, out);
+        assert!(
+            self.in_flight.is_empty() && self.latch.leading().is_none(),
+            "a session given up leaves nothing in flight and no leader"
+        );
         let actions = self.host().abandon(ctx, out);
         self.handle(ctx, actions, out);
     }

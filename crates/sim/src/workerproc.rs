@@ -157,6 +157,7 @@ impl WorkerNode {
             (Some((task, attempt, token)), Some(s))
                 if (s.task, s.attempt, s.token) == (task, attempt, token) => {}
             (Some((task, attempt, token)), _) => {
+                assert!(!session.is_none(), "an execution runs in a session");
                 self.section = Some(Section {
                     session,
                     attempt,
@@ -188,6 +189,12 @@ impl WorkerNode {
         assert!(
             s.acked < self.config.writes_per_task,
             "a write past the execution's end"
+        );
+        assert!(
+            self.recipe.executing().is_some_and(
+                |(task, attempt, token)| (task, attempt, token) == (s.task, s.attempt, s.token)
+            ),
+            "a write for the execution the recipe runs, with its token"
         );
         self.writes_sent += 1;
         let write = ResourceWrite {
@@ -232,6 +239,7 @@ impl WorkerNode {
                 }
             }
             OpResult::Err(ZkError::BadVersion) => {
+                assert!(self.config.fencing, "only a fenced resource refuses");
                 // Fenced: a newer leader's epoch was seen. Look for it in the assignment.
                 self.section = None;
                 out.cancel_timer(WRITE);

@@ -10,7 +10,10 @@ use sim::run::{RunReport, run};
 use sim::scenario::{Loaded, load_file};
 
 fn scenario(overrides: &[&str]) -> Loaded {
-    let path = format!("{}/../../scenarios/election.toml", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../scenarios/election.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
     load_file(&path, &overrides).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -100,7 +103,10 @@ fn the_planted_curator_696_leads_with_a_node_of_a_session_given_up() {
         panic!("curator-696 on seed 1003: {:?}", buggy.outcome.verdict);
     };
     assert!(f.detail.contains("DeposedLeaderActed"), "{f}");
-    assert_eq!(run_seed(&scenario(&[]), 1003).outcome.verdict, Verdict::Pass);
+    assert_eq!(
+        run_seed(&scenario(&[]), 1003).outcome.verdict,
+        Verdict::Pass
+    );
 }
 
 #[test]
@@ -115,7 +121,10 @@ fn the_planted_latch_bugs_are_inert_when_no_connection_breaks() {
         for seed in 0..2u64 {
             let (a, b) = (run_seed(&with, seed), run_seed(&without, seed));
             assert_eq!(a.outcome.verdict, Verdict::Pass, "{bug} seed {seed}");
-            assert_eq!(a.outcome.trace_hash, b.outcome.trace_hash, "{bug} seed {seed}");
+            assert_eq!(
+                a.outcome.trace_hash, b.outcome.trace_hash,
+                "{bug} seed {seed}"
+            );
         }
     }
 }

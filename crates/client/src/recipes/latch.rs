@@ -288,6 +288,11 @@ impl Latch {
                 version: Op::ANY_VERSION,
             },
         };
+        assert!(
+            op.path()
+                .is_some_and(|p| p.starts_with(self.parent.as_str())),
+            "a latch op outside the election node: {op:?}"
+        );
         self.queue.push_back((tag, op));
     }
 
@@ -321,6 +326,7 @@ impl Latch {
             self.delete(old);
         }
         self.watching = None;
+        let before = self.generation;
         self.generation += 1;
         self.resets += 1;
         let guid = format!("{:x}x{}", self.session.0, self.generation);
@@ -328,6 +334,10 @@ impl Latch {
             generation: self.generation,
             guid,
         });
+        assert!(
+            self.generation > before && self.leading.is_none() && self.node.is_none(),
+            "a reset starts a new generation without a node or leadership"
+        );
         event
     }
 
@@ -378,7 +388,9 @@ impl Latch {
         self.check_invariants();
         self.connected = false;
         self.unsend();
-        self.depose(LeaderEnd::Suspended)
+        let event = self.depose(LeaderEnd::Suspended);
+        assert!(self.leading.is_none() && self.queue.is_empty());
+        event
     }
 
     /// Drops the ops not sent yet; a create or lookup among them is retried later (its
@@ -402,7 +414,9 @@ impl Latch {
         self.unsend();
         self.in_flight = 0;
         self.watching = None;
-        self.depose(LeaderEnd::Lost)
+        let event = self.depose(LeaderEnd::Lost);
+        assert!(self.leading.is_none() && self.queue.is_empty() && self.deleting.is_empty());
+        event
     }
 
     /// The local time passed `retry_at`: a retry whose sleep is over goes out if connected,
@@ -575,6 +589,10 @@ impl Latch {
                         if self.leading.is_some() {
                             return None; // already leading (the flag stays)
                         }
+                        assert!(
+                            sequence_of(&node).is_some() && stat.czxid.0 > 0,
+                            "a leader's node is a latch child with a creation zxid"
+                        );
                         self.leading = Some(stat.czxid.0);
                         Some(LatchEvent::Elected {
                             session: self.session,
@@ -600,6 +618,10 @@ impl Latch {
 
     /// A create of generation `generation` made `name` (its answer, or found by its guid).
     fn created(&mut self, generation: u64, name: String) -> Option<LatchEvent> {
+        assert!(
+            generation <= self.generation && guid_of(&name).is_some(),
+            "a create of a past or present generation, with a guid: {name}"
+        );
         if generation == self.generation && self.node.is_none() {
             self.node = Some(name);
             self.push(LatchOp::List { generation });
@@ -631,6 +653,10 @@ impl Latch {
             .filter_map(|n| Some((sequence_of(n)?, n.as_str())))
             .collect();
         children.sort_unstable();
+        assert!(
+            children.windows(2).all(|w| w[0].0 < w[1].0),
+            "sequence numbers are unique"
+        );
         let Some(node) = self.node.clone() else {
             return self.reset(); // "Can't find our node. Resetting."
         };

@@ -251,6 +251,10 @@ impl Scheduler {
             round_robin: 0,
         });
         self.scans += 1;
+        assert!(
+            self.stamped_epoch == epoch && self.tenure().is_some_and(|n| n == self.tenures),
+            "a tenure begins with its epoch's stamps"
+        );
     }
 
     /// The tenure ended: its state goes (an op in flight is answered to nobody).
@@ -350,7 +354,21 @@ impl Scheduler {
                 (plan, op)
             }
         };
-        if proto::history::leader_action_epoch(&op).is_some() {
+        // A leader action carries this tenure's epoch; a scan carries none.
+        let action = matches!(
+            tag,
+            SchedOp::Stamp { .. }
+                | SchedOp::Move { .. }
+                | SchedOp::Assign { .. }
+                | SchedOp::NewTask(_)
+        );
+        let carried = proto::history::leader_action_epoch(&op);
+        assert_eq!(
+            carried,
+            action.then_some(t.epoch),
+            "an action carries the epoch: {op:?}"
+        );
+        if action {
             self.actions += 1;
         }
         t.in_flight = true;
@@ -437,6 +455,7 @@ impl Scheduler {
                     .filter(|&n| n < tasks)
                     .collect();
                 t.next_task = t.created.last().map_or(0, |&n| n + 1);
+                assert!(t.next_task <= tasks && t.next_task as usize >= t.created.len());
                 t.scan = Scan::Done;
             }
             SchedOp::ListDone => {
@@ -492,6 +511,7 @@ impl Scheduler {
                     ),
                     "task create answered {result:?}"
                 );
+                assert_eq!(task, t.next_task, "tasks are created in order");
                 t.created.insert(task);
                 t.next_task = t.next_task.max(task + 1);
                 t.next_task_at = now.plus_ns(interval_ns);
@@ -553,6 +573,10 @@ fn plan(
     if let Some((&task, from)) = t.assigned.iter().find(|(_, w)| !live(w)) {
         let from = from.clone();
         let to = pick(t)?;
+        assert!(
+            from != to && t.live.binary_search(&to).is_ok(),
+            "a task moves to another, live worker"
+        );
         return Some(SchedOp::Move { from, to, task });
     }
     if let Some(&task) = t
@@ -561,6 +585,7 @@ fn plan(
         .find(|n| !t.done.contains(n) && !t.assigned.contains_key(n))
     {
         let worker = pick(t)?;
+        assert!(task < tasks && t.live.contains(&worker));
         return Some(SchedOp::Assign { worker, task });
     }
     (t.next_task < tasks && now >= t.next_task_at).then_some(SchedOp::NewTask(t.next_task))

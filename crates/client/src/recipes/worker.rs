@@ -216,6 +216,10 @@ impl Worker {
         } else {
             Step::Setup(0)
         };
+        assert!(
+            self.current.is_none() && self.queued.is_empty() && !self.in_flight,
+            "a new session starts with no task"
+        );
         event
     }
 
@@ -245,6 +249,10 @@ impl Worker {
     pub fn executed(&mut self) {
         self.check_invariants();
         assert_eq!(self.step, Step::Execute, "executed outside an execution");
+        assert!(
+            self.current.as_ref().is_some_and(|e| e.attempt.is_some()),
+            "an execution that started"
+        );
         self.step = Step::Complete;
     }
 
@@ -417,6 +425,10 @@ impl Worker {
                 };
                 assert!(tasks.len() <= QUEUED_MAX, "too many assignments");
                 tasks.sort_unstable();
+                assert!(
+                    tasks.windows(2).all(|w| w[0] < w[1]),
+                    "a task is assigned once per worker"
+                );
                 let mut event = None;
                 if let Some(e) = &self.current
                     && tasks.binary_search(&e.task).is_err()

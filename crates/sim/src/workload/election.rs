@@ -134,6 +134,10 @@ impl Workload for Election {
         let done = tree
             .child_names(DONE)
             .map_or(0, |names| names.filter(|n| task_of(n).is_some()).count());
+        assert!(
+            done as u64 <= self.params.tasks,
+            "no more tasks done than scheduled"
+        );
         if done as u64 >= self.params.tasks {
             return;
         }
@@ -192,6 +196,10 @@ impl Workload for Election {
         }
         let r = check_election(history, &self.params);
         let s = &r.stats;
+        assert!(
+            s.tasks_done as u64 <= self.params.tasks && s.writes_accepted <= s.writes,
+            "figures within their bounds"
+        );
         for (name, value) in [
             // `leader_*` and `task_*`: ZooKeeper's own `election*` figures are its ZAB
             // leader elections.
