@@ -209,6 +209,18 @@ fn operations(o: &mut String, d: &RunData) {
         )
         .unwrap();
     }
+    if !d.leaders.is_empty() {
+        let refused = d.task_writes.iter().filter(|w| !w.accepted).count();
+        writeln!(
+            o,
+            "<p>Fail-over scheduler: {} leader tenures, {} task executions, {} writes to the \
+             protected resource ({refused} refused as stale).</p>",
+            d.leaders.len(),
+            d.tasks.len(),
+            d.task_writes.len()
+        )
+        .unwrap();
+    }
 }
 
 fn faults(o: &mut String, d: &RunData) {

@@ -32,6 +32,8 @@ pub const CHARTS: [&str; 4] = [
 ];
 /// The lock recipe's charts, drawn (first) when the history has lock holds.
 pub const LOCK_CHARTS: [&str; 2] = ["lock-holders", "lock-wait-hold"];
+/// The fail-over scheduler's charts, drawn (first) when the history has leader tenures.
+pub const ELECTION_CHARTS: [&str; 2] = ["leader-tenures", "tasks-done"];
 pub const INDEX: &str = "index.html";
 
 /// What a report wrote.
@@ -71,6 +73,26 @@ pub fn render_data(data: &RunData) -> Result<Vec<(String, Vec<u8>)>, String> {
         recipe.push((
             LOCK_CHARTS[1],
             "Lock wait (request to acquisition) and hold time distributions (CDF)".to_string(),
+        ));
+    }
+    if !data.leaders.is_empty() {
+        push(
+            ELECTION_CHARTS[0],
+            canvas::render(&charts::election::Tenures::new(&frame))?,
+        );
+        push(
+            ELECTION_CHARTS[1],
+            canvas::render(&charts::election::TasksDone::new(&frame))?,
+        );
+        recipe.push((
+            ELECTION_CHARTS[0],
+            "Leader tenures per scheduler instance over time (bars by how they ended, labelled \
+             with their epoch; a red line where two instances lead at once)"
+                .to_string(),
+        ));
+        recipe.push((
+            ELECTION_CHARTS[1],
+            "Tasks done over time, with writes the fence refused as crosses".to_string(),
         ));
     }
     push(

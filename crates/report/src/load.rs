@@ -93,6 +93,30 @@ pub struct RunData {
     pub tasks: Vec<proto::history::TaskRecord>,
     /// Task-execution writes to the protected resource (`Event::TaskWrite`) in file order.
     pub task_writes: Vec<proto::history::TaskWriteRecord>,
+    /// The scheduler's task completions that committed (a create of `/done/t-N`, alone or in
+    /// a multi): (task, completion time ns — the invocation's for an unanswered one).
+    pub tasks_done: Vec<(u64, u64)>,
+}
+
+/// The task a committed completion completes (a create of `/done/t-N`, alone or in a
+/// multi), with its time.
+fn task_completion(op: &proto::history::OpRecord) -> Option<(u64, u64)> {
+    use proto::history::Outcome;
+    use proto::zk::Op;
+    let committed = match op.outcome {
+        Outcome::Ok => true,
+        Outcome::Info => op.zxid.is_some(),
+        Outcome::Fail => false,
+    };
+    let task_of = |o: &Op| match o {
+        Op::Create { path, .. } => path.strip_prefix("/done/t-")?.parse().ok(),
+        _ => None,
+    };
+    let task = match &op.op {
+        Op::Multi(ops) => ops.iter().find_map(task_of),
+        other => task_of(other),
+    }?;
+    committed.then(|| (task, op.complete_ns.unwrap_or(op.invoke_ns)))
 }
 
 impl RunData {
@@ -313,6 +337,7 @@ pub fn load(dir: &Path) -> Result<RunData, ReportError> {
         leaders: Vec::new(),
         tasks: Vec::new(),
         task_writes: Vec::new(),
+        tasks_done: Vec::new(),
     };
     let history_path = dir.join(HISTORY_FILE);
     if history_path.exists() {
@@ -349,6 +374,9 @@ fn read_history(path: &Path, data: &mut RunData) -> Result<(), ReportError> {
             Event::Op(op) => {
                 let sample = op_sample(&op).map_err(|m| ReportError::at_line(path, number, m))?;
                 data.ops.push(sample);
+                if let Some(done) = task_completion(&op) {
+                    data.tasks_done.push(done);
+                }
             }
             Event::Watch { .. } => data.watch_events += 1,
             Event::SessionEnd { .. } => data.session_ends += 1,
