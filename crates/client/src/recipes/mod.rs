@@ -2,6 +2,7 @@
 //! drives: the distributed queue (producer; take and claim consumers), the token bucket
 //! that rate-limits producers, and the lock (protected mode, predecessor watches).
 
+pub mod barrier;
 pub mod bucket;
 pub mod lock;
 pub mod queue;
