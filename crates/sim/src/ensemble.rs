@@ -97,6 +97,7 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::Zk2355 => b.zk_2355 = true,
             BugName::Zk1366 => b.zk_1366 = true,
             BugName::QueueDeleteFirst | BugName::LockNoGuid => {} // recipe bugs, not the server's
+            BugName::BarrierNoRecheck => {}                       // a recipe bug too
         }
     }
     b
