@@ -86,6 +86,10 @@ pub struct MembersStats {
     pub convergence_ns: Quantiles,
     /// Per (expired membership, observer that showed it): the expiry to its removal.
     pub expiry_removal_ns: Quantiles,
+    /// The most any observer took to drop an expired membership, counted from the
+    /// deadline's anchor (the first commit at or after the later of the expiry and the
+    /// heal); at most the session timeout plus the bound, or `ExpiredMemberLingered`.
+    pub expiry_removal_after_commit_ns_max: u64,
     /// Findings per property, all of them (kept or not), in `MEMBERS_PROPERTIES` order.
     pub counts: [usize; 3],
 }
@@ -218,6 +222,13 @@ pub fn check_members(history: &[Event], config: &MembersConfig) -> MembersReport
                 continue; // the ensemble never committed again: liveness says so
             };
             let deadline = anchor + config.session_timeout_ns + config.bound_ns;
+            if let Some(last) = views.iter().rposition(|&(_, vi)| shows(vi, m))
+                && let Some(&(removed, _)) = views.get(last + 1)
+            {
+                let late = removed.saturating_sub(anchor);
+                let max = &mut report.stats.expiry_removal_after_commit_ns_max;
+                *max = (*max).max(late);
+            }
             let in_force = views.partition_point(|&(t, _)| t <= deadline);
             let lingering = views[in_force.saturating_sub(1)..]
                 .iter()
@@ -483,6 +494,7 @@ mod tests {
         assert!(r.is_ok(), "{:?}", r.findings);
         assert_eq!(r.stats.expiries, 1);
         assert_eq!(r.stats.expiry_removal_ns.max, 69 * MS);
+        assert_eq!(r.stats.expiry_removal_after_commit_ns_max, 15 * MS);
         // One ms late.
         let mut h = H::default();
         base(&mut h);

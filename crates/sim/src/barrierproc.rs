@@ -97,6 +97,11 @@ impl BarrierWorker {
         )
     }
 
+    /// The round this participant is through enter of (computing or leaving), if any.
+    pub fn past_enter(&self) -> Option<u64> {
+        self.recipe.past_enter().then(|| self.recipe.round())
+    }
+
     fn host(&mut self) -> &mut ClientHost {
         self.host.as_mut().expect("started")
     }

@@ -179,6 +179,11 @@ impl Barrier {
         self.phase == Phase::Entered
     }
 
+    /// Through enter of the current round in this session: computing or leaving.
+    pub fn past_enter(&self) -> bool {
+        matches!(self.phase, Phase::Entered | Phase::Leaving)
+    }
+
     /// What the participant waits for, if it waits (for liveness explanations).
     pub fn explain(&self) -> String {
         let what = match &self.step {

@@ -8,7 +8,7 @@
 use super::{ClientProcess, Stuck, Workload, World};
 use crate::barrierproc::{BarrierClientConfig, BarrierWorker};
 use crate::scenario::{BarrierWorkload, BugName, Scenario, WorkloadConfig};
-use client::recipes::barrier::{READY, participants};
+use client::recipes::barrier::{READY, ROUND_PREFIX, participants};
 use kernel::observe::Violation;
 use proto::history::Event;
 use proto::{NS_PER_MS, ProcessId};
@@ -18,11 +18,19 @@ pub const BARRIER_PATH: &str = "/barrier";
 
 pub struct Barrier {
     participants: u32,
+    /// The first participant's process (participants are named after their process).
+    first: ProcessId,
     config: BarrierClientConfig,
 }
 
 impl Barrier {
-    pub fn new(s: &Scenario, b: &BarrierWorkload, servers: &[ProcessId]) -> Barrier {
+    /// The barrier workload; its first participant is process `first`.
+    pub fn new(
+        s: &Scenario,
+        b: &BarrierWorkload,
+        servers: &[ProcessId],
+        first: ProcessId,
+    ) -> Barrier {
         let WorkloadConfig::Writes {
             session_timeout_ms, ..
         } = s.workload
@@ -42,6 +50,7 @@ impl Barrier {
         };
         Barrier {
             participants: b.participants,
+            first,
             config,
         }
     }
@@ -64,7 +73,7 @@ impl Workload for Barrier {
     fn client(&self, index: u32) -> Box<dyn ClientProcess> {
         assert!(index < self.participants, "participant {index}");
         let config = BarrierClientConfig {
-            name: format!("p{index}"),
+            name: ProcessId(self.first.0 + index).to_string(),
             ..self.config.clone()
         };
         Box::new(BarrierWorker::new(config))
@@ -72,12 +81,29 @@ impl Workload for Barrier {
 
     fn liveness(&mut self, world: &World<'_>, stuck: &mut Stuck) {
         assert_eq!(world.clients.len(), self.participants as usize);
+        assert_eq!(
+            world.clients.first(),
+            Some(&self.first),
+            "numbered from first"
+        );
+        let tree = world.leader_tree();
         for &c in world.clients {
             if let Some(w) = world.client::<BarrierWorker>(c).filter(|w| !w.done()) {
-                stuck.push(c, || w.explain());
+                stuck.push(c, || {
+                    // Through enter of a round that has no `ready` node: it passed early.
+                    let early = w.past_enter().filter(|&r| {
+                        tree.is_some_and(|t| {
+                            !t.exists(&format!("{BARRIER_PATH}/{ROUND_PREFIX}{r}/{READY}"))
+                        })
+                    });
+                    let note = early.map_or_else(String::new, |r| {
+                        format!(" — through enter of round {r}, which has no {READY} node")
+                    });
+                    format!("{}{note}", w.explain())
+                });
             }
         }
-        let (Some(leader), Some(tree)) = (world.leader, world.leader_tree()) else {
+        let (Some(leader), Some(tree)) = (world.leader, tree) else {
             return; // the ensemble reports a missing leader
         };
         let Some(rounds) = tree.children(BARRIER_PATH) else {

@@ -174,6 +174,10 @@ impl Workload for Members {
             ("members_view_convergence_ms_p99", ms(s.convergence_ns.p99)),
             ("members_view_convergence_ms_max", ms(s.convergence_ns.max)),
             ("members_expiry_removal_ms_max", ms(s.expiry_removal_ns.max)),
+            (
+                "members_expiry_removal_after_commit_ms_max",
+                ms(s.expiry_removal_after_commit_ns_max),
+            ),
         ] {
             figures.push((name.to_string(), value));
         }

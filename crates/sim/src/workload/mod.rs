@@ -74,7 +74,9 @@ pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
         all.push(Box::new(lock::Lock::new(s, l, servers, first)));
     }
     if let Some(b) = s.workload.barrier() {
-        all.push(Box::new(barrier::Barrier::new(s, b, servers)));
+        let before: u32 = all.iter().map(|w| w.clients()).sum();
+        let first = ProcessId(servers.len() as u32 + before);
+        all.push(Box::new(barrier::Barrier::new(s, b, servers, first)));
     }
     if let Some(m) = s.workload.members() {
         all.push(Box::new(members::Members::new(s, m, servers)));
