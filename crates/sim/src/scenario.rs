@@ -569,8 +569,8 @@ pub struct ZabConfig {
     /// Committed txns kept for DIFF; a follower further behind gets a SNAP.
     pub log_window_txns: u64,
     /// Planted historical bugs to switch on: `zk-1419`, `zk-335`, `zk-1154`, `zk-3911`,
-    /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`. Empty (the default) is
-    /// the correct protocol.
+    /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`, `barrier-no-recheck`. Empty
+    /// (the default) is the correct protocol.
     pub bugs: Vec<BugName>,
 }
 
