@@ -350,11 +350,10 @@ mod tests {
     }
 
     impl H {
-        /// Member `name` (process `p`, session `s`) asked at `join`, joined at `joined`,
-        /// ended `end` at `end_ns`.
+        /// Member `name` (session `s`, process `s / 10`) asked at `join`, joined at
+        /// `joined`, ended `end` at `end_ns`.
         fn member(
             &mut self,
-            p: u32,
             name: &str,
             s: u64,
             join: u64,
@@ -363,7 +362,7 @@ mod tests {
             end_ns: Option<u64>,
         ) -> &mut H {
             self.events.push(Event::Member(MemberRecord {
-                process: ProcessId(p),
+                process: ProcessId(u32::try_from(s / 10).expect("small")),
                 session: SessionId(s),
                 group: "/group".into(),
                 name: name.into(),
@@ -433,8 +432,8 @@ mod tests {
     #[test]
     fn views_that_follow_the_members_pass_with_their_figures() {
         let mut h = H::default();
-        h.member(1, "m1", 10, 0, 2, MemberEnd::Open, None)
-            .member(2, "m2", 20, 1, 3, MemberEnd::Left, Some(20))
+        h.member("m1", 10, 0, 2, MemberEnd::Open, None)
+            .member("m2", 20, 1, 3, MemberEnd::Left, Some(20))
             .view(5, 4, &[("m1", 10), ("m2", 20)])
             .view(5, 21, &[("m1", 10)])
             .view(6, 2, &[("m1", 10)])
@@ -458,7 +457,7 @@ mod tests {
     #[test]
     fn a_view_showing_a_member_that_never_asked_is_caught() {
         let mut h = H::default();
-        h.member(1, "m1", 10, 5, 6, MemberEnd::Open, None)
+        h.member("m1", 10, 5, 6, MemberEnd::Open, None)
             .view(5, 7, &[("m1", 10), ("m9", 90)]);
         let r = h.check();
         assert_eq!(r.count(PHANTOM_MEMBER), 1);
@@ -466,12 +465,12 @@ mod tests {
         // Not yet asked at the view's time (the same data, asked later) is a phantom too.
         let mut h = H::default();
         h.view(5, 3, &[("m1", 10)])
-            .member(1, "m1", 10, 5, 6, MemberEnd::Open, None)
+            .member("m1", 10, 5, 6, MemberEnd::Open, None)
             .view(5, 7, &[("m1", 10)]);
         assert_eq!(h.check().count(PHANTOM_MEMBER), 1);
         // Near miss: shown after it asked, before its answer came back.
         let mut h = H::default();
-        h.member(1, "m1", 10, 5, 9, MemberEnd::Open, None)
+        h.member("m1", 10, 5, 9, MemberEnd::Open, None)
             .view(5, 7, &[("m1", 10)]);
         assert!(h.check().is_ok());
     }
@@ -481,8 +480,8 @@ mod tests {
         // m2's session expired at 50, before the heal (100); the first write after the
         // heal is at 104, so the deadline is 104 + 10 + 5 = 119.
         let base = |h: &mut H| {
-            h.member(1, "m1", 10, 0, 2, MemberEnd::Open, None)
-                .member(2, "m2", 20, 1, 3, MemberEnd::Lost, Some(130))
+            h.member("m1", 10, 0, 2, MemberEnd::Open, None)
+                .member("m2", 20, 1, 3, MemberEnd::Lost, Some(130))
                 .expire(20, 50)
                 .view(5, 4, &[("m1", 10), ("m2", 20)])
                 .write(104);
@@ -515,13 +514,13 @@ mod tests {
     fn an_expiry_after_the_heal_counts_from_the_next_commit() {
         // Expired at 140 (itself the commit): deadline 140 + 15 = 155.
         let mut h = H::default();
-        h.member(2, "m2", 20, 1, 3, MemberEnd::Lost, Some(160))
+        h.member("m2", 20, 1, 3, MemberEnd::Lost, Some(160))
             .view(5, 4, &[("m2", 20)])
             .expire(20, 140)
             .view(5, 150, &[]);
         assert!(h.check().is_ok(), "{:?}", h.check().findings);
         let mut h = H::default();
-        h.member(2, "m2", 20, 1, 3, MemberEnd::Lost, Some(160))
+        h.member("m2", 20, 1, 3, MemberEnd::Lost, Some(160))
             .view(5, 4, &[("m2", 20)])
             .expire(20, 140)
             .view(5, 150, &[("m2", 20)])
@@ -532,8 +531,8 @@ mod tests {
     #[test]
     fn a_last_view_that_misses_a_live_member_diverges() {
         let mut h = H::default();
-        h.member(1, "m1", 10, 0, 2, MemberEnd::Open, None)
-            .member(2, "m2", 20, 1, 3, MemberEnd::Open, None)
+        h.member("m1", 10, 0, 2, MemberEnd::Open, None)
+            .member("m2", 20, 1, 3, MemberEnd::Open, None)
             .view(5, 4, &[("m1", 10), ("m2", 20)])
             .view(6, 4, &[("m1", 10)]);
         let r = h.check();
@@ -541,8 +540,8 @@ mod tests {
         assert!(r.violation().expect("diverged").detail.contains("p6"));
         // A crashed member's membership (ended open with a time) is not live.
         let mut h = H::default();
-        h.member(1, "m1", 10, 0, 2, MemberEnd::Open, None)
-            .member(2, "m2", 20, 1, 3, MemberEnd::Open, Some(9))
+        h.member("m1", 10, 0, 2, MemberEnd::Open, None)
+            .member("m2", 20, 1, 3, MemberEnd::Open, Some(9))
             .view(6, 4, &[("m1", 10)]);
         assert!(h.check().is_ok(), "{:?}", h.check().findings);
     }

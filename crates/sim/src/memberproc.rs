@@ -193,12 +193,10 @@ impl MemberWorker {
             match a {
                 Action::Completed {
                     xid, op, result, ..
-                } => {
-                    if self.in_flight == Some(xid) {
-                        self.in_flight = None;
-                        let event = self.recipe.on_result(&op, &result);
-                        self.report(ctx, event, out);
-                    }
+                } if self.in_flight == Some(xid) => {
+                    self.in_flight = None;
+                    let event = self.recipe.on_result(&op, &result);
+                    self.report(ctx, event, out);
                 }
                 Action::Watch(w) => self.recipe.on_watch(&w),
                 Action::State(SessionState::Connected) => {

@@ -169,12 +169,13 @@ pub enum WorkloadConfig {
         /// Lock-recipe clients and their protected resource (`[workload.lock]`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lock: Option<LockWorkload>,
-        /// Double-barrier participants (`[workload.barrier]`).
+        /// Double-barrier participants (`[workload.barrier]`; boxed: most scenarios
+        /// have none).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        barrier: Option<BarrierWorkload>,
-        /// Group members and observers (`[workload.members]`).
+        barrier: Option<Box<BarrierWorkload>>,
+        /// Group members and observers (`[workload.members]`; boxed too).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        members: Option<MembersWorkload>,
+        members: Option<Box<MembersWorkload>>,
     },
 }
 
@@ -412,7 +413,7 @@ impl WorkloadConfig {
     /// The barrier workload, if any.
     pub fn barrier(&self) -> Option<&BarrierWorkload> {
         match self {
-            WorkloadConfig::Writes { barrier, .. } => barrier.as_ref(),
+            WorkloadConfig::Writes { barrier, .. } => barrier.as_deref(),
             _ => None,
         }
     }
@@ -420,7 +421,7 @@ impl WorkloadConfig {
     /// The group-membership workload, if any.
     pub fn members(&self) -> Option<&MembersWorkload> {
         match self {
-            WorkloadConfig::Writes { members, .. } => members.as_ref(),
+            WorkloadConfig::Writes { members, .. } => members.as_deref(),
             _ => None,
         }
     }

@@ -140,7 +140,7 @@ impl Barrier {
     /// Participant `name` of a barrier of `size` under `root`.
     pub fn new(root: &str, size: usize, name: &str, recheck: bool) -> Barrier {
         assert!(root.starts_with('/') && root.len() > 1 && !root.ends_with('/'));
-        assert!(size >= 1 && size <= CHILDREN_MAX);
+        assert!((1..=CHILDREN_MAX).contains(&size));
         assert!(!name.is_empty() && name != READY && !name.contains('/'));
         Barrier {
             root: root.to_string(),
