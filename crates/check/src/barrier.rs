@@ -175,6 +175,7 @@ pub fn check_barrier(history: &[Event], size: usize) -> BarrierReport {
         for &i in attempts {
             let b = record(i);
             assert_eq!(b.round, round);
+            check_record(b);
             report.stats.attempts += 1;
             let p = who.entry(b.process).or_default();
             first(&mut p.enter, b.enter_ns, i);
@@ -203,6 +204,10 @@ pub fn check_barrier(history: &[Event], size: usize) -> BarrierReport {
         report.stats.rounds_rejoined += usize::from(lost);
         let mut requests: Vec<u64> = who.values().filter_map(|p| p.enter.map(|e| e.0)).collect();
         requests.sort_unstable();
+        assert!(
+            requests.len() <= who.len(),
+            "one first request per participant"
+        );
         let mut pairs: BTreeSet<(ProcessId, ProcessId)> = BTreeSet::new();
         for &i in attempts {
             let b = record(i);
@@ -214,6 +219,7 @@ pub fn check_barrier(history: &[Event], size: usize) -> BarrierReport {
                     if q == b.process || other.leave.is_some_and(|l| l <= t) {
                         continue;
                     }
+                    assert!(!other.sessions.is_empty(), "a participant has attempts");
                     if !pairs.insert((b.process, q)) {
                         continue;
                     }
@@ -257,7 +263,32 @@ pub fn check_barrier(history: &[Event], size: usize) -> BarrierReport {
     }
     report.stats.enter_wait_ns = Quantiles::of(enter_waits);
     report.stats.leave_wait_ns = Quantiles::of(leave_waits);
+    let s = &report.stats;
+    assert!(s.rounds_completed <= s.rounds && s.rounds_rejoined <= s.rounds);
+    assert!(s.attempts_lost <= s.attempts);
     report
+}
+
+/// An attempt's steps are in order and its end matches them.
+fn check_record(b: &BarrierRecord) {
+    let steps = [b.enter_ns, b.entered_ns, b.leave_ns, b.left_ns];
+    assert!(
+        steps.iter().flatten().all(|&t| t >= b.start_ns),
+        "a step before the attempt began: {b:?}"
+    );
+    assert!(
+        b.entered_ns.is_none() || b.enter_ns.is_some(),
+        "passed enter without asking: {b:?}"
+    );
+    assert!(
+        b.left_ns.is_none() || b.leave_ns.is_some(),
+        "passed leave without asking: {b:?}"
+    );
+    assert_eq!(
+        b.end == BarrierEnd::Left,
+        b.left_ns.is_some(),
+        "ended left iff passed leave: {b:?}"
+    );
 }
 
 /// Attempt `b` (event `i`) passed enter at `t`: `size` participants must have asked.
@@ -271,6 +302,7 @@ fn check_enter(
     who: &BTreeMap<ProcessId, Participant>,
 ) {
     let asked = requests.partition_point(|&r| r <= t);
+    assert!(asked <= who.len());
     if asked >= size {
         return;
     }

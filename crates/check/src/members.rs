@@ -126,6 +126,7 @@ impl MembersReport {
         if self.stats.counts[i] <= FINDINGS_KEPT_PER_PROPERTY {
             self.findings.push(finding);
         }
+        assert!(self.findings.len() <= self.stats.counts.iter().sum::<usize>());
     }
 }
 
@@ -134,6 +135,7 @@ type Views = Vec<(u64, usize)>;
 
 /// Judges the memberships and views of `history`.
 pub fn check_members(history: &[Event], config: &MembersConfig) -> MembersReport {
+    assert!(config.session_timeout_ns > 0, "sessions time out");
     let mut report = MembersReport::default();
     let mut members: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut observers: BTreeMap<ProcessId, Views> = BTreeMap::new();
@@ -143,11 +145,18 @@ pub fn check_members(history: &[Event], config: &MembersConfig) -> MembersReport
     for (i, e) in history.iter().enumerate() {
         match e {
             Event::Member(m) => {
+                check_membership(m);
                 members.entry((&m.name, &m.data)).or_insert(i);
                 report.stats.joins += usize::from(m.joined_ns.is_some());
                 report.stats.leaves += usize::from(m.end == MemberEnd::Left);
             }
-            Event::View(v) => observers.entry(v.process).or_default().push((v.time_ns, i)),
+            Event::View(v) => {
+                assert!(
+                    v.members.windows(2).all(|w| w[0].name < w[1].name),
+                    "a view sorted by name, one entry per name: {v:?}"
+                );
+                observers.entry(v.process).or_default().push((v.time_ns, i));
+            }
             Event::ServerClose {
                 session, time_ns, ..
             } => {
@@ -173,6 +182,12 @@ pub fn check_members(history: &[Event], config: &MembersConfig) -> MembersReport
         Event::View(v) => &v.members,
         other => panic!("not a view: {other:?}"),
     };
+    assert!(
+        observers
+            .values()
+            .all(|v| v.windows(2).all(|w| w[0] <= w[1])),
+        "views in time order"
+    );
     let member_sessions: BTreeMap<SessionId, ()> = members
         .values()
         .map(|&i| (membership(i).session, ()))
@@ -221,6 +236,10 @@ pub fn check_members(history: &[Event], config: &MembersConfig) -> MembersReport
             let Some(&anchor) = serving.get(serving.partition_point(|&t| t < from)) else {
                 continue; // the ensemble never committed again: liveness says so
             };
+            assert!(
+                anchor >= from,
+                "the anchor is at or after the expiry and the heal"
+            );
             let deadline = anchor + config.session_timeout_ns + config.bound_ns;
             if let Some(last) = views.iter().rposition(|&(_, vi)| shows(vi, m))
                 && let Some(&(removed, _)) = views.get(last + 1)
@@ -247,6 +266,10 @@ pub fn check_members(history: &[Event], config: &MembersConfig) -> MembersReport
             }
         }
     }
+    assert!(
+        report.stats.leaves <= report.stats.joins,
+        "a leave follows a join"
+    );
     report.stats.convergence_ns = Quantiles::of(convergence);
     report.stats.expiry_removal_ns = Quantiles::of(removal);
     // Each observer's last view is the members live at the end.
@@ -265,6 +288,10 @@ pub fn check_members(history: &[Event], config: &MembersConfig) -> MembersReport
         })
         .collect();
     live.sort_unstable();
+    assert!(
+        live.windows(2).all(|w| w[0].name < w[1].name),
+        "one live membership per name: {live:?}"
+    );
     for (&o, views) in &observers {
         let &(t, vi) = views.last().expect("an observer has a view");
         if entries(vi) != &live {
@@ -288,6 +315,23 @@ pub fn check_members(history: &[Event], config: &MembersConfig) -> MembersReport
     report
 }
 
+/// A membership's steps are in order and its end matches them.
+fn check_membership(m: &MemberRecord) {
+    let after_join = [m.joined_ns, m.leave_ns, m.end_ns];
+    assert!(
+        after_join.iter().flatten().all(|&t| t >= m.join_ns),
+        "a step before the join: {m:?}"
+    );
+    assert!(
+        m.end != MemberEnd::Left || (m.leave_ns.is_some() && m.joined_ns.is_some()),
+        "left without joining or asking to leave: {m:?}"
+    );
+    assert!(
+        m.end == MemberEnd::Open || m.end_ns.is_some(),
+        "an ended membership has its end: {m:?}"
+    );
+}
+
 /// How long `views` (one observer's) took to show membership `m` and to drop it after its
 /// end (its delete's answer, or the servers' expiry of its session).
 fn follow(
@@ -303,6 +347,7 @@ fn follow(
         return; // never shown: superseded before this observer looked
     };
     let (shown_at, _) = views[from + first];
+    assert!(shown_at >= m.join_ns, "shown after it asked to join");
     if let Some(joined) = m.joined_ns {
         convergence.push(shown_at.saturating_sub(joined));
     }
@@ -316,6 +361,7 @@ fn follow(
         return; // not shown when it ended
     }
     if let Some(&(t, _)) = views[at_end..].iter().find(|&&(_, vi)| !shows(vi, m)) {
+        assert!(t > end, "a view after the end");
         convergence.push(t - end);
         if m.end != MemberEnd::Left {
             removal.push(t - end);

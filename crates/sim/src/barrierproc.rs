@@ -128,6 +128,12 @@ impl BarrierWorker {
         let Some(e) = event else {
             return;
         };
+        assert_eq!(
+            e.round,
+            self.recipe.round(),
+            "an event of the current round"
+        );
+        assert!(!e.session.is_none(), "an event in a session");
         match e.step {
             // Through enter: compute (a rejoin keeps the computation under way).
             BarrierStep::Entered if self.work_until.is_none() => {
@@ -136,7 +142,9 @@ impl BarrierWorker {
                 out.set_timer(WORK, until);
             }
             BarrierStep::Left => {
+                assert!(self.recipe.idle(), "left, between rounds");
                 self.rounds_done += 1;
+                assert!(self.rounds_done <= self.config.rounds, "a round too many");
                 self.work_until = None;
                 self.think_until = ctx.mono.plus_ns(draw_ns(ctx, self.config.think_ms));
                 out.set_timer(THINK, self.think_until);
@@ -166,6 +174,10 @@ impl BarrierWorker {
             self.report(ctx, Some(event), out);
         }
         if self.recipe.entered() && self.work_until.is_some_and(|t| ctx.mono >= t) {
+            assert!(
+                self.rounds_done < self.config.rounds,
+                "leaving a round not asked"
+            );
             let event = self.recipe.leave();
             self.report(ctx, Some(event), out);
         }
@@ -189,6 +201,7 @@ impl BarrierWorker {
                 }
                 Action::State(SessionState::Connected) => {
                     let session = self.host().session().session_id().expect("connected");
+                    assert!(!session.is_none(), "a connected session has an id");
                     let event = if session == self.session {
                         self.recipe.on_reconnected()
                     } else {

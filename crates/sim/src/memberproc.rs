@@ -136,6 +136,12 @@ impl MemberWorker {
         let Some(e) = event else {
             return;
         };
+        assert_eq!(e.session, self.session, "an event of the current session");
+        assert_eq!(
+            e.step == MemberStep::Joined,
+            self.recipe.joined(),
+            "joined exactly when the recipe says so"
+        );
         match e.step {
             MemberStep::Joined if !self.last_cycle() => {
                 let until = ctx.mono.plus_ns(draw_ns(ctx, self.config.stay_ms));
@@ -159,7 +165,12 @@ impl MemberWorker {
     }
 
     fn away(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        assert!(self.recipe.out(), "away only when out");
         self.leaves += 1;
+        assert!(
+            self.leaves < self.config.cycles,
+            "the last membership stays"
+        );
         self.stay_until = None;
         out.set_timer(AWAY, ctx.mono.plus_ns(draw_ns(ctx, self.config.away_ms)));
     }
@@ -170,6 +181,7 @@ impl MemberWorker {
             return;
         }
         if self.recipe.out() && self.want {
+            assert!(self.stay_until.is_none(), "no stay while out");
             let event = self.recipe.join(&self.address);
             self.report(ctx, Some(event), out);
         }
@@ -322,6 +334,11 @@ impl ObserverWorker {
         }
         self.in_flight = None;
         if let Some(members) = self.recipe.on_result(op, result) {
+            assert!(!self.session.is_none(), "a view read in a session");
+            assert!(
+                members.len() <= client::recipes::group::GROUP_MAX,
+                "a bounded view"
+            );
             assert!(
                 members.windows(2).all(|w| w[0].name < w[1].name),
                 "a view sorted by name"
@@ -343,6 +360,7 @@ impl ObserverWorker {
                 Action::Watch(w) => self.recipe.on_watch(&w),
                 Action::State(SessionState::Connected) => {
                     let session = self.host().session().session_id().expect("connected");
+                    assert!(!session.is_none(), "a connected session has an id");
                     if session == self.session {
                         self.recipe.on_reconnected();
                     } else {

@@ -108,6 +108,7 @@ impl Workload for Members {
     fn liveness(&mut self, world: &World<'_>, stuck: &mut Stuck) {
         assert_eq!(world.clients.len(), self.clients() as usize);
         let (members, observers) = world.clients.split_at(self.members as usize);
+        assert_eq!(observers.len(), self.observers as usize);
         for &c in members {
             if let Some(w) = world.client::<MemberWorker>(c).filter(|w| !w.done()) {
                 stuck.push(c, || w.explain());
@@ -129,6 +130,10 @@ impl Workload for Members {
                 }
             })
             .collect();
+        assert!(
+            group.windows(2).all(|w| w[0].name < w[1].name),
+            "children sorted by name"
+        );
         for &c in observers {
             let Some(w) = world.client::<ObserverWorker>(c) else {
                 continue;
@@ -165,6 +170,11 @@ impl Workload for Members {
         }
         let r = check::members::check_members(history, &self.checker);
         let s = &r.stats;
+        assert_eq!(
+            r.is_ok(),
+            r.violation().is_none(),
+            "every finding is a violation"
+        );
         for (name, value) in [
             ("members_joins", s.joins as u64),
             ("members_leaves", s.leaves as u64),
