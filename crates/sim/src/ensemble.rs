@@ -367,7 +367,8 @@ impl Observer<Node> for EnsembleObserver {
                 .on_note(now, pid, &ProtocolEvent::Crashed)
                 .expect("a crash breaks no invariant");
         } else {
-            // A client (only the lock's holders are fault targets): its calls die with it.
+            // A client (the lock's, barrier's and group's clients are fault targets): its calls
+            // die with it.
             self.history.on_crash(now, pid);
         }
         if Some(pid) == self.leader {
