@@ -347,6 +347,7 @@ fn read_history(path: &Path, data: &mut RunData) -> Result<(), ReportError> {
             Event::Queue(_) => data.queue_ops += 1,
             Event::Lock(l) => data.locks.push(l),
             Event::Resource(r) => data.resource_writes.push(r),
+            Event::Barrier(_) | Event::Member(_) | Event::View(_) => {}
         }
     }
     Ok(())

@@ -97,6 +97,7 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::Zk2355 => b.zk_2355 = true,
             BugName::Zk1366 => b.zk_1366 = true,
             BugName::QueueDeleteFirst | BugName::LockNoGuid => {} // recipe bugs, not the server's
+            BugName::BarrierNoRecheck => {}                       // a recipe bug too
         }
     }
     b
@@ -366,7 +367,8 @@ impl Observer<Node> for EnsembleObserver {
                 .on_note(now, pid, &ProtocolEvent::Crashed)
                 .expect("a crash breaks no invariant");
         } else {
-            // A client (only the lock's holders are fault targets): its calls die with it.
+            // A client (the lock's, barrier's and group's clients are fault targets): its calls
+            // die with it.
             self.history.on_crash(now, pid);
         }
         if Some(pid) == self.leader {

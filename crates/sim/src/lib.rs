@@ -3,6 +3,7 @@
 //! lock clients and their protected resource, zk-script), its observer (ZAB monitors, liveness, statistics), the client-visible
 //! history and its checks, and `run`, which resolves a scenario into a kernel run.
 
+pub mod barrierproc;
 pub mod clienthost;
 pub mod ensemble;
 pub mod histcheck;
@@ -10,6 +11,7 @@ pub mod history;
 pub mod keydist;
 pub mod loadgen;
 pub mod lockproc;
+pub mod memberproc;
 pub mod node;
 pub mod notetext;
 pub mod queueproc;

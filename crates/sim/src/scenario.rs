@@ -169,6 +169,13 @@ pub enum WorkloadConfig {
         /// Lock-recipe clients and their protected resource (`[workload.lock]`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lock: Option<LockWorkload>,
+        /// Double-barrier participants (`[workload.barrier]`; boxed: most scenarios
+        /// have none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        barrier: Option<Box<BarrierWorkload>>,
+        /// Group members and observers (`[workload.members]`; boxed too).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        members: Option<Box<MembersWorkload>>,
     },
 }
 
@@ -213,6 +220,61 @@ fn default_fencing() -> bool {
 pub const LOCK_HOLDS_MAX: u64 = 1_000_000;
 /// Most resource writes per hold.
 pub const LOCK_WRITES_PER_HOLD_MAX: u64 = 1_000;
+
+/// `[workload.barrier]`: `participants` clients go through `rounds` rounds of a double
+/// barrier under `/barrier` (each round its own barrier node `/barrier/round-N`): each
+/// enters, computes `work_ms` (on average) once every participant entered, leaves, and
+/// thinks `think_ms` (on average) before entering the next round. A participant whose
+/// session expires rejoins the round in a new session. The participants are fault targets
+/// after the servers and the lock's clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BarrierWorkload {
+    pub participants: u32,
+    pub rounds: u64,
+    #[serde(default = "default_barrier_work_ms")]
+    pub work_ms: u64,
+    #[serde(default = "default_barrier_think_ms")]
+    pub think_ms: u64,
+}
+
+fn default_barrier_work_ms() -> u64 {
+    50
+}
+fn default_barrier_think_ms() -> u64 {
+    100
+}
+
+/// Most barrier rounds.
+pub const BARRIER_ROUNDS_MAX: u64 = 100_000;
+
+/// `[workload.members]`: `members` clients join `/group` (an ephemeral node `/group/mN`
+/// whose data is their address and incarnation), stay `stay_ms` (on average), leave, stay
+/// away `away_ms` (on average) and join again, `cycles` times, the last time for good; a
+/// member whose session expires joins again in a new session. `observers` clients keep a
+/// view of the group (a watched listing and the members' data). Members and observers are
+/// fault targets after the servers, the lock's clients and the barrier's participants.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembersWorkload {
+    pub members: u32,
+    pub observers: u32,
+    pub cycles: u64,
+    #[serde(default = "default_stay_ms")]
+    pub stay_ms: u64,
+    #[serde(default = "default_away_ms")]
+    pub away_ms: u64,
+}
+
+fn default_stay_ms() -> u64 {
+    500
+}
+fn default_away_ms() -> u64 {
+    200
+}
+
+/// Most membership cycles per member.
+pub const MEMBER_CYCLES_MAX: u64 = 100_000;
 
 /// Which consumer recipe a queue workload runs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -303,7 +365,12 @@ impl WorkloadConfig {
                         .map_or(0, |q| q.producers.saturating_add(q.consumers)),
                 )
                 // The lock's clients and its protected resource.
-                .saturating_add(lock.as_ref().map_or(0, |l| l.clients.saturating_add(1))),
+                .saturating_add(lock.as_ref().map_or(0, |l| l.clients.saturating_add(1)))
+                .saturating_add(self.barrier().map_or(0, |b| b.participants))
+                .saturating_add(
+                    self.members()
+                        .map_or(0, |m| m.members.saturating_add(m.observers)),
+                ),
             _ => 0,
         }
     }
@@ -315,15 +382,48 @@ impl WorkloadConfig {
         let WorkloadConfig::Writes {
             clients,
             queue,
-            lock: Some(l),
+            lock,
             ..
         } = self
         else {
             return Vec::new();
         };
         let queue = queue.as_ref().map_or(0, |q| q.producers + q.consumers);
-        let first = first_client + clients + queue + 1;
-        (first..first + l.clients).map(ProcessId).collect()
+        let mut first = first_client + clients + queue;
+        let mut targets = Vec::new();
+        if let Some(l) = lock {
+            // The resource (first) is not a target; the lock's clients are.
+            targets.extend((first + 1..first + 1 + l.clients).map(ProcessId));
+            first += l.clients + 1;
+        }
+        // Every barrier participant, member and observer is a target.
+        let rest = self.barrier().map_or(0, |b| b.participants)
+            + self.members().map_or(0, |m| m.members + m.observers);
+        targets.extend((first..first + rest).map(ProcessId));
+        targets
+    }
+
+    /// How many client processes are fault targets (see `client_fault_targets`).
+    pub fn client_fault_target_count(&self) -> u32 {
+        self.lock().map_or(0, |l| l.clients)
+            + self.barrier().map_or(0, |b| b.participants)
+            + self.members().map_or(0, |m| m.members + m.observers)
+    }
+
+    /// The barrier workload, if any.
+    pub fn barrier(&self) -> Option<&BarrierWorkload> {
+        match self {
+            WorkloadConfig::Writes { barrier, .. } => barrier.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The group-membership workload, if any.
+    pub fn members(&self) -> Option<&MembersWorkload> {
+        match self {
+            WorkloadConfig::Writes { members, .. } => members.as_deref(),
+            _ => None,
+        }
     }
 
     /// The lock workload, if any.
@@ -353,6 +453,13 @@ impl WorkloadConfig {
         }
         if let Some(l) = lock {
             groups.push((l.clients, "workload.lock.clients"));
+        }
+        if let Some(b) = self.barrier() {
+            groups.push((b.participants, "workload.barrier.participants"));
+        }
+        if let Some(m) = self.members() {
+            groups.push((m.members, "workload.members.members"));
+            groups.push((m.observers, "workload.members.observers"));
         }
         // The largest group (ties go to the later one, as `max_by_key` picks).
         let largest = groups
@@ -399,6 +506,18 @@ impl WorkloadConfig {
                     text += &format!(
                         ", {} lock clients writing a resource {fencing} fencing tokens",
                         l.clients
+                    );
+                }
+                if let Some(b) = self.barrier() {
+                    text += &format!(
+                        ", {} double-barrier participants for {} rounds",
+                        b.participants, b.rounds
+                    );
+                }
+                if let Some(m) = self.members() {
+                    text += &format!(
+                        ", {} group members and {} observers",
+                        m.members, m.observers
                     );
                 }
                 text + ")"
@@ -451,8 +570,8 @@ pub struct ZabConfig {
     /// Committed txns kept for DIFF; a follower further behind gets a SNAP.
     pub log_window_txns: u64,
     /// Planted historical bugs to switch on: `zk-1419`, `zk-335`, `zk-1154`, `zk-3911`,
-    /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`. Empty (the default) is
-    /// the correct protocol.
+    /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`, `barrier-no-recheck`. Empty
+    /// (the default) is the correct protocol.
     pub bugs: Vec<BugName>,
 }
 
@@ -498,6 +617,10 @@ pub enum BugName {
     /// ends.
     #[serde(rename = "lock-no-guid")]
     LockNoGuid,
+    /// A double-barrier participant waiting for `ready` passes enter when its session
+    /// reconnects, without looking again (Curator GH-1290).
+    #[serde(rename = "barrier-no-recheck")]
+    BarrierNoRecheck,
 }
 
 /// A scenario without `[workload]` runs ZooKeeper with the default scenario's KV workload
@@ -518,6 +641,8 @@ impl Default for WorkloadConfig {
             zipf_s: default_zipf_s(),
             queue: None,
             lock: None,
+            barrier: None,
+            members: None,
         }
     }
 }
@@ -813,7 +938,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     let all = processes + s.workload.clients() as u64;
     // Fault targets: the servers, then the lock's clients (at most `PROCESSES_MAX` once
     // the process count is checked below).
-    let targets = processes + s.workload.lock().map_or(0, |l| u64::from(l.clients));
+    let targets = processes + u64::from(s.workload.client_fault_target_count());
     check(
         s.cluster.servers >= 1,
         "cluster.servers",
@@ -880,6 +1005,8 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 clients
                     + queue.as_ref().map_or(0, |q| q.producers + q.consumers)
                     + lock.as_ref().map_or(0, |l| l.clients)
+                    + s.workload.barrier().map_or(0, |b| b.participants)
+                    + s.workload.members().map_or(0, |m| m.members + m.observers)
                     > 0,
                 "workload.clients",
                 "must be positive (or give [workload.queue] producers and consumers, or \
@@ -903,6 +1030,8 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 validate_queue(q, &s.zab.bugs)?;
             }
             validate_lock(lock.as_ref(), &s.zab.bugs)?;
+            validate_barrier(s.workload.barrier(), &s.zab.bugs)?;
+            validate_members(s.workload.members())?;
         }
     }
     check(
@@ -1025,6 +1154,14 @@ fn validate_workload_times(w: &WorkloadConfig) -> Result<(), Problem> {
                 check_ms(l.work_ms, "workload.lock.work_ms")?;
                 check_ms(l.think_ms, "workload.lock.think_ms")?;
             }
+            if let Some(b) = w.barrier() {
+                check_ms(b.work_ms, "workload.barrier.work_ms")?;
+                check_ms(b.think_ms, "workload.barrier.think_ms")?;
+            }
+            if let Some(m) = w.members() {
+                check_ms(m.stay_ms, "workload.members.stay_ms")?;
+                check_ms(m.away_ms, "workload.members.away_ms")?;
+            }
             let Some(q) = queue else { return Ok(()) };
             check_ms(q.process_ms, "workload.queue.process_ms")?;
             match &q.rate {
@@ -1084,6 +1221,47 @@ fn validate_lock(lock: Option<&LockWorkload>, bugs: &[BugName]) -> Result<(), Pr
         (1..=LOCK_WRITES_PER_HOLD_MAX).contains(&l.writes_per_hold),
         "workload.lock.writes_per_hold",
         format!("must be in 1..={LOCK_WRITES_PER_HOLD_MAX}"),
+    )
+}
+
+fn validate_barrier(barrier: Option<&BarrierWorkload>, bugs: &[BugName]) -> Result<(), Problem> {
+    let Some(b) = barrier else {
+        return check(
+            !bugs.contains(&BugName::BarrierNoRecheck),
+            "zab.bugs",
+            "barrier-no-recheck is a bug of the double barrier: add a [workload.barrier] section",
+        );
+    };
+    check(
+        b.participants > 0,
+        "workload.barrier.participants",
+        "must be positive",
+    )?;
+    check(
+        (1..=BARRIER_ROUNDS_MAX).contains(&b.rounds),
+        "workload.barrier.rounds",
+        format!("must be in 1..={BARRIER_ROUNDS_MAX}"),
+    )
+}
+
+fn validate_members(members: Option<&MembersWorkload>) -> Result<(), Problem> {
+    let Some(m) = members else {
+        return Ok(());
+    };
+    check(
+        m.members > 0,
+        "workload.members.members",
+        "must be positive",
+    )?;
+    check(
+        m.observers > 0,
+        "workload.members.observers",
+        "must be positive",
+    )?;
+    check(
+        (1..=MEMBER_CYCLES_MAX).contains(&m.cycles),
+        "workload.members.cycles",
+        format!("must be in 1..={MEMBER_CYCLES_MAX}"),
     )
 }
 

@@ -5,12 +5,15 @@
 //! and watch checks apply to every workload's history.
 //!
 //! Implementations: [`kv`] (the KV request generators), [`queue`] (the queue recipes'
-//! producers and consumers) and [`lock`] (the lock recipe's clients and their protected
-//! resource). Adding a recipe is one module here, its case in [`of`], and its scenario
+//! producers and consumers), [`lock`] (the lock recipe's clients and their protected
+//! resource), [`barrier`] (double-barrier participants) and [`members`] (group members and
+//! observers). Adding a recipe is one module here, its case in [`of`], and its scenario
 //! section and files.
 
+pub mod barrier;
 pub mod kv;
 pub mod lock;
+pub mod members;
 pub mod queue;
 
 use crate::node::Node;
@@ -69,6 +72,14 @@ pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
         let before: u32 = all.iter().map(|w| w.clients()).sum();
         let first = ProcessId(servers.len() as u32 + before);
         all.push(Box::new(lock::Lock::new(s, l, servers, first)));
+    }
+    if let Some(b) = s.workload.barrier() {
+        let before: u32 = all.iter().map(|w| w.clients()).sum();
+        let first = ProcessId(servers.len() as u32 + before);
+        all.push(Box::new(barrier::Barrier::new(s, b, servers, first)));
+    }
+    if let Some(m) = s.workload.members() {
+        all.push(Box::new(members::Members::new(s, m, servers)));
     }
     assert_eq!(
         all.iter().map(|w| u64::from(w.clients())).sum::<u64>(),
