@@ -149,6 +149,41 @@ pub struct ResourceRecord {
     pub accepted: bool,
 }
 
+/// What a configuration / mailbox record says (see [`ConfigRecord`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigKind {
+    /// The publisher learned that config version `number` is set (its write's answer, or
+    /// a read after a lost answer).
+    Published,
+    /// A subscriber read config version `number` (every read of the config node).
+    Seen,
+    /// The publisher learned that mailbox message `number` is in the mailbox.
+    MessagePublished,
+    /// A subscriber processed mailbox message `number` (node `node`).
+    MessageDelivered,
+    /// A subscriber process started with an empty memory (its first start or a restart
+    /// after a crash): what it processes starts again from the first message.
+    Started,
+}
+
+/// One configuration or mailbox event of the config recipe (`[workload.config]`): the
+/// publisher's versions and messages as it learned them set, the subscribers' reads of the
+/// config and the messages they processed, in the order they happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRecord {
+    pub process: ProcessId,
+    pub session: SessionId,
+    pub kind: ConfigKind,
+    /// The config version or the message number (0 for `Started`).
+    pub number: u64,
+    /// The message's node (a child of the mailbox), for mailbox records when known.
+    pub node: Option<String>,
+    /// The config node's mzxid as read (`Seen`), or the publication's zxid when known.
+    pub zxid: Option<Zxid>,
+    pub time_ns: u64,
+}
+
 /// One line of `history.jsonl`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -180,6 +215,8 @@ pub enum Event {
     Lock(LockRecord),
     /// A write the protected resource handled.
     Resource(ResourceRecord),
+    /// A config publication, a subscriber's config read or mailbox delivery.
+    Config(ConfigRecord),
 }
 
 impl Event {
@@ -191,6 +228,7 @@ impl Event {
             Event::Queue(q) => q.complete_ns.unwrap_or(q.invoke_ns),
             Event::Lock(l) => l.end_ns.unwrap_or(l.request_ns),
             Event::Resource(r) => r.time_ns,
+            Event::Config(c) => c.time_ns,
             Event::Watch { time_ns, .. }
             | Event::SessionEnd { time_ns, .. }
             | Event::ServerClose { time_ns, .. } => *time_ns,
@@ -266,6 +304,14 @@ pub enum ClientNote {
         hold: u64,
         token: Option<u64>,
         accepted: bool,
+    },
+    /// A config-recipe event (the recorder stamps the time; see [`ConfigRecord`]).
+    Config {
+        session: SessionId,
+        kind: ConfigKind,
+        number: u64,
+        node: Option<String>,
+        zxid: Option<Zxid>,
     },
 }
 
