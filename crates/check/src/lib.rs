@@ -1,8 +1,10 @@
 //! zabsim's ZooKeeper-level checkers: the offline checkers of a simulated ZooKeeper history —
 //! consistency (`zk`, which confirms suspects with `lincheck`'s engine), watches (`watch`),
-//! queue recipes (`queue`) and the lock recipe with its protected resource (`lock`) — and
+//! queue recipes (`queue`), the lock recipe with its protected resource (`lock`) and the
+//! config recipe's versions and mailbox (`config`) — and
 //! the online ZAB protocol monitors (`monitor`).
 
+pub mod config;
 pub mod lock;
 pub mod monitor;
 pub mod queue;

@@ -153,8 +153,8 @@ pub struct ResourceRecord {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConfigKind {
-    /// The publisher learned that config version `number` is set (its write's answer, or
-    /// a read after a lost answer).
+    /// The publisher learned that config version `number` is set (its write's answer, a
+    /// read after a lost answer, or its read at start-up).
     Published,
     /// A subscriber read config version `number` (every read of the config node).
     Seen,
@@ -162,8 +162,9 @@ pub enum ConfigKind {
     MessagePublished,
     /// A subscriber processed mailbox message `number` (node `node`).
     MessageDelivered,
-    /// A subscriber process started with an empty memory (its first start or a restart
-    /// after a crash): what it processes starts again from the first message.
+    /// A publisher or subscriber process started with an empty memory (its first start or
+    /// a restart after a crash): a subscriber processes messages from the first again; a
+    /// publisher reports what it finds set in the tree.
     Started,
 }
 

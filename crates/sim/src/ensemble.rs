@@ -96,7 +96,8 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::Zk3911 => b.zk_3911 = true,
             BugName::Zk2355 => b.zk_2355 = true,
             BugName::Zk1366 => b.zk_1366 = true,
-            BugName::QueueDeleteFirst | BugName::LockNoGuid => {} // recipe bugs, not the server's
+            // Recipe bugs, not the server's.
+            BugName::QueueDeleteFirst | BugName::LockNoGuid | BugName::ConfigReadThenWatch => {}
         }
     }
     b
@@ -280,6 +281,7 @@ impl EnsembleObserver {
                 procs,
                 clients,
                 leader,
+                now,
             };
             w.liveness(&world, stuck);
         }
@@ -366,7 +368,8 @@ impl Observer<Node> for EnsembleObserver {
                 .on_note(now, pid, &ProtocolEvent::Crashed)
                 .expect("a crash breaks no invariant");
         } else {
-            // A client (only the lock's holders are fault targets): its calls die with it.
+            // A client (only the lock's holders and the config's clients are fault targets):
+            // its calls die with it.
             self.history.on_crash(now, pid);
         }
         if Some(pid) == self.leader {

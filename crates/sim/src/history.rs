@@ -11,7 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proto::history::{
-    ClientNote, Event, LockEnd, LockRecord, OpRecord, Outcome, QueueRecord, ResourceRecord,
+    ClientNote, ConfigRecord, Event, LockEnd, LockRecord, OpRecord, Outcome, QueueRecord,
+    ResourceRecord,
 };
 use proto::zk::SessionId;
 use proto::{ProcessId, Time, Zxid};
@@ -242,6 +243,21 @@ impl HistoryRecorder {
                 token: *token,
                 time_ns: now.ns(),
                 accepted: *accepted,
+            })),
+            ClientNote::Config {
+                session,
+                kind,
+                number,
+                node,
+                zxid,
+            } => self.push(Event::Config(ConfigRecord {
+                process: pid,
+                session: *session,
+                kind: *kind,
+                number: *number,
+                node: node.clone(),
+                zxid: *zxid,
+                time_ns: now.ns(),
             })),
         }
     }

@@ -4,6 +4,7 @@
 //! history and its checks, and `run`, which resolves a scenario into a kernel run.
 
 pub mod clienthost;
+pub mod configproc;
 pub mod ensemble;
 pub mod histcheck;
 pub mod history;

@@ -82,6 +82,7 @@ fn client_note_text(note: &proto::history::ClientNote) -> NoteText {
                 if *accepted { "ok" } else { "refused" }
             )
         }
+        C::Config { kind, number, .. } => format!("config {kind:?} {number}"),
     };
     NoteText { name, detail }
 }

@@ -169,6 +169,9 @@ pub enum WorkloadConfig {
         /// Lock-recipe clients and their protected resource (`[workload.lock]`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lock: Option<LockWorkload>,
+        /// The config recipe's publisher and subscribers (`[workload.config]`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<ConfigWorkload>,
     },
 }
 
@@ -208,6 +211,34 @@ fn default_think_ms() -> u64 {
 fn default_fencing() -> bool {
     true
 }
+
+/// `[workload.config]`: one publisher sets the config node `/config` to versions
+/// 1..=`updates` (its data says `v=N`) and posts `messages` numbered messages as sequential
+/// children of `/mailbox`, one publication every `interval_ms` on average; `subscribers`
+/// follow both by watches (a watch set with every read) and read the new messages in
+/// order. The publisher and the subscribers are fault targets after the servers (and the
+/// lock's clients), publisher first: pauses and isolations expire their sessions, a crash
+/// restarts a subscriber with an empty memory and the publisher from what the tree says.
+/// After the heal every live subscriber must hold the final version and every message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigWorkload {
+    pub subscribers: u32,
+    pub updates: u64,
+    #[serde(default)]
+    pub messages: u64,
+    #[serde(default = "default_config_interval_ms")]
+    pub interval_ms: u64,
+}
+
+fn default_config_interval_ms() -> u64 {
+    20
+}
+
+/// Most config versions (ZooKeeper's data version is an i32).
+pub const CONFIG_UPDATES_MAX: u64 = 1_000_000;
+/// Most mailbox messages (a subscriber lists them all: `client`'s `CHILDREN_MAX`).
+pub const CONFIG_MESSAGES_MAX: u64 = 60_000;
 
 /// Most lock holds per client.
 pub const LOCK_HOLDS_MAX: u64 = 1_000_000;
@@ -295,6 +326,7 @@ impl WorkloadConfig {
                 clients,
                 queue,
                 lock,
+                config,
                 ..
             } => clients
                 .saturating_add(
@@ -303,27 +335,52 @@ impl WorkloadConfig {
                         .map_or(0, |q| q.producers.saturating_add(q.consumers)),
                 )
                 // The lock's clients and its protected resource.
-                .saturating_add(lock.as_ref().map_or(0, |l| l.clients.saturating_add(1))),
+                .saturating_add(lock.as_ref().map_or(0, |l| l.clients.saturating_add(1)))
+                // The config's publisher and subscribers.
+                .saturating_add(
+                    config
+                        .as_ref()
+                        .map_or(0, |c| c.subscribers.saturating_add(1)),
+                ),
             _ => 0,
         }
     }
 
     /// The client processes that are fault targets (after the servers): the lock's
-    /// clients, numbered as the layout does (KV generators, queue producers and consumers,
-    /// then the lock's resource and its clients), given the first client's process id.
+    /// clients, then the config's publisher and subscribers, numbered as the layout does
+    /// (KV generators, queue producers and consumers, the lock's resource and its clients,
+    /// then the config's publisher and subscribers), given the first client's process id.
     pub fn client_fault_targets(&self, first_client: u32) -> Vec<ProcessId> {
         let WorkloadConfig::Writes {
             clients,
             queue,
-            lock: Some(l),
+            lock,
+            config,
             ..
         } = self
         else {
             return Vec::new();
         };
         let queue = queue.as_ref().map_or(0, |q| q.producers + q.consumers);
-        let first = first_client + clients + queue + 1;
-        (first..first + l.clients).map(ProcessId).collect()
+        let mut next = first_client + clients + queue;
+        let mut targets = Vec::new();
+        if let Some(l) = lock {
+            let first = next + 1; // after the resource
+            targets.extend((first..first + l.clients).map(ProcessId));
+            next = first + l.clients;
+        }
+        if let Some(c) = config {
+            targets.extend((next..next + 1 + c.subscribers).map(ProcessId));
+        }
+        targets
+    }
+
+    /// The config workload, if any.
+    pub fn config(&self) -> Option<&ConfigWorkload> {
+        match self {
+            WorkloadConfig::Writes { config, .. } => config.as_ref(),
+            _ => None,
+        }
     }
 
     /// The lock workload, if any.
@@ -341,6 +398,7 @@ impl WorkloadConfig {
             clients,
             queue,
             lock,
+            config,
             ..
         } = self
         else {
@@ -353,6 +411,9 @@ impl WorkloadConfig {
         }
         if let Some(l) = lock {
             groups.push((l.clients, "workload.lock.clients"));
+        }
+        if let Some(c) = config {
+            groups.push((c.subscribers, "workload.config.subscribers"));
         }
         // The largest group (ties go to the later one, as `max_by_key` picks).
         let largest = groups
@@ -385,6 +446,7 @@ impl WorkloadConfig {
                 clients,
                 queue,
                 lock,
+                config,
                 ..
             } => {
                 let mut text = format!("writes ({clients} KV clients");
@@ -399,6 +461,12 @@ impl WorkloadConfig {
                     text += &format!(
                         ", {} lock clients writing a resource {fencing} fencing tokens",
                         l.clients
+                    );
+                }
+                if let Some(c) = config {
+                    text += &format!(
+                        ", a config publisher ({} versions, {} messages) and {} subscribers",
+                        c.updates, c.messages, c.subscribers
                     );
                 }
                 text + ")"
@@ -451,7 +519,8 @@ pub struct ZabConfig {
     /// Committed txns kept for DIFF; a follower further behind gets a SNAP.
     pub log_window_txns: u64,
     /// Planted historical bugs to switch on: `zk-1419`, `zk-335`, `zk-1154`, `zk-3911`,
-    /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`. Empty (the default) is
+    /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`, `config-read-then-watch`.
+    /// Empty (the default) is
     /// the correct protocol.
     pub bugs: Vec<BugName>,
 }
@@ -498,6 +567,11 @@ pub enum BugName {
     /// ends.
     #[serde(rename = "lock-no-guid")]
     LockNoGuid,
+    /// A config subscriber reads with a plain getData and sets its watch with a second call
+    /// (exists with a watch): an update between the two fires nothing, and the last one
+    /// is missed forever.
+    #[serde(rename = "config-read-then-watch")]
+    ConfigReadThenWatch,
 }
 
 /// A scenario without `[workload]` runs ZooKeeper with the default scenario's KV workload
@@ -518,6 +592,7 @@ impl Default for WorkloadConfig {
             zipf_s: default_zipf_s(),
             queue: None,
             lock: None,
+            config: None,
         }
     }
 }
@@ -811,9 +886,9 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     )?;
     let processes = s.cluster.servers as u64 + s.cluster.observers as u64;
     let all = processes + s.workload.clients() as u64;
-    // Fault targets: the servers, then the lock's clients (at most `PROCESSES_MAX` once
+    // Fault targets: the servers, then the clients that are (at most `PROCESSES_MAX` once
     // the process count is checked below).
-    let targets = processes + s.workload.lock().map_or(0, |l| u64::from(l.clients));
+    let targets = processes + s.workload.client_fault_targets(0).len() as u64;
     check(
         s.cluster.servers >= 1,
         "cluster.servers",
@@ -872,6 +947,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             keys,
             ref queue,
             ref lock,
+            ref config,
             ref key_dist,
             zipf_s,
             ..
@@ -880,10 +956,11 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 clients
                     + queue.as_ref().map_or(0, |q| q.producers + q.consumers)
                     + lock.as_ref().map_or(0, |l| l.clients)
+                    + config.as_ref().map_or(0, |c| c.subscribers)
                     > 0,
                 "workload.clients",
-                "must be positive (or give [workload.queue] producers and consumers, or \
-                 [workload.lock] clients)",
+                "must be positive (or give [workload.queue] producers and consumers, \
+                 [workload.lock] clients or [workload.config] subscribers)",
             )?;
             check(interval_ms > 0, "workload.interval_ms", "must be positive")?;
             check(
@@ -903,6 +980,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 validate_queue(q, &s.zab.bugs)?;
             }
             validate_lock(lock.as_ref(), &s.zab.bugs)?;
+            validate_config(config.as_ref(), &s.zab.bugs)?;
         }
     }
     check(
@@ -1018,9 +1096,13 @@ fn validate_workload_times(w: &WorkloadConfig) -> Result<(), Problem> {
             interval_ms,
             queue,
             lock,
+            config,
             ..
         } => {
             check_ms(*interval_ms, "workload.interval_ms")?;
+            if let Some(c) = config {
+                check_ms(c.interval_ms, "workload.config.interval_ms")?;
+            }
             if let Some(l) = lock {
                 check_ms(l.work_ms, "workload.lock.work_ms")?;
                 check_ms(l.think_ms, "workload.lock.think_ms")?;
@@ -1084,6 +1166,37 @@ fn validate_lock(lock: Option<&LockWorkload>, bugs: &[BugName]) -> Result<(), Pr
         (1..=LOCK_WRITES_PER_HOLD_MAX).contains(&l.writes_per_hold),
         "workload.lock.writes_per_hold",
         format!("must be in 1..={LOCK_WRITES_PER_HOLD_MAX}"),
+    )
+}
+
+fn validate_config(config: Option<&ConfigWorkload>, bugs: &[BugName]) -> Result<(), Problem> {
+    let Some(c) = config else {
+        return check(
+            !bugs.contains(&BugName::ConfigReadThenWatch),
+            "zab.bugs",
+            "config-read-then-watch is a bug of the config recipe: add a [workload.config] \
+             section",
+        );
+    };
+    check(
+        c.subscribers > 0,
+        "workload.config.subscribers",
+        "must be positive",
+    )?;
+    check(
+        (1..=CONFIG_UPDATES_MAX).contains(&c.updates),
+        "workload.config.updates",
+        format!("must be in 1..={CONFIG_UPDATES_MAX}"),
+    )?;
+    check(
+        c.messages <= CONFIG_MESSAGES_MAX,
+        "workload.config.messages",
+        format!("at most {CONFIG_MESSAGES_MAX}"),
+    )?;
+    check(
+        c.interval_ms > 0,
+        "workload.config.interval_ms",
+        "must be positive",
     )
 }
 
@@ -1263,7 +1376,8 @@ pub fn resolve(s: &Scenario, seed: u64, kinds: &[&str]) -> Result<Resolved, Prob
     let swarm = (s.nemesis.random && s.nemesis.swarm)
         .then(|| nemesis::swarm_choice(&s.nemesis, &mut Stream::new(seed, Purpose::Swarm)));
     let mut faults = Stream::new(seed, Purpose::Faults);
-    // The servers, then the clients that are fault targets (the lock's; none otherwise).
+    // The servers, then the clients that are fault targets (the lock's and the config's;
+    // none otherwise).
     let mut targets: Vec<ProcessId> = (0..servers).map(ProcessId).collect();
     targets.extend(s.workload.client_fault_targets(servers));
     let plan = Plan {

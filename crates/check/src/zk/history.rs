@@ -228,7 +228,8 @@ impl Classified {
                 | Event::SessionEnd { .. }
                 | Event::Queue(_)
                 | Event::Lock(_)
-                | Event::Resource(_) => {}
+                | Event::Resource(_)
+                | Event::Config(_) => {}
             }
         }
         for chain in &mut c.chains {
@@ -478,6 +479,17 @@ pub fn render_event(events: &[Event], index: usize) -> String {
             r.token.map_or_else(|| "none".into(), |t| format!("{t:#x}")),
             if r.accepted { "accepted" } else { "refused" },
             r.time_ns
+        ),
+        Event::Config(c) => write!(
+            text,
+            "{} {:?} {} {}{} in session {} [{}]",
+            c.process,
+            c.kind,
+            c.number,
+            c.node.as_deref().unwrap_or(""),
+            c.zxid.map_or_else(String::new, |z| format!(" @{z}")),
+            c.session,
+            c.time_ns
         ),
     };
     text

@@ -20,7 +20,8 @@
 //! own data (`n=K`, version K-1: the mailbox's data version counts its messages) and the
 //! sequential create, so a retried or late duplicate fails with `BadVersion`. After a lost
 //! answer (or `BadVersion`) it reads the node to learn what is set. A publisher that starts
-//! (first start or a restart) creates both nodes if needed and reads where they stand.
+//! (first start or a restart) creates both nodes if needed, reads where they stand and
+//! reports that as published (a crashed predecessor may not have).
 //!
 //! The host submits what `next_op` returns (one op at a time), feeds back completions,
 //! watch events and session changes, and reports the returned [`ConfigEvent`]s.
@@ -321,9 +322,13 @@ impl Publisher {
                 let learned = v > self.version;
                 self.version = v;
                 match self.resume.take() {
+                    // Start-up: what the tree says is set (by an earlier incarnation).
                     None if !self.ready => {
                         self.step = PStep::ReadMailbox;
-                        return None;
+                        (v > 0).then_some(ConfigEvent::Published {
+                            version: v,
+                            zxid: Some(stat.mzxid),
+                        })
                     }
                     // Our update is set (by this attempt or an earlier one).
                     Some(PStep::Update { version }) if v >= version => {
@@ -353,7 +358,11 @@ impl Publisher {
                         assert!(!self.ready, "a start-up read after the start");
                         self.ready = true;
                         self.step = PStep::Idle;
-                        None
+                        (k > 0).then_some(ConfigEvent::MessagePublished {
+                            number: k,
+                            node: None,
+                            zxid: None,
+                        })
                     }
                     Some(PStep::Post { number }) if k >= number => {
                         self.step = PStep::Idle;
@@ -833,14 +842,20 @@ mod tests {
             None
         );
         assert!(!p.idle());
-        assert_eq!(
-            pstep(&mut p, read("/config"), data(VERSION_PREFIX, v, 10)),
-            None
-        );
-        assert_eq!(
-            pstep(&mut p, read("/mailbox"), data(MESSAGE_PREFIX, k, 11)),
-            None
-        );
+        // What the tree says is set is reported (a restart's predecessor may not have).
+        let got = pstep(&mut p, read("/config"), data(VERSION_PREFIX, v, 10));
+        let expect = (v > 0).then_some(ConfigEvent::Published {
+            version: v,
+            zxid: Some(Zxid(10)),
+        });
+        assert_eq!(got, expect);
+        let got = pstep(&mut p, read("/mailbox"), data(MESSAGE_PREFIX, k, 11));
+        let expect = (k > 0).then_some(ConfigEvent::MessagePublished {
+            number: k,
+            node: None,
+            zxid: None,
+        });
+        assert_eq!(got, expect);
         assert!(p.idle());
         assert_eq!(p.next_op(), None, "idle until asked");
         assert_eq!((p.version(), p.messages()), (v, k));

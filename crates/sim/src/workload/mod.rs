@@ -5,10 +5,11 @@
 //! and watch checks apply to every workload's history.
 //!
 //! Implementations: [`kv`] (the KV request generators), [`queue`] (the queue recipes'
-//! producers and consumers) and [`lock`] (the lock recipe's clients and their protected
-//! resource). Adding a recipe is one module here, its case in [`of`], and its scenario
+//! producers and consumers), [`lock`] (the lock recipe's clients and their protected
+//! resource) and [`config`] (the config recipe's publisher and subscribers). Adding a recipe is one module here, its case in [`of`], and its scenario
 //! section and files.
 
+pub mod config;
 pub mod kv;
 pub mod lock;
 pub mod queue;
@@ -52,8 +53,8 @@ pub trait Workload {
 }
 
 /// The workloads of an ensemble scenario, in process-number order (KV generators first,
-/// then the queue's producers and consumers, then the lock's resource and clients). A
-/// probe scenario has none.
+/// then the queue's producers and consumers, then the lock's resource and clients, then
+/// the config's publisher and subscribers). A probe scenario has none.
 pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
     let WorkloadConfig::Writes { queue, .. } = &s.workload else {
         return Vec::new();
@@ -69,6 +70,9 @@ pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
         let before: u32 = all.iter().map(|w| w.clients()).sum();
         let first = ProcessId(servers.len() as u32 + before);
         all.push(Box::new(lock::Lock::new(s, l, servers, first)));
+    }
+    if let Some(c) = s.workload.config() {
+        all.push(Box::new(config::Config::new(s, c, servers)));
     }
     assert_eq!(
         all.iter().map(|w| u64::from(w.clients())).sum::<u64>(),
@@ -86,6 +90,8 @@ pub struct World<'a> {
     pub clients: &'a [ProcessId],
     /// The first voter (in id order) that is an established leader, if any.
     pub leader: Option<ProcessId>,
+    /// The global simulated time of this liveness check.
+    pub now: proto::Time,
 }
 
 impl World<'_> {

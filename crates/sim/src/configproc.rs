@@ -1,0 +1,389 @@
+//! The config recipe's client processes: a publisher (`client::recipes::config::Publisher`)
+//! that sets `updates` config versions and posts `messages` mailbox messages, one every
+//! `interval_ms` on average (drawn in [interval/2, 3·interval/2)), interleaved in
+//! proportion; and subscribers (`Subscriber`) that follow the config and the mailbox by
+//! watches. Each runs over a real session hosted by [`ClientHost`], renews its session
+//! after an expiry, and reports what it learned to the history (`ClientNote::Config`).
+//! Both report `Started` on every start: a restart after a crash begins with an empty
+//! memory.
+//! Invariants: at most one recipe op in flight; the publisher never publishes past its
+//! counts; a subscriber reports each message once, numbered one more than the last.
+
+use client::recipes::config::{ConfigEvent, Publisher, Subscriber};
+use client::{Action, SessionState};
+use proto::history::{ClientNote, ConfigKind};
+use proto::zk::SessionId;
+use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId};
+use zkserver::{Msg, Note, Record};
+
+use crate::clienthost::{ClientHost, HostConfig};
+
+const PUBLISH: TimerId = TimerId(140);
+const RENEW: TimerId = TimerId(141);
+const RENEW_DELAY_MS: u64 = 100;
+
+type Out = Outbox<Msg, Record, Note>;
+
+/// Where the config recipe's nodes are and how the clients connect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigClientConfig {
+    pub servers: Vec<ProcessId>,
+    pub session_timeout_ms: u32,
+    pub config: String,
+    pub mailbox: String,
+    /// Config versions to publish (the final version).
+    pub updates: u64,
+    /// Mailbox messages to publish.
+    pub messages: u64,
+    /// Mean time between publications.
+    pub interval_ms: u64,
+    /// The planted bug `config-read-then-watch` (subscribers only).
+    pub read_then_watch: bool,
+}
+
+impl ConfigClientConfig {
+    fn host(&self) -> HostConfig {
+        HostConfig {
+            servers: self.servers.clone(),
+            session_timeout_ms: self.session_timeout_ms,
+            reconnect_delay_ms: 200,
+            max_pending: 4,
+        }
+    }
+}
+
+fn note(session: SessionId, event: ConfigEvent) -> ClientNote {
+    let (kind, number, node, zxid) = match event {
+        ConfigEvent::Published { version, zxid } => (ConfigKind::Published, version, None, zxid),
+        ConfigEvent::MessagePublished { number, node, zxid } => {
+            (ConfigKind::MessagePublished, number, node, zxid)
+        }
+        ConfigEvent::Seen { version, mzxid } => (ConfigKind::Seen, version, None, Some(mzxid)),
+        ConfigEvent::Delivered { number, node } => {
+            (ConfigKind::MessageDelivered, number, Some(node), None)
+        }
+    };
+    ClientNote::Config {
+        session,
+        kind,
+        number,
+        node,
+        zxid,
+    }
+}
+
+/// A process starting with an empty memory (first start or a restart after a crash).
+fn started() -> ClientNote {
+    ClientNote::Config {
+        session: SessionId::NONE,
+        kind: ConfigKind::Started,
+        number: 0,
+        node: None,
+        zxid: None,
+    }
+}
+
+/// The common loop of both roles: the session host, the one op in flight, renewals.
+struct Driver {
+    host: Option<ClientHost>,
+    /// The recipe op in flight: its xid.
+    in_flight: Option<u64>,
+}
+
+impl Driver {
+    fn host(&mut self) -> &mut ClientHost {
+        self.host.as_mut().expect("started")
+    }
+
+    fn connected(&self) -> bool {
+        self.host
+            .as_ref()
+            .is_some_and(|h| h.session().state() == SessionState::Connected)
+    }
+
+    fn session(&self) -> SessionId {
+        self.host
+            .as_ref()
+            .and_then(|h| h.session().session_id())
+            .unwrap_or_default()
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out) -> Vec<Action> {
+        if ClientHost::id_of_timer(timer).is_some() {
+            self.host().on_timer(ctx, out)
+        } else if timer == RENEW && !self.host().session().is_alive() {
+            self.host().renew(ctx, out)
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// The publisher's process.
+pub struct ConfigPublisher {
+    config: ConfigClientConfig,
+    recipe: Publisher,
+    driver: Driver,
+    /// No publication before this (local time).
+    next_at: Time,
+}
+
+impl ConfigPublisher {
+    pub fn new(config: ConfigClientConfig) -> ConfigPublisher {
+        assert!(!config.servers.is_empty() && config.interval_ms > 0);
+        let recipe = Publisher::new(&config.config, &config.mailbox);
+        ConfigPublisher {
+            config,
+            recipe,
+            driver: Driver {
+                host: None,
+                in_flight: None,
+            },
+            next_at: Time::ZERO,
+        }
+    }
+
+    /// Every version and message published.
+    pub fn done(&self) -> bool {
+        self.recipe.idle()
+            && self.recipe.version() >= self.config.updates
+            && self.recipe.messages() >= self.config.messages
+    }
+
+    /// Why the publisher is not done, for a liveness finding.
+    pub fn explain(&self) -> String {
+        format!(
+            "published config version {} of {} and message {} of {}{}",
+            self.recipe.version(),
+            self.config.updates,
+            self.recipe.messages(),
+            self.config.messages,
+            if self.recipe.idle() { "" } else { ", busy" }
+        )
+    }
+
+    /// Starts the next publication when idle and due: a config version or a message,
+    /// whichever is behind its share.
+    fn publish(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if !self.recipe.idle() || ctx.mono < self.next_at || self.done() {
+            return;
+        }
+        let (v, k) = (self.recipe.version(), self.recipe.messages());
+        let (u, m) = (self.config.updates, self.config.messages);
+        assert!(
+            v <= u && k <= m,
+            "published past the counts: {v}/{u}, {k}/{m}"
+        );
+        // Version v of u against message k of m: the one further behind goes next.
+        if k >= m || (v < u && u128::from(v) * u128::from(m) <= u128::from(k) * u128::from(u)) {
+            self.recipe.update();
+        } else {
+            self.recipe.post();
+        }
+        let interval_ns = self.config.interval_ms * NS_PER_MS;
+        self.next_at = ctx
+            .mono
+            .plus_ns(interval_ns / 2 + ctx.below(interval_ns.max(1)));
+        out.set_timer(PUBLISH, self.next_at);
+    }
+
+    fn drive(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if self.driver.in_flight.is_some() || !self.driver.connected() {
+            return;
+        }
+        self.publish(ctx, out);
+        let Some(op) = self.recipe.next_op() else {
+            return;
+        };
+        let (xid, actions) = self.driver.host().submit(ctx, op, out);
+        self.driver.in_flight = Some(xid);
+        self.handle(ctx, actions, out);
+    }
+
+    fn handle(&mut self, ctx: &mut Ctx, actions: Vec<Action>, out: &mut Out) {
+        for a in actions {
+            match a {
+                Action::Completed {
+                    xid,
+                    op,
+                    result,
+                    zxid,
+                } if self.driver.in_flight == Some(xid) => {
+                    self.driver.in_flight = None;
+                    if let Some(e) = self.recipe.on_result(&op, &result, zxid) {
+                        out.note(Note::client(note(self.driver.session(), e)));
+                    }
+                }
+                Action::State(SessionState::Expired | SessionState::Closed) => {
+                    self.driver.in_flight = None;
+                    self.recipe.on_session_lost();
+                    out.set_timer(RENEW, ctx.mono.plus_ns(RENEW_DELAY_MS * NS_PER_MS));
+                }
+                _ => {}
+            }
+        }
+        self.drive(ctx, out);
+    }
+}
+
+impl Process for ConfigPublisher {
+    type Msg = Msg;
+    type Record = Record;
+    type Note = Note;
+
+    fn on_start(&mut self, ctx: &mut Ctx, _disk: Recovered<'_, Record>, out: &mut Out) {
+        out.note(Note::client(started()));
+        self.driver.host = Some(ClientHost::new(ctx, self.config.host(), 0));
+        let actions = self.driver.host().start(ctx, out);
+        self.handle(ctx, actions, out);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: Msg, out: &mut Out) {
+        let actions = self.driver.host().on_message(ctx, from, msg, out);
+        self.handle(ctx, actions, out);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out) {
+        let actions = self.driver.on_timer(ctx, timer, out);
+        self.handle(ctx, actions, out); // PUBLISH: `drive` publishes when due
+    }
+
+    fn on_disk_done(&mut self, _ctx: &mut Ctx, _write: WriteId, _out: &mut Out) {}
+
+    fn on_disconnect(&mut self, ctx: &mut Ctx, peer: ProcessId, out: &mut Out) {
+        let actions = self.driver.host().on_disconnect(ctx, peer, out);
+        self.handle(ctx, actions, out);
+    }
+}
+
+/// A subscriber's process.
+pub struct ConfigSubscriber {
+    config: ConfigClientConfig,
+    recipe: Subscriber,
+    driver: Driver,
+    /// Messages reported (each one more than the last).
+    reported: u64,
+}
+
+impl ConfigSubscriber {
+    pub fn new(config: ConfigClientConfig) -> ConfigSubscriber {
+        assert!(!config.servers.is_empty());
+        let recipe = Subscriber::new(&config.config, &config.mailbox, config.read_then_watch);
+        ConfigSubscriber {
+            config,
+            recipe,
+            driver: Driver {
+                host: None,
+                in_flight: None,
+            },
+            reported: 0,
+        }
+    }
+
+    /// Has the final version and every message.
+    pub fn done(&self) -> bool {
+        self.recipe.version() == Some(self.config.updates)
+            && self.recipe.delivered() >= self.config.messages
+    }
+
+    /// The subscriber recipe (for figures and charts).
+    pub fn recipe(&self) -> &Subscriber {
+        &self.recipe
+    }
+
+    /// Why the subscriber is not done, for a liveness finding.
+    pub fn explain(&self) -> String {
+        let version = self
+            .recipe
+            .version()
+            .map_or_else(|| "none".to_string(), |v| v.to_string());
+        format!(
+            "config version {version} of {}, messages {} of {} ({})",
+            self.config.updates,
+            self.recipe.delivered(),
+            self.config.messages,
+            self.recipe.describe()
+        )
+    }
+
+    fn drive(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        if self.driver.in_flight.is_some() || !self.driver.connected() {
+            return;
+        }
+        let Some(op) = self.recipe.next_op() else {
+            return;
+        };
+        let (xid, actions) = self.driver.host().submit(ctx, op, out);
+        self.driver.in_flight = Some(xid);
+        self.handle(ctx, actions, out);
+    }
+
+    fn report(&mut self, event: ConfigEvent, out: &mut Out) {
+        if let ConfigEvent::Delivered { .. } = event {
+            self.reported += 1;
+            assert_eq!(
+                self.reported,
+                self.recipe.delivered(),
+                "each message reported once"
+            );
+        }
+        out.note(Note::client(note(self.driver.session(), event)));
+    }
+
+    fn handle(&mut self, ctx: &mut Ctx, actions: Vec<Action>, out: &mut Out) {
+        for a in actions {
+            match a {
+                Action::Completed {
+                    xid, op, result, ..
+                } if self.driver.in_flight == Some(xid) => {
+                    self.driver.in_flight = None;
+                    if let Some(e) = self.recipe.on_result(&op, &result) {
+                        self.report(e, out);
+                    }
+                }
+                Action::Watch(w) => self.recipe.on_watch(&w),
+                Action::State(SessionState::Connected) => {
+                    let session = self.driver.session();
+                    self.recipe.set_session(session);
+                }
+                Action::State(SessionState::Expired | SessionState::Closed) => {
+                    self.driver.in_flight = None;
+                    self.recipe.on_session_lost();
+                    out.set_timer(RENEW, ctx.mono.plus_ns(RENEW_DELAY_MS * NS_PER_MS));
+                }
+                _ => {}
+            }
+        }
+        self.drive(ctx, out);
+    }
+}
+
+impl Process for ConfigSubscriber {
+    type Msg = Msg;
+    type Record = Record;
+    type Note = Note;
+
+    fn on_start(&mut self, ctx: &mut Ctx, _disk: Recovered<'_, Record>, out: &mut Out) {
+        out.note(Note::client(started()));
+        self.driver.host = Some(ClientHost::new(ctx, self.config.host(), 0));
+        let actions = self.driver.host().start(ctx, out);
+        self.handle(ctx, actions, out);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: Msg, out: &mut Out) {
+        let actions = self.driver.host().on_message(ctx, from, msg, out);
+        self.handle(ctx, actions, out);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out) {
+        let actions = self.driver.on_timer(ctx, timer, out);
+        self.handle(ctx, actions, out);
+    }
+
+    fn on_disk_done(&mut self, _ctx: &mut Ctx, _write: WriteId, _out: &mut Out) {}
+
+    fn on_disconnect(&mut self, ctx: &mut Ctx, peer: ProcessId, out: &mut Out) {
+        let actions = self.driver.host().on_disconnect(ctx, peer, out);
+        self.handle(ctx, actions, out);
+    }
+}
