@@ -1,8 +1,9 @@
 //! The config recipe's client processes: a publisher (`client::recipes::config::Publisher`)
-//! that sets `updates` config versions and posts `messages` mailbox messages, one every
-//! `interval_ms` on average (drawn in [interval/2, 3·interval/2)), interleaved in
-//! proportion; and subscribers (`Subscriber`) that follow the config and the mailbox by
-//! watches. Each runs over a real session hosted by [`ClientHost`], renews its session
+//! that sets `updates` config versions and posts `messages` mailbox messages, one
+//! publication every `interval_ms` on average (drawn in [interval/2, 3·interval/2)),
+//! interleaved in proportion, a config publication being a burst of `burst` versions set
+//! back to back (as a deploy changes several settings in a row); and subscribers (`Subscriber`) that follow the config and the mailbox by
+//! watches, spending `apply_ms` applying each config version they read. Each runs over a real session hosted by [`ClientHost`], renews its session
 //! after an expiry, and reports what it learned to the history (`ClientNote::Config`).
 //! Both report `Started` on every start: a restart after a crash begins with an empty
 //! memory.
@@ -20,6 +21,7 @@ use crate::clienthost::{ClientHost, HostConfig};
 
 const PUBLISH: TimerId = TimerId(140);
 const RENEW: TimerId = TimerId(141);
+const APPLY: TimerId = TimerId(142);
 const RENEW_DELAY_MS: u64 = 100;
 
 type Out = Outbox<Msg, Record, Note>;
@@ -37,6 +39,10 @@ pub struct ConfigClientConfig {
     pub messages: u64,
     /// Mean time between publications.
     pub interval_ms: u64,
+    /// Config versions per config publication, set back to back.
+    pub burst: u64,
+    /// How long a subscriber takes to apply a config version it read.
+    pub apply_ms: u64,
     /// The planted bug `config-read-then-watch` (subscribers only).
     pub read_then_watch: bool,
 }
@@ -126,11 +132,13 @@ pub struct ConfigPublisher {
     driver: Driver,
     /// No publication before this (local time).
     next_at: Time,
+    /// Config versions left in the current burst.
+    burst_left: u64,
 }
 
 impl ConfigPublisher {
     pub fn new(config: ConfigClientConfig) -> ConfigPublisher {
-        assert!(!config.servers.is_empty() && config.interval_ms > 0);
+        assert!(!config.servers.is_empty() && config.interval_ms > 0 && config.burst > 0);
         let recipe = Publisher::new(&config.config, &config.mailbox);
         ConfigPublisher {
             config,
@@ -140,6 +148,7 @@ impl ConfigPublisher {
                 in_flight: None,
             },
             next_at: Time::ZERO,
+            burst_left: 0,
         }
     }
 
@@ -162,10 +171,11 @@ impl ConfigPublisher {
         )
     }
 
-    /// Starts the next publication when idle and due: a config version or a message,
-    /// whichever is behind its share.
+    /// Starts the next publication when idle and due: a burst of config versions or a
+    /// message, whichever is behind its share. The versions of a burst follow each other
+    /// back to back (each as soon as the previous one is set).
     fn publish(&mut self, ctx: &mut Ctx, out: &mut Out) {
-        if !self.recipe.idle() || ctx.mono < self.next_at || self.done() {
+        if !self.recipe.idle() || self.done() {
             return;
         }
         let (v, k) = (self.recipe.version(), self.recipe.messages());
@@ -174,9 +184,21 @@ impl ConfigPublisher {
             v <= u && k <= m,
             "published past the counts: {v}/{u}, {k}/{m}"
         );
+        assert!(
+            self.burst_left < self.config.burst,
+            "a burst within its size"
+        );
+        if self.burst_left > 0 && v < u {
+            self.burst_left -= 1;
+            return self.recipe.update();
+        }
+        if ctx.mono < self.next_at {
+            return;
+        }
         // Version v of u against message k of m: the one further behind goes next.
         if k >= m || (v < u && u128::from(v) * u128::from(m) <= u128::from(k) * u128::from(u)) {
             self.recipe.update();
+            self.burst_left = self.config.burst - 1;
         } else {
             self.recipe.post();
         }
@@ -318,7 +340,15 @@ impl ConfigSubscriber {
         self.handle(ctx, actions, out);
     }
 
-    fn report(&mut self, event: ConfigEvent, out: &mut Out) {
+    fn report(&mut self, ctx: &mut Ctx, event: ConfigEvent, out: &mut Out) {
+        if let ConfigEvent::Seen { .. } = event {
+            // Apply the version read: at once, or after `apply_ms`.
+            assert!(self.recipe.applying(), "a read is applied");
+            match self.config.apply_ms {
+                0 => self.recipe.applied(),
+                ms => out.set_timer(APPLY, ctx.mono.plus_ns(ms * NS_PER_MS)),
+            }
+        }
         if let ConfigEvent::Delivered { .. } = event {
             self.reported += 1;
             assert_eq!(
@@ -338,7 +368,7 @@ impl ConfigSubscriber {
                 } if self.driver.in_flight == Some(xid) => {
                     self.driver.in_flight = None;
                     if let Some(e) = self.recipe.on_result(&op, &result) {
-                        self.report(e, out);
+                        self.report(ctx, e, out);
                     }
                 }
                 Action::Watch(w) => self.recipe.on_watch(&w),
@@ -349,6 +379,7 @@ impl ConfigSubscriber {
                 Action::State(SessionState::Expired | SessionState::Closed) => {
                     self.driver.in_flight = None;
                     self.recipe.on_session_lost();
+                    out.cancel_timer(APPLY);
                     out.set_timer(RENEW, ctx.mono.plus_ns(RENEW_DELAY_MS * NS_PER_MS));
                 }
                 _ => {}
@@ -376,6 +407,9 @@ impl Process for ConfigSubscriber {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out) {
+        if timer == APPLY {
+            self.recipe.applied();
+        }
         let actions = self.driver.on_timer(ctx, timer, out);
         self.handle(ctx, actions, out);
     }

@@ -214,9 +214,10 @@ fn default_fencing() -> bool {
 
 /// `[workload.config]`: one publisher sets the config node `/config` to versions
 /// 1..=`updates` (its data says `v=N`) and posts `messages` numbered messages as sequential
-/// children of `/mailbox`, one publication every `interval_ms` on average; `subscribers`
-/// follow both by watches (a watch set with every read) and read the new messages in
-/// order. The publisher and the subscribers are fault targets after the servers (and the
+/// children of `/mailbox`, one publication every `interval_ms` on average (a config
+/// publication sets `burst` versions back to back, default 1); `subscribers`
+/// follow both by watches (a watch set with every read), spend `apply_ms` (default 0)
+/// applying each config version they read, and read the new messages in order. The publisher and the subscribers are fault targets after the servers (and the
 /// lock's clients), publisher first: pauses and isolations expire their sessions, a crash
 /// restarts a subscriber with an empty memory and the publisher from what the tree says.
 /// After the heal every live subscriber must hold the final version and every message.
@@ -229,10 +230,17 @@ pub struct ConfigWorkload {
     pub messages: u64,
     #[serde(default = "default_config_interval_ms")]
     pub interval_ms: u64,
+    #[serde(default)]
+    pub apply_ms: u64,
+    #[serde(default = "default_config_burst")]
+    pub burst: u64,
 }
 
 fn default_config_interval_ms() -> u64 {
     20
+}
+fn default_config_burst() -> u64 {
+    1
 }
 
 /// Most config versions (ZooKeeper's data version is an i32).
@@ -1102,6 +1110,7 @@ fn validate_workload_times(w: &WorkloadConfig) -> Result<(), Problem> {
             check_ms(*interval_ms, "workload.interval_ms")?;
             if let Some(c) = config {
                 check_ms(c.interval_ms, "workload.config.interval_ms")?;
+                check_ms(c.apply_ms, "workload.config.apply_ms")?;
             }
             if let Some(l) = lock {
                 check_ms(l.work_ms, "workload.lock.work_ms")?;
@@ -1197,6 +1206,11 @@ fn validate_config(config: Option<&ConfigWorkload>, bugs: &[BugName]) -> Result<
         c.interval_ms > 0,
         "workload.config.interval_ms",
         "must be positive",
+    )?;
+    check(
+        (1..=c.updates).contains(&c.burst),
+        "workload.config.burst",
+        "must be in 1..=updates",
     )
 }
 

@@ -4,15 +4,17 @@
 //! data to `v=N` for N = 1, 2, … and posts numbered messages `n=K` as persistent
 //! sequential children `m-NNNNNNNNNN` of a mailbox node, and a [`Subscriber`] that keeps a
 //! watch set with every read — `getData` with a watch on the config node, `getChildren`
-//! with a watch on the mailbox — and reads new messages one by one in sequence order.
+//! with a watch on the mailbox — and reads new messages one by one in sequence order. After
+//! each config read the host applies the version (its own work, as long as it takes) and
+//! calls `applied`; an update meanwhile fires the watch, read after the apply.
 //!
 //! Watches are one-shot and carry no data: a subscriber hears "changed", then reads the
 //! current value, so it may skip intermediate versions (ZooKeeper's documented semantics),
 //! but because every read sets the next watch atomically it never misses the last one. The
 //! planted bug `config-read-then-watch` (`read_then_watch = true`) reads with a plain
-//! `getData` and sets the watch with a second call (`exists` with a watch): an update that
-//! lands between the two calls fires nothing, and if it was the last update the subscriber
-//! keeps the old version forever.
+//! `getData`, applies it, and sets the watch with a second call (`exists` with a watch):
+//! an update that lands between the two calls fires nothing, and if it was the last
+//! update the subscriber keeps the old version forever.
 //!
 //! The publisher's writes are exactly-once although answers may be lost: the config write
 //! is a `setData` conditional on version N-1 (the node's data version is its config
@@ -431,7 +433,10 @@ enum CStep {
     Read,
     /// The config node does not exist yet: `exists` with a watch for its creation.
     AwaitCreate,
-    /// The planted bug: set the watch with a second call after the read.
+    /// The host applies the version just read (its watch is already set, except under the
+    /// planted bug); `changed`: the watch fired meanwhile.
+    Applying { changed: bool },
+    /// The planted bug: set the watch with a second call after the read (and its apply).
     WatchAfterRead,
     /// The watch is set: wait for its event.
     Armed,
@@ -525,6 +530,7 @@ impl Subscriber {
         let config = match self.cstep {
             CStep::Read => "reading the config",
             CStep::AwaitCreate => "waiting for the config node",
+            CStep::Applying { .. } => "applying the config",
             CStep::WatchAfterRead => "setting the config watch after its read",
             CStep::Armed => "config watch armed, waiting for a change",
         };
@@ -577,28 +583,28 @@ impl Subscriber {
                     watch: true,
                 },
             ),
-            (CStep::Armed, MStep::List) => (
+            (CStep::Armed | CStep::Applying { .. }, MStep::List) => (
                 Side::Mailbox,
                 Op::GetChildren {
                     path: self.mailbox.clone(),
                     watch: true,
                 },
             ),
-            (CStep::Armed, MStep::AwaitCreate) => (
+            (CStep::Armed | CStep::Applying { .. }, MStep::AwaitCreate) => (
                 Side::Mailbox,
                 Op::Exists {
                     path: self.mailbox.clone(),
                     watch: true,
                 },
             ),
-            (CStep::Armed, MStep::Fetch) => (
+            (CStep::Armed | CStep::Applying { .. }, MStep::Fetch) => (
                 Side::Mailbox,
                 Op::GetData {
                     path: parent_child(&self.mailbox, self.pending.front().expect("fetching")),
                     watch: false,
                 },
             ),
-            (CStep::Armed, MStep::Armed) => return None,
+            (CStep::Armed | CStep::Applying { .. }, MStep::Armed) => return None,
         };
         self.in_flight = Some(side);
         Some(op)
@@ -610,8 +616,10 @@ impl Subscriber {
         self.check_invariants();
         if event.path == self.config {
             self.watch_events += 1;
-            if self.cstep == CStep::Armed {
-                self.cstep = CStep::Read;
+            match self.cstep {
+                CStep::Armed => self.cstep = CStep::Read,
+                CStep::Applying { .. } => self.cstep = CStep::Applying { changed: true },
+                _ => {}
             }
         } else if event.path == self.mailbox {
             self.watch_events += 1;
@@ -621,6 +629,27 @@ impl Subscriber {
                 _ => {}
             }
         }
+    }
+
+    /// Applying the version just read (the host calls [`Subscriber::applied`] when done).
+    pub fn applying(&self) -> bool {
+        matches!(self.cstep, CStep::Applying { .. })
+    }
+
+    /// The host applied the version it read: wait for the next change — or, if the watch
+    /// fired meanwhile, read again. The planted bug sets its watch only now.
+    pub fn applied(&mut self) {
+        self.check_invariants();
+        let CStep::Applying { changed } = self.cstep else {
+            return; // the session ended meanwhile: reading again anyway
+        };
+        self.cstep = match (self.read_then_watch, changed) {
+            // (A change seen meanwhile — through a watch an `exists` for the node's
+            // creation left — is read again, watch or no watch.)
+            (_, true) => CStep::Read,
+            (true, false) => CStep::WatchAfterRead,
+            (false, false) => CStep::Armed,
+        };
     }
 
     /// The session ended: its watches are gone. Reads start over in the next session;
@@ -666,11 +695,7 @@ impl Subscriber {
                 // An older version than one read before is ZooKeeper's fault, not the
                 // recipe's: reported as read, for the checker to judge.
                 self.version = Some(version);
-                self.cstep = if self.read_then_watch {
-                    CStep::WatchAfterRead
-                } else {
-                    CStep::Armed
-                };
+                self.cstep = CStep::Applying { changed: false };
                 Some(ConfigEvent::Seen {
                     version,
                     mzxid: stat.mzxid,
@@ -986,7 +1011,16 @@ mod tests {
         s
     }
 
+    /// Submits the expected op, answers it, and (a config read) applies it at once.
     fn sstep(s: &mut Subscriber, expect: Op, result: OpResult) -> Option<ConfigEvent> {
+        let got = sstep_unapplied(s, expect, result);
+        if s.applying() {
+            s.applied();
+        }
+        got
+    }
+
+    fn sstep_unapplied(s: &mut Subscriber, expect: Op, result: OpResult) -> Option<ConfigEvent> {
         let op = s.next_op().expect("an op");
         assert_eq!(op, expect);
         assert_eq!(s.next_op(), None, "one op in flight");
@@ -1045,6 +1079,27 @@ mod tests {
         assert_eq!(s.version(), Some(5));
         assert_eq!(s.next_op(), None);
         assert_eq!(s.watch_events, 1);
+    }
+
+    #[test]
+    fn a_change_while_applying_is_read_after_the_apply() {
+        let mut s = sub(false);
+        sstep_unapplied(&mut s, get("/config", true), data(VERSION_PREFIX, 3, 30));
+        assert!(s.applying());
+        // The mailbox goes on meanwhile; the config waits for its apply.
+        assert_eq!(sstep_unapplied(&mut s, list(), children(&[])), None);
+        s.on_watch(&changed("/config", EventType::NodeDataChanged));
+        assert_eq!(s.next_op(), None, "still applying");
+        s.applied();
+        let got = sstep(&mut s, get("/config", true), data(VERSION_PREFIX, 4, 40));
+        assert!(matches!(got, Some(ConfigEvent::Seen { version: 4, .. })));
+        assert_eq!(s.next_op(), None);
+        // An apply that outlived its session changes nothing.
+        s.on_watch(&changed("/config", EventType::NodeDataChanged));
+        sstep_unapplied(&mut s, get("/config", true), data(VERSION_PREFIX, 4, 40));
+        s.on_session_lost();
+        s.applied();
+        assert_eq!(s.next_op(), Some(get("/config", true)));
     }
 
     #[test]
@@ -1158,8 +1213,11 @@ mod tests {
     #[test]
     fn the_planted_bug_reads_then_watches_and_misses_an_update_between() {
         let mut s = sub(true);
-        let got = sstep(&mut s, get("/config", false), data(VERSION_PREFIX, 3, 30));
+        let got = sstep_unapplied(&mut s, get("/config", false), data(VERSION_PREFIX, 3, 30));
         assert!(matches!(got, Some(ConfigEvent::Seen { version: 3, .. })));
+        assert_eq!(s.next_op(), Some(list()), "no config op while applying");
+        s.on_result(&list(), &children(&[]));
+        s.applied();
         // Version 4 lands now; the watch set next is on version 4, which never fires.
         let exists = Op::Exists {
             path: "/config".into(),
@@ -1169,7 +1227,6 @@ mod tests {
             sstep(&mut s, exists, OpResult::Exists(Some(stat(4, 40)))),
             None
         );
-        sstep(&mut s, list(), children(&[]));
         assert_eq!(s.next_op(), None, "waiting for an event that never comes");
         assert_eq!(s.version(), Some(3));
         assert!(

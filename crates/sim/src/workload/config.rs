@@ -47,6 +47,8 @@ impl Config {
             updates: c.updates,
             messages: c.messages,
             interval_ms: c.interval_ms,
+            burst: c.burst,
+            apply_ms: c.apply_ms,
             read_then_watch: s.zab.bugs.contains(&BugName::ConfigReadThenWatch),
         };
         Config {
