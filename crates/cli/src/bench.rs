@@ -106,6 +106,7 @@ fn bug_finding(quick: u32) -> u8 {
         ("zk-1366", "bug-zk-1366.toml"),
         ("queue-delete-first", "queue.toml"),
         ("lock-no-guid", "lock.toml"),
+        ("config-read-then-watch", "config.toml"),
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     println!();

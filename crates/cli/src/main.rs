@@ -46,8 +46,9 @@ pub struct ScenarioArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
     /// Switch on a planted historical bug (ZooKeeper's zk-1419, zk-335, zk-1154, zk-3911,
-    /// zk-2355, zk-1366; the claim queue's queue-delete-first; the lock's lock-no-guid;
-    /// repeatable); same as adding it to the scenario's `[zab] bugs`.
+    /// zk-2355, zk-1366; the claim queue's queue-delete-first; the lock's lock-no-guid; the
+    /// config subscriber's config-read-then-watch; repeatable); same as adding it to the
+    /// scenario's `[zab] bugs`.
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
 }

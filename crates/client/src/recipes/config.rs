@@ -532,6 +532,10 @@ impl Subscriber {
             CStep::AwaitCreate => "waiting for the config node",
             CStep::Applying { .. } => "applying the config",
             CStep::WatchAfterRead => "setting the config watch after its read",
+            CStep::Armed if self.read_then_watch => {
+                "config watch armed (set in a second call after the read: an update between \
+                 the two fired nothing), waiting for a change"
+            }
             CStep::Armed => "config watch armed, waiting for a change",
         };
         let mailbox = match self.mstep {
