@@ -171,7 +171,7 @@ pub enum WorkloadConfig {
         lock: Option<LockWorkload>,
         /// The config recipe's publisher and subscribers (`[workload.config]`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        config: Option<ConfigWorkload>,
+        config: Option<Box<ConfigWorkload>>,
     },
 }
 
@@ -386,7 +386,7 @@ impl WorkloadConfig {
     /// The config workload, if any.
     pub fn config(&self) -> Option<&ConfigWorkload> {
         match self {
-            WorkloadConfig::Writes { config, .. } => config.as_ref(),
+            WorkloadConfig::Writes { config, .. } => config.as_deref(),
             _ => None,
         }
     }
@@ -988,7 +988,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 validate_queue(q, &s.zab.bugs)?;
             }
             validate_lock(lock.as_ref(), &s.zab.bugs)?;
-            validate_config(config.as_ref(), &s.zab.bugs)?;
+            validate_config(config.as_deref(), &s.zab.bugs)?;
         }
     }
     check(
