@@ -7,8 +7,9 @@
 //! after an expiry, and reports what it learned to the history (`ClientNote::Config`).
 //! Both report `Started` on every start: a restart after a crash begins with an empty
 //! memory.
-//! Invariants: at most one recipe op in flight; the publisher never publishes past its
-//! counts; a subscriber reports each message once, numbered one more than the last.
+//! Invariants: at most one recipe op in flight, and only with a session host; the
+//! publisher never publishes past its counts, a burst within its size; a subscriber
+//! reports each message it processed exactly once, never more than were published.
 
 use client::recipes::config::{ConfigEvent, Publisher, Subscriber};
 use client::{Action, SessionState};
@@ -152,6 +153,19 @@ impl ConfigPublisher {
         }
     }
 
+    fn check_invariants(&self) {
+        assert!(self.driver.in_flight.is_none() || self.driver.host.is_some());
+        assert!(
+            self.recipe.version() <= self.config.updates
+                && self.recipe.messages() <= self.config.messages,
+            "published past the counts"
+        );
+        assert!(
+            self.burst_left < self.config.burst,
+            "a burst within its size"
+        );
+    }
+
     /// Every version and message published.
     pub fn done(&self) -> bool {
         self.recipe.idle()
@@ -210,6 +224,7 @@ impl ConfigPublisher {
     }
 
     fn drive(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        self.check_invariants();
         if self.driver.in_flight.is_some() || !self.driver.connected() {
             return;
         }
@@ -328,7 +343,21 @@ impl ConfigSubscriber {
         )
     }
 
+    fn check_invariants(&self) {
+        assert!(self.driver.in_flight.is_none() || self.driver.host.is_some());
+        assert_eq!(
+            self.reported,
+            self.recipe.delivered(),
+            "every message processed is reported"
+        );
+        assert!(
+            self.recipe.delivered() <= self.config.messages,
+            "more messages than published"
+        );
+    }
+
     fn drive(&mut self, ctx: &mut Ctx, out: &mut Out) {
+        self.check_invariants();
         if self.driver.in_flight.is_some() || !self.driver.connected() {
             return;
         }

@@ -383,6 +383,8 @@ impl Publisher {
             }
             PStep::Update { version } => match result {
                 OpResult::Stat(stat) => {
+                    // The conditional write made the node's data version its config version.
+                    assert_eq!(i64::from(stat.version), version as i64, "data version");
                     self.version = version;
                     self.step = PStep::Idle;
                     Some(ConfigEvent::Published {

@@ -60,6 +60,11 @@ pub fn lag_steps(configs: &[ConfigRecord], end_ns: u64) -> BTreeMap<u32, Steps> 
         }
     }
     for line in steps.values_mut() {
+        assert!(
+            line.windows(2)
+                .all(|w| w[0].0 <= w[1].0 && w[0].1 != w[1].1),
+            "steps in time order, each a change"
+        );
         let last = line.last().map_or(0, |&(_, l)| l);
         line.push((end_ns.max(line.last().map_or(0, |&(t, _)| t)), last));
     }

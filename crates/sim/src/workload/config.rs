@@ -136,7 +136,16 @@ impl Workload for Config {
             return None;
         }
         let spec = self.spec();
+        assert!(
+            spec.ready_ns.is_none_or(|t| t >= spec.heal_ns),
+            "readiness is noted after the heal"
+        );
         let r = check_config(history, &spec);
+        assert_eq!(
+            r.stats.subscribers.len() as u32,
+            self.subscribers,
+            "every subscriber reported its start"
+        );
         let s = &r.stats;
         let missed: u64 = s.subscribers.iter().map(|x| x.versions_missed).sum();
         let delivered: u64 = s.subscribers.iter().map(|x| x.delivered).sum();
