@@ -705,6 +705,16 @@ mod tests {
         h.start(4, 200);
         assert_eq!(h.check(3, 2).count(NOT_CONVERGED), 1);
         assert_eq!(h.check(3, 2).count(MESSAGE_MISSING), 1);
+        // Near miss: after its restart it read the final version and both messages again.
+        h.seen(4, 3, 201).deliver(4, 1, 202).deliver(4, 2, 203);
+        let r = h.check(3, 2);
+        assert!(r.is_ok(), "{:?}", r.findings);
+        // One message short is missing, in order or not.
+        let mut h = good();
+        h.start(4, 200).seen(4, 3, 201).deliver(4, 1, 202);
+        let r = h.check(3, 2);
+        assert_eq!((r.count(MESSAGE_MISSING), r.count(MESSAGE_ORDER)), (1, 0));
+        assert!(r.findings[0].detail.contains("processed 1 of 2 messages"));
     }
 
     #[test]

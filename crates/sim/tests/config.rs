@@ -11,10 +11,14 @@ use proto::zk::Op;
 use sim::run::{RunReport, run};
 use sim::scenario::{Loaded, load_file};
 
-fn scenario(overrides: &[&str]) -> Loaded {
-    let path = format!("{}/../../scenarios/config.toml", env!("CARGO_MANIFEST_DIR"));
+fn load(name: &str, overrides: &[&str]) -> Result<Loaded, sim::scenario::ScenarioError> {
+    let path = format!("{}/../../scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    load_file(&path, &overrides).unwrap_or_else(|e| panic!("{e}"))
+    load_file(&path, &overrides)
+}
+
+fn scenario(overrides: &[&str]) -> Loaded {
+    load("config.toml", overrides).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run_seed(loaded: &Loaded, seed: u64) -> RunReport {
@@ -125,5 +129,51 @@ fn the_read_then_watch_path_is_never_taken_when_the_bug_is_off() {
     assert!(
         plain > 5 && exists >= plain - 1,
         "{plain} plain reads, {exists} exists"
+    );
+}
+
+#[test]
+fn the_loader_names_what_is_wrong_with_a_config_section() {
+    // The problem as the loader words it (an override's problem names the override).
+    let field_of = |name: &str, overrides: &[&str]| {
+        let e = load(name, overrides).err().expect("refused");
+        e.to_string()
+    };
+    let e = field_of("default.toml", &[BUG]);
+    assert!(
+        e.contains("zab.bugs") && e.contains("[workload.config]"),
+        "{e}"
+    );
+    for (set, problem) in [
+        (
+            "workload.config.subscribers=0",
+            "subscribers: must be positive",
+        ),
+        (
+            "workload.config.updates=0",
+            "updates: must be in 1..=1000000",
+        ),
+        ("workload.config.burst=61", "burst: must be in 1..=updates"),
+        (
+            "workload.config.interval_ms=0",
+            "interval_ms: must be positive",
+        ),
+        ("workload.config.messages=60001", "messages: at most 60000"),
+    ] {
+        let e = field_of("config.toml", &[set]);
+        assert!(
+            e.ends_with(&format!("workload.config.{problem}")),
+            "{set}: {e}"
+        );
+    }
+    // The publisher and subscribers are fault targets after the servers: 3 + 1 + 5.
+    let ok = scenario(&["nemesis.script=[{at_ms=10, kind=\"pause\", target=8, duration_ms=5}]"]);
+    assert_eq!(ok.scenario.workload.client_fault_targets(3).len(), 6);
+    assert!(
+        load(
+            "config.toml",
+            &["nemesis.script=[{at_ms=10, kind=\"pause\", target=9, duration_ms=5}]"]
+        )
+        .is_err()
     );
 }
