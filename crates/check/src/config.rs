@@ -706,12 +706,16 @@ mod tests {
         assert_eq!(h.check(3, 2).count(NOT_CONVERGED), 1);
         assert_eq!(h.check(3, 2).count(MESSAGE_MISSING), 1);
         // Near miss: after its restart it read the final version and both messages again.
-        h.seen(4, 3, 201).deliver(4, 1, 202).deliver(4, 2, 203);
+        let mut h = good();
+        h.start(4, 60)
+            .seen(4, 3, 61)
+            .deliver(4, 1, 62)
+            .deliver(4, 2, 63);
         let r = h.check(3, 2);
         assert!(r.is_ok(), "{:?}", r.findings);
         // One message short is missing, in order or not.
         let mut h = good();
-        h.start(4, 200).seen(4, 3, 201).deliver(4, 1, 202);
+        h.start(4, 60).seen(4, 3, 61).deliver(4, 1, 62);
         let r = h.check(3, 2);
         assert_eq!((r.count(MESSAGE_MISSING), r.count(MESSAGE_ORDER)), (1, 0));
         assert!(r.findings[0].detail.contains("processed 1 of 2 messages"));
