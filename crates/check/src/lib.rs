@@ -1,10 +1,12 @@
 //! zabsim's ZooKeeper-level checkers: the offline checkers of a simulated ZooKeeper history —
 //! consistency (`zk`, which confirms suspects with `lincheck`'s engine), watches (`watch`),
-//! queue recipes (`queue`) and the lock recipe with its protected resource (`lock`) — and
-//! the online ZAB protocol monitors (`monitor`). Also the double barrier (`barrier`) and
-//! group membership with its observers' views (`members`).
+//! queue recipes (`queue`), the lock recipe with its protected resource (`lock`) and the
+//! config recipe's versions and mailbox (`config`) — and the online ZAB protocol monitors
+//! (`monitor`). Also the double barrier (`barrier`) and group membership with its
+//! observers' views (`members`).
 
 pub mod barrier;
+pub mod config;
 pub mod lock;
 pub mod members;
 pub mod monitor;

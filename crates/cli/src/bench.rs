@@ -107,6 +107,7 @@ fn bug_finding(quick: u32) -> u8 {
         ("queue-delete-first", "queue.toml"),
         ("lock-no-guid", "lock.toml"),
         ("barrier-no-recheck", "barrier.toml"),
+        ("config-read-then-watch", "config.toml"),
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     println!();
@@ -114,7 +115,7 @@ fn bug_finding(quick: u32) -> u8 {
         "bug finding: seeds from each base until the first finding (at most {CAP}), bases {bases:?}"
     );
     println!(
-        "  {:<20} {:<18} {:>14} {:>12}",
+        "  {:<22} {:<18} {:>14} {:>12}",
         "bug", "scenario", "median seeds", "median s"
     );
     // A panicking seed counts as a finding: the hook stays quiet meanwhile.
@@ -162,7 +163,7 @@ fn bug_table(dir: &std::path::Path, cases: &[(&str, &str)], bases: &[u64]) -> u8
             median_seeds.to_string()
         };
         println!(
-            "  {bug:<20} {file:<18} {shown:>14} {:>12.2}",
+            "  {bug:<22} {file:<18} {shown:>14} {:>12.2}",
             secs[secs.len() / 2]
         );
     }

@@ -47,8 +47,8 @@ pub struct ScenarioArgs {
     overrides: Vec<String>,
     /// Switch on a planted historical bug (ZooKeeper's zk-1419, zk-335, zk-1154, zk-3911,
     /// zk-2355, zk-1366; the claim queue's queue-delete-first; the lock's lock-no-guid; the
-    /// double barrier's barrier-no-recheck; repeatable); same as adding it to the scenario's
-    /// `[zab] bugs`.
+    /// double barrier's barrier-no-recheck, the config subscriber's config-read-then-watch;
+    /// repeatable); same as adding it to the scenario's `[zab] bugs`.
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
 }

@@ -261,6 +261,42 @@ pub struct ViewRecord {
     pub members: Vec<ViewEntry>,
 }
 
+/// What a configuration / mailbox record says (see [`ConfigRecord`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigKind {
+    /// The publisher learned that config version `number` is set (its write's answer, a
+    /// read after a lost answer, or its read at start-up).
+    Published,
+    /// A subscriber read config version `number` (every read of the config node).
+    Seen,
+    /// The publisher learned that mailbox message `number` is in the mailbox.
+    MessagePublished,
+    /// A subscriber processed mailbox message `number` (node `node`).
+    MessageDelivered,
+    /// A publisher or subscriber process started with an empty memory (its first start or
+    /// a restart after a crash): a subscriber processes messages from the first again; a
+    /// publisher reports what it finds set in the tree.
+    Started,
+}
+
+/// One configuration or mailbox event of the config recipe (`[workload.config]`): the
+/// publisher's versions and messages as it learned them set, the subscribers' reads of the
+/// config and the messages they processed, in the order they happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRecord {
+    pub process: ProcessId,
+    pub session: SessionId,
+    pub kind: ConfigKind,
+    /// The config version or the message number (0 for `Started`).
+    pub number: u64,
+    /// The message's node (a child of the mailbox), for mailbox records when known.
+    pub node: Option<String>,
+    /// The config node's mzxid as read (`Seen`), or the publication's zxid when known.
+    pub zxid: Option<Zxid>,
+    pub time_ns: u64,
+}
+
 /// One line of `history.jsonl`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -298,6 +334,8 @@ pub enum Event {
     Member(MemberRecord),
     /// A group observer's view (`ViewRecord`).
     View(ViewRecord),
+    /// A config publication, a subscriber's config read or mailbox delivery.
+    Config(ConfigRecord),
 }
 
 impl Event {
@@ -312,6 +350,7 @@ impl Event {
             Event::Barrier(b) => b.end_ns.unwrap_or(b.start_ns),
             Event::Member(m) => m.end_ns.unwrap_or(m.join_ns),
             Event::View(v) => v.time_ns,
+            Event::Config(c) => c.time_ns,
             Event::Watch { time_ns, .. }
             | Event::SessionEnd { time_ns, .. }
             | Event::ServerClose { time_ns, .. } => *time_ns,
@@ -409,6 +448,14 @@ pub enum ClientNote {
         session: SessionId,
         group: String,
         members: Vec<ViewEntry>,
+    },
+    /// A config-recipe event (the recorder stamps the time; see [`ConfigRecord`]).
+    Config {
+        session: SessionId,
+        kind: ConfigKind,
+        number: u64,
+        node: Option<String>,
+        zxid: Option<Zxid>,
     },
 }
 

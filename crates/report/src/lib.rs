@@ -32,6 +32,8 @@ pub const CHARTS: [&str; 4] = [
 ];
 /// The lock recipe's charts, drawn (first) when the history has lock holds.
 pub const LOCK_CHARTS: [&str; 2] = ["lock-holders", "lock-wait-hold"];
+/// The config recipe's chart, drawn (first) when the history has config records.
+pub const CONFIG_CHARTS: [&str; 1] = ["config-lag"];
 pub const INDEX: &str = "index.html";
 
 /// What a report wrote.
@@ -71,6 +73,16 @@ pub fn render_data(data: &RunData) -> Result<Vec<(String, Vec<u8>)>, String> {
         recipe.push((
             LOCK_CHARTS[1],
             "Lock wait (request to acquisition) and hold time distributions (CDF)".to_string(),
+        ));
+    }
+    if !data.configs.is_empty() {
+        push(
+            CONFIG_CHARTS[0],
+            canvas::render(&charts::config::Lag::new(&frame))?,
+        );
+        recipe.push((
+            CONFIG_CHARTS[0],
+            "Config versions each subscriber is behind the publisher, over time".to_string(),
         ));
     }
     push(

@@ -87,6 +87,9 @@ pub struct RunData {
     pub locks: Vec<proto::history::LockRecord>,
     /// The protected resource's writes (`Event::Resource`) in file order.
     pub resource_writes: Vec<proto::history::ResourceRecord>,
+    /// The config recipe's publications, reads and deliveries (`Event::Config`) in file
+    /// order.
+    pub configs: Vec<proto::history::ConfigRecord>,
 }
 
 impl RunData {
@@ -304,6 +307,7 @@ pub fn load(dir: &Path) -> Result<RunData, ReportError> {
         queue_ops: 0,
         locks: Vec::new(),
         resource_writes: Vec::new(),
+        configs: Vec::new(),
     };
     let history_path = dir.join(HISTORY_FILE);
     if history_path.exists() {
@@ -348,6 +352,7 @@ fn read_history(path: &Path, data: &mut RunData) -> Result<(), ReportError> {
             Event::Lock(l) => data.locks.push(l),
             Event::Resource(r) => data.resource_writes.push(r),
             Event::Barrier(_) | Event::Member(_) | Event::View(_) => {}
+            Event::Config(c) => data.configs.push(c),
         }
     }
     Ok(())

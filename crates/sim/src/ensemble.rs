@@ -96,8 +96,11 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::Zk3911 => b.zk_3911 = true,
             BugName::Zk2355 => b.zk_2355 = true,
             BugName::Zk1366 => b.zk_1366 = true,
-            BugName::QueueDeleteFirst | BugName::LockNoGuid => {} // recipe bugs, not the server's
-            BugName::BarrierNoRecheck => {}                       // a recipe bug too
+            // Recipe bugs, not the server's.
+            BugName::QueueDeleteFirst
+            | BugName::LockNoGuid
+            | BugName::BarrierNoRecheck
+            | BugName::ConfigReadThenWatch => {}
         }
     }
     b
@@ -281,6 +284,7 @@ impl EnsembleObserver {
                 procs,
                 clients,
                 leader,
+                now,
             };
             w.liveness(&world, stuck);
         }
@@ -367,8 +371,8 @@ impl Observer<Node> for EnsembleObserver {
                 .on_note(now, pid, &ProtocolEvent::Crashed)
                 .expect("a crash breaks no invariant");
         } else {
-            // A client (the lock's, barrier's and group's clients are fault targets): its calls
-            // die with it.
+            // A client (the lock's, barrier's, group's and config's clients are fault
+            // targets): its calls die with it.
             self.history.on_crash(now, pid);
         }
         if Some(pid) == self.leader {

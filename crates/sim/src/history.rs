@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proto::history::{
-    BarrierEnd, BarrierRecord, BarrierStep, ClientNote, Event, LockEnd, LockRecord, MemberEnd,
-    MemberRecord, MemberStep, OpRecord, Outcome, QueueRecord, ResourceRecord, ViewRecord,
+    BarrierEnd, BarrierRecord, BarrierStep, ClientNote, ConfigRecord, Event, LockEnd, LockRecord,
+    MemberEnd, MemberRecord, MemberStep, OpRecord, Outcome, QueueRecord, ResourceRecord, ViewRecord,
 };
 use proto::zk::SessionId;
 use proto::{ProcessId, Time, Zxid};
@@ -396,6 +396,21 @@ impl HistoryRecorder {
                 group: group.clone(),
                 time_ns: now.ns(),
                 members: members.clone(),
+            })),
+            ClientNote::Config {
+                session,
+                kind,
+                number,
+                node,
+                zxid,
+            } => self.push(Event::Config(ConfigRecord {
+                process: pid,
+                session: *session,
+                kind: *kind,
+                number: *number,
+                node: node.clone(),
+                zxid: *zxid,
+                time_ns: now.ns(),
             })),
         }
     }

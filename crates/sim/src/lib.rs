@@ -5,6 +5,7 @@
 
 pub mod barrierproc;
 pub mod clienthost;
+pub mod configproc;
 pub mod ensemble;
 pub mod histcheck;
 pub mod history;

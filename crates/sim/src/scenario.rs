@@ -176,6 +176,9 @@ pub enum WorkloadConfig {
         /// Group members and observers (`[workload.members]`; boxed too).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         members: Option<Box<MembersWorkload>>,
+        /// The config recipe's publisher and subscribers (`[workload.config]`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<Box<ConfigWorkload>>,
     },
 }
 
@@ -215,6 +218,42 @@ fn default_think_ms() -> u64 {
 fn default_fencing() -> bool {
     true
 }
+
+/// `[workload.config]`: one publisher sets the config node `/config` to versions
+/// 1..=`updates` (its data says `v=N`) and posts `messages` numbered messages as sequential
+/// children of `/mailbox`, one publication every `interval_ms` on average (a config
+/// publication sets `burst` versions back to back, default 1); `subscribers`
+/// follow both by watches (a watch set with every read), spend `apply_ms` (default 0)
+/// applying each config version they read, and read the new messages in order. The publisher and the subscribers are fault targets after the servers (and the
+/// lock's clients), publisher first: pauses and isolations expire their sessions, a crash
+/// restarts a subscriber with an empty memory and the publisher from what the tree says.
+/// After the heal every live subscriber must hold the final version and every message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigWorkload {
+    pub subscribers: u32,
+    pub updates: u64,
+    #[serde(default)]
+    pub messages: u64,
+    #[serde(default = "default_config_interval_ms")]
+    pub interval_ms: u64,
+    #[serde(default)]
+    pub apply_ms: u64,
+    #[serde(default = "default_config_burst")]
+    pub burst: u64,
+}
+
+fn default_config_interval_ms() -> u64 {
+    20
+}
+fn default_config_burst() -> u64 {
+    1
+}
+
+/// Most config versions (ZooKeeper's data version is an i32).
+pub const CONFIG_UPDATES_MAX: u64 = 1_000_000;
+/// Most mailbox messages (a subscriber lists them all: `client`'s `CHILDREN_MAX`).
+pub const CONFIG_MESSAGES_MAX: u64 = 60_000;
 
 /// Most lock holds per client.
 pub const LOCK_HOLDS_MAX: u64 = 1_000_000;
@@ -357,6 +396,7 @@ impl WorkloadConfig {
                 clients,
                 queue,
                 lock,
+                config,
                 ..
             } => clients
                 .saturating_add(
@@ -370,14 +410,22 @@ impl WorkloadConfig {
                 .saturating_add(
                     self.members()
                         .map_or(0, |m| m.members.saturating_add(m.observers)),
+                )
+                // The config's publisher and subscribers.
+                .saturating_add(
+                    config
+                        .as_ref()
+                        .map_or(0, |c| c.subscribers.saturating_add(1)),
                 ),
             _ => 0,
         }
     }
 
     /// The client processes that are fault targets (after the servers): the lock's
-    /// clients, numbered as the layout does (KV generators, queue producers and consumers,
-    /// then the lock's resource and its clients), given the first client's process id.
+    /// clients, then every barrier participant, group member and observer, and the config's
+    /// publisher and subscribers, numbered as the layout does (KV generators, queue
+    /// producers and consumers, the lock's resource and its clients, then the recipes'
+    /// processes in that order), given the first client's process id.
     pub fn client_fault_targets(&self, first_client: u32) -> Vec<ProcessId> {
         let WorkloadConfig::Writes {
             clients,
@@ -396,9 +444,9 @@ impl WorkloadConfig {
             targets.extend((first + 1..first + 1 + l.clients).map(ProcessId));
             first += l.clients + 1;
         }
-        // Every barrier participant, member and observer is a target.
-        let rest = self.barrier().map_or(0, |b| b.participants)
-            + self.members().map_or(0, |m| m.members + m.observers);
+        // Every barrier participant, member, observer, config publisher and subscriber
+        // is a target.
+        let rest = self.client_fault_target_count() - lock.as_ref().map_or(0, |l| l.clients);
         targets.extend((first..first + rest).map(ProcessId));
         targets
     }
@@ -408,6 +456,7 @@ impl WorkloadConfig {
         self.lock().map_or(0, |l| l.clients)
             + self.barrier().map_or(0, |b| b.participants)
             + self.members().map_or(0, |m| m.members + m.observers)
+            + self.config().map_or(0, |c| c.subscribers + 1)
     }
 
     /// The barrier workload, if any.
@@ -422,6 +471,14 @@ impl WorkloadConfig {
     pub fn members(&self) -> Option<&MembersWorkload> {
         match self {
             WorkloadConfig::Writes { members, .. } => members.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The config workload, if any.
+    pub fn config(&self) -> Option<&ConfigWorkload> {
+        match self {
+            WorkloadConfig::Writes { config, .. } => config.as_deref(),
             _ => None,
         }
     }
@@ -441,6 +498,7 @@ impl WorkloadConfig {
             clients,
             queue,
             lock,
+            config,
             ..
         } = self
         else {
@@ -460,6 +518,9 @@ impl WorkloadConfig {
         if let Some(m) = self.members() {
             groups.push((m.members, "workload.members.members"));
             groups.push((m.observers, "workload.members.observers"));
+        }
+        if let Some(c) = config {
+            groups.push((c.subscribers, "workload.config.subscribers"));
         }
         // The largest group (ties go to the later one, as `max_by_key` picks).
         let largest = groups
@@ -492,6 +553,7 @@ impl WorkloadConfig {
                 clients,
                 queue,
                 lock,
+                config,
                 ..
             } => {
                 let mut text = format!("writes ({clients} KV clients");
@@ -518,6 +580,12 @@ impl WorkloadConfig {
                     text += &format!(
                         ", {} group members and {} observers",
                         m.members, m.observers
+                    );
+                }
+                if let Some(c) = config {
+                    text += &format!(
+                        ", a config publisher ({} versions, {} messages) and {} subscribers",
+                        c.updates, c.messages, c.subscribers
                     );
                 }
                 text + ")"
@@ -570,8 +638,8 @@ pub struct ZabConfig {
     /// Committed txns kept for DIFF; a follower further behind gets a SNAP.
     pub log_window_txns: u64,
     /// Planted historical bugs to switch on: `zk-1419`, `zk-335`, `zk-1154`, `zk-3911`,
-    /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`, `barrier-no-recheck`. Empty
-    /// (the default) is the correct protocol.
+    /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`, `barrier-no-recheck`,
+    /// `config-read-then-watch`. Empty (the default) is the correct protocol.
     pub bugs: Vec<BugName>,
 }
 
@@ -621,6 +689,11 @@ pub enum BugName {
     /// reconnects, without looking again (Curator GH-1290).
     #[serde(rename = "barrier-no-recheck")]
     BarrierNoRecheck,
+    /// A config subscriber reads with a plain getData and sets its watch with a second call
+    /// (exists with a watch): an update between the two fires nothing, and the last one
+    /// is missed forever.
+    #[serde(rename = "config-read-then-watch")]
+    ConfigReadThenWatch,
 }
 
 /// A scenario without `[workload]` runs ZooKeeper with the default scenario's KV workload
@@ -643,6 +716,7 @@ impl Default for WorkloadConfig {
             lock: None,
             barrier: None,
             members: None,
+            config: None,
         }
     }
 }
@@ -936,7 +1010,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     )?;
     let processes = s.cluster.servers as u64 + s.cluster.observers as u64;
     let all = processes + s.workload.clients() as u64;
-    // Fault targets: the servers, then the lock's clients (at most `PROCESSES_MAX` once
+    // Fault targets: the servers, then the clients that are (at most `PROCESSES_MAX` once
     // the process count is checked below).
     let targets = processes + u64::from(s.workload.client_fault_target_count());
     check(
@@ -997,6 +1071,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             keys,
             ref queue,
             ref lock,
+            ref config,
             ref key_dist,
             zipf_s,
             ..
@@ -1007,10 +1082,12 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                     + lock.as_ref().map_or(0, |l| l.clients)
                     + s.workload.barrier().map_or(0, |b| b.participants)
                     + s.workload.members().map_or(0, |m| m.members + m.observers)
+                    + config.as_ref().map_or(0, |c| c.subscribers)
                     > 0,
                 "workload.clients",
-                "must be positive (or give [workload.queue] producers and consumers, or \
-                 [workload.lock] clients)",
+                "must be positive (or give [workload.queue] producers and consumers, \
+                 [workload.lock] clients, [workload.barrier] participants, [workload.members] \
+                 members or [workload.config] subscribers)",
             )?;
             check(interval_ms > 0, "workload.interval_ms", "must be positive")?;
             check(
@@ -1032,6 +1109,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             validate_lock(lock.as_ref(), &s.zab.bugs)?;
             validate_barrier(s.workload.barrier(), &s.zab.bugs)?;
             validate_members(s.workload.members())?;
+            validate_config(config.as_deref(), &s.zab.bugs)?;
         }
     }
     check(
@@ -1147,9 +1225,14 @@ fn validate_workload_times(w: &WorkloadConfig) -> Result<(), Problem> {
             interval_ms,
             queue,
             lock,
+            config,
             ..
         } => {
             check_ms(*interval_ms, "workload.interval_ms")?;
+            if let Some(c) = config {
+                check_ms(c.interval_ms, "workload.config.interval_ms")?;
+                check_ms(c.apply_ms, "workload.config.apply_ms")?;
+            }
             if let Some(l) = lock {
                 check_ms(l.work_ms, "workload.lock.work_ms")?;
                 check_ms(l.think_ms, "workload.lock.think_ms")?;
@@ -1262,6 +1345,42 @@ fn validate_members(members: Option<&MembersWorkload>) -> Result<(), Problem> {
         (1..=MEMBER_CYCLES_MAX).contains(&m.cycles),
         "workload.members.cycles",
         format!("must be in 1..={MEMBER_CYCLES_MAX}"),
+    )
+}
+
+fn validate_config(config: Option<&ConfigWorkload>, bugs: &[BugName]) -> Result<(), Problem> {
+    let Some(c) = config else {
+        return check(
+            !bugs.contains(&BugName::ConfigReadThenWatch),
+            "zab.bugs",
+            "config-read-then-watch is a bug of the config recipe: add a [workload.config] \
+             section",
+        );
+    };
+    check(
+        c.subscribers > 0,
+        "workload.config.subscribers",
+        "must be positive",
+    )?;
+    check(
+        (1..=CONFIG_UPDATES_MAX).contains(&c.updates),
+        "workload.config.updates",
+        format!("must be in 1..={CONFIG_UPDATES_MAX}"),
+    )?;
+    check(
+        c.messages <= CONFIG_MESSAGES_MAX,
+        "workload.config.messages",
+        format!("at most {CONFIG_MESSAGES_MAX}"),
+    )?;
+    check(
+        c.interval_ms > 0,
+        "workload.config.interval_ms",
+        "must be positive",
+    )?;
+    check(
+        (1..=c.updates).contains(&c.burst),
+        "workload.config.burst",
+        "must be in 1..=updates",
     )
 }
 
@@ -1441,7 +1560,8 @@ pub fn resolve(s: &Scenario, seed: u64, kinds: &[&str]) -> Result<Resolved, Prob
     let swarm = (s.nemesis.random && s.nemesis.swarm)
         .then(|| nemesis::swarm_choice(&s.nemesis, &mut Stream::new(seed, Purpose::Swarm)));
     let mut faults = Stream::new(seed, Purpose::Faults);
-    // The servers, then the clients that are fault targets (the lock's; none otherwise).
+    // The servers, then the clients that are fault targets (the lock's and the config's;
+    // none otherwise).
     let mut targets: Vec<ProcessId> = (0..servers).map(ProcessId).collect();
     targets.extend(s.workload.client_fault_targets(servers));
     let plan = Plan {

@@ -231,7 +231,8 @@ impl Classified {
                 | Event::Resource(_)
                 | Event::Barrier(_)
                 | Event::Member(_)
-                | Event::View(_) => {}
+                | Event::View(_)
+                | Event::Config(_) => {}
             }
         }
         for chain in &mut c.chains {
@@ -535,6 +536,17 @@ pub fn render_event(events: &[Event], index: usize) -> String {
                 v.time_ns
             )
         }
+        Event::Config(c) => write!(
+            text,
+            "{} {:?} {} {}{} in session {} [{}]",
+            c.process,
+            c.kind,
+            c.number,
+            c.node.as_deref().unwrap_or(""),
+            c.zxid.map_or_else(String::new, |z| format!(" @{z}")),
+            c.session,
+            c.time_ns
+        ),
     };
     text
 }

@@ -119,7 +119,8 @@ pub fn resize_cluster(s: &mut Scenario, servers: u32, observers: u32) {
             let j = i - old_servers;
             (j < observers).then_some(servers + j)
         } else {
-            // A client that is a fault target (the lock's): kept, after the servers.
+            // A client that is a fault target (the lock's, the config's): kept, after the
+            // servers.
             Some(i - old_targets + servers + observers)
         }
     };

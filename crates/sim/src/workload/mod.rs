@@ -6,11 +6,12 @@
 //!
 //! Implementations: [`kv`] (the KV request generators), [`queue`] (the queue recipes'
 //! producers and consumers), [`lock`] (the lock recipe's clients and their protected
-//! resource), [`barrier`] (double-barrier participants) and [`members`] (group members and
-//! observers). Adding a recipe is one module here, its case in [`of`], and its scenario
-//! section and files.
+//! resource), [`barrier`] (double-barrier participants), [`members`] (group members and
+//! observers) and [`config`] (the config recipe's publisher and subscribers). Adding a
+//! recipe is one module here, its case in [`of`], and its scenario section and files.
 
 pub mod barrier;
+pub mod config;
 pub mod kv;
 pub mod lock;
 pub mod members;
@@ -55,8 +56,8 @@ pub trait Workload {
 }
 
 /// The workloads of an ensemble scenario, in process-number order (KV generators first,
-/// then the queue's producers and consumers, then the lock's resource and clients). A
-/// probe scenario has none.
+/// then the queue's producers and consumers, then the lock's resource and clients, then
+/// the config's publisher and subscribers). A probe scenario has none.
 pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
     let WorkloadConfig::Writes { queue, .. } = &s.workload else {
         return Vec::new();
@@ -81,6 +82,9 @@ pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
     if let Some(m) = s.workload.members() {
         all.push(Box::new(members::Members::new(s, m, servers)));
     }
+    if let Some(c) = s.workload.config() {
+        all.push(Box::new(config::Config::new(s, c, servers)));
+    }
     assert_eq!(
         all.iter().map(|w| u64::from(w.clients())).sum::<u64>(),
         u64::from(s.workload.clients()),
@@ -97,6 +101,8 @@ pub struct World<'a> {
     pub clients: &'a [ProcessId],
     /// The first voter (in id order) that is an established leader, if any.
     pub leader: Option<ProcessId>,
+    /// The global simulated time of this liveness check.
+    pub now: proto::Time,
 }
 
 impl World<'_> {
