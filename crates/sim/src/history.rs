@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proto::history::{
     BarrierEnd, BarrierRecord, BarrierStep, ClientNote, ConfigRecord, Event, LockEnd, LockRecord,
-    MemberEnd, MemberRecord, MemberStep, OpRecord, Outcome, QueueRecord, ResourceRecord, ViewRecord,
+    MemberEnd, MemberRecord, MemberStep, OpRecord, Outcome, QueueRecord, ResourceRecord,
+    ViewRecord,
 };
 use proto::zk::SessionId;
 use proto::{ProcessId, Time, Zxid};
