@@ -1,11 +1,15 @@
 //! zabsim's ZooKeeper-level checkers: the offline checkers of a simulated ZooKeeper history —
 //! consistency (`zk`, which confirms suspects with `lincheck`'s engine), watches (`watch`),
 //! queue recipes (`queue`), the lock recipe with its protected resource (`lock`) and the
-//! leader latch with its fail-over scheduler (`election`) — and
-//! the online ZAB protocol monitors (`monitor`).
+//! config recipe's versions and mailbox (`config`), the leader latch with its fail-over
+//! scheduler (`election`) — and the online ZAB protocol monitors (`monitor`). Also the
+//! double barrier (`barrier`) and group membership with its observers' views (`members`).
 
+pub mod barrier;
+pub mod config;
 pub mod election;
 pub mod lock;
+pub mod members;
 pub mod monitor;
 pub mod queue;
 pub mod watch;

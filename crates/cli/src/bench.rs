@@ -108,6 +108,8 @@ fn bug_finding(quick: u32) -> u8 {
         ("lock-no-guid", "lock.toml"),
         ("curator-498", "election.toml"),
         ("curator-696", "election.toml"),
+        ("barrier-no-recheck", "barrier.toml"),
+        ("config-read-then-watch", "config.toml"),
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     println!();
@@ -115,7 +117,7 @@ fn bug_finding(quick: u32) -> u8 {
         "bug finding: seeds from each base until the first finding (at most {CAP}), bases {bases:?}"
     );
     println!(
-        "  {:<20} {:<18} {:>14} {:>12}",
+        "  {:<22} {:<18} {:>14} {:>12}",
         "bug", "scenario", "median seeds", "median s"
     );
     // A panicking seed counts as a finding: the hook stays quiet meanwhile.
@@ -163,7 +165,7 @@ fn bug_table(dir: &std::path::Path, cases: &[(&str, &str)], bases: &[u64]) -> u8
             median_seeds.to_string()
         };
         println!(
-            "  {bug:<20} {file:<18} {shown:>14} {:>12.2}",
+            "  {bug:<22} {file:<18} {shown:>14} {:>12.2}",
             secs[secs.len() / 2]
         );
     }

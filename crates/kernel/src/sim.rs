@@ -690,9 +690,13 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                 // The work's CPU time was reserved when it was queued: it runs now, in
                 // reservation order, unless a pause began since (then it waits for the
                 // pause's end, still in order).
-                let paused_until = self.hot[pid.index()].paused_until;
-                if paused_until > self.now {
-                    let at = paused_until;
+                let hot = &mut self.hot[pid.index()];
+                if hot.paused_until > self.now {
+                    // Its reservation now ends no earlier than the pause: a pause that
+                    // began just as the work's reservation ended (busy_until == now, so
+                    // not pushed back) must not leave the work outside it.
+                    let at = hot.paused_until;
+                    hot.busy_until = hot.busy_until.max(at);
                     return self.defer(at, pid, incarnation, work);
                 }
                 self.dispatch(pid, work, observer)?;

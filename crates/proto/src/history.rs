@@ -253,6 +253,154 @@ pub fn leader_action_epoch(op: &Op) -> Option<u64> {
     }
 }
 
+/// A double-barrier participant's step, as it reports it (see [`BarrierRecord`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BarrierStep {
+    /// Asked to enter the round (or rejoined it in a new session before leaving).
+    Enter,
+    /// Passed enter: the round's `ready` node exists, or it counted every participant.
+    Entered,
+    /// Asked to leave the round (or went on leaving in a new session).
+    Leave,
+    /// Passed leave: no participant node is left under the round's barrier node.
+    Left,
+    /// The session ended (expired or closed) during the attempt; the participant rejoins
+    /// the round in a new session.
+    Lost,
+}
+
+/// How a double-barrier attempt ended (see [`BarrierRecord`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BarrierEnd {
+    Left,
+    /// The session ended during the attempt.
+    Lost,
+    /// Still running when the run ended (or the client crashed).
+    Open,
+}
+
+/// One attempt of a double-barrier participant at one round, in one session: from its
+/// first step in that session (`Enter`, or `Leave` when it rejoins while leaving) to its
+/// end. A participant whose session ends mid-round has one record per session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BarrierRecord {
+    pub process: ProcessId,
+    pub session: SessionId,
+    /// The round (1, 2, …); each round has its own barrier node.
+    pub round: u64,
+    /// The round's barrier node (`/barrier/round-N`).
+    pub barrier: String,
+    /// The attempt's first step.
+    pub start_ns: u64,
+    pub enter_ns: Option<u64>,
+    pub entered_ns: Option<u64>,
+    pub leave_ns: Option<u64>,
+    pub left_ns: Option<u64>,
+    pub end_ns: Option<u64>,
+    pub end: BarrierEnd,
+}
+
+/// A group member's step, as it reports it (see [`MemberRecord`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStep {
+    /// Asked to join (create its ephemeral node).
+    Join,
+    /// Its node exists (created, or found its own after a lost answer).
+    Joined,
+    /// Asked to leave (delete its node).
+    Leave,
+    /// Its node is gone by its own delete.
+    Left,
+    /// The session ended (expired or closed): the servers took its node.
+    Lost,
+}
+
+/// How a membership ended (see [`MemberRecord`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberEnd {
+    Left,
+    Lost,
+    /// Still a member (or joining) when the run ended, or the client crashed.
+    Open,
+}
+
+/// One membership of a group member: its `join`-th join in `session`, from the request to
+/// its end. `data` (the node's data: the member's name, address and incarnation) is unique
+/// per membership.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    pub process: ProcessId,
+    pub session: SessionId,
+    /// The group node (`/group`).
+    pub group: String,
+    /// The member's name: its node's name under the group.
+    pub name: String,
+    pub data: String,
+    pub join: u64,
+    pub join_ns: u64,
+    pub joined_ns: Option<u64>,
+    pub leave_ns: Option<u64>,
+    pub end_ns: Option<u64>,
+    pub end: MemberEnd,
+}
+
+/// One member in an observer's view of a group: its node's name and data.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ViewEntry {
+    pub name: String,
+    pub data: String,
+}
+
+/// A group observer's view after a change: the members it sees, sorted by name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewRecord {
+    pub process: ProcessId,
+    pub session: SessionId,
+    pub group: String,
+    pub time_ns: u64,
+    pub members: Vec<ViewEntry>,
+}
+
+/// What a configuration / mailbox record says (see [`ConfigRecord`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigKind {
+    /// The publisher learned that config version `number` is set (its write's answer, a
+    /// read after a lost answer, or its read at start-up).
+    Published,
+    /// A subscriber read config version `number` (every read of the config node).
+    Seen,
+    /// The publisher learned that mailbox message `number` is in the mailbox.
+    MessagePublished,
+    /// A subscriber processed mailbox message `number` (node `node`).
+    MessageDelivered,
+    /// A publisher or subscriber process started with an empty memory (its first start or
+    /// a restart after a crash): a subscriber processes messages from the first again; a
+    /// publisher reports what it finds set in the tree.
+    Started,
+}
+
+/// One configuration or mailbox event of the config recipe (`[workload.config]`): the
+/// publisher's versions and messages as it learned them set, the subscribers' reads of the
+/// config and the messages they processed, in the order they happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRecord {
+    pub process: ProcessId,
+    pub session: SessionId,
+    pub kind: ConfigKind,
+    /// The config version or the message number (0 for `Started`).
+    pub number: u64,
+    /// The message's node (a child of the mailbox), for mailbox records when known.
+    pub node: Option<String>,
+    /// The config node's mzxid as read (`Seen`), or the publication's zxid when known.
+    pub zxid: Option<Zxid>,
+    pub time_ns: u64,
+}
+
 /// One line of `history.jsonl`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -290,6 +438,14 @@ pub enum Event {
     Task(TaskRecord),
     /// A task-execution write the protected resource handled.
     TaskWrite(TaskWriteRecord),
+    /// A double-barrier attempt (`BarrierRecord`).
+    Barrier(BarrierRecord),
+    /// A group membership (`MemberRecord`).
+    Member(MemberRecord),
+    /// A group observer's view (`ViewRecord`).
+    View(ViewRecord),
+    /// A config publication, a subscriber's config read or mailbox delivery.
+    Config(ConfigRecord),
 }
 
 impl Event {
@@ -304,6 +460,10 @@ impl Event {
             Event::Leader(l) => l.end_ns.unwrap_or(l.start_ns),
             Event::Task(t) => t.end_ns.unwrap_or(t.start_ns),
             Event::TaskWrite(w) => w.time_ns,
+            Event::Barrier(b) => b.end_ns.unwrap_or(b.start_ns),
+            Event::Member(m) => m.end_ns.unwrap_or(m.join_ns),
+            Event::View(v) => v.time_ns,
+            Event::Config(c) => c.time_ns,
             Event::Watch { time_ns, .. }
             | Event::SessionEnd { time_ns, .. }
             | Event::ServerClose { time_ns, .. } => *time_ns,
@@ -417,6 +577,36 @@ pub enum ClientNote {
         n: u64,
         token: Option<u64>,
         accepted: bool,
+    },
+    /// A double-barrier participant's step in `round` (barrier node `barrier`).
+    Barrier {
+        session: SessionId,
+        round: u64,
+        barrier: String,
+        step: BarrierStep,
+    },
+    /// A group member's step in its `join`-th membership of `session`.
+    Member {
+        session: SessionId,
+        group: String,
+        name: String,
+        data: String,
+        join: u64,
+        step: MemberStep,
+    },
+    /// A group observer's view changed (members sorted by name).
+    GroupView {
+        session: SessionId,
+        group: String,
+        members: Vec<ViewEntry>,
+    },
+    /// A config-recipe event (the recorder stamps the time; see [`ConfigRecord`]).
+    Config {
+        session: SessionId,
+        kind: ConfigKind,
+        number: u64,
+        node: Option<String>,
+        zxid: Option<Zxid>,
     },
 }
 

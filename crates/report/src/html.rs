@@ -221,6 +221,20 @@ fn operations(o: &mut String, d: &RunData) {
         )
         .unwrap();
     }
+    if !d.configs.is_empty() {
+        let count = |kind| d.configs.iter().filter(|c| c.kind == kind).count();
+        use proto::history::ConfigKind as K;
+        writeln!(
+            o,
+            "<p>Config recipe: {} versions and {} messages published, {} config reads and \
+             {} messages processed by subscribers.</p>",
+            count(K::Published),
+            count(K::MessagePublished),
+            count(K::Seen),
+            count(K::MessageDelivered)
+        )
+        .unwrap();
+    }
 }
 
 fn faults(o: &mut String, d: &RunData) {

@@ -34,6 +34,8 @@ pub const CHARTS: [&str; 4] = [
 pub const LOCK_CHARTS: [&str; 2] = ["lock-holders", "lock-wait-hold"];
 /// The fail-over scheduler's charts, drawn (first) when the history has leader tenures.
 pub const ELECTION_CHARTS: [&str; 2] = ["leader-tenures", "tasks-done"];
+/// The config recipe's chart, drawn (first) when the history has config records.
+pub const CONFIG_CHARTS: [&str; 1] = ["config-lag"];
 pub const INDEX: &str = "index.html";
 
 /// What a report wrote.
@@ -93,6 +95,16 @@ pub fn render_data(data: &RunData) -> Result<Vec<(String, Vec<u8>)>, String> {
         recipe.push((
             ELECTION_CHARTS[1],
             "Tasks done over time, with writes the fence refused as crosses".to_string(),
+        ));
+    }
+    if !data.configs.is_empty() {
+        push(
+            CONFIG_CHARTS[0],
+            canvas::render(&charts::config::Lag::new(&frame))?,
+        );
+        recipe.push((
+            CONFIG_CHARTS[0],
+            "Config versions each subscriber is behind the publisher, over time".to_string(),
         ));
     }
     push(

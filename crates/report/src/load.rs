@@ -87,6 +87,9 @@ pub struct RunData {
     pub locks: Vec<proto::history::LockRecord>,
     /// The protected resource's writes (`Event::Resource`) in file order.
     pub resource_writes: Vec<proto::history::ResourceRecord>,
+    /// The config recipe's publications, reads and deliveries (`Event::Config`) in file
+    /// order.
+    pub configs: Vec<proto::history::ConfigRecord>,
     /// Leadership tenures (`Event::Leader`) in file order.
     pub leaders: Vec<proto::history::LeaderRecord>,
     /// Task executions (`Event::Task`) in file order.
@@ -338,6 +341,7 @@ pub fn load(dir: &Path) -> Result<RunData, ReportError> {
         tasks: Vec::new(),
         task_writes: Vec::new(),
         tasks_done: Vec::new(),
+        configs: Vec::new(),
     };
     let history_path = dir.join(HISTORY_FILE);
     if history_path.exists() {
@@ -387,6 +391,8 @@ fn read_history(path: &Path, data: &mut RunData) -> Result<(), ReportError> {
             Event::Leader(l) => data.leaders.push(l),
             Event::Task(t) => data.tasks.push(t),
             Event::TaskWrite(w) => data.task_writes.push(w),
+            Event::Barrier(_) | Event::Member(_) | Event::View(_) => {}
+            Event::Config(c) => data.configs.push(c),
         }
     }
     Ok(())

@@ -100,7 +100,9 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::QueueDeleteFirst
             | BugName::LockNoGuid
             | BugName::Curator498
-            | BugName::Curator696 => {}
+            | BugName::Curator696
+            | BugName::BarrierNoRecheck
+            | BugName::ConfigReadThenWatch => {}
         }
     }
     b
@@ -284,6 +286,7 @@ impl EnsembleObserver {
                 procs,
                 clients,
                 leader,
+                now,
             };
             w.liveness(&world, stuck);
         }
@@ -370,7 +373,8 @@ impl Observer<Node> for EnsembleObserver {
                 .on_note(now, pid, &ProtocolEvent::Crashed)
                 .expect("a crash breaks no invariant");
         } else {
-            // A client (only the lock's holders are fault targets): its calls die with it.
+            // A client (the lock's, barrier's, group's and config's clients are fault
+            // targets): its calls die with it.
             self.history.on_crash(now, pid);
         }
         if Some(pid) == self.leader {

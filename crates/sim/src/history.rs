@@ -11,8 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proto::history::{
-    ClientNote, Event, LeaderEnd, LeaderRecord, LockEnd, LockRecord, OpRecord, Outcome,
-    QueueRecord, ResourceRecord, TaskEnd, TaskRecord, TaskWriteRecord,
+    BarrierEnd, BarrierRecord, BarrierStep, ClientNote, ConfigRecord, Event, LeaderEnd,
+    LeaderRecord, LockEnd, LockRecord, MemberEnd, MemberRecord, MemberStep, OpRecord, Outcome,
+    QueueRecord, ResourceRecord, TaskEnd, TaskRecord, TaskWriteRecord, ViewRecord,
 };
 use proto::zk::SessionId;
 use proto::{ProcessId, Time, Zxid};
@@ -42,6 +43,10 @@ pub struct HistoryRecorder {
     /// Operations of client processes that crashed before they completed (kept apart: a
     /// restarted process numbers its calls from the start again).
     crashed: Vec<OpRecord>,
+    /// Double-barrier attempts not yet ended: (process, session, round) → record so far.
+    barrier_pending: BTreeMap<(ProcessId, SessionId, u64), BarrierRecord>,
+    /// Group memberships not yet ended: (process, session, join) → record so far.
+    member_pending: BTreeMap<(ProcessId, SessionId, u64), MemberRecord>,
     pub dropped: u64,
 }
 
@@ -113,6 +118,137 @@ impl HistoryRecorder {
             !self.queue_pending.keys().any(|(p, _)| *p == pid),
             "{pid}: queue clients are not fault targets"
         );
+        // Barrier attempts and memberships of the crashed process end `open`.
+        let range = (pid, SessionId(0), 0)..=(pid, SessionId(u64::MAX), u64::MAX);
+        let attempts: Vec<_> = self
+            .barrier_pending
+            .range(range.clone())
+            .map(|(k, _)| *k)
+            .collect();
+        for k in attempts {
+            let mut record = self.barrier_pending.remove(&k).expect("listed");
+            record.end_ns = Some(now.ns());
+            self.push(Event::Barrier(record));
+        }
+        let memberships: Vec<_> = self.member_pending.range(range).map(|(k, _)| *k).collect();
+        for k in memberships {
+            let mut record = self.member_pending.remove(&k).expect("listed");
+            record.end_ns = Some(now.ns());
+            self.push(Event::Member(record));
+        }
+    }
+
+    /// A double-barrier step: the first of a (process, session, round) opens its record;
+    /// `Left` and `Lost` close it.
+    fn on_barrier(
+        &mut self,
+        now: Time,
+        pid: ProcessId,
+        session: SessionId,
+        round: u64,
+        barrier: &str,
+        step: BarrierStep,
+    ) {
+        let t = Some(now.ns());
+        let record = self
+            .barrier_pending
+            .entry((pid, session, round))
+            .or_insert_with(|| BarrierRecord {
+                process: pid,
+                session,
+                round,
+                barrier: barrier.to_string(),
+                start_ns: now.ns(),
+                enter_ns: None,
+                entered_ns: None,
+                leave_ns: None,
+                left_ns: None,
+                end_ns: None,
+                end: BarrierEnd::Open,
+            });
+        let slot = match step {
+            BarrierStep::Enter => &mut record.enter_ns,
+            BarrierStep::Entered => &mut record.entered_ns,
+            BarrierStep::Leave => &mut record.leave_ns,
+            BarrierStep::Left => &mut record.left_ns,
+            BarrierStep::Lost => &mut record.end_ns,
+        };
+        assert!(
+            slot.is_none(),
+            "{pid} barrier round {round}: step {step:?} twice in {session}"
+        );
+        *slot = t;
+        let end = match step {
+            BarrierStep::Left => BarrierEnd::Left,
+            BarrierStep::Lost => BarrierEnd::Lost,
+            _ => return,
+        };
+        let mut record = self
+            .barrier_pending
+            .remove(&(pid, session, round))
+            .expect("just updated");
+        record.end_ns = t;
+        record.end = end;
+        self.push(Event::Barrier(record));
+    }
+
+    /// A group member's step: `Join` opens the membership's record; `Left` and `Lost`
+    /// close it.
+    fn on_member(&mut self, now: Time, pid: ProcessId, note: &ClientNote) {
+        let ClientNote::Member {
+            session,
+            group,
+            name,
+            data,
+            join,
+            step,
+        } = note
+        else {
+            unreachable!("a member note")
+        };
+        let key = (pid, *session, *join);
+        if *step == MemberStep::Join {
+            let record = MemberRecord {
+                process: pid,
+                session: *session,
+                group: group.clone(),
+                name: name.clone(),
+                data: data.clone(),
+                join: *join,
+                join_ns: now.ns(),
+                joined_ns: None,
+                leave_ns: None,
+                end_ns: None,
+                end: MemberEnd::Open,
+            };
+            let previous = self.member_pending.insert(key, record);
+            assert!(previous.is_none(), "{pid} joined twice as join {join}");
+            return;
+        }
+        let record = self
+            .member_pending
+            .get_mut(&key)
+            .unwrap_or_else(|| panic!("{pid} member step {step:?} of join {join} never asked"));
+        assert_eq!(&record.data, data, "a membership keeps its data");
+        let end = match step {
+            MemberStep::Join => unreachable!("handled"),
+            MemberStep::Joined => {
+                assert!(record.joined_ns.is_none(), "{pid} joined twice");
+                record.joined_ns = Some(now.ns());
+                return;
+            }
+            MemberStep::Leave => {
+                assert!(record.leave_ns.is_none(), "{pid} left twice");
+                record.leave_ns = Some(now.ns());
+                return;
+            }
+            MemberStep::Left => MemberEnd::Left,
+            MemberStep::Lost => MemberEnd::Lost,
+        };
+        let mut record = self.member_pending.remove(&key).expect("found");
+        record.end_ns = Some(now.ns());
+        record.end = end;
+        self.push(Event::Member(record));
     }
 
     fn on_client(&mut self, now: Time, pid: ProcessId, note: &ClientNote) {
@@ -353,6 +489,39 @@ impl HistoryRecorder {
                 time_ns: now.ns(),
                 accepted: *accepted,
             })),
+            ClientNote::Barrier {
+                session,
+                round,
+                barrier,
+                step,
+            } => self.on_barrier(now, pid, *session, *round, barrier, *step),
+            ClientNote::Member { .. } => self.on_member(now, pid, note),
+            ClientNote::GroupView {
+                session,
+                group,
+                members,
+            } => self.push(Event::View(ViewRecord {
+                process: pid,
+                session: *session,
+                group: group.clone(),
+                time_ns: now.ns(),
+                members: members.clone(),
+            })),
+            ClientNote::Config {
+                session,
+                kind,
+                number,
+                node,
+                zxid,
+            } => self.push(Event::Config(ConfigRecord {
+                process: pid,
+                session: *session,
+                kind: *kind,
+                number: *number,
+                node: node.clone(),
+                zxid: *zxid,
+                time_ns: now.ns(),
+            })),
         }
     }
 
@@ -413,6 +582,19 @@ impl HistoryRecorder {
             .collect();
         for r in open {
             self.push(Event::Task(r));
+        }
+        // Barrier attempts and memberships still running: ended `open`, without an end.
+        let open: Vec<BarrierRecord> = std::mem::take(&mut self.barrier_pending)
+            .into_values()
+            .collect();
+        for r in open {
+            self.push(Event::Barrier(r));
+        }
+        let open: Vec<MemberRecord> = std::mem::take(&mut self.member_pending)
+            .into_values()
+            .collect();
+        for r in open {
+            self.push(Event::Member(r));
         }
         self.events
     }

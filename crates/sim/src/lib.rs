@@ -4,13 +4,16 @@
 //! workers, zk-script), its observer (ZAB monitors, liveness, statistics), the client-visible
 //! history and its checks, and `run`, which resolves a scenario into a kernel run.
 
+pub mod barrierproc;
 pub mod clienthost;
+pub mod configproc;
 pub mod ensemble;
 pub mod histcheck;
 pub mod history;
 pub mod keydist;
 pub mod loadgen;
 pub mod lockproc;
+pub mod memberproc;
 pub mod node;
 pub mod notetext;
 pub mod queueproc;

@@ -97,6 +97,10 @@ fn client_note_text(note: &proto::history::ClientNote) -> NoteText {
                 if *accepted { "ok" } else { "refused" }
             )
         }
+        C::Barrier { round, step, .. } => format!("barrier {round} {step:?}"),
+        C::Member { name, step, .. } => format!("member {name} {step:?}"),
+        C::GroupView { members, .. } => format!("group view of {}", members.len()),
+        C::Config { kind, number, .. } => format!("config {kind:?} {number}"),
     };
     NoteText { name, detail }
 }

@@ -169,6 +169,16 @@ pub enum WorkloadConfig {
         /// Lock-recipe clients and their protected resource (`[workload.lock]`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lock: Option<LockWorkload>,
+        /// Double-barrier participants (`[workload.barrier]`; boxed: most scenarios
+        /// have none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        barrier: Option<Box<BarrierWorkload>>,
+        /// Group members and observers (`[workload.members]`; boxed too).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        members: Option<Box<MembersWorkload>>,
+        /// The config recipe's publisher and subscribers (`[workload.config]`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<Box<ConfigWorkload>>,
         /// The fail-over task scheduler: scheduler instances electing a leader, workers and
         /// their protected resource (`[workload.election]`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -250,10 +260,101 @@ fn default_fencing() -> bool {
     true
 }
 
+/// `[workload.config]`: one publisher sets the config node `/config` to versions
+/// 1..=`updates` (its data says `v=N`) and posts `messages` numbered messages as sequential
+/// children of `/mailbox`, one publication every `interval_ms` on average (a config
+/// publication sets `burst` versions back to back, default 1); `subscribers`
+/// follow both by watches (a watch set with every read), spend `apply_ms` (default 0)
+/// applying each config version they read, and read the new messages in order. The publisher and the subscribers are fault targets after the servers (and the
+/// lock's clients), publisher first: pauses and isolations expire their sessions, a crash
+/// restarts a subscriber with an empty memory and the publisher from what the tree says.
+/// After the heal every live subscriber must hold the final version and every message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigWorkload {
+    pub subscribers: u32,
+    pub updates: u64,
+    #[serde(default)]
+    pub messages: u64,
+    #[serde(default = "default_config_interval_ms")]
+    pub interval_ms: u64,
+    #[serde(default)]
+    pub apply_ms: u64,
+    #[serde(default = "default_config_burst")]
+    pub burst: u64,
+}
+
+fn default_config_interval_ms() -> u64 {
+    20
+}
+fn default_config_burst() -> u64 {
+    1
+}
+
+/// Most config versions (ZooKeeper's data version is an i32).
+pub const CONFIG_UPDATES_MAX: u64 = 1_000_000;
+/// Most mailbox messages (a subscriber lists them all: `client`'s `CHILDREN_MAX`).
+pub const CONFIG_MESSAGES_MAX: u64 = 60_000;
+
 /// Most lock holds per client.
 pub const LOCK_HOLDS_MAX: u64 = 1_000_000;
 /// Most resource writes per hold.
 pub const LOCK_WRITES_PER_HOLD_MAX: u64 = 1_000;
+
+/// `[workload.barrier]`: `participants` clients go through `rounds` rounds of a double
+/// barrier under `/barrier` (each round its own barrier node `/barrier/round-N`): each
+/// enters, computes `work_ms` (on average) once every participant entered, leaves, and
+/// thinks `think_ms` (on average) before entering the next round. A participant whose
+/// session expires rejoins the round in a new session. The participants are fault targets
+/// after the servers and the lock's clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BarrierWorkload {
+    pub participants: u32,
+    pub rounds: u64,
+    #[serde(default = "default_barrier_work_ms")]
+    pub work_ms: u64,
+    #[serde(default = "default_barrier_think_ms")]
+    pub think_ms: u64,
+}
+
+fn default_barrier_work_ms() -> u64 {
+    50
+}
+fn default_barrier_think_ms() -> u64 {
+    100
+}
+
+/// Most barrier rounds.
+pub const BARRIER_ROUNDS_MAX: u64 = 100_000;
+
+/// `[workload.members]`: `members` clients join `/group` (an ephemeral node `/group/mN`
+/// whose data is their address and incarnation), stay `stay_ms` (on average), leave, stay
+/// away `away_ms` (on average) and join again, `cycles` times, the last time for good; a
+/// member whose session expires joins again in a new session. `observers` clients keep a
+/// view of the group (a watched listing and the members' data). Members and observers are
+/// fault targets after the servers, the lock's clients and the barrier's participants.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembersWorkload {
+    pub members: u32,
+    pub observers: u32,
+    pub cycles: u64,
+    #[serde(default = "default_stay_ms")]
+    pub stay_ms: u64,
+    #[serde(default = "default_away_ms")]
+    pub away_ms: u64,
+}
+
+fn default_stay_ms() -> u64 {
+    500
+}
+fn default_away_ms() -> u64 {
+    200
+}
+
+/// Most membership cycles per member.
+pub const MEMBER_CYCLES_MAX: u64 = 100_000;
 
 /// Which consumer recipe a queue workload runs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -336,6 +437,7 @@ impl WorkloadConfig {
                 clients,
                 queue,
                 lock,
+                config,
                 election,
                 ..
             } => clients
@@ -346,6 +448,17 @@ impl WorkloadConfig {
                 )
                 // The lock's clients and its protected resource.
                 .saturating_add(lock.as_ref().map_or(0, |l| l.clients.saturating_add(1)))
+                .saturating_add(self.barrier().map_or(0, |b| b.participants))
+                .saturating_add(
+                    self.members()
+                        .map_or(0, |m| m.members.saturating_add(m.observers)),
+                )
+                // The config's publisher and subscribers.
+                .saturating_add(
+                    config
+                        .as_ref()
+                        .map_or(0, |c| c.subscribers.saturating_add(1)),
+                )
                 // The scheduler's resource, instances and workers.
                 .saturating_add(election.as_ref().map_or(0, |e| {
                     e.schedulers.saturating_add(e.workers).saturating_add(1)
@@ -355,8 +468,11 @@ impl WorkloadConfig {
     }
 
     /// The client processes that are fault targets (after the servers): the lock's
-    /// clients, numbered as the layout does (KV generators, queue producers and consumers,
-    /// then the lock's resource and its clients), given the first client's process id.
+    /// clients, then every barrier participant, group member and observer, and the config's
+    /// publisher and subscribers, then the scheduler's instances and workers, numbered as
+    /// the layout does (KV generators, queue producers and consumers, the lock's resource
+    /// and its clients, then the recipes' processes in that order, the scheduler's resource
+    /// before its instances), given the first client's process id.
     pub fn client_fault_targets(&self, first_client: u32) -> Vec<ProcessId> {
         let WorkloadConfig::Writes {
             clients,
@@ -369,25 +485,61 @@ impl WorkloadConfig {
             return Vec::new();
         };
         let queue = queue.as_ref().map_or(0, |q| q.producers + q.consumers);
+        let mut first = first_client + clients + queue;
         let mut targets = Vec::new();
-        let mut next = first_client + clients + queue;
         if let Some(l) = lock {
-            let first = next + 1;
-            targets.extend((first..first + l.clients).map(ProcessId));
-            next = first + l.clients;
+            // The resource (first) is not a target; the lock's clients are.
+            targets.extend((first + 1..first + 1 + l.clients).map(ProcessId));
+            first += l.clients + 1;
         }
+        // Every barrier participant, member, observer, config publisher and subscriber
+        // is a target.
+        let recipes = self.watch_recipe_fault_target_count();
+        targets.extend((first..first + recipes).map(ProcessId));
+        first += recipes;
         // The scheduler's instances and workers, after its resource.
         if let Some(e) = election {
-            let first = next + 1;
-            targets.extend((first..first + e.schedulers + e.workers).map(ProcessId));
+            targets.extend((first + 1..first + 1 + e.schedulers + e.workers).map(ProcessId));
         }
         targets
     }
 
-    /// The clients that are fault targets, in all.
+    /// How many client processes are fault targets (see `client_fault_targets`).
     pub fn client_fault_target_count(&self) -> u32 {
         self.lock().map_or(0, |l| l.clients)
+            + self.watch_recipe_fault_target_count()
             + self.election().map_or(0, |e| e.schedulers + e.workers)
+    }
+
+    /// The barrier's, group's and config's processes: every one is a fault target.
+    fn watch_recipe_fault_target_count(&self) -> u32 {
+        self.barrier().map_or(0, |b| b.participants)
+            + self.members().map_or(0, |m| m.members + m.observers)
+            + self.config().map_or(0, |c| c.subscribers + 1)
+    }
+
+    /// The barrier workload, if any.
+    pub fn barrier(&self) -> Option<&BarrierWorkload> {
+        match self {
+            WorkloadConfig::Writes { barrier, .. } => barrier.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The group-membership workload, if any.
+    pub fn members(&self) -> Option<&MembersWorkload> {
+        match self {
+            WorkloadConfig::Writes { members, .. } => members.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The config workload, if any.
+    pub fn config(&self) -> Option<&ConfigWorkload> {
+        match self {
+            WorkloadConfig::Writes { config, .. } => config.as_deref(),
+            _ => None,
+        }
     }
 
     /// The lock workload, if any.
@@ -413,6 +565,7 @@ impl WorkloadConfig {
             clients,
             queue,
             lock,
+            config,
             election,
             ..
         } = self
@@ -426,6 +579,16 @@ impl WorkloadConfig {
         }
         if let Some(l) = lock {
             groups.push((l.clients, "workload.lock.clients"));
+        }
+        if let Some(b) = self.barrier() {
+            groups.push((b.participants, "workload.barrier.participants"));
+        }
+        if let Some(m) = self.members() {
+            groups.push((m.members, "workload.members.members"));
+            groups.push((m.observers, "workload.members.observers"));
+        }
+        if let Some(c) = config {
+            groups.push((c.subscribers, "workload.config.subscribers"));
         }
         if let Some(e) = election {
             groups.push((e.schedulers, "workload.election.schedulers"));
@@ -462,6 +625,7 @@ impl WorkloadConfig {
                 clients,
                 queue,
                 lock,
+                config,
                 election,
                 ..
             } => {
@@ -477,6 +641,24 @@ impl WorkloadConfig {
                     text += &format!(
                         ", {} lock clients writing a resource {fencing} fencing tokens",
                         l.clients
+                    );
+                }
+                if let Some(b) = self.barrier() {
+                    text += &format!(
+                        ", {} double-barrier participants for {} rounds",
+                        b.participants, b.rounds
+                    );
+                }
+                if let Some(m) = self.members() {
+                    text += &format!(
+                        ", {} group members and {} observers",
+                        m.members, m.observers
+                    );
+                }
+                if let Some(c) = config {
+                    text += &format!(
+                        ", a config publisher ({} versions, {} messages) and {} subscribers",
+                        c.updates, c.messages, c.subscribers
                     );
                 }
                 if let Some(e) = election {
@@ -537,8 +719,9 @@ pub struct ZabConfig {
     /// Committed txns kept for DIFF; a follower further behind gets a SNAP.
     pub log_window_txns: u64,
     /// Planted historical bugs to switch on: `zk-1419`, `zk-335`, `zk-1154`, `zk-3911`,
-    /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`, `curator-498`,
-    /// `curator-696`. Empty (the default) is the correct protocol.
+    /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`, `barrier-no-recheck`,
+    /// `config-read-then-watch`, `curator-498`, `curator-696`. Empty (the default) is the
+    /// correct protocol.
     pub bugs: Vec<BugName>,
 }
 
@@ -584,6 +767,15 @@ pub enum BugName {
     /// ends.
     #[serde(rename = "lock-no-guid")]
     LockNoGuid,
+    /// A double-barrier participant waiting for `ready` passes enter when its session
+    /// reconnects, without looking again (Curator GH-1290).
+    #[serde(rename = "barrier-no-recheck")]
+    BarrierNoRecheck,
+    /// A config subscriber reads with a plain getData and sets its watch with a second call
+    /// (exists with a watch): an update between the two fires nothing, and the last one
+    /// is missed forever.
+    #[serde(rename = "config-read-then-watch")]
+    ConfigReadThenWatch,
     /// The leader latch adopts a create's late answer from before its last reset: the
     /// stale name replaces its node, whose deletion — the leader's own — leaves two leaders
     /// (Curator's CURATOR-498).
@@ -613,6 +805,9 @@ impl Default for WorkloadConfig {
             zipf_s: default_zipf_s(),
             queue: None,
             lock: None,
+            barrier: None,
+            members: None,
+            config: None,
             election: None,
         }
     }
@@ -907,8 +1102,8 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
     )?;
     let processes = s.cluster.servers as u64 + s.cluster.observers as u64;
     let all = processes + s.workload.clients() as u64;
-    // Fault targets: the servers, then the lock's clients and the scheduler's instances and
-    // workers (at most `PROCESSES_MAX` once the process count is checked below).
+    // Fault targets: the servers, then the clients that are (at most `PROCESSES_MAX` once
+    // the process count is checked below).
     let targets = processes + u64::from(s.workload.client_fault_target_count());
     check(
         s.cluster.servers >= 1,
@@ -968,6 +1163,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             keys,
             ref queue,
             ref lock,
+            ref config,
             ref election,
             ref key_dist,
             zipf_s,
@@ -977,11 +1173,16 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 clients
                     + queue.as_ref().map_or(0, |q| q.producers + q.consumers)
                     + lock.as_ref().map_or(0, |l| l.clients)
+                    + s.workload.barrier().map_or(0, |b| b.participants)
+                    + s.workload.members().map_or(0, |m| m.members + m.observers)
+                    + config.as_ref().map_or(0, |c| c.subscribers)
                     + election.as_ref().map_or(0, |e| e.schedulers + e.workers)
                     > 0,
                 "workload.clients",
                 "must be positive (or give [workload.queue] producers and consumers, \
-                 [workload.lock] clients, or [workload.election] schedulers and workers)",
+                 [workload.lock] clients, [workload.barrier] participants, [workload.members] \
+                 members, [workload.config] subscribers or [workload.election] schedulers and \
+                 workers)",
             )?;
             check(interval_ms > 0, "workload.interval_ms", "must be positive")?;
             check(
@@ -1001,6 +1202,9 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                 validate_queue(q, &s.zab.bugs)?;
             }
             validate_lock(lock.as_ref(), &s.zab.bugs)?;
+            validate_barrier(s.workload.barrier(), &s.zab.bugs)?;
+            validate_members(s.workload.members())?;
+            validate_config(config.as_deref(), &s.zab.bugs)?;
             validate_election(election.as_deref(), &s.zab.bugs)?;
         }
     }
@@ -1117,12 +1321,25 @@ fn validate_workload_times(w: &WorkloadConfig) -> Result<(), Problem> {
             interval_ms,
             queue,
             lock,
+            config,
             ..
         } => {
             check_ms(*interval_ms, "workload.interval_ms")?;
+            if let Some(c) = config {
+                check_ms(c.interval_ms, "workload.config.interval_ms")?;
+                check_ms(c.apply_ms, "workload.config.apply_ms")?;
+            }
             if let Some(l) = lock {
                 check_ms(l.work_ms, "workload.lock.work_ms")?;
                 check_ms(l.think_ms, "workload.lock.think_ms")?;
+            }
+            if let Some(b) = w.barrier() {
+                check_ms(b.work_ms, "workload.barrier.work_ms")?;
+                check_ms(b.think_ms, "workload.barrier.think_ms")?;
+            }
+            if let Some(m) = w.members() {
+                check_ms(m.stay_ms, "workload.members.stay_ms")?;
+                check_ms(m.away_ms, "workload.members.away_ms")?;
             }
             if let Some(e) = w.election() {
                 check_ms(e.task_interval_ms, "workload.election.task_interval_ms")?;
@@ -1187,6 +1404,83 @@ fn validate_lock(lock: Option<&LockWorkload>, bugs: &[BugName]) -> Result<(), Pr
         (1..=LOCK_WRITES_PER_HOLD_MAX).contains(&l.writes_per_hold),
         "workload.lock.writes_per_hold",
         format!("must be in 1..={LOCK_WRITES_PER_HOLD_MAX}"),
+    )
+}
+
+fn validate_barrier(barrier: Option<&BarrierWorkload>, bugs: &[BugName]) -> Result<(), Problem> {
+    let Some(b) = barrier else {
+        return check(
+            !bugs.contains(&BugName::BarrierNoRecheck),
+            "zab.bugs",
+            "barrier-no-recheck is a bug of the double barrier: add a [workload.barrier] section",
+        );
+    };
+    check(
+        b.participants > 0,
+        "workload.barrier.participants",
+        "must be positive",
+    )?;
+    check(
+        (1..=BARRIER_ROUNDS_MAX).contains(&b.rounds),
+        "workload.barrier.rounds",
+        format!("must be in 1..={BARRIER_ROUNDS_MAX}"),
+    )
+}
+
+fn validate_members(members: Option<&MembersWorkload>) -> Result<(), Problem> {
+    let Some(m) = members else {
+        return Ok(());
+    };
+    check(
+        m.members > 0,
+        "workload.members.members",
+        "must be positive",
+    )?;
+    check(
+        m.observers > 0,
+        "workload.members.observers",
+        "must be positive",
+    )?;
+    check(
+        (1..=MEMBER_CYCLES_MAX).contains(&m.cycles),
+        "workload.members.cycles",
+        format!("must be in 1..={MEMBER_CYCLES_MAX}"),
+    )
+}
+
+fn validate_config(config: Option<&ConfigWorkload>, bugs: &[BugName]) -> Result<(), Problem> {
+    let Some(c) = config else {
+        return check(
+            !bugs.contains(&BugName::ConfigReadThenWatch),
+            "zab.bugs",
+            "config-read-then-watch is a bug of the config recipe: add a [workload.config] \
+             section",
+        );
+    };
+    check(
+        c.subscribers > 0,
+        "workload.config.subscribers",
+        "must be positive",
+    )?;
+    check(
+        (1..=CONFIG_UPDATES_MAX).contains(&c.updates),
+        "workload.config.updates",
+        format!("must be in 1..={CONFIG_UPDATES_MAX}"),
+    )?;
+    check(
+        c.messages <= CONFIG_MESSAGES_MAX,
+        "workload.config.messages",
+        format!("at most {CONFIG_MESSAGES_MAX}"),
+    )?;
+    check(
+        c.interval_ms > 0,
+        "workload.config.interval_ms",
+        "must be positive",
+    )?;
+    check(
+        (1..=c.updates).contains(&c.burst),
+        "workload.config.burst",
+        "must be in 1..=updates",
     )
 }
 
@@ -1397,7 +1691,7 @@ pub fn resolve(s: &Scenario, seed: u64, kinds: &[&str]) -> Result<Resolved, Prob
     let swarm = (s.nemesis.random && s.nemesis.swarm)
         .then(|| nemesis::swarm_choice(&s.nemesis, &mut Stream::new(seed, Purpose::Swarm)));
     let mut faults = Stream::new(seed, Purpose::Faults);
-    // The servers, then the clients that are fault targets (the lock's and the scheduler's;
+    // The servers, then the clients that are fault targets (the recipes';
     // none otherwise).
     let mut targets: Vec<ProcessId> = (0..servers).map(ProcessId).collect();
     targets.extend(s.workload.client_fault_targets(servers));

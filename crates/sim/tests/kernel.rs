@@ -1106,6 +1106,33 @@ fn paused_process_handles_messages_and_timers_late_in_order() {
 }
 
 #[test]
+fn a_pause_starting_as_another_ends_holds_work_deferred_to_that_end() {
+    // p1's timer fires at 125 ms inside a pause of [100, 150) ms and waits for its end; a
+    // second pause begins at 150 ms, as the first ends (barrier.toml seed 860). The timer
+    // runs at 160 ms, when the second pause ends (it once tripped the assertion that work
+    // runs inside its CPU reservation).
+    let mut c = config(2);
+    let pause = |at_ms: u64, duration_ms: u64| {
+        at(
+            at_ms,
+            Fault::Pause {
+                target: Target::Node(1),
+                duration_ms,
+            },
+        )
+    };
+    c.schedule = vec![pause(100, 50), pause(150, 10)];
+    let roles = vec![Role::Sink, Role::Timers(vec![(7, ms(125))])];
+    let (o, notes) = run(c, roles);
+    assert_eq!(o.verdict, Verdict::Pass);
+    let fired: Vec<Time> = notes
+        .iter()
+        .filter_map(|(t, pid, n)| matches!(n, Note::Fired { .. } if *pid == p(1)).then_some(*t))
+        .collect();
+    assert_eq!(fired, vec![ms(160)]);
+}
+
+#[test]
 fn cpu_cost_queues_messages_behind_each_other() {
     // p0, p1, p2 each send one DATA (1 ms of CPU) and p4 one FREE (no CPU cost) to p3; all
     // arrive together at 1 ms.

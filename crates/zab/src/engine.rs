@@ -61,6 +61,9 @@ pub struct Zab<A: App> {
     pub(crate) role: Role<A>,
     /// The status the host heard last.
     pub(crate) reported: Status,
+    /// The highest (accepted, current) epoch records this incarnation recovered or
+    /// appended: what the disk says once they are durable. They never decrease.
+    pub(crate) epochs_logged: (Epoch, Epoch),
     /// The time of the input being handled on the clock every timeout of this server runs
     /// on: the monotonic clock (`ctx.mono`), or the wall clock with the planted bug zk-1366.
     /// Timers go through [`Server::set_timer`], which sets them on the same clock.
@@ -95,6 +98,7 @@ impl<A: App> Zab<A> {
             election: Election::new(),
             role: Role::Looking,
             reported: Status::LOOKING,
+            epochs_logged: (Epoch(0), Epoch(0)),
             now: Time::ZERO,
             wall: Time::ZERO,
             rounds: 0,
@@ -392,6 +396,32 @@ impl<A: App> Zab<A> {
         host.command(Command::Restore(Arc::clone(snapshot)), out);
     }
 
+    /// Appends an epoch record. ZooKeeper writes its epoch files synchronously, so what a
+    /// server's disk says of its epochs never goes back; here the append is asynchronous, and
+    /// a record of a role that ended before its fsync still lands: a later, lower one must
+    /// never follow it.
+    pub(crate) fn append_epoch(&mut self, record: Record<A>, out: &mut Out<A>) {
+        let (accepted, current) = &mut self.epochs_logged;
+        match &record {
+            Record::AcceptedEpoch(e) => {
+                assert!(
+                    *e >= *accepted,
+                    "accepted epoch {e:?} logged after {accepted:?}: the disk's epoch goes back"
+                );
+                *accepted = *e;
+            }
+            Record::CurrentEpoch(e) => {
+                assert!(
+                    *e >= *current,
+                    "current epoch {e:?} logged after {current:?}: the disk's epoch goes back"
+                );
+                *current = *e;
+            }
+            other => panic!("not an epoch record: {other:?}"),
+        }
+        self.disk.append(record, out);
+    }
+
     /// The last zxid this server reports in votes and ACKEPOCH.
     pub(crate) fn reported_last_zxid(&self) -> Zxid {
         let last = self.log.last_zxid();
@@ -583,6 +613,7 @@ impl<A: App> Engine<A> for Zab<A> {
         let img = recover(disk.records);
         self.accepted_epoch = img.accepted_epoch;
         self.current_epoch = img.current_epoch;
+        self.epochs_logged = (img.accepted_epoch, img.current_epoch);
         self.log = img.log;
         self.snapshot = img.snapshot;
         let snapshot = Arc::clone(&self.snapshot);

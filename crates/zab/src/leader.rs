@@ -246,7 +246,7 @@ impl<A: App> Zab<A> {
         l.new_epoch = Some(epoch);
         l.stage = LeaderStage::PersistingAcceptedEpoch;
         if !self.cfg.bugs.zk_335 {
-            self.disk.append(Record::AcceptedEpoch(epoch), out);
+            self.append_epoch(Record::AcceptedEpoch(epoch), out);
         }
         self.disk
             .sync(Waiter::LeaderAcceptedEpoch { round, epoch }, out);
@@ -317,7 +317,7 @@ impl<A: App> Zab<A> {
         let epoch = l.new_epoch.expect("epoch chosen");
         self.lead_expect_mut().stage = LeaderStage::PersistingCurrentEpoch;
         if !self.cfg.bugs.zk_335 {
-            self.disk.append(Record::CurrentEpoch(epoch), out);
+            self.append_epoch(Record::CurrentEpoch(epoch), out);
         }
         self.disk
             .sync(Waiter::LeaderCurrentEpoch { round, epoch }, out);

@@ -283,7 +283,7 @@ impl<A: App> Zab<A> {
             l.new_epoch = new_epoch;
             l.stage = LearnerStage::PersistingEpoch;
             if !bug335 {
-                self.disk.append(Record::AcceptedEpoch(new_epoch), out);
+                self.append_epoch(Record::AcceptedEpoch(new_epoch), out);
             }
             self.disk.sync(
                 Waiter::LearnerAcceptedEpoch {
@@ -498,7 +498,7 @@ impl<A: App> Zab<A> {
         if self.cfg.bugs.zk_3911 {
             // Planted: ACK first, persist later.
             if !self.cfg.bugs.zk_335 {
-                self.disk.append(Record::CurrentEpoch(epoch), out);
+                self.append_epoch(Record::CurrentEpoch(epoch), out);
             }
             self.disk.sync(Waiter::Nothing, out);
             self.current_epoch = self.current_epoch.max(epoch);
@@ -522,7 +522,7 @@ impl<A: App> Zab<A> {
         }
         assert_eq!(self.learn_expect().stage, LearnerStage::PersistingSync);
         if !self.cfg.bugs.zk_335 {
-            self.disk.append(Record::CurrentEpoch(epoch), out);
+            self.append_epoch(Record::CurrentEpoch(epoch), out);
         }
         self.disk
             .sync(Waiter::LearnerCurrentEpoch { conn, epoch }, out);

@@ -231,7 +231,11 @@ impl Classified {
                 | Event::Resource(_)
                 | Event::Leader(_)
                 | Event::Task(_)
-                | Event::TaskWrite(_) => {}
+                | Event::TaskWrite(_)
+                | Event::Barrier(_)
+                | Event::Member(_)
+                | Event::View(_)
+                | Event::Config(_) => {}
             }
         }
         for chain in &mut c.chains {
@@ -519,6 +523,70 @@ pub fn render_event(events: &[Event], index: usize) -> String {
             w.token.map_or_else(|| "none".into(), |t| format!("{t:#x}")),
             if w.accepted { "accepted" } else { "refused" },
             w.time_ns
+        ),
+        Event::Barrier(b) => {
+            let at = |t: Option<u64>| t.map_or_else(|| "-".into(), |t| t.to_string());
+            write!(
+                text,
+                "{} barrier {} round {} in {} -> {:?} [start {} enter {} entered {} leave {} \
+                 left {} end {}]",
+                b.process,
+                b.barrier,
+                b.round,
+                b.session,
+                b.end,
+                b.start_ns,
+                at(b.enter_ns),
+                at(b.entered_ns),
+                at(b.leave_ns),
+                at(b.left_ns),
+                at(b.end_ns)
+            )
+        }
+        Event::Member(m) => {
+            let at = |t: Option<u64>| t.map_or_else(|| "-".into(), |t| t.to_string());
+            write!(
+                text,
+                "{} member {}/{} \"{}\" join {} in {} -> {:?} [join {} joined {} leave {} end {}]",
+                m.process,
+                m.group,
+                m.name,
+                m.data,
+                m.join,
+                m.session,
+                m.end,
+                m.join_ns,
+                at(m.joined_ns),
+                at(m.leave_ns),
+                at(m.end_ns)
+            )
+        }
+        Event::View(v) => {
+            let names: Vec<String> = v
+                .members
+                .iter()
+                .map(|e| format!("{}=\"{}\"", e.name, e.data))
+                .collect();
+            write!(
+                text,
+                "{} view of {} in {}: [{}] [{}]",
+                v.process,
+                v.group,
+                v.session,
+                names.join(", "),
+                v.time_ns
+            )
+        }
+        Event::Config(c) => write!(
+            text,
+            "{} {:?} {} {}{} in session {} [{}]",
+            c.process,
+            c.kind,
+            c.number,
+            c.node.as_deref().unwrap_or(""),
+            c.zxid.map_or_else(String::new, |z| format!(" @{z}")),
+            c.session,
+            c.time_ns
         ),
     };
     text

@@ -102,8 +102,7 @@ pub fn set_duration(f: &mut Fault, v: u64) {
 }
 
 /// Resize the cluster to `servers` + `observers` fault targets. Node indices are servers
-/// first, then observers, then clients that are fault targets (the lock's and the
-/// scheduler's, kept); the kept
+/// first, then observers, then clients that are fault targets (the recipes', kept); the kept
 /// ones are renumbered, faults naming removed nodes drop
 /// them from their lists, and a fault left without a target or a usable layout goes.
 pub fn resize_cluster(s: &mut Scenario, servers: u32, observers: u32) {
@@ -120,7 +119,8 @@ pub fn resize_cluster(s: &mut Scenario, servers: u32, observers: u32) {
             let j = i - old_servers;
             (j < observers).then_some(servers + j)
         } else {
-            // A client that is a fault target (the lock's): kept, after the servers.
+            // A client that is a fault target (the lock's, the config's): kept, after the
+            // servers.
             Some(i - old_targets + servers + observers)
         }
     };

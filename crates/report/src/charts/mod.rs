@@ -1,8 +1,9 @@
 //! The four charts of a run, each in its own module, the recipe charts drawn when the run
-//! has their data (`lock`, `election`), and the frame they share: the run, its time scale
-//! and its time windows.
+//! has their data (`lock`, `config`, `election`), and the frame they share: the run, its
+//! time scale and its time windows.
 
 pub mod cdf;
+pub mod config;
 pub mod election;
 pub mod lock;
 pub mod quantiles;

@@ -6,13 +6,18 @@
 //!
 //! Implementations: [`kv`] (the KV request generators), [`queue`] (the queue recipes'
 //! producers and consumers), [`lock`] (the lock recipe's clients and their protected
-//! resource) and [`election`] (the fail-over task scheduler: scheduler instances electing a
-//! leader, workers, and their protected resource). Adding a recipe is one module here, its case in [`of`], and its scenario
-//! section and files.
+//! resource), [`barrier`] (double-barrier participants), [`members`] (group members and
+//! observers), [`config`] (the config recipe's publisher and subscribers) and [`election`]
+//! (the fail-over task scheduler: scheduler instances electing a leader, workers, and
+//! their protected resource). Adding a recipe is one module here, its case in [`of`], and
+//! its scenario section and files.
 
+pub mod barrier;
+pub mod config;
 pub mod election;
 pub mod kv;
 pub mod lock;
+pub mod members;
 pub mod queue;
 
 use crate::node::Node;
@@ -55,7 +60,8 @@ pub trait Workload {
 
 /// The workloads of an ensemble scenario, in process-number order (KV generators first,
 /// then the queue's producers and consumers, then the lock's resource and clients, then
-/// the scheduler's resource, instances and workers). A probe scenario has none.
+/// the barrier's participants, the group's members and observers, the config's publisher
+/// and subscribers, the scheduler's resource, instances and workers). A probe scenario has none.
 pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
     let WorkloadConfig::Writes { queue, .. } = &s.workload else {
         return Vec::new();
@@ -71,6 +77,17 @@ pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
         let before: u32 = all.iter().map(|w| w.clients()).sum();
         let first = ProcessId(servers.len() as u32 + before);
         all.push(Box::new(lock::Lock::new(s, l, servers, first)));
+    }
+    if let Some(b) = s.workload.barrier() {
+        let before: u32 = all.iter().map(|w| w.clients()).sum();
+        let first = ProcessId(servers.len() as u32 + before);
+        all.push(Box::new(barrier::Barrier::new(s, b, servers, first)));
+    }
+    if let Some(m) = s.workload.members() {
+        all.push(Box::new(members::Members::new(s, m, servers)));
+    }
+    if let Some(c) = s.workload.config() {
+        all.push(Box::new(config::Config::new(s, c, servers)));
     }
     if let Some(e) = s.workload.election() {
         let before: u32 = all.iter().map(|w| w.clients()).sum();
@@ -93,6 +110,8 @@ pub struct World<'a> {
     pub clients: &'a [ProcessId],
     /// The first voter (in id order) that is an established leader, if any.
     pub leader: Option<ProcessId>,
+    /// The global simulated time of this liveness check.
+    pub now: proto::Time,
 }
 
 impl World<'_> {
