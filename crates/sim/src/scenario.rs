@@ -166,9 +166,9 @@ pub enum WorkloadConfig {
         /// Queue-recipe clients besides the KV generators (`[workload.queue]`).
         #[serde(default)]
         queue: Option<QueueWorkload>,
-        /// Lock-recipe clients and their protected resource (`[workload.lock]`).
+        /// Lock-recipe clients and their protected resource (`[workload.lock]`; boxed).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        lock: Option<LockWorkload>,
+        lock: Option<Box<LockWorkload>>,
         /// Double-barrier participants (`[workload.barrier]`; boxed: most scenarios
         /// have none).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -545,7 +545,7 @@ impl WorkloadConfig {
     /// The lock workload, if any.
     pub fn lock(&self) -> Option<&LockWorkload> {
         match self {
-            WorkloadConfig::Writes { lock, .. } => lock.as_ref(),
+            WorkloadConfig::Writes { lock, .. } => lock.as_deref(),
             _ => None,
         }
     }
@@ -1201,7 +1201,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             if let Some(q) = queue {
                 validate_queue(q, &s.zab.bugs)?;
             }
-            validate_lock(lock.as_ref(), &s.zab.bugs)?;
+            validate_lock(lock.as_deref(), &s.zab.bugs)?;
             validate_barrier(s.workload.barrier(), &s.zab.bugs)?;
             validate_members(s.workload.members())?;
             validate_config(config.as_deref(), &s.zab.bugs)?;
