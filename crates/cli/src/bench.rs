@@ -44,11 +44,28 @@ pub fn run(quick: u32) -> u8 {
     0
 }
 
-/// Seeds per wall-second for `scenarios/ci.toml` (every checker on), on 1 and 2 threads
-/// (each run single-threaded, as `fuzz --jobs` runs them), and the speed-up.
+/// The CI sweeps `ci_sweep` times: the ZooKeeper sweep and the recipes' sweep.
+const CI_SCENARIOS: [&str; 2] = ["ci.toml", "recipes-ci.toml"];
+
+/// Seeds per wall-second for each CI sweep (every checker on), on 1 and 2 threads (each run
+/// single-threaded, as `fuzz --jobs` runs them), the speed-up, and the client operations per
+/// seed.
 fn ci_sweep(quick: u32) -> u8 {
+    for file in CI_SCENARIOS {
+        let code = ci_sweep_of(file, quick);
+        if code != 0 {
+            return code;
+        }
+    }
+    0
+}
+
+/// One CI sweep's figures (see `ci_sweep`).
+fn ci_sweep_of(file: &str, quick: u32) -> u8 {
     let seeds = 400 / u64::from(quick);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/ci.toml");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(file);
     let loaded = match sim::scenario::load_file(&path.to_string_lossy(), &[]) {
         Ok(l) => l,
         Err(e) => {
@@ -57,11 +74,13 @@ fn ci_sweep(quick: u32) -> u8 {
         }
     };
     println!();
-    println!("ci sweep: scenarios/ci.toml seeds 0..{seeds}, every checker on");
+    println!("ci sweep: scenarios/{file} seeds 0..{seeds}, every checker on");
     let mut rates = Vec::new();
+    let ops = std::sync::atomic::AtomicU64::new(0);
     for jobs in [1u64, 2] {
         let next = std::sync::atomic::AtomicU64::new(0);
         let findings = std::sync::atomic::AtomicU64::new(0);
+        ops.store(0, std::sync::atomic::Ordering::Relaxed);
         let started = Instant::now();
         std::thread::scope(|s| {
             for _ in 0..jobs {
@@ -71,10 +90,16 @@ fn ci_sweep(quick: u32) -> u8 {
                         if seed >= seeds {
                             break;
                         }
-                        let r = sim::run::run(&loaded, seed).expect("ci.toml resolves");
+                        let r = sim::run::run(&loaded, seed).expect("a CI scenario resolves");
                         if r.outcome.verdict != kernel::observe::Verdict::Pass {
                             findings.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
+                        let n = r
+                            .history
+                            .iter()
+                            .filter(|e| matches!(e, proto::history::Event::Op(_)))
+                            .count();
+                        ops.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
                     }
                 });
             }
@@ -86,7 +111,11 @@ fn ci_sweep(quick: u32) -> u8 {
             findings.into_inner()
         );
     }
-    println!("  speed-up of --jobs 2: {:.2}x", rates[1] / rates[0]);
+    println!(
+        "  speed-up of --jobs 2: {:.2}x; {} client operations per seed",
+        rates[1] / rates[0],
+        ops.into_inner() / seeds
+    );
     0
 }
 
