@@ -403,20 +403,8 @@ impl<A: App> Zab<A> {
     pub(crate) fn append_epoch(&mut self, record: Record<A>, out: &mut Out<A>) {
         let (accepted, current) = &mut self.epochs_logged;
         match &record {
-            Record::AcceptedEpoch(e) => {
-                assert!(
-                    *e >= *accepted,
-                    "accepted epoch {e:?} logged after {accepted:?}: the disk's epoch goes back"
-                );
-                *accepted = *e;
-            }
-            Record::CurrentEpoch(e) => {
-                assert!(
-                    *e >= *current,
-                    "current epoch {e:?} logged after {current:?}: the disk's epoch goes back"
-                );
-                *current = *e;
-            }
+            Record::AcceptedEpoch(e) => *accepted = epoch_logged_after(*accepted, *e, "accepted"),
+            Record::CurrentEpoch(e) => *current = epoch_logged_after(*current, *e, "current"),
             other => panic!("not an epoch record: {other:?}"),
         }
         self.disk.append(record, out);
@@ -756,5 +744,33 @@ impl<A: App> Engine<A> for Zab<A> {
 
     fn delivered(&self) -> Zxid {
         self.applied_zxid
+    }
+}
+
+/// The epoch a disk says once `next` is logged after `logged` (of the `what` kind). The
+/// invariant: an epoch record is never lower than one logged before it.
+fn epoch_logged_after(logged: Epoch, next: Epoch, what: &str) -> Epoch {
+    assert!(
+        next >= logged,
+        "{what} epoch {next:?} logged after {logged:?}: the disk's epoch goes back"
+    );
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_epoch_record_may_repeat_or_rise() {
+        assert_eq!(epoch_logged_after(Epoch(3), Epoch(3), "accepted"), Epoch(3));
+        assert_eq!(epoch_logged_after(Epoch(3), Epoch(4), "current"), Epoch(4));
+        assert_eq!(epoch_logged_after(Epoch(0), Epoch(1), "current"), Epoch(1));
+    }
+
+    #[test]
+    #[should_panic(expected = "accepted epoch Epoch(2) logged after Epoch(3)")]
+    fn a_lower_epoch_record_after_a_higher_one_is_caught() {
+        epoch_logged_after(Epoch(3), Epoch(2), "accepted");
     }
 }
