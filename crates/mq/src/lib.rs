@@ -12,10 +12,15 @@
 //!   minimum log end offset over the ISR), which followers leave the ISR (lagging) or may
 //!   join it, by the same versions' rules.
 //!
+//! - [`replica`]: one broker's replica of one partition as a state machine over those —
+//!   leader (produce, fetch and epoch answers, acks = all once committed, ISR proposals)
+//!   or follower (truncation exchange, then the fetch loop).
+//!
 //! Brokers, the controller, producers and consumers build on these (later).
 
 pub mod isr;
 pub mod log;
+pub mod replica;
 pub mod truncate;
 
 /// A broker's id (`/brokers/ids/<id>`).
