@@ -195,7 +195,7 @@ fn operations(o: &mut String, d: &RunData) {
         d.watch_events,
         d.session_ends,
         d.server_closes,
-        d.queue_ops
+        d.queues.len()
     )
     .unwrap();
     if !d.locks.is_empty() {
@@ -218,6 +218,18 @@ fn operations(o: &mut String, d: &RunData) {
             d.leaders.len(),
             d.tasks.len(),
             d.task_writes.len()
+        )
+        .unwrap();
+    }
+    if !d.queues.is_empty() {
+        let stays = crate::charts::queue::stays(&d.queues);
+        let taken = stays.values().filter(|s| s.until_ns.is_some()).count();
+        writeln!(
+            o,
+            "<p>Queue recipe: {} items entered the queue, {taken} taken ({} never taken: \
+             lost or still queued at the end).</p>",
+            stays.len(),
+            stays.len() - taken
         )
         .unwrap();
     }

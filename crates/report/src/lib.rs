@@ -1,6 +1,7 @@
 //! zabsim's report of one run (DESIGN.md §1 `report/`): reads a run directory written by
 //! `zabsim run --out DIR` and writes four charts in simulated time — each as SVG and PNG —
-//! and an `index.html` beside them; and of a whole sweep (`sweep`): a results file written
+//! after the recipes' charts when the history has their records (lock, fail-over
+//! scheduler, config, queue), and an `index.html` beside them; and of a whole sweep (`sweep`): a results file written
 //! by `zabsim fuzz --results`, charted across seeds. Equal inputs give byte-identical
 //! files: every series is computed in integers over ordered collections, labels have fixed
 //! formats, the PNGs carry no timestamps, and the bitmap font is embedded (no system fonts).
@@ -36,6 +37,8 @@ pub const LOCK_CHARTS: [&str; 2] = ["lock-holders", "lock-wait-hold"];
 pub const ELECTION_CHARTS: [&str; 2] = ["leader-tenures", "tasks-done"];
 /// The config recipe's chart, drawn (first) when the history has config records.
 pub const CONFIG_CHARTS: [&str; 1] = ["config-lag"];
+/// The queue recipe's charts, drawn (first) when the history has queue records.
+pub const QUEUE_CHARTS: [&str; 2] = ["queue-time-in-queue", "queue-backlog"];
 pub const INDEX: &str = "index.html";
 
 /// What a report wrote.
@@ -64,7 +67,7 @@ pub fn render_data(data: &RunData) -> Result<Vec<(String, Vec<u8>)>, String> {
         );
         push(
             LOCK_CHARTS[1],
-            canvas::render(&charts::lock::WaitHold::new(&frame))?,
+            canvas::render(&charts::lock::wait_hold(&frame))?,
         );
         recipe.push((
             LOCK_CHARTS[0],
@@ -105,6 +108,26 @@ pub fn render_data(data: &RunData) -> Result<Vec<(String, Vec<u8>)>, String> {
         recipe.push((
             CONFIG_CHARTS[0],
             "Config versions each subscriber is behind the publisher, over time".to_string(),
+        ));
+    }
+    if !data.queues.is_empty() {
+        push(
+            QUEUE_CHARTS[0],
+            canvas::render(&charts::queue::time_in_queue(&frame))?,
+        );
+        push(
+            QUEUE_CHARTS[1],
+            canvas::render(&charts::queue::Backlog::new(&frame))?,
+        );
+        recipe.push((
+            QUEUE_CHARTS[0],
+            "Queue: each taken item's time in the queue, from its enqueue's invocation to its \
+             first ok take's completion (CDF)"
+                .to_string(),
+        ));
+        recipe.push((
+            QUEUE_CHARTS[1],
+            "Queue backlog: items enqueued and not yet taken, over time".to_string(),
         ));
     }
     push(

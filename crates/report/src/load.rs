@@ -82,7 +82,8 @@ pub struct RunData {
     pub watch_events: u64,
     pub session_ends: u64,
     pub server_closes: u64,
-    pub queue_ops: u64,
+    /// Queue-recipe operations (`Event::Queue`) in file order.
+    pub queues: Vec<proto::history::QueueRecord>,
     /// Lock-recipe holds (`Event::Lock`) in file order.
     pub locks: Vec<proto::history::LockRecord>,
     /// The protected resource's writes (`Event::Resource`) in file order.
@@ -334,7 +335,7 @@ pub fn load(dir: &Path) -> Result<RunData, ReportError> {
         watch_events: 0,
         session_ends: 0,
         server_closes: 0,
-        queue_ops: 0,
+        queues: Vec::new(),
         locks: Vec::new(),
         resource_writes: Vec::new(),
         leaders: Vec::new(),
@@ -385,7 +386,7 @@ fn read_history(path: &Path, data: &mut RunData) -> Result<(), ReportError> {
             Event::Watch { .. } => data.watch_events += 1,
             Event::SessionEnd { .. } => data.session_ends += 1,
             Event::ServerClose { .. } => data.server_closes += 1,
-            Event::Queue(_) => data.queue_ops += 1,
+            Event::Queue(q) => data.queues.push(q),
             Event::Lock(l) => data.locks.push(l),
             Event::Resource(r) => data.resource_writes.push(r),
             Event::Leader(l) => data.leaders.push(l),

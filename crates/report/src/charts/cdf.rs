@@ -1,5 +1,7 @@
 //! `latency-cdf`: for each operation kind, the fraction of its answered (ok and fail)
-//! operations at or below each latency, on a logarithmic latency axis.
+//! operations at or below each latency, on a logarithmic latency axis; and the recipes'
+//! duration distributions drawn the same way (`Durations`: the lock's waits and holds, the
+//! queue's times in queue).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -110,6 +112,104 @@ impl Chart for Cdf<'_> {
             "ok + fail ops; info have none",
         ));
         canvas::draw_legend(&legend, "Operation", &entries)
+    }
+}
+
+/// What a [`Durations`] chart says around its curves.
+pub struct DurationLabels {
+    /// The chart's title (before the scenario and seed).
+    pub title: &'static str,
+    pub x_desc: &'static str,
+    pub y_desc: &'static str,
+    /// The legend's heading.
+    pub legend: &'static str,
+    /// Shown on the plot when every curve is empty.
+    pub empty: &'static str,
+    /// Legend lines under the curves' entries (what each duration measures).
+    pub notes: &'static [&'static str],
+}
+
+/// Named duration distributions (ns) as CDFs on a log ms axis, each curve's legend entry
+/// with its count, p50 and p99; an empty curve keeps its colour but is not drawn.
+pub struct Durations<'a> {
+    frame: &'a Frame<'a>,
+    labels: DurationLabels,
+    /// (name, ascending durations ns).
+    curves: Vec<(&'static str, Vec<u64>)>,
+    x: Axis,
+}
+
+impl<'a> Durations<'a> {
+    pub fn new(
+        frame: &'a Frame<'a>,
+        labels: DurationLabels,
+        curves: Vec<(&'static str, Vec<u64>)>,
+    ) -> Durations<'a> {
+        for (name, c) in &curves {
+            assert!(c.is_sorted(), "curve {name} is not ascending");
+        }
+        let lo = curves
+            .iter()
+            .filter_map(|(_, c)| c.iter().copied().find(|&v| v > 0))
+            .min();
+        let hi = curves.iter().filter_map(|(_, c)| c.last().copied()).max();
+        let x = match (lo, hi) {
+            (Some(lo), Some(hi)) => Axis::log(canvas::ms(lo), canvas::ms(hi)),
+            _ => Axis::log(0.1, 10.0),
+        };
+        Durations {
+            frame,
+            labels,
+            curves,
+            x,
+        }
+    }
+}
+
+impl Chart for Durations<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let l = &self.labels;
+        let (area, legend) = canvas::layout(root, &self.frame.title(l.title))?;
+        let y = Axis::linear(0.0, 100.0);
+        let mut chart = canvas::plot(
+            &area,
+            (self.x.clone(), y.clone()),
+            (l.x_desc, l.y_desc),
+            canvas::top_margin(0),
+        )?;
+        let mut entries = Vec::new();
+        for (i, (name, sorted)) in self.curves.iter().enumerate() {
+            if sorted.is_empty() {
+                continue;
+            }
+            let colour = canvas::palette(i);
+            let points: Vec<(f64, f64)> = step_points(sorted, canvas::ms)
+                .into_iter()
+                .map(|(x, y)| (self.x.clamp(x), y))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                .map_err(de)?;
+            entries.push(LegendEntry::new(
+                Swatch::Line(colour),
+                format!("{name} (n={})", sorted.len()),
+            ));
+            entries.push(LegendEntry::new(
+                Swatch::Blank,
+                format!(
+                    "p50 {}, p99 {}",
+                    crate::units::duration(nearest_rank(sorted, 50)),
+                    crate::units::duration(nearest_rank(sorted, 99))
+                ),
+            ));
+        }
+        if self.curves.iter().all(|(_, c)| c.is_empty()) {
+            canvas::draw_empty_note(&mut chart, (&self.x, &y), l.empty)?;
+        }
+        for &note in l.notes {
+            entries.push(LegendEntry::new(Swatch::Blank, note));
+        }
+        canvas::draw_legend(&legend, l.legend, &entries)
     }
 }
 

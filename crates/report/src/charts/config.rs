@@ -11,16 +11,12 @@ use plotters::prelude::*;
 use proto::history::{ConfigKind, ConfigRecord};
 use std::collections::BTreeMap;
 
-use super::Frame;
+use super::{Frame, Steps};
 use crate::axis::Axis;
 use crate::canvas::{self, Chart, LegendEntry, Swatch, de};
 
 /// Most step points drawn per subscriber (two per change); a run with more keeps the first.
 pub const POINTS_PER_SUBSCRIBER_MAX: usize = 20_000;
-
-/// One subscriber's lag as steps: `(time ns, versions behind)` at each change, from the
-/// start to `end_ns`.
-pub type Steps = Vec<(u64, u64)>;
 
 /// Each subscriber's version lag over time, by process id (ascending), ending at `end_ns`.
 pub fn lag_steps(configs: &[ConfigRecord], end_ns: u64) -> BTreeMap<u32, Steps> {
@@ -106,16 +102,8 @@ impl Chart for Lag<'_> {
         let mut entries = Vec::new();
         for (i, (pid, line)) in self.steps.iter().enumerate() {
             let colour = canvas::palette(i);
-            let mut points = Vec::with_capacity(line.len() * 2);
-            for (j, &(t, lag)) in line.iter().enumerate() {
-                let t = t.min(f.span_ns);
-                if j > 0 {
-                    points.push((f.time.x(t), line[j - 1].1 as f64));
-                }
-                points.push((f.time.x(t), lag as f64));
-            }
             chart
-                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                .draw_series(LineSeries::new(f.step_line(line), colour.stroke_width(2)))
                 .map_err(de)?;
             let end = line.last().map_or(0, |&(_, l)| l);
             let max = line.iter().map(|&(_, l)| l).max().unwrap_or(0);

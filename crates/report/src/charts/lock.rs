@@ -12,10 +12,9 @@ use proto::history::{LockEnd, LockRecord, ResourceRecord};
 use std::collections::BTreeSet;
 
 use super::Frame;
-use super::cdf::step_points;
+use super::cdf::{DurationLabels, Durations};
 use crate::axis::Axis;
 use crate::canvas::{self, Chart, FAIL, INFO, LegendEntry, OK, Swatch, de};
-use crate::series::nearest_rank;
 
 /// Most holds drawn on the timeline (the SVG holds an element or two per hold); a run with
 /// more keeps the first ones.
@@ -213,79 +212,21 @@ pub fn wait_and_hold_ns(locks: &[LockRecord]) -> (Vec<u64>, Vec<u64>) {
     (wait, hold)
 }
 
-pub struct WaitHold<'a> {
-    frame: &'a Frame<'a>,
-    curves: [(&'static str, Vec<u64>); 2],
-    x: Axis,
-}
-
-impl<'a> WaitHold<'a> {
-    pub fn new(frame: &'a Frame<'a>) -> WaitHold<'a> {
-        let (wait, hold) = wait_and_hold_ns(&frame.data.locks);
-        let curves = [("wait", wait), ("hold", hold)];
-        let lo = curves
-            .iter()
-            .filter_map(|(_, c)| c.iter().copied().find(|&v| v > 0))
-            .min();
-        let hi = curves.iter().filter_map(|(_, c)| c.last().copied()).max();
-        let x = match (lo, hi) {
-            (Some(lo), Some(hi)) => Axis::log(canvas::ms(lo), canvas::ms(hi)),
-            _ => Axis::log(0.1, 10.0),
-        };
-        WaitHold { frame, curves, x }
-    }
-}
-
-impl Chart for WaitHold<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let f = self.frame;
-        let (area, legend) = canvas::layout(root, &f.title("Lock wait and hold times"))?;
-        let y = Axis::linear(0.0, 100.0);
-        let mut chart = canvas::plot(
-            &area,
-            (self.x.clone(), y.clone()),
-            ("time (ms, log scale)", "holds at or below (%)"),
-            canvas::top_margin(0),
-        )?;
-        let mut entries = Vec::new();
-        for (i, (name, sorted)) in self.curves.iter().enumerate() {
-            if sorted.is_empty() {
-                continue;
-            }
-            let colour = canvas::palette(i);
-            let points: Vec<(f64, f64)> = step_points(sorted, canvas::ms)
-                .into_iter()
-                .map(|(x, y)| (self.x.clamp(x), y))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
-                .map_err(de)?;
-            entries.push(LegendEntry::new(
-                Swatch::Line(colour),
-                format!("{name} (n={})", sorted.len()),
-            ));
-            entries.push(LegendEntry::new(
-                Swatch::Blank,
-                format!(
-                    "p50 {}, p99 {}",
-                    crate::units::duration(nearest_rank(sorted, 50)),
-                    crate::units::duration(nearest_rank(sorted, 99))
-                ),
-            ));
-        }
-        if self.curves.iter().all(|(_, c)| c.is_empty()) {
-            canvas::draw_empty_note(&mut chart, (&self.x, &y), "no acquisitions")?;
-        }
-        entries.push(LegendEntry::new(
-            Swatch::Blank,
+/// `lock-wait-hold`: the wait and hold time distributions.
+pub fn wait_hold<'a>(frame: &'a Frame<'a>) -> Durations<'a> {
+    let (wait, hold) = wait_and_hold_ns(&frame.data.locks);
+    let labels = DurationLabels {
+        title: "Lock wait and hold times",
+        x_desc: "time (ms, log scale)",
+        y_desc: "holds at or below (%)",
+        legend: "Lock",
+        empty: "no acquisitions",
+        notes: &[
             "wait: request to acquisition",
-        ));
-        entries.push(LegendEntry::new(
-            Swatch::Blank,
             "hold: acquisition to its end",
-        ));
-        canvas::draw_legend(&legend, "Lock", &entries)
-    }
+        ],
+    };
+    Durations::new(frame, labels, vec![("wait", wait), ("hold", hold)])
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! The four charts of a run, each in its own module, the recipe charts drawn when the run
-//! has their data (`lock`, `config`, `election`), and the frame they share: the run, its
-//! time scale and its time windows.
+//! has their data (`lock`, `config`, `election`, `queue`), and the frame they share: the
+//! run, its time scale and its time windows, and how a step line over time is drawn.
 
 pub mod cdf;
 pub mod config;
 pub mod election;
 pub mod lock;
 pub mod quantiles;
+pub mod queue;
 pub mod scatter;
 pub mod throughput;
 
@@ -16,6 +17,10 @@ use crate::axis::Axis;
 use crate::canvas::{self, Area, LegendEntry, Plot, TimeScale};
 use crate::load::RunData;
 use crate::series::Windows;
+
+/// A value over time as steps: `(time ns, value)` at each change, in time order, the last
+/// point at the end of the line.
+pub type Steps = Vec<(u64, u64)>;
 
 /// What every chart of one run shares.
 pub struct Frame<'a> {
@@ -70,6 +75,21 @@ impl<'a> Frame<'a> {
         let mut entries = canvas::fault_legend(&self.data.faults);
         entries.extend(self.heal_ns().map(canvas::heal_legend));
         entries
+    }
+
+    /// A step line's points on the time axis: each step's value holds until the next
+    /// step's time (times clipped to the span), where the line rises or falls vertically.
+    pub fn step_line(&self, steps: &[(u64, u64)]) -> Vec<(f64, f64)> {
+        let mut points = Vec::with_capacity(steps.len() * 2);
+        for (j, &(t, v)) in steps.iter().enumerate() {
+            let x = self.time.x(t.min(self.span_ns));
+            if j > 0 {
+                points.push((x, steps[j - 1].1 as f64));
+            }
+            points.push((x, v as f64));
+        }
+        assert_eq!(points.len(), (steps.len() * 2).saturating_sub(1));
+        points
     }
 
     /// A window's middle on the time axis.
