@@ -1,12 +1,10 @@
-//! The queue recipe's charts: on a hand-made run directory, drawn only when the history has
+//! The queue recipe's charts on a hand-made run directory: drawn only when the history has
 //! queue records, shown first in the index, labelled with exact values (backlog, items
-//! taken, time-in-queue count), byte-identical on equal inputs; and on a real run of
-//! `scenarios/queue.toml` (written as `zabsim run --out` writes it), their legends agree
-//! with what the history's records say when counted here another way.
+//! taken, time-in-queue count), byte-identical on equal inputs. (A real run's charts are
+//! checked against its history in `crates/cli/tests/queue_charts.rs`.)
 
 use proto::ProcessId;
 use proto::history::{Event, Outcome, QueueKind, QueueRecord};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 mod common;
@@ -144,114 +142,6 @@ fn runs_without_queue_records_have_no_queue_charts() {
     assert_eq!(written.files.len(), report::CHARTS.len() * 2 + 1);
     for stem in report::QUEUE_CHARTS {
         assert!(!dir.join(format!("{stem}.svg")).exists());
-    }
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// Run `scenario` for `seed` into `dir` as `zabsim run --out` does: the resolved scenario,
-/// the outcome and the history. Returns the history.
-fn run_into(dir: &Path, scenario: &str, seed: u64) -> Vec<Event> {
-    let path = format!("{}/../../scenarios/{scenario}", env!("CARGO_MANIFEST_DIR"));
-    let loaded = sim::scenario::load_file(&path, &[]).unwrap();
-    let r = sim::run::run(&loaded, seed).unwrap();
-    let resolved = sim::run::ResolvedScenario {
-        seed,
-        scenario: &loaded.scenario,
-        swarm: &r.swarm,
-        schedule: &r.schedule,
-    };
-    std::fs::write(dir.join("scenario.json"), json(&resolved)).unwrap();
-    std::fs::write(dir.join("outcome.json"), json(&r)).unwrap();
-    write_history(dir, &r.history);
-    r.history
-}
-
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).unwrap() + "\n"
-}
-
-/// What the history says of each item, counted without the report's code: when each was
-/// first taken (`ok`), and the invocations of its enqueues that did not fail.
-struct Items {
-    taken_ns: BTreeMap<u64, u64>,
-    enqueued_ns: BTreeMap<u64, Vec<u64>>,
-    acknowledged: Vec<u64>,
-}
-
-fn items(history: &[Event]) -> Items {
-    let mut it = Items {
-        taken_ns: BTreeMap::new(),
-        enqueued_ns: BTreeMap::new(),
-        acknowledged: Vec::new(),
-    };
-    for e in history {
-        let Event::Queue(q) = e else { continue };
-        let Some(item) = q.item else { continue };
-        match (q.kind, q.outcome) {
-            (QueueKind::Enqueue, Outcome::Ok | Outcome::Info) => {
-                it.enqueued_ns.entry(item).or_default().push(q.invoke_ns);
-                if q.outcome == Outcome::Ok {
-                    it.acknowledged.push(item);
-                }
-            }
-            (QueueKind::Dequeue, Outcome::Ok) => {
-                let t = q.complete_ns.unwrap();
-                let first = it.taken_ns.entry(item).or_insert(t);
-                *first = (*first).min(t);
-            }
-            _ => {}
-        }
-    }
-    it
-}
-
-#[test]
-fn a_queue_run_charts_what_its_history_records() {
-    let dir = scratch("queue-run");
-    let history = run_into(&dir, "queue.toml", 3);
-    let it = items(&history);
-    assert!(
-        it.taken_ns.len() >= 100,
-        "seed 3 takes items: {}",
-        it.taken_ns.len()
-    );
-    // Each item's stay, [first enqueue invoked, first ok take completed), for the items
-    // known to have entered: acknowledged, or taken.
-    let stays: Vec<(u64, Option<u64>)> = it
-        .enqueued_ns
-        .iter()
-        .map(|(item, inv)| {
-            let from = *inv.iter().min().unwrap();
-            let until = it.taken_ns.get(item).copied().filter(|&u| u >= from);
-            (item, from, until)
-        })
-        .filter(|&(item, _, until)| until.is_some() || it.acknowledged.contains(item))
-        .map(|(_, from, until)| (from, until))
-        .collect();
-    let taken = stays.iter().filter(|s| s.1.is_some()).count();
-    // The backlog's largest value: the most stays holding at one of their starts.
-    let holding = |t: u64| {
-        stays
-            .iter()
-            .filter(|&&(from, until)| from <= t && until.is_none_or(|u| u > t))
-            .count()
-    };
-    let most = stays.iter().map(|&(from, _)| holding(from)).max().unwrap();
-    assert!(most > 0);
-    report::render(&dir, &dir).unwrap();
-    let index = std::fs::read_to_string(dir.join(report::INDEX)).unwrap();
-    assert_first(&index);
-    let times = svg(&dir, report::QUEUE_CHARTS[0]);
-    let n = format!("time in queue (n={taken})");
-    assert!(times.contains(&n), "time-in-queue lacks {n}");
-    let backlog = svg(&dir, report::QUEUE_CHARTS[1]);
-    let max = format!("backlog: at most {most}");
-    let of = format!("{taken} of {} items taken", stays.len());
-    for needle in [max.as_str(), of.as_str()] {
-        assert!(backlog.contains(needle), "queue-backlog lacks {needle}");
-    }
-    for stem in report::QUEUE_CHARTS {
-        assert!(dir.join(format!("{stem}.png")).is_file());
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
