@@ -331,6 +331,22 @@ impl Cluster {
         panic!("p{c} never won");
     }
 
+    /// Server `c` stands in elections among `group` until it leads, exchanging only votes:
+    /// every other message among the group (its first AppendEntries) is dropped.
+    pub fn win(&mut self, c: u32, group: &[u32]) {
+        for _ in 0..5 {
+            self.timeout(c);
+            let vote = |_: u32, _: u32, m: &W| {
+                matches!(m, Wire::RequestVote { .. } | Wire::VoteReply { .. })
+            };
+            self.settle_with(group, vote);
+            if self.nodes[c as usize].raft.is_leader() {
+                return;
+            }
+        }
+        panic!("p{c} never won");
+    }
+
     /// Crashes `i` (its unsynced records are lost) and restarts it on its durable ones.
     pub fn crash(&mut self, i: u32) {
         let node = &self.nodes[i as usize];
