@@ -470,3 +470,31 @@ fn barriers_complete_at_the_read_index() {
     c.settle(&ALL);
     assert_eq!(c.seen(B), vec![Seen::Deliver(x, 3), Seen::Barrier(2)]);
 }
+
+#[test]
+fn a_single_voter_leads_commits_on_its_own_fsync_and_ticks() {
+    let mut c = Cluster::new(1, Bugs::default());
+    c.elect(A, &[A]);
+    assert!(c.raft(A).is_established_leader());
+    assert_eq!(
+        c.seen(A),
+        vec![
+            Seen::Restore(Zxid::ZERO),
+            Seen::Status(ServerState::Leading, Some(A), false),
+            Seen::Status(ServerState::Leading, Some(A), true),
+        ]
+    );
+    let a = c.propose(A, 4);
+    assert!(
+        c.seen(A).is_empty(),
+        "nothing delivered before it is durable"
+    );
+    c.fsync_all(A);
+    assert_eq!(c.seen(A), vec![Seen::Deliver(a, 4)]);
+    // A barrier with nothing outstanding completes at once (its quorum is itself).
+    assert!(c.with(A, |r, _, h, o| r.barrier(common::Tag(5), h, o)));
+    assert_eq!(c.seen(A), vec![Seen::Barrier(5)]);
+    c.fire(A, TIMER_HEARTBEAT);
+    assert_eq!(c.seen(A), vec![Seen::Tick]);
+    assert!(c.sent(A).is_empty(), "a single voter sends nothing");
+}
