@@ -189,7 +189,7 @@ impl EnsembleObserver {
         EnsembleObserver {
             layout,
             monitors: Monitors::new(),
-            history: HistoryRecorder::default(),
+            history: HistoryRecorder::new(),
             workloads,
             stats: EnsembleStats::default(),
             leader: None,

@@ -25,8 +25,9 @@ pub const HISTORY_EVENTS_MAX: usize = 2_000_000;
 #[derive(Debug, Default)]
 pub struct HistoryRecorder {
     events: Vec<Event>,
-    /// Invoked, not yet completed: (process, call) → record so far.
-    pending: BTreeMap<(ProcessId, u64), OpRecord>,
+    /// Invoked, not yet completed: (process, call) → record so far (boxed: the map moves
+    /// a pointer, not a record, as it rebalances).
+    pending: BTreeMap<(ProcessId, u64), Box<OpRecord>>,
     expiries: BTreeSet<Zxid>,
     /// Committed client writes by (session, xid), from the leaders' notes, kept only while
     /// they may still name the zxid of an `info` write: an entry is dropped when its write
@@ -50,7 +51,18 @@ pub struct HistoryRecorder {
     pub dropped: u64,
 }
 
+/// Events a history reserves room for at the start (a recipe run records a few thousand),
+/// so that the event vector is not copied as it grows.
+const HISTORY_EVENTS_RESERVED: usize = 4096;
+
 impl HistoryRecorder {
+    pub fn new() -> HistoryRecorder {
+        HistoryRecorder {
+            events: Vec::with_capacity(HISTORY_EVENTS_RESERVED),
+            ..HistoryRecorder::default()
+        }
+    }
+
     pub fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) {
         match note {
             Note::Client(c) => self.on_client(now, pid, c),
@@ -78,7 +90,7 @@ impl HistoryRecorder {
             .map(|(k, _)| *k)
             .collect();
         for k in calls {
-            self.crashed.push(self.pending.remove(&k).expect("listed"));
+            self.crashed.push(*self.pending.remove(&k).expect("listed"));
         }
         let holds: Vec<(ProcessId, SessionId, u64)> = self
             .lock_pending
@@ -270,7 +282,7 @@ impl HistoryRecorder {
                     result: None,
                     zxid: None,
                 };
-                let previous = self.pending.insert((pid, *call), record);
+                let previous = self.pending.insert((pid, *call), Box::new(record));
                 assert!(previous.is_none(), "{pid} invoked call {call} twice");
             }
             ClientNote::Complete { call, result, zxid } => {
@@ -286,7 +298,7 @@ impl HistoryRecorder {
                     // The write knows its zxid: `fill_zxid` will never look it up.
                     self.applied.remove(&(record.session, record.xid));
                 }
-                self.push(Event::Op(record));
+                self.push(Event::Op(*record));
             }
             ClientNote::Watch { session, watch } => self.push(Event::Watch {
                 process: pid,
@@ -543,7 +555,10 @@ impl HistoryRecorder {
                 fill_zxid(&applied, r);
             }
         }
-        let mut open: Vec<OpRecord> = std::mem::take(&mut self.pending).into_values().collect();
+        let mut open: Vec<OpRecord> = std::mem::take(&mut self.pending)
+            .into_values()
+            .map(|r| *r)
+            .collect();
         open.append(&mut self.crashed);
         for r in &mut open {
             fill_zxid(&applied, r);
