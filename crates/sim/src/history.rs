@@ -15,7 +15,7 @@ use proto::history::{
     LeaderRecord, LockEnd, LockRecord, MemberEnd, MemberRecord, MemberStep, OpRecord, Outcome,
     QueueRecord, ResourceRecord, TaskEnd, TaskRecord, TaskWriteRecord, ViewRecord,
 };
-use proto::zk::SessionId;
+use proto::zk::{Op, OpResult, SessionId};
 use proto::{ProcessId, Time, Zxid};
 use zkserver::Note;
 
@@ -60,6 +60,26 @@ impl HistoryRecorder {
         HistoryRecorder {
             events: Vec::with_capacity(HISTORY_EVENTS_RESERVED),
             ..HistoryRecorder::default()
+        }
+    }
+
+    /// [`HistoryRecorder::on_note`] of a note given up by its caller: an operation's
+    /// invocation and completion move its op and result into the history, uncopied.
+    pub fn take_note(&mut self, now: Time, pid: ProcessId, note: Note) {
+        let Note::Client(c) = note else {
+            return self.on_note(now, pid, &note);
+        };
+        match *c {
+            ClientNote::Invoke {
+                call,
+                session,
+                xid,
+                op,
+            } => self.on_invoke(now, pid, call, session, xid, op),
+            ClientNote::Complete { call, result, zxid } => {
+                self.on_complete(now, pid, call, result, zxid)
+            }
+            other => self.on_client(now, pid, &other),
         }
     }
 
@@ -270,35 +290,9 @@ impl HistoryRecorder {
                 session,
                 xid,
                 op,
-            } => {
-                let record = OpRecord {
-                    process: pid,
-                    session: *session,
-                    xid: *xid,
-                    op: op.clone(),
-                    invoke_ns: now.ns(),
-                    complete_ns: None,
-                    outcome: Outcome::Info,
-                    result: None,
-                    zxid: None,
-                };
-                let previous = self.pending.insert((pid, *call), Box::new(record));
-                assert!(previous.is_none(), "{pid} invoked call {call} twice");
-            }
+            } => self.on_invoke(now, pid, *call, *session, *xid, op.clone()),
             ClientNote::Complete { call, result, zxid } => {
-                let mut record = self
-                    .pending
-                    .remove(&(pid, *call))
-                    .unwrap_or_else(|| panic!("{pid} completed call {call} never invoked"));
-                record.complete_ns = Some(now.ns());
-                record.outcome = Outcome::of(result, *zxid);
-                record.result = Some(result.clone());
-                record.zxid = *zxid;
-                if zxid.is_some() {
-                    // The write knows its zxid: `fill_zxid` will never look it up.
-                    self.applied.remove(&(record.session, record.xid));
-                }
-                self.push(Event::Op(*record));
+                self.on_complete(now, pid, *call, result.clone(), *zxid)
             }
             ClientNote::Watch { session, watch } => self.push(Event::Watch {
                 process: pid,
@@ -535,6 +529,53 @@ impl HistoryRecorder {
                 time_ns: now.ns(),
             })),
         }
+    }
+
+    fn on_invoke(
+        &mut self,
+        now: Time,
+        pid: ProcessId,
+        call: u64,
+        session: SessionId,
+        xid: u64,
+        op: Op,
+    ) {
+        let record = OpRecord {
+            process: pid,
+            session,
+            xid,
+            op,
+            invoke_ns: now.ns(),
+            complete_ns: None,
+            outcome: Outcome::Info,
+            result: None,
+            zxid: None,
+        };
+        let previous = self.pending.insert((pid, call), Box::new(record));
+        assert!(previous.is_none(), "{pid} invoked call {call} twice");
+    }
+
+    fn on_complete(
+        &mut self,
+        now: Time,
+        pid: ProcessId,
+        call: u64,
+        result: OpResult,
+        zxid: Option<Zxid>,
+    ) {
+        let mut record = self
+            .pending
+            .remove(&(pid, call))
+            .unwrap_or_else(|| panic!("{pid} completed call {call} never invoked"));
+        record.complete_ns = Some(now.ns());
+        record.outcome = Outcome::of(&result, zxid);
+        record.result = Some(result);
+        record.zxid = zxid;
+        if zxid.is_some() {
+            // The write knows its zxid: `fill_zxid` will never look it up.
+            self.applied.remove(&(record.session, record.xid));
+        }
+        self.push(Event::Op(*record));
     }
 
     fn push(&mut self, e: Event) {
