@@ -28,6 +28,9 @@ pub fn validate_path(path: &str) -> Result<(), ZkError> {
     if path.ends_with('/') {
         return Err(ZkError::BadArguments);
     }
+    if path.is_ascii() {
+        return validate_ascii(&path.as_bytes()[1..]);
+    }
     // After the leading `/`, every segment is non-empty (no `//`), not `.` or `..`, and
     // holds no NUL or rejected character: exactly `PathUtils`'s character walk.
     for segment in path[1..].split('/') {
@@ -38,6 +41,28 @@ pub fn validate_path(path: &str) -> Result<(), ZkError> {
         if bad {
             return Err(ZkError::BadArguments);
         }
+    }
+    Ok(())
+}
+
+/// `validate_path`'s segment walk for an ASCII path after its leading `/` (which does not
+/// end in `/`), byte by byte: among ASCII characters, NUL, U+0001–U+001F and U+007F are the
+/// rejected ones.
+fn validate_ascii(rest: &[u8]) -> Result<(), ZkError> {
+    let bad_segment = |segment: &[u8]| matches!(segment, b"" | b"." | b"..");
+    let mut start = 0;
+    for (i, &b) in rest.iter().enumerate() {
+        if b == b'/' {
+            if bad_segment(&rest[start..i]) {
+                return Err(ZkError::BadArguments);
+            }
+            start = i + 1;
+        } else if b < 0x20 || b == 0x7f {
+            return Err(ZkError::BadArguments);
+        }
+    }
+    if bad_segment(&rest[start..]) {
+        return Err(ZkError::BadArguments);
     }
     Ok(())
 }
@@ -57,7 +82,10 @@ fn is_invalid_char(c: char) -> bool {
 /// sequential path is checked with a digit appended, so `/q/` is a valid sequential prefix.
 pub fn validate_create_path(path: &str, sequential: bool) -> Result<(), ZkError> {
     if sequential {
-        validate_path(&format!("{path}1"))
+        let mut suffixed = String::with_capacity(path.len() + 1);
+        suffixed.push_str(path);
+        suffixed.push('1');
+        validate_path(&suffixed)
     } else {
         validate_path(path)
     }
@@ -94,7 +122,23 @@ pub fn join(parent: &str, name: &str) -> String {
 /// The name a sequential create asks for: the requested path followed by the parent's
 /// counter as `%010d` (Java's zero padding keeps a minus sign first, as Rust's does).
 pub fn sequential_path(requested: &str, counter: i32) -> String {
-    let path = format!("{requested}{counter:0width$}", width = SEQUENTIAL_DIGITS);
+    let path = match u32::try_from(counter) {
+        Ok(n) => {
+            // `%010d` of a non-negative counter (at most 10 digits): zero-padded decimal.
+            let mut digits = [b'0'; SEQUENTIAL_DIGITS];
+            let (mut rest, mut at) = (n, SEQUENTIAL_DIGITS);
+            while rest > 0 {
+                at -= 1;
+                digits[at] = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            let mut path = String::with_capacity(requested.len() + SEQUENTIAL_DIGITS);
+            path.push_str(requested);
+            path.push_str(std::str::from_utf8(&digits).expect("ASCII digits"));
+            path
+        }
+        Err(_) => format!("{requested}{counter:0width$}", width = SEQUENTIAL_DIGITS),
+    };
     assert!(path.len() >= requested.len() + SEQUENTIAL_DIGITS);
     path
 }
@@ -247,5 +291,20 @@ mod tests {
         assert_eq!(sequential_path("/q/item-", 0), "/q/item-0000000000");
         assert_eq!(sequential_path("/a", i32::MAX), "/a2147483647");
         assert_eq!(sequential_path("/a", -1), "/a-000000001");
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            12345,
+            999_999_999,
+            1_000_000_000,
+            i32::MAX,
+            i32::MIN,
+        ] {
+            let want = format!("/s{n:0width$}", width = SEQUENTIAL_DIGITS);
+            assert_eq!(sequential_path("/s", n), want);
+        }
     }
 }

@@ -110,7 +110,8 @@ pub trait Procs<P> {
 /// Watches a run. Every method has a do-nothing default.
 pub trait Observer<P: Process> {
     /// A process emitted a note (a state change, a delivered txn, a history event).
-    fn on_note(&mut self, _now: Time, _pid: ProcessId, _note: &P::Note) -> Result<(), Violation> {
+    /// The note is the observer's to keep.
+    fn on_note(&mut self, _now: Time, _pid: ProcessId, _note: P::Note) -> Result<(), Violation> {
         Ok(())
     }
     /// The kernel crashed `pid` (its volatile state is gone).

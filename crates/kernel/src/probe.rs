@@ -214,9 +214,9 @@ pub struct ProbeObserver {
 }
 
 impl Observer<Probe> for ProbeObserver {
-    fn on_note(&mut self, _now: Time, _pid: ProcessId, note: &ProbeNote) -> Result<(), Violation> {
+    fn on_note(&mut self, _now: Time, _pid: ProcessId, note: ProbeNote) -> Result<(), Violation> {
         let ProbeNote::RoundTrip { rtt_ns } = note;
-        self.rtt_ns.push(*rtt_ns);
+        self.rtt_ns.push(rtt_ns);
         Ok(())
     }
 

@@ -1086,7 +1086,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
                     self.record_note(pid, &note);
                 }
                 observer
-                    .on_note(self.now, pid, &note)
+                    .on_note(self.now, pid, note)
                     .map_err(|v| self.safety(v))
             }
         }

@@ -5,6 +5,7 @@
 
 pub mod history;
 pub mod results;
+pub mod text;
 pub mod wire;
 pub mod zk;
 pub mod zxid;

@@ -189,7 +189,7 @@ impl EnsembleObserver {
         EnsembleObserver {
             layout,
             monitors: Monitors::new(),
-            history: HistoryRecorder::default(),
+            history: HistoryRecorder::new(),
             workloads,
             stats: EnsembleStats::default(),
             leader: None,
@@ -338,13 +338,9 @@ fn violation(v: MonitorViolation) -> Violation {
     }
 }
 
-impl Observer<Node> for EnsembleObserver {
-    fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) -> Result<(), Violation> {
-        if let Some(ev) = zabmon::event(note) {
-            self.monitors.on_note(now, pid, &ev).map_err(violation)?;
-        } else {
-            self.history.on_note(now, pid, note);
-        }
+impl EnsembleObserver {
+    /// The counts and the leader a note updates.
+    fn count_note(&mut self, now: Time, pid: ProcessId, note: &Note) {
         match note {
             Note::Repl(Event::Established { epoch }) => {
                 if let Some(since) = self.leaderless_since.take() {
@@ -363,6 +359,19 @@ impl Observer<Node> for EnsembleObserver {
             Note::Repl(Event::Truncated { .. }) => self.stats.truncations += 1,
             Note::Repl(Event::Reset { upto, .. }) if upto.0 > 0 => self.stats.snapshots_loaded += 1,
             _ => {}
+        }
+    }
+}
+
+impl Observer<Node> for EnsembleObserver {
+    fn on_note(&mut self, now: Time, pid: ProcessId, note: Note) -> Result<(), Violation> {
+        if let Some(ev) = zabmon::event(&note) {
+            self.monitors.on_note(now, pid, &ev).map_err(violation)?;
+            self.count_note(now, pid, &note);
+        } else {
+            // The history and the counts are apart: the order of the two is free.
+            self.count_note(now, pid, &note);
+            self.history.take_note(now, pid, note);
         }
         Ok(())
     }

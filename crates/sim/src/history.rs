@@ -15,7 +15,7 @@ use proto::history::{
     LeaderRecord, LockEnd, LockRecord, MemberEnd, MemberRecord, MemberStep, OpRecord, Outcome,
     QueueRecord, ResourceRecord, TaskEnd, TaskRecord, TaskWriteRecord, ViewRecord,
 };
-use proto::zk::SessionId;
+use proto::zk::{Op, OpResult, SessionId};
 use proto::{ProcessId, Time, Zxid};
 use zkserver::Note;
 
@@ -25,8 +25,9 @@ pub const HISTORY_EVENTS_MAX: usize = 2_000_000;
 #[derive(Debug, Default)]
 pub struct HistoryRecorder {
     events: Vec<Event>,
-    /// Invoked, not yet completed: (process, call) → record so far.
-    pending: BTreeMap<(ProcessId, u64), OpRecord>,
+    /// Invoked, not yet completed: (process, call) → record so far (boxed: the map moves
+    /// a pointer, not a record, as it rebalances).
+    pending: BTreeMap<(ProcessId, u64), Box<OpRecord>>,
     expiries: BTreeSet<Zxid>,
     /// Committed client writes by (session, xid), from the leaders' notes, kept only while
     /// they may still name the zxid of an `info` write: an entry is dropped when its write
@@ -50,7 +51,38 @@ pub struct HistoryRecorder {
     pub dropped: u64,
 }
 
+/// Events a history reserves room for at the start (a recipe run records a few thousand),
+/// so that the event vector is not copied as it grows.
+const HISTORY_EVENTS_RESERVED: usize = 4096;
+
 impl HistoryRecorder {
+    pub fn new() -> HistoryRecorder {
+        HistoryRecorder {
+            events: Vec::with_capacity(HISTORY_EVENTS_RESERVED),
+            ..HistoryRecorder::default()
+        }
+    }
+
+    /// [`HistoryRecorder::on_note`] of a note given up by its caller: an operation's
+    /// invocation and completion move its op and result into the history, uncopied.
+    pub fn take_note(&mut self, now: Time, pid: ProcessId, note: Note) {
+        let Note::Client(c) = note else {
+            return self.on_note(now, pid, &note);
+        };
+        match *c {
+            ClientNote::Invoke {
+                call,
+                session,
+                xid,
+                op,
+            } => self.on_invoke(now, pid, call, session, xid, op),
+            ClientNote::Complete { call, result, zxid } => {
+                self.on_complete(now, pid, call, result, zxid)
+            }
+            other => self.on_client(now, pid, &other),
+        }
+    }
+
     pub fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) {
         match note {
             Note::Client(c) => self.on_client(now, pid, c),
@@ -78,7 +110,7 @@ impl HistoryRecorder {
             .map(|(k, _)| *k)
             .collect();
         for k in calls {
-            self.crashed.push(self.pending.remove(&k).expect("listed"));
+            self.crashed.push(*self.pending.remove(&k).expect("listed"));
         }
         let holds: Vec<(ProcessId, SessionId, u64)> = self
             .lock_pending
@@ -258,35 +290,9 @@ impl HistoryRecorder {
                 session,
                 xid,
                 op,
-            } => {
-                let record = OpRecord {
-                    process: pid,
-                    session: *session,
-                    xid: *xid,
-                    op: op.clone(),
-                    invoke_ns: now.ns(),
-                    complete_ns: None,
-                    outcome: Outcome::Info,
-                    result: None,
-                    zxid: None,
-                };
-                let previous = self.pending.insert((pid, *call), record);
-                assert!(previous.is_none(), "{pid} invoked call {call} twice");
-            }
+            } => self.on_invoke(now, pid, *call, *session, *xid, op.clone()),
             ClientNote::Complete { call, result, zxid } => {
-                let mut record = self
-                    .pending
-                    .remove(&(pid, *call))
-                    .unwrap_or_else(|| panic!("{pid} completed call {call} never invoked"));
-                record.complete_ns = Some(now.ns());
-                record.outcome = Outcome::of(result, *zxid);
-                record.result = Some(result.clone());
-                record.zxid = *zxid;
-                if zxid.is_some() {
-                    // The write knows its zxid: `fill_zxid` will never look it up.
-                    self.applied.remove(&(record.session, record.xid));
-                }
-                self.push(Event::Op(record));
+                self.on_complete(now, pid, *call, result.clone(), *zxid)
             }
             ClientNote::Watch { session, watch } => self.push(Event::Watch {
                 process: pid,
@@ -525,6 +531,53 @@ impl HistoryRecorder {
         }
     }
 
+    fn on_invoke(
+        &mut self,
+        now: Time,
+        pid: ProcessId,
+        call: u64,
+        session: SessionId,
+        xid: u64,
+        op: Op,
+    ) {
+        let record = OpRecord {
+            process: pid,
+            session,
+            xid,
+            op,
+            invoke_ns: now.ns(),
+            complete_ns: None,
+            outcome: Outcome::Info,
+            result: None,
+            zxid: None,
+        };
+        let previous = self.pending.insert((pid, call), Box::new(record));
+        assert!(previous.is_none(), "{pid} invoked call {call} twice");
+    }
+
+    fn on_complete(
+        &mut self,
+        now: Time,
+        pid: ProcessId,
+        call: u64,
+        result: OpResult,
+        zxid: Option<Zxid>,
+    ) {
+        let mut record = self
+            .pending
+            .remove(&(pid, call))
+            .unwrap_or_else(|| panic!("{pid} completed call {call} never invoked"));
+        record.complete_ns = Some(now.ns());
+        record.outcome = Outcome::of(&result, zxid);
+        record.result = Some(result);
+        record.zxid = zxid;
+        if zxid.is_some() {
+            // The write knows its zxid: `fill_zxid` will never look it up.
+            self.applied.remove(&(record.session, record.xid));
+        }
+        self.push(Event::Op(*record));
+    }
+
     fn push(&mut self, e: Event) {
         if self.events.len() >= HISTORY_EVENTS_MAX {
             self.dropped += 1;
@@ -543,7 +596,10 @@ impl HistoryRecorder {
                 fill_zxid(&applied, r);
             }
         }
-        let mut open: Vec<OpRecord> = std::mem::take(&mut self.pending).into_values().collect();
+        let mut open: Vec<OpRecord> = std::mem::take(&mut self.pending)
+            .into_values()
+            .map(|r| *r)
+            .collect();
         open.append(&mut self.crashed);
         for r in &mut open {
             fill_zxid(&applied, r);

@@ -47,15 +47,22 @@ pub struct ResourceWrite {
 impl ResourceWrite {
     /// The write as the request a holder sends (`xid` numbers the holder's writes).
     pub fn to_msg(&self, xid: u64) -> Msg {
-        let token = self
-            .token
-            .map_or_else(|| "-".to_string(), |t| format!("{t:x}"));
-        let mut data = format!(
-            "s={:x} h={} n={} t={token}",
-            self.session.0, self.hold, self.n
-        );
+        // "s={session:x} h={hold} n={n} t={token:x or -}[ k={task}]"
+        use proto::text::{push_decimal, push_hex};
+        let mut data = String::from("s=");
+        push_hex(&mut data, self.session.0);
+        data.push_str(" h=");
+        push_decimal(&mut data, self.hold);
+        data.push_str(" n=");
+        push_decimal(&mut data, self.n);
+        data.push_str(" t=");
+        match self.token {
+            Some(t) => push_hex(&mut data, t),
+            None => data.push('-'),
+        }
         if let Some(task) = self.task {
-            data += &format!(" k={task}");
+            data.push_str(" k=");
+            push_decimal(&mut data, task);
         }
         Msg::from_client(ClientMsg::Request {
             conn: 0,

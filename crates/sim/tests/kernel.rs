@@ -291,8 +291,8 @@ impl Observer<Actor> for Recorder {
     fn leads(&self, pid: ProcessId, procs: &dyn Procs<Actor>) -> bool {
         procs.get(pid).is_some_and(|a| a.leader)
     }
-    fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) -> Result<(), Violation> {
-        self.notes.push((now, pid, note.clone()));
+    fn on_note(&mut self, now: Time, pid: ProcessId, note: Note) -> Result<(), Violation> {
+        self.notes.push((now, pid, note));
         Ok(())
     }
     fn liveness(&mut self, now: Time, _procs: &dyn Procs<Actor>) -> Progress {
@@ -1399,8 +1399,8 @@ impl Observer<Actor> for Safety {
     fn leads(&self, pid: ProcessId, procs: &dyn Procs<Actor>) -> bool {
         procs.get(pid).is_some_and(|a| a.leader)
     }
-    fn on_note(&mut self, now: Time, pid: ProcessId, note: &Note) -> Result<(), Violation> {
-        match note {
+    fn on_note(&mut self, now: Time, pid: ProcessId, note: Note) -> Result<(), Violation> {
+        match &note {
             Note::Got { seq, .. } if Some(*seq) == self.bad_seq => {
                 self.seen_at = Some(now);
                 Err(Violation {

@@ -126,14 +126,21 @@ pub struct Barrier {
 
 /// The participant nodes of a listing: `ready` left out, sorted by name.
 pub fn participants(children: &[String]) -> Vec<&str> {
-    let mut names: Vec<&str> = children
-        .iter()
-        .map(String::as_str)
-        .filter(|n| *n != READY)
-        .take(CHILDREN_MAX)
-        .collect();
+    participants_of(children.iter().map(String::as_str)).0
+}
+
+/// [`participants`] of borrowed names, and how many names were listed in all.
+pub fn participants_of<'a>(children: impl Iterator<Item = &'a str>) -> (Vec<&'a str>, usize) {
+    let mut listed = 0;
+    let mut names: Vec<&str> = Vec::new();
+    for name in children {
+        listed += 1;
+        if name != READY && names.len() < CHILDREN_MAX {
+            names.push(name);
+        }
+    }
     names.sort_unstable();
-    names
+    (names, listed)
 }
 
 impl Barrier {
@@ -166,7 +173,9 @@ impl Barrier {
 
     /// The current round's barrier node.
     pub fn barrier_path(&self) -> String {
-        format!("{}/{ROUND_PREFIX}{}", self.root, self.round)
+        let mut path = proto::text::concat(&[&self.root, "/", ROUND_PREFIX]);
+        proto::text::push_decimal(&mut path, self.round);
+        path
     }
 
     /// Between rounds: [`Barrier::enter`] may be called.
@@ -294,7 +303,9 @@ impl Barrier {
     }
 
     fn path(&self, name: &str) -> String {
-        format!("{}/{name}", self.barrier_path())
+        let mut path = self.barrier_path();
+        path.extend(["/", name]);
+        path
     }
 
     fn persistent(path: String) -> Op {

@@ -72,7 +72,9 @@ pub fn sequence_of(name: &str) -> Option<u64> {
 }
 
 fn encode(prefix: &str, n: u64) -> Vec<u8> {
-    format!("{prefix}{n}").into_bytes()
+    let mut s = prefix.to_string();
+    proto::text::push_decimal(&mut s, n);
+    s.into_bytes()
 }
 
 /// What a publisher or subscriber learned, for the history.
@@ -93,7 +95,7 @@ pub enum ConfigEvent {
 }
 
 fn parent_child(parent: &str, name: &str) -> String {
-    format!("{parent}/{name}")
+    proto::text::concat(&[parent, "/", name])
 }
 
 fn check_path(path: &str) {

@@ -110,7 +110,7 @@ impl Member {
 
     /// Our node's path.
     pub fn path(&self) -> String {
-        format!("{}/{}", self.group, self.name)
+        proto::text::concat(&[&self.group, "/", &self.name])
     }
 
     /// Not a member and not joining or leaving: [`Member::join`] may be called.
@@ -443,7 +443,7 @@ impl Observer {
                 watch: true,
             },
             ObserverOp::Read(i) => Op::GetData {
-                path: format!("{}/{}", self.group, self.names[*i]),
+                path: proto::text::concat(&[&self.group, "/", &self.names[*i]]),
                 watch: false,
             },
         };

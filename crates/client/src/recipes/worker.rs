@@ -198,7 +198,7 @@ impl Worker {
 
     fn assignment(&self, task: u64) -> String {
         let name = self.name.as_deref().expect("named");
-        format!("{ASSIGN}/{name}/{}", task_name(task))
+        proto::text::concat(&[ASSIGN, "/", name, "/", &task_name(task)])
     }
 
     /// The session is connected: a new session starts the worker over under a new name.
@@ -278,17 +278,17 @@ impl Worker {
                 mode: CreateMode::Persistent,
             },
             Step::MakeDir => Op::Create {
-                path: format!("{ASSIGN}/{name}"),
+                path: proto::text::concat(&[ASSIGN, "/", &name]),
                 data: Vec::new(),
                 mode: CreateMode::Persistent,
             },
             Step::Register => Op::Create {
-                path: format!("{WORKERS}/{name}"),
+                path: proto::text::concat(&[WORKERS, "/", &name]),
                 data: Vec::new(),
                 mode: CreateMode::Ephemeral,
             },
             Step::List => Op::GetChildren {
-                path: format!("{ASSIGN}/{name}"),
+                path: proto::text::concat(&[ASSIGN, "/", &name]),
                 watch: true,
             },
             Step::Read | Step::ReadEpoch => Op::GetData {

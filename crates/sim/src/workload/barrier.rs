@@ -8,7 +8,7 @@
 use super::{ClientProcess, Stuck, Workload, World};
 use crate::barrierproc::{BarrierClientConfig, BarrierWorker};
 use crate::scenario::{BarrierWorkload, BugName, Scenario, WorkloadConfig};
-use client::recipes::barrier::{READY, ROUND_PREFIX, participants};
+use client::recipes::barrier::{READY, ROUND_PREFIX, participants_of};
 use kernel::observe::Violation;
 use proto::history::Event;
 use proto::{NS_PER_MS, ProcessId};
@@ -106,20 +106,22 @@ impl Workload for Barrier {
         let (Some(leader), Some(tree)) = (world.leader, tree) else {
             return; // the ensemble reports a missing leader
         };
-        let Some(rounds) = tree.children(BARRIER_PATH) else {
+        let Some(rounds) = tree.child_names(BARRIER_PATH) else {
             return;
         };
+        let mut path = String::new();
         for round in rounds {
-            let path = format!("{BARRIER_PATH}/{round}");
-            let children = tree.children(&path).unwrap_or_default();
-            let left = participants(&children);
+            path.clear();
+            path.extend([BARRIER_PATH, "/", round]);
+            let children = tree.child_names(&path).into_iter().flatten();
+            let (left, listed) = participants_of(children);
             if !left.is_empty() {
                 let names = left.join(", ");
                 stuck.push(leader, || {
                     format!("participant nodes left under {path}: {names}")
                 });
             }
-            assert!(children.len() <= left.len() + 1, "only {READY} besides");
+            assert!(listed <= left.len() + 1, "only {READY} besides");
         }
     }
 

@@ -117,29 +117,29 @@ impl Workload for Members {
         let Some(tree) = world.leader_tree() else {
             return; // the ensemble reports a missing leader
         };
-        let group: Vec<ViewEntry> = tree
-            .children(GROUP_PATH)
-            .unwrap_or_default()
+        // The group as (name, data) borrowed from the tree.
+        let mut path = String::new();
+        let group: Vec<(&str, &[u8])> = tree
+            .child_names(GROUP_PATH)
             .into_iter()
+            .flatten()
             .map(|name| {
-                let path = format!("{GROUP_PATH}/{name}");
-                let data = tree.data(&path).expect("a listed child");
-                ViewEntry {
-                    name,
-                    data: String::from_utf8_lossy(data).into_owned(),
-                }
+                path.clear();
+                path.extend([GROUP_PATH, "/", name]);
+                (name, tree.data(&path).expect("a listed child"))
             })
             .collect();
         assert!(
-            group.windows(2).all(|w| w[0].name < w[1].name),
+            group.windows(2).all(|w| w[0].0 < w[1].0),
             "children sorted by name"
         );
         for &c in observers {
             let Some(w) = world.client::<ObserverWorker>(c) else {
                 continue;
             };
-            if w.settled_view() != Some(group.as_slice()) {
+            if !w.settled_view().is_some_and(|v| same_view(v, &group)) {
                 stuck.push(c, || {
+                    let group = owned_view(&group);
                     let show = |v: &[ViewEntry]| {
                         v.iter()
                             .map(|e| format!("{}=\"{}\"", e.name, e.data))
@@ -198,4 +198,30 @@ impl Workload for Members {
             detail: f.render(history),
         })
     }
+}
+
+/// The group's entries as a view: names, and data read as UTF-8 (lossily).
+fn owned_view(group: &[(&str, &[u8])]) -> Vec<ViewEntry> {
+    group
+        .iter()
+        .map(|&(name, data)| ViewEntry {
+            name: name.to_string(),
+            data: String::from_utf8_lossy(data).into_owned(),
+        })
+        .collect()
+}
+
+/// `view == owned_view(group)`, without building the owned view.
+fn same_view(view: &[ViewEntry], group: &[(&str, &[u8])]) -> bool {
+    view.len() == group.len()
+        && view
+            .iter()
+            .zip(group)
+            .all(|(e, &(name, data))| e.name == name && same_data(&e.data, data))
+}
+
+/// `seen == String::from_utf8_lossy(data)`: equal bytes are equal text (`seen` is UTF-8);
+/// otherwise only the lossy reading can tell.
+fn same_data(seen: &str, data: &[u8]) -> bool {
+    seen.as_bytes() == data || seen == String::from_utf8_lossy(data)
 }
