@@ -258,8 +258,11 @@ impl Generator {
         let to = (from + 1 + self.rng.below(SERVERS as u64 - 1) as usize) % SERVERS;
         let seen = self.sessions[s].last_seen;
         let needed = self.log.partition_point(|t| t.header.zxid <= seen);
-        self.sessions[s].server = to;
+        // The new server catches up before the session attaches (ZooKeeper refuses a client
+        // that has seen more than the server): applying what the session has seen must not
+        // fire its watches there again.
         self.catch_up(to, needed);
+        self.sessions[s].server = to;
         let tree = &self.servers[to].tree;
         let applied = tree.last_zxid();
         let w = std::mem::take(&mut self.sessions[s].watches);
