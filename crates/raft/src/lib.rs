@@ -18,6 +18,7 @@
 //! - `election` — terms, candidacy, RequestVote and its answers.
 //! - `leader`   — replication, commit, heartbeats and ReadIndex on the leader.
 //! - `follower` — AppendEntries, commit learning and follower reads.
+//! - `inspect`  — `replication::Inspect` for [`Raft`].
 //! - `engine`   — [`Raft`]: dispatch, roles and status, delivery, the engine interface.
 
 mod config;
@@ -25,6 +26,7 @@ mod disk;
 mod election;
 mod engine;
 mod follower;
+mod inspect;
 mod leader;
 mod log;
 mod msg;

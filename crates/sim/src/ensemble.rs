@@ -5,7 +5,7 @@
 
 use crate::history::HistoryRecorder;
 use crate::node::Node;
-use crate::scenario::{BugName, Scenario, ZabConfig};
+use crate::scenario::{BugName, Protocol, Scenario, ZabConfig};
 use crate::workload::{self, Stuck, Workload, World};
 use crate::zabmon::{self, ZabLog};
 use check::monitor::{MonitorViolation, Monitors, ProtocolEvent};
@@ -96,8 +96,10 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::Zk3911 => b.zk_3911 = true,
             BugName::Zk2355 => b.zk_2355 = true,
             BugName::Zk1366 => b.zk_1366 = true,
-            // Recipe bugs, not the server's.
-            BugName::QueueDeleteFirst
+            // Raft's (see `raft_bugs_of`) and the recipes' bugs, not ZAB's.
+            BugName::RaftFigure8
+            | BugName::RaftNoVotePersist
+            | BugName::QueueDeleteFirst
             | BugName::LockNoGuid
             | BugName::Curator498
             | BugName::Curator696
@@ -106,6 +108,32 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
         }
     }
     b
+}
+
+/// Raft's planted bugs among `names` (the rest are ZAB's or the recipes').
+pub fn raft_bugs_of(names: &[BugName]) -> raft::Bugs {
+    raft::Bugs {
+        figure8: names.contains(&BugName::RaftFigure8),
+        no_vote_persist: names.contains(&BugName::RaftNoVotePersist),
+    }
+}
+
+/// Raft's timing from the `[zab]` section's ZooKeeper settings: a heartbeat every half
+/// tick and an election timeout of `sync_limit_ticks` ticks (ZooKeeper's follower
+/// timeout), which the defaults make Raft's usual 100 ms and 1 s.
+fn raft_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> raft::Config {
+    assert!(
+        layout.observers.is_empty(),
+        "observers on raft (refused at load)"
+    );
+    let mut c = raft::Config::new(me, layout.voters.clone());
+    c.heartbeat_ms = (z.tick_ms / 2).max(1);
+    c.election_timeout_ms = z
+        .tick_ms
+        .saturating_mul(z.sync_limit_ticks)
+        .max(2 * c.heartbeat_ms);
+    c.bugs = raft_bugs_of(&z.bugs);
+    c
 }
 
 fn server_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> Config {
@@ -121,23 +149,29 @@ fn server_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> Config {
     c
 }
 
-/// Builds the servers of an ensemble scenario (first boot and restarts) by process id.
+/// Builds the servers of an ensemble scenario (first boot and restarts) by process id, on
+/// the scenario's protocol.
 pub fn server_factory(s: &Scenario) -> impl FnMut(ProcessId) -> Node + use<> {
     let layout = Layout::of(s);
     let zab = s.zab.clone();
+    let protocol = s.cluster.protocol();
     move |pid| {
-        let c = server_config(&zab, pid, &layout);
-        c.validate();
-        let servers: Vec<ProcessId> = layout
-            .voters
-            .iter()
-            .chain(&layout.observers)
-            .copied()
-            .collect();
+        let servers: Vec<ProcessId> = layout.servers().collect();
         let mut sc = zkserver::Config::new(pid, servers);
-        sc.tick_ms = c.tick_ms;
-        sc.wall_clock_timeouts = c.bugs.zk_1366;
-        Node::Server(Box::new(zkserver::Server::new(sc, zab::Zab::new(c))))
+        sc.tick_ms = zab.tick_ms;
+        match protocol {
+            Protocol::Zab => {
+                let c = server_config(&zab, pid, &layout);
+                c.validate();
+                sc.wall_clock_timeouts = c.bugs.zk_1366;
+                Node::Zab(Box::new(zkserver::Server::new(sc, zab::Zab::new(c))))
+            }
+            Protocol::Raft => {
+                let c = raft_config(&zab, pid, &layout);
+                c.validate();
+                Node::Raft(Box::new(zkserver::Server::new(sc, raft::Raft::new(c))))
+            }
+        }
     }
 }
 
