@@ -433,6 +433,8 @@ mod tests {
         assert_eq!(Msg::KINDS[rv.kind()], "REQUEST_VOTE");
         let app: Msg = RaftWire::App {
             term: 1,
+            link: 1,
+            seq: 1,
             msg: PeerMsg::revalidate(proto::zk::SessionId(7), ProcessId(9), 1),
         }
         .into();
