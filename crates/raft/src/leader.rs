@@ -472,12 +472,17 @@ impl<A: App> Raft<A> {
             .is_some_and(|p| self.now.since_ns(p.last_heard) < self.cfg.election_timeout_ns())
     }
 
-    /// Whether `peer` is reachable and holds this established leader's no-op.
+    /// Whether `peer` serves under this established leader: it is reachable and has
+    /// talked to this leader on its link. A follower sends the application's messages only
+    /// while it serves (it knows this term's no-op committed), so one that arrived says so;
+    /// the leader's own count of the peer's durable match may lag behind it (a slow fsync),
+    /// and a write forwarded meanwhile must not be dropped: the follower would wait for it
+    /// forever (default.toml seed 42 on raft).
     pub(crate) fn leader_peer_serving(&self, peer: ProcessId) -> bool {
         let Role::Leader(l) = &self.role else {
             return false;
         };
-        l.established && self.peer_reachable(peer) && l.peers[&peer].matched >= l.noop_index
+        l.established && self.peer_reachable(peer) && l.peers[&peer].link.id != 0
     }
 
     pub(crate) fn check_leader_invariants(&self, l: &LeaderState<A>) {
