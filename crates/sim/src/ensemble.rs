@@ -215,6 +215,9 @@ pub struct EnsembleObserver {
     leaderless_since: Option<Time>,
     /// When the liveness phase's checks began (the heal).
     liveness_from: Option<Time>,
+    /// Whether a server can be stranded by a newer accepted epoch (ZAB's behaviour; a Raft
+    /// server of a newer term forces a new election instead, so it is never excused).
+    strands: bool,
 }
 
 impl EnsembleObserver {
@@ -229,7 +232,14 @@ impl EnsembleObserver {
             leader: None,
             leaderless_since: Some(Time::ZERO),
             liveness_from: None,
+            strands: true,
         }
+    }
+
+    /// The observer of a run on `protocol` (see `strands`).
+    pub fn on(mut self, protocol: Protocol) -> EnsembleObserver {
+        self.strands = protocol == Protocol::Zab;
+        self
     }
 
     fn lose_leader(&mut self, now: Time) {
@@ -268,7 +278,8 @@ impl EnsembleObserver {
                 let serving = leader.is_some()
                     && s.engine().phase() == Phase::Broadcast
                     && (s.engine().leader() == leader || Some(pid) == leader);
-                let stranded = leader_epoch.is_some_and(|e| s.engine().accepted_epoch() > e);
+                let stranded =
+                    self.strands && leader_epoch.is_some_and(|e| s.engine().accepted_epoch() > e);
                 let why = (!serving).then(|| {
                     format!(
                         "{:?}/{:?} following {:?}",
@@ -468,7 +479,8 @@ pub fn run_traced(
     trace: Option<Box<dyn kernel::tracelog::TraceSink>>,
 ) -> EnsembleRun {
     let workloads = workload::of(s, &server_ids(s));
-    let mut observer = EnsembleObserver::new(Layout::with(s, &workloads), workloads);
+    let mut observer =
+        EnsembleObserver::new(Layout::with(s, &workloads), workloads).on(s.cluster.protocol());
     let namer = crate::notetext::zab_note_text;
     let mut outcome = run_traced_kernel(kernel, factory(s), &mut observer, trace, namer);
     let stats = observer.stats;
