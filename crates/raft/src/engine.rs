@@ -20,6 +20,7 @@ use replication::{
 use crate::config::{Config, READS_MAX, TIMER_ELECTION, TIMER_HEARTBEAT};
 use crate::disk::{Disk, Waiter};
 use crate::leader::LeaderState;
+use crate::link::Link;
 use crate::log::{LogEntry, RaftLog, epoch_of};
 use crate::msg::Wire;
 use crate::record::{Record, recover};
@@ -70,6 +71,11 @@ pub struct Raft<A: App> {
     pub(crate) follower_reads: VecDeque<(u64, A::Msg)>,
     /// Follower: the leader's heartbeat round it last sent a ping for.
     pub(crate) pinged_seq: u64,
+    /// This incarnation's link id (its monotonic clock at start, so later incarnations'
+    /// are larger; 0 before start).
+    pub(crate) link_id: u64,
+    /// Follower: the link to the leader it follows (`crate::link`).
+    pub(crate) up: Link<A>,
 }
 
 impl<A: App> Raft<A> {
@@ -93,6 +99,8 @@ impl<A: App> Raft<A> {
             now: Time::ZERO,
             follower_reads: VecDeque::new(),
             pinged_seq: 0,
+            link_id: 0,
+            up: Link::new(0),
         }
     }
 
@@ -147,6 +155,7 @@ impl<A: App> Raft<A> {
         }
         self.role = Role::Follower { leader };
         self.pinged_seq = 0;
+        self.up = Link::new(self.link_id);
         if let Some(leader) = leader {
             out.note(Event::ElectionDone {
                 leader,
@@ -423,6 +432,8 @@ impl<A: App> Engine<A> for Raft<A> {
         self.started = true;
         self.now = ctx.mono;
         self.disk = Disk::new(ctx.rng.next_u64() >> 1);
+        self.link_id = ctx.mono.0 + 1;
+        self.up = Link::new(self.link_id);
         // A torn tail record is unreadable: `records` holds only the complete ones.
         let _torn_tail_ignored = disk.torn_tail;
         let img = recover(disk.records);
@@ -473,6 +484,8 @@ impl<A: App> Engine<A> for Raft<A> {
                 entries,
                 leader_commit,
                 seq,
+                link,
+                acked,
                 ..
             } => {
                 let ae = crate::follower::Append {
@@ -482,6 +495,8 @@ impl<A: App> Engine<A> for Raft<A> {
                     entries,
                     leader_commit,
                     seq,
+                    link,
+                    acked,
                 };
                 self.on_append_entries(ctx, from, ae, host, out)
             }
@@ -489,18 +504,41 @@ impl<A: App> Engine<A> for Raft<A> {
                 success,
                 match_index,
                 seq,
+                link,
+                acked,
                 ..
-            } => self.on_append_reply(from, term, success, match_index, seq, host, out),
+            } => {
+                let reply = crate::leader::Reply {
+                    success,
+                    match_index,
+                    seq,
+                    link,
+                    acked,
+                };
+                self.on_append_reply(from, term, reply, host, out)
+            }
             Wire::Ping { payload, .. } if term == self.term && self.is_leader() => {
                 host.command(Command::Heartbeat { from, payload }, out)
             }
-            Wire::ReadIndex { token, .. } if term == self.term && self.is_leader() => {
-                self.leader_read(from, token, host, out);
+            Wire::ReadIndex {
+                link, seq, token, ..
+            } if term == self.term && self.is_leader() => {
+                if self.leader_take(from, link, seq) {
+                    self.leader_read(from, token, host, out);
+                }
             }
-            Wire::ReadDone { index, token, .. } => {
-                self.on_read_done(from, term, index, token, host, out)
+            Wire::ReadDone {
+                link,
+                seq,
+                index,
+                token,
+                ..
+            } => {
+                if self.follower_take(from, term, link, seq) {
+                    self.on_read_done(index, token, host, out)
+                }
             }
-            Wire::App { msg, .. } => self.on_app(from, term, msg, host, out),
+            Wire::App { link, seq, msg, .. } => self.on_app(from, term, link, seq, msg, host, out),
             Wire::Ping { .. } | Wire::ReadIndex { .. } => {}
         }
         self.check_invariants();
@@ -576,13 +614,14 @@ impl<A: App> Engine<A> for Raft<A> {
         let asked = match &self.role {
             Role::Leader(_) => self.leader_read(self.cfg.me, token, host, out),
             Role::Follower { leader: Some(l) } if self.serving() => {
-                out.send(
-                    *l,
-                    Wire::ReadIndex {
-                        term: self.term,
-                        token,
-                    },
-                );
+                let (l, term) = (*l, self.term);
+                let msg = self.up.push(self.now, |link, seq| Wire::ReadIndex {
+                    term,
+                    link,
+                    seq,
+                    token,
+                });
+                out.send(l, msg);
                 true
             }
             _ => false,
@@ -594,13 +633,14 @@ impl<A: App> Engine<A> for Raft<A> {
     fn send_to_leader(&mut self, msg: A::Msg, out: &mut Out<A>) -> bool {
         match &self.role {
             Role::Follower { leader: Some(l) } if self.serving() => {
-                out.send(
-                    *l,
-                    Wire::App {
-                        term: self.term,
-                        msg,
-                    },
-                );
+                let (l, term) = (*l, self.term);
+                let msg = self.up.push(self.now, |link, seq| Wire::App {
+                    term,
+                    link,
+                    seq,
+                    msg,
+                });
+                out.send(l, msg);
                 true
             }
             _ => false,
@@ -611,14 +651,16 @@ impl<A: App> Engine<A> for Raft<A> {
         if !self.peer_reachable(to) {
             return false;
         }
-        out.send(
+        self.leader_send_linked(
             to,
-            Wire::App {
-                term: self.term,
+            |term, link, seq| Wire::App {
+                term,
+                link,
+                seq,
                 msg,
             },
-        );
-        true
+            out,
+        )
     }
 
     fn peer_serving(&self, peer: ProcessId) -> bool {

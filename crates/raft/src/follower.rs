@@ -26,6 +26,9 @@ pub(crate) struct Append<A: App> {
     pub(crate) entries: Vec<Slot<A>>,
     pub(crate) leader_commit: u64,
     pub(crate) seq: u64,
+    /// The leader's view of this follower's link: its id and what it took.
+    pub(crate) link: u64,
+    pub(crate) acked: u64,
 }
 
 impl<A: App> Raft<A> {
@@ -45,6 +48,7 @@ impl<A: App> Raft<A> {
             return;
         }
         self.reset_election_timer(ctx, out);
+        self.resend_up(from, ae.link, ae.acked, out);
         if ae.seq > self.pinged_seq {
             self.pinged_seq = ae.seq;
             let payload = host.heartbeat();
@@ -79,8 +83,34 @@ impl<A: App> Raft<A> {
             success: false,
             match_index: hint,
             seq,
+            link: self.link_id,
+            acked: self.up.received,
         };
         out.send(to, refuse);
+    }
+
+    /// The leader took this follower's link messages through `acked` (if the link is this
+    /// incarnation's): drop those, send again what stayed unacknowledged for a heartbeat.
+    fn resend_up(&mut self, leader: ProcessId, link: u64, acked: u64, out: &mut Out<A>) {
+        if link == self.link_id {
+            self.up.ack(acked);
+        }
+        for m in self.up.due(self.now, self.cfg.heartbeat_ns()) {
+            out.send(leader, m);
+        }
+    }
+
+    /// The leader's message on this follower's link: whether it is the next in order from
+    /// the leader followed in `term` (taken if so).
+    pub(crate) fn follower_take(
+        &mut self,
+        from: ProcessId,
+        term: u64,
+        link: u64,
+        seq: u64,
+    ) -> bool {
+        let following = matches!(self.role, Role::Follower { leader: Some(l) } if l == from);
+        following && term == self.term && link == self.link_id && self.up.take(seq)
     }
 
     /// `from` leads this term: follow it. False if this server already knows another
@@ -174,22 +204,22 @@ impl<A: App> Raft<A> {
             success: true,
             match_index,
             seq,
+            link: self.link_id,
+            acked: self.up.received,
         };
         out.send(leader, ack);
     }
 
-    /// The leader answered a barrier: it completes once `index` is applied here.
+    /// The leader answered a barrier (taken in order from the leader followed): it
+    /// completes once `index` is applied here.
     pub(crate) fn on_read_done(
         &mut self,
-        from: ProcessId,
-        term: u64,
         index: u64,
         token: A::Msg,
         host: &mut Host<'_, A>,
         out: &mut Out<A>,
     ) {
-        let following = matches!(self.role, Role::Follower { leader: Some(l) } if l == from);
-        if term != self.term || !following || self.follower_reads.len() >= READS_MAX {
+        if self.follower_reads.len() >= READS_MAX {
             return;
         }
         self.follower_reads.push_back((index, token));
@@ -209,22 +239,23 @@ impl<A: App> Raft<A> {
         self.follower_reads = waiting;
     }
 
-    /// The application's message: to a leader from a follower of its term, to a follower
-    /// from its leader.
+    /// The application's message, taken in order on its link: to a leader from a follower
+    /// of its term, to a follower from its leader.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn on_app(
         &mut self,
         from: ProcessId,
         term: u64,
+        link: u64,
+        seq: u64,
         msg: A::Msg,
         host: &mut Host<'_, A>,
         out: &mut Out<A>,
     ) {
-        let ok = term == self.term
-            && match self.role {
-                Role::Leader(_) => true,
-                Role::Follower { leader: Some(l) } => l == from,
-                _ => false,
-            };
+        let ok = match self.role {
+            Role::Leader(_) => term == self.term && self.leader_take(from, link, seq),
+            _ => self.follower_take(from, term, link, seq),
+        };
         if ok {
             host.command(Command::Message { from, msg }, out);
         }

@@ -19,13 +19,14 @@ use replication::{App, Command, Entry, Event};
 use crate::config::{OUTSTANDING_PROPOSALS_MAX, READS_MAX, TIMER_ELECTION, TIMER_HEARTBEAT};
 use crate::disk::Waiter;
 use crate::engine::{Host, Out, Raft, Role};
+use crate::link::Link;
 use crate::log::{LogEntry, Slot, epoch_of};
 use crate::msg::Wire;
 use crate::record::Record;
 
 /// What the leader knows of one follower.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Progress {
+pub(crate) struct Progress<A: App> {
     /// The next index to send.
     pub(crate) next: u64,
     /// The follower's log matches this leader's durably through here.
@@ -33,6 +34,17 @@ pub(crate) struct Progress {
     /// The latest heartbeat round it answered.
     pub(crate) acked_seq: u64,
     pub(crate) last_heard: Time,
+    /// The link to the follower's latest incarnation heard (`crate::link`).
+    pub(crate) link: Link<A>,
+}
+
+/// An AppendReply as received.
+pub(crate) struct Reply {
+    pub(crate) success: bool,
+    pub(crate) match_index: u64,
+    pub(crate) seq: u64,
+    pub(crate) link: u64,
+    pub(crate) acked: u64,
 }
 
 /// A pending barrier: answered once heartbeat round `seq` is confirmed by a quorum and,
@@ -42,6 +54,8 @@ pub(crate) struct Read<A: App> {
     index: u64,
     seq: u64,
     requester: ProcessId,
+    /// The requester's link when it asked (0: this server's own read).
+    link: u64,
     token: A::Msg,
 }
 
@@ -51,7 +65,7 @@ pub(crate) struct LeaderState<A: App> {
     pub(crate) established: bool,
     /// The counter of the last application entry proposed in this term.
     pub(crate) last_counter: u32,
-    pub(crate) peers: BTreeMap<ProcessId, Progress>,
+    pub(crate) peers: BTreeMap<ProcessId, Progress<A>>,
     pub(crate) own_match: u64,
     /// The last heartbeat round sent.
     pub(crate) sent_seq: u64,
@@ -88,6 +102,7 @@ impl<A: App> Raft<A> {
                 matched: 0,
                 acked_seq: 0,
                 last_heard: now,
+                link: Link::new(0),
             };
             (p, progress)
         });
@@ -156,6 +171,8 @@ impl<A: App> Raft<A> {
             entries: self.log.range(prev_index + 1, to).to_vec(),
             leader_commit: commit,
             seq,
+            link: p.link.id,
+            acked: p.link.received,
         };
         p.next = to + 1;
         out.send(peer, msg);
@@ -167,30 +184,79 @@ impl<A: App> Raft<A> {
         }
     }
 
-    /// A new heartbeat round: AppendEntries to every peer.
+    /// A new heartbeat round: AppendEntries to every peer, and again what each peer's link
+    /// left unacknowledged for a heartbeat.
     fn broadcast_round(&mut self, out: &mut Out<A>) {
         self.lead_mut().sent_seq += 1;
         self.replicate_all(out);
+        let (now, after) = (self.now, self.cfg.heartbeat_ns());
+        for (peer, p) in self.lead_mut().peers.iter_mut() {
+            for m in p.link.due(now, after) {
+                out.send(*peer, m);
+            }
+        }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The follower's link is `link`: a newer incarnation's replaces the old one (whose
+    /// unacknowledged messages were for a process that is gone). False for an older one.
+    fn peer_link(p: &mut Progress<A>, link: u64) -> bool {
+        if link > p.link.id {
+            p.link = Link::new(link);
+        }
+        link == p.link.id
+    }
+
+    /// A follower's message on its link: whether it is the next in order (taken if so).
+    pub(crate) fn leader_take(&mut self, from: ProcessId, link: u64, seq: u64) -> bool {
+        let now = self.now;
+        let p = self.lead_mut().peers.get_mut(&from).expect("a peer");
+        p.last_heard = now;
+        Self::peer_link(p, link) && p.link.take(seq)
+    }
+
+    /// Sends `to` the message `make(term, link, seq)` on its link. False when the
+    /// follower's link is not known yet (it has not answered this leader).
+    pub(crate) fn leader_send_linked(
+        &mut self,
+        to: ProcessId,
+        make: impl FnOnce(u64, u64, u64) -> Wire<A>,
+        out: &mut Out<A>,
+    ) -> bool {
+        let (now, term) = (self.now, self.term);
+        let p = self.lead_mut().peers.get_mut(&to).expect("a peer");
+        if p.link.id == 0 {
+            return false;
+        }
+        let msg = p.link.push(now, |link, seq| make(term, link, seq));
+        out.send(to, msg);
+        true
+    }
+
     pub(crate) fn on_append_reply(
         &mut self,
         from: ProcessId,
         term: u64,
-        success: bool,
-        match_index: u64,
-        seq: u64,
+        reply: Reply,
         host: &mut Host<'_, A>,
         out: &mut Out<A>,
     ) {
         if term != self.term || !self.is_leader() {
             return;
         }
+        let Reply {
+            success,
+            match_index,
+            seq,
+            link,
+            acked,
+        } = reply;
         let (now, last) = (self.now, self.log.last_index());
         let p = self.lead_mut().peers.get_mut(&from).expect("a peer");
         p.acked_seq = p.acked_seq.max(seq);
         p.last_heard = now;
+        if Self::peer_link(p, link) {
+            p.link.ack(acked);
+        }
         if success {
             assert!(
                 match_index <= last,
@@ -324,16 +390,21 @@ impl<A: App> Raft<A> {
         host: &mut Host<'_, A>,
         out: &mut Out<A>,
     ) -> bool {
-        let index = self.commit;
+        let (index, me) = (self.commit, self.cfg.me);
         let l = self.lead_mut();
         if !l.established || l.reads.len() >= READS_MAX {
             return false;
         }
         let seq = l.sent_seq + 1;
+        let link = match requester == me {
+            true => 0,
+            false => l.peers[&requester].link.id,
+        };
         l.reads.push_back(Read {
             index,
             seq,
             requester,
+            link,
             token,
         });
         self.answer_reads(host, out);
@@ -355,7 +426,7 @@ impl<A: App> Raft<A> {
         if !self.is_leader() {
             return;
         }
-        let (me, term, applied) = (self.cfg.me, self.term, self.applied);
+        let (me, applied) = (self.cfg.me, self.applied);
         loop {
             let confirmed = self.confirmed_seq();
             let l = self.lead_mut();
@@ -369,13 +440,19 @@ impl<A: App> Raft<A> {
                 let read = l.reads.pop_front().expect("front");
                 if read.requester == me {
                     host.command(Command::BarrierDone(read.token), out);
-                } else {
-                    let done = Wire::ReadDone {
+                } else if l.peers[&read.requester].link.id == read.link {
+                    // (A read of a follower incarnation that is gone is dropped.)
+                    let (index, token) = (read.index, read.token);
+                    let make = |term, link, seq| Wire::ReadDone {
                         term,
-                        index: read.index,
-                        token: read.token,
+                        link,
+                        seq,
+                        index,
+                        token,
                     };
-                    out.send(read.requester, done);
+                    // The requester asked on its link, so the link is known.
+                    let sent = self.leader_send_linked(read.requester, make, out);
+                    assert!(sent, "a read of a follower whose link is unknown");
                 }
             } else if front.seq > l.sent_seq && confirmed >= l.sent_seq {
                 self.broadcast_round(out);
@@ -395,12 +472,17 @@ impl<A: App> Raft<A> {
             .is_some_and(|p| self.now.since_ns(p.last_heard) < self.cfg.election_timeout_ns())
     }
 
-    /// Whether `peer` is reachable and holds this established leader's no-op.
+    /// Whether `peer` serves under this established leader: it is reachable and has
+    /// talked to this leader on its link. A follower sends the application's messages only
+    /// while it serves (it knows this term's no-op committed), so one that arrived says so;
+    /// the leader's own count of the peer's durable match may lag behind it (a slow fsync),
+    /// and a write forwarded meanwhile must not be dropped: the follower would wait for it
+    /// forever (default.toml seed 42 on raft).
     pub(crate) fn leader_peer_serving(&self, peer: ProcessId) -> bool {
         let Role::Leader(l) = &self.role else {
             return false;
         };
-        l.established && self.peer_reachable(peer) && l.peers[&peer].matched >= l.noop_index
+        l.established && self.peer_reachable(peer) && l.peers[&peer].link.id != 0
     }
 
     pub(crate) fn check_leader_invariants(&self, l: &LeaderState<A>) {

@@ -15,9 +15,11 @@
 //! - `msg`      — the wire messages ([`Wire`]) with kinds and sizes.
 //! - `record`   — durable [`Record`]s and recovery from them.
 //! - `disk`     — fsync batching and "run this once durable" waiters.
+//! - `link`     — reliable FIFO leader–follower traffic for the application's messages.
 //! - `election` — terms, candidacy, RequestVote and its answers.
 //! - `leader`   — replication, commit, heartbeats and ReadIndex on the leader.
 //! - `follower` — AppendEntries, commit learning and follower reads.
+//! - `inspect`  — `replication::Inspect` for [`Raft`].
 //! - `engine`   — [`Raft`]: dispatch, roles and status, delivery, the engine interface.
 
 mod config;
@@ -25,7 +27,9 @@ mod disk;
 mod election;
 mod engine;
 mod follower;
+mod inspect;
 mod leader;
+mod link;
 mod log;
 mod msg;
 mod record;
@@ -35,6 +39,7 @@ pub use config::{
     OUTSTANDING_PROPOSALS_MAX, READS_MAX, TIMER_ELECTION, TIMER_HEARTBEAT, VOTERS_MAX,
 };
 pub use engine::{Host, Out, Raft};
+pub use link::LINK_UNACKED_MAX;
 pub use log::{LogEntry, RaftLog, Slot};
 pub use msg::{KINDS, Wire, kind};
 pub use record::{DiskImage, Record, recover};

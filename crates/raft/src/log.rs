@@ -2,13 +2,14 @@
 //! application entry or a leader's no-op). Index 0 is the empty prefix, of term 0.
 //! Invariants: terms never decrease along the log; an application entry of term `t` is at a
 //! zxid of epoch `t`, and application zxids strictly increase along the log; `floors[i]` is
-//! the zxid of the last application entry at or before slot `i + 1`; at most
+//! the zxid of the last application entry at or before slot `i + 1` and `cums[i]` the
+//! cumulative digest (`chain_digest`) of the application entries through it; at most
 //! `LOG_ENTRIES_MAX` slots.
 
 use std::sync::Arc;
 
 use proto::{Epoch, Zxid};
-use replication::{App, Entry};
+use replication::{App, Entry, chain_digest};
 
 use crate::config::LOG_ENTRIES_MAX;
 
@@ -57,6 +58,7 @@ pub fn epoch_of(term: u64) -> Epoch {
 pub struct RaftLog<A: App> {
     slots: Vec<Slot<A>>,
     floors: Vec<Zxid>,
+    cums: Vec<u64>,
 }
 
 impl<A: App> Default for RaftLog<A> {
@@ -64,6 +66,7 @@ impl<A: App> Default for RaftLog<A> {
         RaftLog {
             slots: Vec::new(),
             floors: Vec::new(),
+            cums: Vec::new(),
         }
     }
 }
@@ -114,6 +117,26 @@ impl<A: App> RaftLog<A> {
         self.zxid_floor(self.last_index())
     }
 
+    /// The cumulative digest of the application entries through `index`.
+    fn cum_at(&self, index: u64) -> u64 {
+        match index {
+            0 => 0,
+            i => self.cums[(i - 1) as usize],
+        }
+    }
+
+    /// The cumulative digest of the log through application entry `zxid` (`Some(0)` at
+    /// zxid 0); None if no application entry of the log is at `zxid`.
+    pub fn digest_at(&self, zxid: Zxid) -> Option<u64> {
+        if zxid == Zxid::ZERO {
+            return Some(0);
+        }
+        // Floors never decrease: the first slot whose floor reaches `zxid` is its entry.
+        let i = self.floors.partition_point(|f| *f < zxid);
+        let slot = self.slots.get(i)?;
+        (slot.zxid() == Some(zxid)).then(|| self.cums[i])
+    }
+
     /// Appends a slot at `last_index + 1`.
     pub fn append(&mut self, slot: Slot<A>) {
         assert!(self.slots.len() < LOG_ENTRIES_MAX, "the log is full");
@@ -123,6 +146,11 @@ impl<A: App> RaftLog<A> {
             slot.term,
             self.last_term()
         );
+        let prev_cum = self.cum_at(self.last_index());
+        let cum = match &slot.entry {
+            LogEntry::App(e) => chain_digest(prev_cum, e.zxid(), e.digest()),
+            LogEntry::Noop => prev_cum,
+        };
         let floor = match slot.zxid() {
             Some(z) => {
                 assert_eq!(z.epoch(), epoch_of(slot.term), "an entry outside its term");
@@ -137,6 +165,7 @@ impl<A: App> RaftLog<A> {
         };
         self.slots.push(slot);
         self.floors.push(floor);
+        self.cums.push(cum);
     }
 
     /// Cuts every slot at `from` and after; returns the application zxids cut, in order.
@@ -149,6 +178,7 @@ impl<A: App> RaftLog<A> {
         let removed = self.slots[cut..].iter().filter_map(Slot::zxid).collect();
         self.slots.truncate(cut);
         self.floors.truncate(cut);
+        self.cums.truncate(cut);
         removed
     }
 

@@ -1,6 +1,7 @@
 //! Raft's wire: RequestVote and AppendEntries with their answers, and the traffic that
 //! rides the leader–follower relation (follower heartbeat payloads, ReadIndex requests and
-//! answers, the application's own messages), with kind names and sizes.
+//! answers, the application's own messages; the last three ride a link, `crate::link`),
+//! with kind names and sizes.
 //! Invariants: `KINDS[m.kind()]` names `m`; every message carries its sender's term; an
 //! AppendEntries carries at most `APPEND_ENTRIES_MAX` slots, shared (`Arc`) with the log.
 
@@ -28,6 +29,10 @@ pub enum Wire<A: App> {
         entries: Vec<Slot<A>>,
         leader_commit: u64,
         seq: u64,
+        /// The follower's link id the leader knows, and how many of its messages on that
+        /// link the leader has taken (`crate::link`).
+        link: u64,
+        acked: u64,
     },
     /// Follower → leader. Success: the follower's log matches the leader's through
     /// `match_index` durably. Failure: the log did not match; `match_index` is where the
@@ -37,19 +42,35 @@ pub enum Wire<A: App> {
         success: bool,
         match_index: u64,
         seq: u64,
+        /// The follower's link id, and how many of the leader's messages on it it took.
+        link: u64,
+        acked: u64,
     },
     /// Follower → leader, once per heartbeat round: the application's heartbeat payload.
     Ping { term: u64, payload: A::Heartbeat },
-    /// Follower → leader: a barrier (answered with `ReadDone` and the read index).
-    ReadIndex { term: u64, token: A::Msg },
+    /// Follower → leader: a barrier (answered with `ReadDone` and the read index). Rides
+    /// the link (`link`, `seq`), like the two below.
+    ReadIndex {
+        term: u64,
+        link: u64,
+        seq: u64,
+        token: A::Msg,
+    },
     /// Leader → follower: the barrier completes once `index` is applied there.
     ReadDone {
         term: u64,
+        link: u64,
+        seq: u64,
         index: u64,
         token: A::Msg,
     },
     /// Either way: the application's own message.
-    App { term: u64, msg: A::Msg },
+    App {
+        term: u64,
+        link: u64,
+        seq: u64,
+        msg: A::Msg,
+    },
 }
 
 /// Indices into [`KINDS`].
@@ -94,6 +115,16 @@ impl<A: App> Wire<A> {
         }
     }
 
+    /// The (link id, sequence number) of a message that rides a link (`crate::link`).
+    pub fn link_seq(&self) -> Option<(u64, u64)> {
+        match self {
+            Wire::ReadIndex { link, seq, .. }
+            | Wire::ReadDone { link, seq, .. }
+            | Wire::App { link, seq, .. } => Some((*link, *seq)),
+            _ => None,
+        }
+    }
+
     /// Its index in [`KINDS`].
     pub fn kind(&self) -> usize {
         match self {
@@ -115,12 +146,12 @@ impl<A: App> Wire<A> {
             Wire::VoteReply { .. } => 1,
             Wire::AppendEntries { entries, .. } => entries
                 .iter()
-                .fold(32u32, |n, s| n.saturating_add(s.size_bytes())),
-            Wire::AppendReply { .. } => 17,
+                .fold(48u32, |n, s| n.saturating_add(s.size_bytes())),
+            Wire::AppendReply { .. } => 33,
             Wire::Ping { payload, .. } => payload.size_bytes(),
-            Wire::ReadIndex { token, .. } => token.size_bytes(),
-            Wire::ReadDone { token, .. } => token.size_bytes().saturating_add(8),
-            Wire::App { msg, .. } => msg.size_bytes(),
+            Wire::ReadIndex { token, .. } => token.size_bytes().saturating_add(16),
+            Wire::ReadDone { token, .. } => token.size_bytes().saturating_add(24),
+            Wire::App { msg, .. } => msg.size_bytes().saturating_add(16),
         };
         HEADER_BYTES.saturating_add(body)
     }

@@ -44,6 +44,8 @@ fn append(term: u64, prev: (u64, u64), entries: Vec<Slot<NumApp>>, commit: u64, 
         entries,
         leader_commit: commit,
         seq,
+        link: 0,
+        acked: 0,
     }
 }
 
@@ -53,6 +55,8 @@ fn reply(term: u64, success: bool, match_index: u64, seq: u64) -> W {
         success,
         match_index,
         seq,
+        link: 0,
+        acked: 0,
     }
 }
 
@@ -463,6 +467,8 @@ fn barriers_complete_at_the_read_index() {
             A,
             Wire::ReadIndex {
                 term: 1,
+                link: 0,
+                seq: 1,
                 token: common::Tag(2)
             }
         )]

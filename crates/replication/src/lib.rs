@@ -18,13 +18,17 @@
 //! - [`Event`] is the one replication event vocabulary the monitors read (proposed,
 //!   committed, delivered, reset, truncated, plus role, phase, election and sync events,
 //!   named after ZAB's; Raft's terms and Paxos's ballots map onto epochs).
+//! - [`Inspect`]: the read-only view of an engine its observers read.
 //! - [`solo::Solo`]: a trivial in-memory single-node engine (leader at once, every proposal
 //!   committed on the spot), which the ZooKeeper server is tested on.
 //!
 //! Positions are zxids: (epoch, counter), totally ordered; an engine delivers each entry
 //! once per incarnation in strictly increasing position order.
 
+mod inspect;
 pub mod solo;
+
+pub use inspect::Inspect;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -316,9 +320,9 @@ pub trait Engine<A: App>: Debug {
 }
 
 /// Moves every output of `from` (an engine's outbox) into `to` (its server's), in order.
-pub fn forward<W: Into<M>, R, M, N: From<Event>>(
+pub fn forward<W: Into<M>, R: Into<RM>, M, RM, N: From<Event>>(
     from: &mut Outbox<W, R, Event>,
-    to: &mut Outbox<M, R, N>,
+    to: &mut Outbox<M, RM, N>,
 ) {
     for o in from.drain() {
         match o {
@@ -326,7 +330,7 @@ pub fn forward<W: Into<M>, R, M, N: From<Event>>(
             Output::SetTimer { timer, at } => to.set_timer(timer, at),
             Output::SetWallTimer { timer, at } => to.set_wall_timer(timer, at),
             Output::CancelTimer { timer } => to.cancel_timer(timer),
-            Output::Append { record } => to.append(record),
+            Output::Append { record } => to.append(record.into()),
             Output::Fsync { write } => to.fsync(write),
             Output::Note(e) => to.note(N::from(e)),
         }

@@ -15,13 +15,14 @@ use client::{Action, ClientConfig, Session, SessionState};
 use proto::history::{ClientNote, SessionEnd};
 use proto::zk::Op;
 use proto::{Ctx, Outbox, ProcessId, TimerId};
-use zkserver::{Msg, Note, Record};
+use zkserver::{Msg, Note};
 
 /// Host `id`'s session timer is `TimerId(SESSION_TIMER_BASE + id)`; applications use ids
 /// below it.
 pub const SESSION_TIMER_BASE: u64 = 1 << 32;
 
-type Out = Outbox<Msg, Record, Note>;
+/// Any outbox of the world (a client writes no records, so any record type will do).
+type Out<R> = Outbox<Msg, R, Note>;
 
 /// How a host's sessions are set up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +109,7 @@ impl ClientHost {
     }
 
     /// Starts the current session.
-    pub fn start(&mut self, ctx: &mut Ctx, out: &mut Out) -> Vec<Action> {
+    pub fn start<R>(&mut self, ctx: &mut Ctx, out: &mut Out<R>) -> Vec<Action> {
         self.sessions_started += 1;
         let mut actions = Vec::new();
         self.session.start(ctx.mono, &mut actions);
@@ -116,7 +117,7 @@ impl ClientHost {
     }
 
     /// Replaces a dead (expired or closed) session by a new one and starts it.
-    pub fn renew(&mut self, ctx: &mut Ctx, out: &mut Out) -> Vec<Action> {
+    pub fn renew<R>(&mut self, ctx: &mut Ctx, out: &mut Out<R>) -> Vec<Action> {
         assert!(!self.session.is_alive(), "renewing a live session");
         let first = ctx.below(self.config.servers.len() as u64) as usize;
         self.session = Session::new(Self::session_config(first, &self.config));
@@ -125,20 +126,20 @@ impl ClientHost {
 
     /// Gives up the current session without closing it (the client failed): a fresh
     /// session starts; the old one's messages are ignored and the servers expire it.
-    pub fn abandon(&mut self, ctx: &mut Ctx, out: &mut Out) -> Vec<Action> {
+    pub fn abandon<R>(&mut self, ctx: &mut Ctx, out: &mut Out<R>) -> Vec<Action> {
         let first = ctx.below(self.config.servers.len() as u64) as usize;
         self.session = Session::new(Self::session_config(first, &self.config));
         self.start(ctx, out)
     }
 
-    pub fn submit(&mut self, ctx: &mut Ctx, op: Op, out: &mut Out) -> (u64, Vec<Action>) {
+    pub fn submit<R>(&mut self, ctx: &mut Ctx, op: Op, out: &mut Out<R>) -> (u64, Vec<Action>) {
         let mut actions = Vec::new();
         let xid = self.session.submit(ctx.mono, op.clone(), &mut actions);
         self.note_invoke(xid, op, out);
         (xid, self.dispatch(actions, out))
     }
 
-    pub fn close(&mut self, ctx: &mut Ctx, out: &mut Out) -> (u64, Vec<Action>) {
+    pub fn close<R>(&mut self, ctx: &mut Ctx, out: &mut Out<R>) -> (u64, Vec<Action>) {
         let mut actions = Vec::new();
         let xid = self.session.close(ctx.mono, &mut actions);
         self.note_invoke(xid, Op::CloseSession, out);
@@ -146,12 +147,12 @@ impl ClientHost {
     }
 
     /// A message for the session; None if it is not a server's message to clients.
-    pub fn on_message(
+    pub fn on_message<R>(
         &mut self,
         ctx: &mut Ctx,
         from: ProcessId,
         msg: Msg,
-        out: &mut Out,
+        out: &mut Out<R>,
     ) -> Vec<Action> {
         let Msg::ToClient(m) = msg else {
             return Vec::new();
@@ -167,24 +168,24 @@ impl ClientHost {
         self.dispatch(actions, out)
     }
 
-    pub fn on_timer(&mut self, ctx: &mut Ctx, out: &mut Out) -> Vec<Action> {
+    pub fn on_timer<R>(&mut self, ctx: &mut Ctx, out: &mut Out<R>) -> Vec<Action> {
         let mut actions = Vec::new();
         self.session.on_timer(ctx.mono, &mut actions);
         self.dispatch(actions, out)
     }
 
-    pub fn on_disconnect(
+    pub fn on_disconnect<R>(
         &mut self,
         ctx: &mut Ctx,
         server: ProcessId,
-        out: &mut Out,
+        out: &mut Out<R>,
     ) -> Vec<Action> {
         let mut actions = Vec::new();
         self.session.on_disconnect(ctx.mono, server, &mut actions);
         self.dispatch(actions, out)
     }
 
-    fn note_invoke(&self, xid: u64, op: Op, out: &mut Out) {
+    fn note_invoke<R>(&self, xid: u64, op: Op, out: &mut Out<R>) {
         assert!(xid < SESSION_CONN_MAX, "xids fit");
         let session = self.session.session_id().unwrap_or_default();
         let call = self.wire_base() | xid;
@@ -197,7 +198,7 @@ impl ClientHost {
     }
 
     /// Reports an action the application sees to the history.
-    fn note(&self, action: &Action, out: &mut Out) {
+    fn note<R>(&self, action: &Action, out: &mut Out<R>) {
         let session = self.session.session_id().unwrap_or_default();
         let note = match action {
             Action::Completed {
@@ -225,7 +226,7 @@ impl ClientHost {
     }
 
     /// Carries out sends and the timer; returns what the application must see.
-    fn dispatch(&self, actions: Vec<Action>, out: &mut Out) -> Vec<Action> {
+    fn dispatch<R>(&self, actions: Vec<Action>, out: &mut Out<R>) -> Vec<Action> {
         let base = self.wire_base();
         let mut rest = Vec::new();
         for a in actions {

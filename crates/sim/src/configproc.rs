@@ -16,7 +16,7 @@ use client::{Action, SessionState};
 use proto::history::{ClientNote, ConfigKind};
 use proto::zk::SessionId;
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId};
-use zkserver::{Msg, Note, Record};
+use zkserver::{DiskRecord as Record, Msg, Note};
 
 use crate::clienthost::{ClientHost, HostConfig};
 

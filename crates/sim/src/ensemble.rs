@@ -5,7 +5,7 @@
 
 use crate::history::HistoryRecorder;
 use crate::node::Node;
-use crate::scenario::{BugName, Scenario, ZabConfig};
+use crate::scenario::{BugName, Protocol, Scenario, ZabConfig};
 use crate::workload::{self, Stuck, Workload, World};
 use crate::zabmon::{self, ZabLog};
 use check::monitor::{MonitorViolation, Monitors, ProtocolEvent};
@@ -96,8 +96,10 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::Zk3911 => b.zk_3911 = true,
             BugName::Zk2355 => b.zk_2355 = true,
             BugName::Zk1366 => b.zk_1366 = true,
-            // Recipe bugs, not the server's.
-            BugName::QueueDeleteFirst
+            // Raft's (see `raft_bugs_of`) and the recipes' bugs, not ZAB's.
+            BugName::RaftFigure8
+            | BugName::RaftNoVotePersist
+            | BugName::QueueDeleteFirst
             | BugName::LockNoGuid
             | BugName::Curator498
             | BugName::Curator696
@@ -106,6 +108,32 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
         }
     }
     b
+}
+
+/// Raft's planted bugs among `names` (the rest are ZAB's or the recipes').
+pub fn raft_bugs_of(names: &[BugName]) -> raft::Bugs {
+    raft::Bugs {
+        figure8: names.contains(&BugName::RaftFigure8),
+        no_vote_persist: names.contains(&BugName::RaftNoVotePersist),
+    }
+}
+
+/// Raft's timing from the `[zab]` section's ZooKeeper settings: a heartbeat every half
+/// tick and an election timeout of `sync_limit_ticks` ticks (ZooKeeper's follower
+/// timeout), which the defaults make Raft's usual 100 ms and 1 s.
+fn raft_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> raft::Config {
+    assert!(
+        layout.observers.is_empty(),
+        "observers on raft (refused at load)"
+    );
+    let mut c = raft::Config::new(me, layout.voters.clone());
+    c.heartbeat_ms = (z.tick_ms / 2).max(1);
+    c.election_timeout_ms = z
+        .tick_ms
+        .saturating_mul(z.sync_limit_ticks)
+        .max(2 * c.heartbeat_ms);
+    c.bugs = raft_bugs_of(&z.bugs);
+    c
 }
 
 fn server_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> Config {
@@ -121,23 +149,29 @@ fn server_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> Config {
     c
 }
 
-/// Builds the servers of an ensemble scenario (first boot and restarts) by process id.
+/// Builds the servers of an ensemble scenario (first boot and restarts) by process id, on
+/// the scenario's protocol.
 pub fn server_factory(s: &Scenario) -> impl FnMut(ProcessId) -> Node + use<> {
     let layout = Layout::of(s);
     let zab = s.zab.clone();
+    let protocol = s.cluster.protocol();
     move |pid| {
-        let c = server_config(&zab, pid, &layout);
-        c.validate();
-        let servers: Vec<ProcessId> = layout
-            .voters
-            .iter()
-            .chain(&layout.observers)
-            .copied()
-            .collect();
+        let servers: Vec<ProcessId> = layout.servers().collect();
         let mut sc = zkserver::Config::new(pid, servers);
-        sc.tick_ms = c.tick_ms;
-        sc.wall_clock_timeouts = c.bugs.zk_1366;
-        Node::Server(Box::new(zkserver::Server::new(sc, zab::Zab::new(c))))
+        sc.tick_ms = zab.tick_ms;
+        match protocol {
+            Protocol::Zab => {
+                let c = server_config(&zab, pid, &layout);
+                c.validate();
+                sc.wall_clock_timeouts = c.bugs.zk_1366;
+                Node::Zab(Box::new(zkserver::Server::new(sc, zab::Zab::new(c))))
+            }
+            Protocol::Raft => {
+                let c = raft_config(&zab, pid, &layout);
+                c.validate();
+                Node::Raft(Box::new(zkserver::Server::new(sc, raft::Raft::new(c))))
+            }
+        }
     }
 }
 
@@ -181,6 +215,9 @@ pub struct EnsembleObserver {
     leaderless_since: Option<Time>,
     /// When the liveness phase's checks began (the heal).
     liveness_from: Option<Time>,
+    /// Whether a server can be stranded by a newer accepted epoch (ZAB's behaviour; a Raft
+    /// server of a newer term forces a new election instead, so it is never excused).
+    strands: bool,
 }
 
 impl EnsembleObserver {
@@ -195,7 +232,14 @@ impl EnsembleObserver {
             leader: None,
             leaderless_since: Some(Time::ZERO),
             liveness_from: None,
+            strands: true,
         }
+    }
+
+    /// The observer of a run on `protocol` (see `strands`).
+    pub fn on(mut self, protocol: Protocol) -> EnsembleObserver {
+        self.strands = protocol == Protocol::Zab;
+        self
     }
 
     fn lose_leader(&mut self, now: Time) {
@@ -234,7 +278,8 @@ impl EnsembleObserver {
                 let serving = leader.is_some()
                     && s.engine().phase() == Phase::Broadcast
                     && (s.engine().leader() == leader || Some(pid) == leader);
-                let stranded = leader_epoch.is_some_and(|e| s.engine().accepted_epoch() > e);
+                let stranded =
+                    self.strands && leader_epoch.is_some_and(|e| s.engine().accepted_epoch() > e);
                 let why = (!serving).then(|| {
                     format!(
                         "{:?}/{:?} following {:?}",
@@ -443,7 +488,8 @@ pub fn run_traced(
     trace: Option<Box<dyn kernel::tracelog::TraceSink>>,
 ) -> EnsembleRun {
     let workloads = workload::of(s, &server_ids(s));
-    let mut observer = EnsembleObserver::new(Layout::with(s, &workloads), workloads);
+    let mut observer =
+        EnsembleObserver::new(Layout::with(s, &workloads), workloads).on(s.cluster.protocol());
     let namer = crate::notetext::zab_note_text;
     let mut outcome = run_traced_kernel(kernel, factory(s), &mut observer, trace, namer);
     let stats = observer.stats;

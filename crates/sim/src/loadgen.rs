@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use client::{Action, SessionState};
 use proto::zk::{CreateMode, Op, OpResult, ZkError};
 use proto::{Ctx, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId, Zxid};
-use zkserver::{Msg, Note, Record};
+use zkserver::{DiskRecord as Record, Msg, Note};
 
 use crate::clienthost::{ClientHost, HostConfig};
 use crate::keydist::KeySampler;

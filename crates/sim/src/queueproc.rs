@@ -14,7 +14,7 @@ use client::{Action, SessionState};
 use proto::history::ClientNote;
 use proto::zk::{Op, OpResult};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, TimerId, WriteId};
-use zkserver::{Msg, Note, Record};
+use zkserver::{DiskRecord as Record, Msg, Note};
 
 use crate::clienthost::{ClientHost, HostConfig};
 

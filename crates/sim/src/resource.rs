@@ -24,7 +24,7 @@ use proto::history::ClientNote;
 use proto::wire::{ClientMsg, ServerMsg};
 use proto::zk::{Op, OpResult, SessionId, Stat, ZkError};
 use proto::{Ctx, Outbox, Process, ProcessId, Recovered, TimerId, WriteId, Zxid};
-use zkserver::{Msg, Note, Record};
+use zkserver::{DiskRecord as Record, Msg, Note};
 
 /// The path a resource write names (the resource has one object).
 pub const RESOURCE_PATH: &str = "/resource";

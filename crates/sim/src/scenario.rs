@@ -68,6 +68,53 @@ pub struct ClusterConfig {
     pub servers: u32,
     #[serde(default)]
     pub observers: u32,
+    /// The replication engine the servers run: `"zab"` (the default) or `"raft"`. Left
+    /// out of the resolved scenario when it is the default, so ZAB scenarios read as ever.
+    #[serde(
+        default = "default_protocol",
+        skip_serializing_if = "is_default_protocol"
+    )]
+    pub protocol: String,
+}
+
+/// The replication engines a scenario may name in `cluster.protocol`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Zab,
+    Raft,
+}
+
+impl Protocol {
+    /// Every protocol with its name in `cluster.protocol`.
+    pub const ALL: [(&'static str, Protocol); 2] =
+        [("zab", Protocol::Zab), ("raft", Protocol::Raft)];
+
+    /// Its name in `cluster.protocol`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Zab => "zab",
+            Protocol::Raft => "raft",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Protocol> {
+        Protocol::ALL.iter().find(|(n, _)| *n == name).map(|p| p.1)
+    }
+}
+
+fn default_protocol() -> String {
+    "zab".to_string()
+}
+
+fn is_default_protocol(p: &str) -> bool {
+    p == "zab"
+}
+
+impl ClusterConfig {
+    /// The engine (a loaded scenario's `protocol` is validated).
+    pub fn protocol(&self) -> Protocol {
+        Protocol::parse(&self.protocol).expect("cluster.protocol was validated at load")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -699,8 +746,12 @@ impl Scenario {
             0 => String::new(),
             _ => format!(", planted bugs: {}", names.join(" ")),
         };
+        let engine = match c.protocol() {
+            Protocol::Zab => "",
+            Protocol::Raft => " on Raft",
+        };
         format!(
-            "ZooKeeper ensemble, {} voting servers{observers}{bugs}",
+            "ZooKeeper ensemble{engine}, {} voting servers{observers}{bugs}",
             c.servers
         )
     }
@@ -720,8 +771,8 @@ pub struct ZabConfig {
     pub log_window_txns: u64,
     /// Planted historical bugs to switch on: `zk-1419`, `zk-335`, `zk-1154`, `zk-3911`,
     /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`, `barrier-no-recheck`,
-    /// `config-read-then-watch`, `curator-498`, `curator-696`. Empty (the default) is the
-    /// correct protocol.
+    /// `config-read-then-watch`, `curator-498`, `curator-696`, and on Raft `raft-figure8`,
+    /// `raft-no-vote-persist`. Empty (the default) is the correct protocol.
     pub bugs: Vec<BugName>,
 }
 
@@ -785,6 +836,35 @@ pub enum BugName {
     /// owner is its current session (Curator's CURATOR-696).
     #[serde(rename = "curator-696")]
     Curator696,
+    /// Raft (`cluster.protocol = "raft"`): a leader commits a previous term's entry once a
+    /// majority holds it (the Raft paper's Figure 8).
+    #[serde(rename = "raft-figure8")]
+    RaftFigure8,
+    /// Raft: a vote is granted before it is durable, so a restarted server may vote twice
+    /// in one term.
+    #[serde(rename = "raft-no-vote-persist")]
+    RaftNoVotePersist,
+}
+
+impl BugName {
+    /// The protocol whose server the bug is planted in (None: a recipe's, any protocol).
+    pub fn protocol(self) -> Option<Protocol> {
+        match self {
+            BugName::Zk1419
+            | BugName::Zk335
+            | BugName::Zk1154
+            | BugName::Zk3911
+            | BugName::Zk2355
+            | BugName::Zk1366 => Some(Protocol::Zab),
+            BugName::RaftFigure8 | BugName::RaftNoVotePersist => Some(Protocol::Raft),
+            BugName::QueueDeleteFirst
+            | BugName::LockNoGuid
+            | BugName::BarrierNoRecheck
+            | BugName::ConfigReadThenWatch
+            | BugName::Curator498
+            | BugName::Curator696 => None,
+        }
+    }
 }
 
 /// A scenario without `[workload]` runs ZooKeeper with the default scenario's KV workload
@@ -1197,6 +1277,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             )?;
             check(keys > 0, "workload.keys", "must be positive")?;
             validate_keys(key_dist, zipf_s, keys)?;
+            validate_protocol(&s.zab, &s.cluster)?;
             validate_zab(&s.zab, &s.cluster)?;
             if let Some(q) = queue {
                 validate_queue(q, &s.zab.bugs)?;
@@ -1513,6 +1594,49 @@ fn validate_election(e: Option<&ElectionWorkload>, bugs: &[BugName]) -> Result<(
         "workload.election.writes_per_task",
         format!("must be in 1..={LOCK_WRITES_PER_HOLD_MAX}"),
     )
+}
+
+/// `cluster.protocol` names an engine; Raft has no observers (non-voting learners) and at
+/// most `raft::VOTERS_MAX` voters; every planted server bug belongs to the protocol run.
+fn validate_protocol(z: &ZabConfig, cluster: &ClusterConfig) -> Result<(), Problem> {
+    let names: Vec<&str> = Protocol::ALL.iter().map(|p| p.0).collect();
+    let Some(protocol) = Protocol::parse(&cluster.protocol) else {
+        return Err((
+            "cluster.protocol".into(),
+            format!(
+                "`{}` is not a protocol: one of {}",
+                cluster.protocol,
+                names.join(", ")
+            ),
+        ));
+    };
+    if protocol == Protocol::Raft {
+        check(
+            cluster.observers == 0,
+            "cluster.observers",
+            "observers (non-voting learners) are not implemented on raft: set observers = 0 \
+             or protocol = \"zab\"",
+        )?;
+        check(
+            cluster.servers as usize <= raft::VOTERS_MAX,
+            "cluster.servers",
+            format!("at most {} raft voters", raft::VOTERS_MAX),
+        )?;
+    }
+    for b in &z.bugs {
+        let wrong = b.protocol().is_some_and(|p| p != protocol);
+        check(
+            !wrong,
+            "zab.bugs",
+            format!(
+                "{} is a bug of the {} server; this scenario runs {}",
+                bug_label(*b),
+                b.protocol().map_or("", Protocol::name),
+                cluster.protocol
+            ),
+        )?;
+    }
+    Ok(())
 }
 
 fn validate_zab(z: &ZabConfig, cluster: &ClusterConfig) -> Result<(), Problem> {

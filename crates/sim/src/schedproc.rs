@@ -21,7 +21,7 @@ use client::{Action, SessionState};
 use proto::history::ClientNote;
 use proto::zk::{Op, OpResult, SessionId};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId, Zxid};
-use zkserver::{Msg, Note, Record};
+use zkserver::{DiskRecord as Record, Msg, Note};
 
 use crate::clienthost::{ClientHost, HostConfig};
 

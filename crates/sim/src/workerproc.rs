@@ -21,7 +21,7 @@ use proto::history::ClientNote;
 use proto::wire::ServerMsg;
 use proto::zk::{Op, OpResult, SessionId, ZkError};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, TimerId, WriteId};
-use zkserver::{Msg, Note, Record};
+use zkserver::{DiskRecord as Record, Msg, Note};
 
 use crate::clienthost::{ClientHost, HostConfig};
 use crate::resource::ResourceWrite;

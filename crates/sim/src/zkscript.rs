@@ -14,7 +14,7 @@ use client::{Action, SessionState};
 use proto::zk::{CreateMode, Op, OpResult, Stat};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId};
 use serde_json::{Value, json};
-use zkserver::{Msg, Note, Record};
+use zkserver::{DiskRecord as Record, Msg, Note};
 
 use crate::clienthost::{ClientHost, HostConfig};
 use crate::node::Node;

@@ -278,7 +278,7 @@ fn run(clients: Vec<ClientSpec>, faults: Vec<Scheduled>, safety_ms: u64, seed: u
     let count = specs.len() as u32;
     let factory: Factory<TNode> = Box::new(move |pid| {
         if pid.0 < 3 {
-            let sim::node::Node::Server(srv) = server(pid) else {
+            let sim::node::Node::Zab(srv) = server(pid) else {
                 unreachable!("a server")
             };
             return TNode::Server(srv);

@@ -17,6 +17,7 @@
 //! - `leader`   — the leader's discovery, synchronization, broadcast and barriers.
 //! - `sync`     — the pure DIFF / TRUNC / SNAP decision.
 //! - `learner`  — the follower's and observer's side of discovery, sync and broadcast.
+//! - `inspect`  — `replication::Inspect` for [`Zab`].
 //! - `engine`   — [`Zab`]: dispatch, role transitions, delivery, the engine interface,
 //!   read-only views.
 
@@ -24,6 +25,7 @@ mod config;
 mod disk;
 mod election;
 mod engine;
+mod inspect;
 mod leader;
 mod learner;
 mod link;

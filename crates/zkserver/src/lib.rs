@@ -1,5 +1,5 @@
 //! One ZooKeeper server ([`Server`], a `proto::Process`) over any replication engine
-//! (`replication::Engine`: ZAB's `zab::Zab`, or the trivial `replication::solo::Solo`):
+//! (`replication::Engine`: ZAB's `zab::Zab`, Raft's `raft::Raft`, or the trivial `replication::solo::Solo`):
 //! sessions (created and expired through the log, tracked by the leader), client
 //! connections and their FIFO request queues, the request pipeline (reads from the local
 //! tree, writes prepared by the leader, syncs as engine barriers), watches, and the applied
@@ -10,6 +10,7 @@
 //! - `txn`      — [`Txn`]: the log entry (a znode-tree txn and its [`Origin`]).
 //! - `state`    — [`ZkState`]: the applied znode tree and live sessions.
 //! - `msg`      — the world's [`Msg`], the server's own [`PeerMsg`] and kinds.
+//! - `disk`     — the world's [`DiskRecord`] (any engine's records).
 //! - `note`     — the world's [`Note`]s.
 //! - `server`   — [`Server`]: inputs, the engine bridge, views.
 //! - `prep`     — the leader's session checks and prepare; session expiry.
@@ -17,9 +18,11 @@
 //! - `sessions` — the leader's session tracker.
 //! - `clients`  — client connections and their request queues.
 //! - `watches`  — the data / child watch tables.
+//! - `view`     — [`ServerView`]: a server read-only whatever its engine.
 
 mod clients;
 mod config;
+mod disk;
 mod msg;
 mod note;
 mod prep;
@@ -28,17 +31,20 @@ mod server;
 mod sessions;
 mod state;
 mod txn;
+mod view;
 mod watches;
 
 pub use config::Config;
+pub use disk::DiskRecord;
 pub use msg::{
-    EngineWire, Msg, PeerMsg, PeerRequest, PeerSync, Revalidate, Revalidated, Touched, ZabWire,
-    kind,
+    EngineWire, Msg, PeerMsg, PeerRequest, PeerSync, RaftWire, Revalidate, Revalidated, Touched,
+    ZabWire, kind,
 };
 pub use note::Note;
 pub use server::{Out, Server};
 pub use state::{SESSIONS_MAX, ZkState};
 pub use txn::{Origin, Txn};
+pub use view::ServerView;
 pub use watches::WATCHES_MAX;
 
 /// The ZooKeeper server's types as a replication engine sees them.
@@ -54,5 +60,7 @@ impl replication::App for ZkApp {
 
 /// A ZooKeeper server on ZAB.
 pub type ZabServer = Server<zab::Zab<ZkApp>>;
+/// A ZooKeeper server on Raft.
+pub type RaftServer = Server<raft::Raft<ZkApp>>;
 /// ZAB's records under a ZooKeeper server.
 pub type Record = zab::Record<ZkApp>;

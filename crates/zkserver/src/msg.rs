@@ -3,7 +3,8 @@
 //! protocol of `proto::wire`; their kind names and realistic sizes.
 //! Invariants: `KINDS[kind(m)]` names `m` (the index is part of the trace hash: the table
 //! keeps ZooKeeper's packet order, the server's own kinds between ZAB's PING and its sync
-//! answer as they always were); `Msg` stays small (see the size test): big or variable
+//! answer as they always were; Raft's appended after them, its app messages at the server's
+//! own kinds as on ZAB); `Msg` stays small (see the size test): big or variable
 //! payloads live behind a pointer.
 
 use proto::wire::{ClientMsg, ServerMsg, op_size_bytes, result_size_bytes};
@@ -106,11 +107,16 @@ impl Payload for Touched {
 /// ZAB's wire with the ZooKeeper server's payloads.
 pub type ZabWire = zab::Wire<ZkApp>;
 
+/// Raft's wire with the ZooKeeper server's payloads.
+pub type RaftWire = raft::Wire<ZkApp>;
+
 /// Every message of a ZooKeeper ensemble's world.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Msg {
     /// Server ↔ server, ZAB's.
     Zab(ZabWire),
+    /// Server ↔ server, Raft's (boxed: an AppendEntries is bigger than `Msg` may be).
+    Raft(Box<RaftWire>),
     /// Client → server.
     FromClient(Box<ClientMsg>),
     /// Server → client.
@@ -133,6 +139,12 @@ impl From<ZabWire> for Msg {
     }
 }
 
+impl From<RaftWire> for Msg {
+    fn from(w: RaftWire) -> Msg {
+        Msg::Raft(Box::new(w))
+    }
+}
+
 impl From<replication::solo::NoWire> for Msg {
     fn from(w: replication::solo::NoWire) -> Msg {
         match w {}
@@ -149,6 +161,15 @@ impl EngineWire for ZabWire {
     fn from_msg(m: Msg) -> Result<Self, Msg> {
         match m {
             Msg::Zab(w) => Ok(w),
+            other => Err(other),
+        }
+    }
+}
+
+impl EngineWire for RaftWire {
+    fn from_msg(m: Msg) -> Result<Self, Msg> {
+        match m {
+            Msg::Raft(w) => Ok(*w),
             other => Err(other),
         }
     }
@@ -176,18 +197,33 @@ pub mod kind {
     pub const CLIENT_REPLY: usize = 27;
     pub const WATCH_EVENT: usize = 28;
     pub const PONG: usize = 29;
+    /// Raft's kinds (`raft::kind` but APP) start here.
+    pub const RAFT_FIRST: usize = 30;
 }
 
 /// ZAB's kind indices (`zab::kind`) in the world's table; APP is placed by its payload.
 const ZAB_KINDS: [usize; 18] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18];
 
-/// The world's kind names: ZAB's at their places, then the server's own and the client
-/// protocol's.
-const WORLD_KINDS: [&str; 30] = world_kinds();
+/// Raft's kinds in the world's table: after the 30 that ZAB runs have always had (their
+/// indices are part of every trace hash), in `raft::kind` order; APP is placed by its
+/// payload.
+const RAFT_KINDS: usize = raft::kind::APP;
 
-const fn world_kinds() -> [&'static str; 30] {
-    let mut names = [""; 30];
+/// How many kinds the world has.
+const WORLD_KINDS_LEN: usize = kind::RAFT_FIRST + RAFT_KINDS;
+
+/// The world's kind names: ZAB's at their places, then the server's own and the client
+/// protocol's, then Raft's.
+const WORLD_KINDS: [&str; WORLD_KINDS_LEN] = world_kinds();
+
+const fn world_kinds() -> [&'static str; WORLD_KINDS_LEN] {
+    let mut names = [""; WORLD_KINDS_LEN];
     let mut i = 0;
+    while i < RAFT_KINDS {
+        names[kind::RAFT_FIRST + i] = raft::KINDS[i];
+        i += 1;
+    }
+    i = 0;
     while i < ZAB_KINDS.len() {
         names[ZAB_KINDS[i]] = zab::KINDS[i];
         i += 1;
@@ -212,13 +248,30 @@ fn zab_kind(w: &ZabWire) -> usize {
         zab::Wire::Peer {
             body: zab::Peer::App(m),
             ..
-        } => match m {
-            PeerMsg::Request(_) => kind::REQUEST,
-            PeerMsg::Sync(_) => kind::SYNC,
-            PeerMsg::Revalidate(_) => kind::REVALIDATE,
-            PeerMsg::Revalidated(_) => kind::REVALIDATED,
-        },
+        } => peer_kind(m),
         other => ZAB_KINDS[other.kind()],
+    }
+}
+
+fn peer_kind(m: &PeerMsg) -> usize {
+    match m {
+        PeerMsg::Request(_) => kind::REQUEST,
+        PeerMsg::Sync(_) => kind::SYNC,
+        PeerMsg::Revalidate(_) => kind::REVALIDATE,
+        PeerMsg::Revalidated(_) => kind::REVALIDATED,
+    }
+}
+
+/// Raft's kinds: its app messages at the server's own kinds (as they are on ZAB), the rest
+/// after the 30 ZAB's world has.
+fn raft_kind(w: &RaftWire) -> usize {
+    match w {
+        raft::Wire::App { msg, .. } => peer_kind(msg),
+        other => {
+            let k = other.kind();
+            assert!(k < RAFT_KINDS, "raft kind {k} is not in the world's table");
+            kind::RAFT_FIRST + k
+        }
     }
 }
 
@@ -228,6 +281,7 @@ impl Message for Msg {
     fn kind(&self) -> usize {
         match self {
             Msg::Zab(w) => zab_kind(w),
+            Msg::Raft(w) => raft_kind(w),
             Msg::FromClient(m) => match **m {
                 ClientMsg::Connect { .. } => kind::CONNECT,
                 ClientMsg::Request { .. } => kind::CLIENT_REQUEST,
@@ -247,6 +301,7 @@ impl Message for Msg {
     fn size_bytes(&self) -> u32 {
         match self {
             Msg::Zab(w) => w.size_bytes(),
+            Msg::Raft(w) => w.size_bytes(),
             Msg::FromClient(m) => client_msg_bytes(m),
             Msg::ToClient(m) => server_msg_bytes(m),
         }
@@ -305,6 +360,7 @@ mod tests {
             ("Msg", size_of::<Msg>(), 48),
             ("Note", size_of::<Note>(), 32),
             ("Record", size_of::<Record<ZkApp>>(), 24),
+            ("DiskRecord", size_of::<crate::DiskRecord>(), 32),
             (
                 "Output",
                 size_of::<proto::Output<Msg, Record<ZkApp>, Note>>(),
@@ -354,7 +410,36 @@ mod tests {
             "CLIENT_REPLY",
             "WATCH_EVENT",
             "PONG",
+            "REQUEST_VOTE",
+            "VOTE_REPLY",
+            "APPEND_ENTRIES",
+            "APPEND_REPLY",
+            "RAFT_PING",
+            "READ_INDEX",
+            "READ_DONE",
         ];
         assert_eq!(Msg::KINDS, expected);
+    }
+
+    /// Raft's messages name their kinds; its app messages take the server's own kinds.
+    #[test]
+    fn raft_kinds_map_to_their_names() {
+        let rv: Msg = RaftWire::RequestVote {
+            term: 1,
+            last_index: 0,
+            last_term: 0,
+        }
+        .into();
+        assert_eq!(Msg::KINDS[rv.kind()], "REQUEST_VOTE");
+        let app: Msg = RaftWire::App {
+            term: 1,
+            link: 1,
+            seq: 1,
+            msg: PeerMsg::revalidate(proto::zk::SessionId(7), ProcessId(9), 1),
+        }
+        .into();
+        assert_eq!(app.kind(), kind::REVALIDATE);
+        let back = RaftWire::from_msg(app.clone()).expect("a raft message");
+        assert_eq!(Msg::from(back), app);
     }
 }

@@ -23,13 +23,13 @@ where
     /// Prepares `op` of `session` against the tree plus the outstanding changes (session
     /// checks first) and proposes the txn. `origin: None` is a session expiry. False
     /// (nothing proposed) when the engine takes no proposal now.
-    pub(crate) fn leader_submit(
+    pub(crate) fn leader_submit<R: From<E::Record>>(
         &mut self,
         ctx: &mut Ctx,
         session: SessionId,
         op: &Op,
         origin: Option<Origin>,
-        out: &mut Out<E::Record>,
+        out: &mut Out<R>,
     ) -> bool {
         assert!(op.is_write(), "submit of a read");
         assert!(self.side.status.leading(), "a submit while not leading");
@@ -64,12 +64,12 @@ where
 
     /// A server's message to this server's engine role: a learner's forwarded write or
     /// revalidation (a leader's), anything else is not expected and dropped.
-    pub(crate) fn on_peer_msg(
+    pub(crate) fn on_peer_msg<R: From<E::Record>>(
         &mut self,
         ctx: &mut Ctx,
         from: ProcessId,
         msg: PeerMsg,
-        out: &mut Out<E::Record>,
+        out: &mut Out<R>,
     ) {
         if !(self.side.status.leading() && self.side.status.serving) {
             return;
@@ -102,7 +102,7 @@ where
 
     /// Proposes a CloseSession for every session past its deadline (the established
     /// leader's tick).
-    pub(crate) fn expire_sessions(&mut self, ctx: &mut Ctx, out: &mut Out<E::Record>) {
+    pub(crate) fn expire_sessions<R: From<E::Record>>(&mut self, ctx: &mut Ctx, out: &mut Out<R>) {
         assert!(
             self.side.status.leading() && self.side.status.serving,
             "only an established leader expires sessions"

@@ -38,12 +38,12 @@ impl<E: Engine<ZkApp>> Server<E>
 where
     E::Wire: EngineWire,
 {
-    pub(crate) fn on_client_msg(
+    pub(crate) fn on_client_msg<R: From<E::Record>>(
         &mut self,
         ctx: &mut Ctx,
         from: ProcessId,
         msg: ClientMsg,
-        out: &mut Out<E::Record>,
+        out: &mut Out<R>,
     ) {
         if self.side.cfg.is_server(from) {
             return; // servers are not clients
@@ -70,7 +70,13 @@ where
         }
     }
 
-    fn on_connect(&mut self, ctx: &mut Ctx, key: ConnKey, hello: Hello, out: &mut Out<E::Record>) {
+    fn on_connect<R: From<E::Record>>(
+        &mut self,
+        ctx: &mut Ctx,
+        key: ConnKey,
+        hello: Hello,
+        out: &mut Out<R>,
+    ) {
         let (client, conn) = (key.client, key.conn);
         let side = &mut self.side;
         if side.clients.get(key).is_some() {
@@ -117,14 +123,14 @@ where
         }
     }
 
-    fn on_request(
+    fn on_request<R: From<E::Record>>(
         &mut self,
         ctx: &mut Ctx,
         client: ProcessId,
         conn: u64,
         xid: u64,
         op: Op,
-        out: &mut Out<E::Record>,
+        out: &mut Out<R>,
     ) {
         let key = key(client, conn);
         let side = &mut self.side;
@@ -175,13 +181,13 @@ where
         self.side.drain(key, out);
     }
 
-    fn submit_write(
+    fn submit_write<R: From<E::Record>>(
         &mut self,
         ctx: &mut Ctx,
         session: SessionId,
         op: Op,
         origin: Origin,
-        out: &mut Out<E::Record>,
+        out: &mut Out<R>,
     ) {
         assert!(self.side.status.serving, "a write while not serving");
         if self.side.status.leading() {
@@ -197,7 +203,7 @@ where
         }
     }
 
-    fn submit_sync(&mut self, origin: Origin, path: String, out: &mut Out<E::Record>) {
+    fn submit_sync<R: From<E::Record>>(&mut self, origin: Origin, path: String, out: &mut Out<R>) {
         assert!(self.side.status.serving, "a sync while not serving");
         let token = PeerMsg::sync(origin, path);
         // Refused (too many pending): dropped; the client times out and retries elsewhere.

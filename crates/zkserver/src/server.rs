@@ -102,7 +102,9 @@ pub(crate) struct Bridge<'a, R> {
     pub(crate) out: &'a mut Out<R>,
 }
 
-impl<W: Into<Msg>, R> replication::Host<ZkApp, Outbox<W, R, Event>> for Bridge<'_, R> {
+impl<W: Into<Msg>, R, RW: From<R>> replication::Host<ZkApp, Outbox<W, R, Event>>
+    for Bridge<'_, RW>
+{
     fn command(&mut self, cmd: Command<ZkApp>, engine_out: &mut Outbox<W, R, Event>) {
         forward(engine_out, self.out);
         let side = &mut *self.side;
@@ -193,10 +195,10 @@ where
 
     /// Runs `f` on the engine with this server as its host; the engine's outputs land in
     /// `out` in order.
-    pub(crate) fn with_engine<T>(
+    pub(crate) fn with_engine<T, R: From<E::Record>>(
         &mut self,
-        out: &mut Out<E::Record>,
-        f: impl FnOnce(&mut E, &mut Bridge<'_, E::Record>, &mut EngineOut<E, ZkApp>) -> T,
+        out: &mut Out<R>,
+        f: impl FnOnce(&mut E, &mut Bridge<'_, R>, &mut EngineOut<E, ZkApp>) -> T,
     ) -> T {
         let mut bridge = Bridge {
             side: &mut self.side,
@@ -219,7 +221,7 @@ where
     }
 
     /// Does the work the last engine call deferred, in order.
-    fn run_deferred(&mut self, ctx: &mut Ctx, out: &mut Out<E::Record>) {
+    fn run_deferred<R: From<E::Record>>(&mut self, ctx: &mut Ctx, out: &mut Out<R>) {
         let work = std::mem::take(&mut self.side.deferred);
         assert!(work.len() <= DEFERRED_MAX);
         for item in work {
@@ -256,7 +258,7 @@ where
     }
 
     /// After an engine input: the deferred work, then the invariants.
-    fn finish(&mut self, ctx: &mut Ctx, out: &mut Out<E::Record>) {
+    fn finish<R: From<E::Record>>(&mut self, ctx: &mut Ctx, out: &mut Out<R>) {
         self.run_deferred(ctx, out);
         self.check_invariants();
     }
@@ -296,17 +298,20 @@ where
     }
 }
 
-impl<E: Engine<ZkApp>> Process for Server<E>
+/// The process inputs, with the outputs written into an outbox of any record type the
+/// engine's records convert into (the simulator's world holds several engines' records).
+impl<E: Engine<ZkApp>> Server<E>
 where
     E::Wire: EngineWire,
 {
-    type Msg = Msg;
-    type Record = E::Record;
-    type Note = Note;
-
     /// A reset connection: a client's drops its connections here; a server's is the
     /// engine's (see its `on_disconnect`).
-    fn on_disconnect(&mut self, ctx: &mut Ctx, peer: ProcessId, out: &mut Out<E::Record>) {
+    pub fn handle_disconnect<R: From<E::Record>>(
+        &mut self,
+        ctx: &mut Ctx,
+        peer: ProcessId,
+        out: &mut Out<R>,
+    ) {
         self.read_clocks(ctx);
         if !self.side.cfg.is_server(peer) {
             self.side.on_client_reset(peer);
@@ -317,11 +322,11 @@ where
         self.check_invariants();
     }
 
-    fn on_start(
+    pub fn handle_start<R: From<E::Record>>(
         &mut self,
         ctx: &mut Ctx,
         disk: Recovered<'_, E::Record>,
-        out: &mut Out<E::Record>,
+        out: &mut Out<R>,
     ) {
         assert!(!self.started, "on_start called twice on one incarnation");
         assert_eq!(ctx.me, self.side.cfg.me, "config.me is not the kernel's id");
@@ -335,7 +340,13 @@ where
         self.finish(ctx, out);
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: Msg, out: &mut Out<E::Record>) {
+    pub fn handle_message<R: From<E::Record>>(
+        &mut self,
+        ctx: &mut Ctx,
+        from: ProcessId,
+        msg: Msg,
+        out: &mut Out<R>,
+    ) {
         if !self.started {
             return;
         }
@@ -350,7 +361,12 @@ where
         self.finish(ctx, out);
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out<E::Record>) {
+    pub fn handle_timer<R: From<E::Record>>(
+        &mut self,
+        ctx: &mut Ctx,
+        timer: TimerId,
+        out: &mut Out<R>,
+    ) {
         if !self.started {
             return;
         }
@@ -359,12 +375,47 @@ where
         self.finish(ctx, out);
     }
 
-    fn on_disk_done(&mut self, ctx: &mut Ctx, write: WriteId, out: &mut Out<E::Record>) {
+    pub fn handle_disk_done<R: From<E::Record>>(
+        &mut self,
+        ctx: &mut Ctx,
+        write: WriteId,
+        out: &mut Out<R>,
+    ) {
         if !self.started {
             return;
         }
         self.read_clocks(ctx);
         self.with_engine(out, |e, b, eo| e.on_disk_done(ctx, write, b, eo));
         self.finish(ctx, out);
+    }
+}
+
+impl<E: Engine<ZkApp>> Process for Server<E>
+where
+    E::Wire: EngineWire,
+{
+    type Msg = Msg;
+    type Record = E::Record;
+    type Note = Note;
+
+    fn on_disconnect(&mut self, ctx: &mut Ctx, peer: ProcessId, out: &mut Out<E::Record>) {
+        self.handle_disconnect(ctx, peer, out)
+    }
+    fn on_start(
+        &mut self,
+        ctx: &mut Ctx,
+        disk: Recovered<'_, E::Record>,
+        out: &mut Out<E::Record>,
+    ) {
+        self.handle_start(ctx, disk, out)
+    }
+    fn on_message(&mut self, ctx: &mut Ctx, from: ProcessId, msg: Msg, out: &mut Out<E::Record>) {
+        self.handle_message(ctx, from, msg, out)
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: TimerId, out: &mut Out<E::Record>) {
+        self.handle_timer(ctx, timer, out)
+    }
+    fn on_disk_done(&mut self, ctx: &mut Ctx, write: WriteId, out: &mut Out<E::Record>) {
+        self.handle_disk_done(ctx, write, out)
     }
 }

@@ -11,6 +11,73 @@ use proto::{Ctx, Entropy, Outbox, Output, ProcessId, Recovered, Time, TimerId, W
 use raft::{Bugs, Config, Raft, Record, TIMER_ELECTION, Wire};
 use replication::{App, Command, Engine, Entry, Event, Host, Payload, ServerState, State};
 
+/// `w` with its link ids and acknowledgements zeroed: the engine tests compare the
+/// protocol's content, `tests/link.rs` the link fields themselves.
+pub fn unlinked(w: W) -> W {
+    match w {
+        Wire::AppendEntries {
+            term,
+            prev_index,
+            prev_term,
+            entries,
+            leader_commit,
+            seq,
+            ..
+        } => Wire::AppendEntries {
+            term,
+            prev_index,
+            prev_term,
+            entries,
+            leader_commit,
+            seq,
+            link: 0,
+            acked: 0,
+        },
+        Wire::AppendReply {
+            term,
+            success,
+            match_index,
+            seq,
+            ..
+        } => Wire::AppendReply {
+            term,
+            success,
+            match_index,
+            seq,
+            link: 0,
+            acked: 0,
+        },
+        Wire::ReadIndex {
+            term, seq, token, ..
+        } => Wire::ReadIndex {
+            term,
+            link: 0,
+            seq,
+            token,
+        },
+        Wire::ReadDone {
+            term,
+            seq,
+            index,
+            token,
+            ..
+        } => Wire::ReadDone {
+            term,
+            link: 0,
+            seq,
+            index,
+            token,
+        },
+        Wire::App { term, seq, msg, .. } => Wire::App {
+            term,
+            link: 0,
+            seq,
+            msg,
+        },
+        other => other,
+    }
+}
+
 /// An entry: a number at a position.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Num {
@@ -373,6 +440,12 @@ impl Cluster {
 
     /// Takes what `i` sent since the last call.
     pub fn sent(&mut self, i: u32) -> Vec<(u32, W)> {
+        let sent = std::mem::take(&mut self.nodes[i as usize].sent);
+        sent.into_iter().map(|(to, w)| (to, unlinked(w))).collect()
+    }
+
+    /// [`Cluster::sent`] with the link fields as they are (`tests/link.rs`).
+    pub fn sent_raw(&mut self, i: u32) -> Vec<(u32, W)> {
         std::mem::take(&mut self.nodes[i as usize].sent)
     }
 

@@ -27,7 +27,7 @@ use kernel::observe::{Procs, Violation};
 use proto::history::Event;
 use proto::{Process, ProcessId};
 use std::any::Any;
-use zkserver::{Msg, Note, Record};
+use zkserver::{DiskRecord as Record, Msg, Note};
 
 /// A workload's client process: any sans-IO process on the ensemble's wire.
 pub trait ClientProcess: Process<Msg = Msg, Record = Record, Note = Note> + Any {

@@ -1,0 +1,46 @@
+//! [`DiskRecord`]: one record on a server's disk in a world whose servers may run any of
+//! several engines, and the conversions between it and each engine's own records.
+//! Invariants: a server's disk holds only its own engine's records (a server never changes
+//! engines), so taking them back out never meets another engine's record.
+
+/// One record on a simulated server's disk. Raft's is boxed so ZAB's runs keep theirs
+/// small.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiskRecord {
+    Zab(crate::Record),
+    Raft(Box<raft::Record<crate::ZkApp>>),
+}
+
+impl From<crate::Record> for DiskRecord {
+    fn from(r: crate::Record) -> DiskRecord {
+        DiskRecord::Zab(r)
+    }
+}
+
+impl From<raft::Record<crate::ZkApp>> for DiskRecord {
+    fn from(r: raft::Record<crate::ZkApp>) -> DiskRecord {
+        DiskRecord::Raft(Box::new(r))
+    }
+}
+
+impl DiskRecord {
+    /// ZAB's records of a ZAB server's disk (restart only: a copy of shared pointers).
+    pub fn zab_records(disk: &[DiskRecord]) -> Vec<crate::Record> {
+        disk.iter()
+            .map(|r| match r {
+                DiskRecord::Zab(z) => z.clone(),
+                DiskRecord::Raft(_) => panic!("a raft record on a zab server's disk"),
+            })
+            .collect()
+    }
+
+    /// Raft's records of a Raft server's disk (restart only).
+    pub fn raft_records(disk: &[DiskRecord]) -> Vec<raft::Record<crate::ZkApp>> {
+        disk.iter()
+            .map(|r| match r {
+                DiskRecord::Raft(b) => (**b).clone(),
+                DiskRecord::Zab(_) => panic!("a zab record on a raft server's disk"),
+            })
+            .collect()
+    }
+}
