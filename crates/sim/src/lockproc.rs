@@ -18,13 +18,12 @@
 use client::recipes::lock::{Lock, LockEvent, guid_of};
 use client::{Action, SessionState};
 use proto::history::{ClientNote, LockEnd};
-use proto::wire::ServerMsg;
-use proto::zk::{Op, OpResult, SessionId, ZkError};
+use proto::zk::{Op, OpResult, SessionId};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, Time, TimerId, WriteId};
 use zkserver::{DiskRecord as Record, Msg, Note};
 
 use crate::clienthost::{ClientHost, HostConfig};
-use crate::resource::ResourceWrite;
+use crate::resource::{self, ResourceWrite};
 
 const WRITE: TimerId = TimerId(130);
 const THINK: TimerId = TimerId(131);
@@ -242,21 +241,14 @@ impl LockWorker {
     }
 
     fn on_resource_reply(&mut self, ctx: &mut Ctx, msg: Msg, out: &mut Out) {
-        let Msg::ToClient(m) = msg else {
-            return;
-        };
-        let ServerMsg::Reply { xid, result, .. } = *m else {
-            return;
-        };
         let Some(s) = self.section.as_mut() else {
             return; // a reply for a section that ended
         };
-        if s.awaiting != Some(xid) {
-            return; // an earlier copy's reply
-        }
-        s.awaiting = None;
-        match result {
-            OpResult::Stat(_) => {
+        let Some(accepted) = resource::answer_to(msg, &mut s.awaiting) else {
+            return;
+        };
+        match accepted {
+            true => {
                 s.acked += 1;
                 assert!(
                     s.acked <= self.config.writes_per_hold,
@@ -271,13 +263,12 @@ impl LockWorker {
                     out.set_timer(WRITE, ctx.mono.plus_ns(self.config.work_ms * NS_PER_MS));
                 }
             }
-            OpResult::Err(ZkError::BadVersion) => {
+            false => {
                 // Fenced: a newer holder wrote; our grant is gone.
                 self.section = None;
                 out.cancel_timer(WRITE);
                 self.recipe.fenced();
             }
-            other => panic!("the resource answered {other:?}"),
         }
     }
 

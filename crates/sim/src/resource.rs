@@ -31,6 +31,28 @@ pub const RESOURCE_PATH: &str = "/resource";
 
 type Out = Outbox<Msg, Record, Note>;
 
+/// A writer's reading of a message from the resource: whether the write it awaits
+/// (`awaiting`, its xid) was accepted (`Some(true)`) or refused as stale (`Some(false)`),
+/// after which nothing is awaited; `None` when the message answers no awaited write (not a
+/// reply, or an earlier copy's). Shared by lock holders and scheduler workers.
+pub fn answer_to(msg: Msg, awaiting: &mut Option<u64>) -> Option<bool> {
+    let Msg::ToClient(m) = msg else {
+        return None;
+    };
+    let ServerMsg::Reply { xid, result, .. } = *m else {
+        return None;
+    };
+    if *awaiting != Some(xid) {
+        return None; // an earlier copy's reply
+    }
+    *awaiting = None;
+    match result {
+        OpResult::Stat(_) => Some(true),
+        OpResult::Err(ZkError::BadVersion) => Some(false),
+        other => panic!("the resource answered {other:?}"),
+    }
+}
+
 /// One write to the resource: whose hold it belongs to and its fencing token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceWrite {

@@ -18,13 +18,12 @@
 use client::recipes::worker::{TaskEvent, Worker};
 use client::{Action, SessionState};
 use proto::history::ClientNote;
-use proto::wire::ServerMsg;
-use proto::zk::{Op, OpResult, SessionId, ZkError};
+use proto::zk::{Op, OpResult, SessionId};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, TimerId, WriteId};
 use zkserver::{DiskRecord as Record, Msg, Note};
 
 use crate::clienthost::{ClientHost, HostConfig};
-use crate::resource::ResourceWrite;
+use crate::resource::{self, ResourceWrite};
 
 const WRITE: TimerId = TimerId(150);
 const RENEW: TimerId = TimerId(151);
@@ -210,21 +209,14 @@ impl WorkerNode {
     }
 
     fn on_resource_reply(&mut self, ctx: &mut Ctx, msg: Msg, out: &mut Out) {
-        let Msg::ToClient(m) = msg else {
-            return;
-        };
-        let ServerMsg::Reply { xid, result, .. } = *m else {
-            return;
-        };
         let Some(s) = self.section.as_mut() else {
             return; // a reply for an execution that ended
         };
-        if s.awaiting != Some(xid) {
-            return; // an earlier copy's reply
-        }
-        s.awaiting = None;
-        match result {
-            OpResult::Stat(_) => {
+        let Some(accepted) = resource::answer_to(msg, &mut s.awaiting) else {
+            return;
+        };
+        match accepted {
+            true => {
                 s.acked += 1;
                 assert!(
                     s.acked <= self.config.writes_per_task,
@@ -238,14 +230,13 @@ impl WorkerNode {
                     out.set_timer(WRITE, ctx.mono.plus_ns(self.config.work_ms * NS_PER_MS));
                 }
             }
-            OpResult::Err(ZkError::BadVersion) => {
+            false => {
                 assert!(self.config.fencing, "only a fenced resource refuses");
                 // Fenced: a newer leader's epoch was seen. Look for it in the assignment.
                 self.section = None;
                 out.cancel_timer(WRITE);
                 self.recipe.refused();
             }
-            other => panic!("the resource answered {other:?}"),
         }
     }
 
