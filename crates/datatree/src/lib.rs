@@ -31,5 +31,5 @@ pub use multi::MULTI_OPS_MAX;
 pub use node::StatPersisted;
 pub use pending::{PENDING_RECORDS_MAX, PendingChanges};
 pub use snapshot::{Snapshot, SnapshotNode};
-pub use tree::DataTree;
+pub use tree::{DataTree, ReadView};
 pub use txn::{Effect, Txn, TxnBody, TxnHeader};

@@ -17,6 +17,40 @@ use crate::node::{Node, StatPersisted, node_hash};
 use crate::path::{self, ROOT};
 use crate::txn::TxnHeader;
 
+/// A read's answer borrowed from the tree (see [`DataTree::read_view`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ReadView<'a> {
+    Err(ZkError),
+    Synced {
+        path: &'a str,
+    },
+    Exists(Option<Stat>),
+    Data {
+        data: &'a [u8],
+        stat: Stat,
+    },
+    /// The child names, in order.
+    Children(&'a BTreeSet<String>),
+}
+
+impl ReadView<'_> {
+    /// The owned result a server sends.
+    pub fn to_result(self) -> OpResult {
+        match self {
+            ReadView::Err(err) => OpResult::Err(err),
+            ReadView::Synced { path } => OpResult::Synced {
+                path: path.to_owned(),
+            },
+            ReadView::Exists(stat) => OpResult::Exists(stat),
+            ReadView::Data { data, stat } => OpResult::Data {
+                data: data.to_vec(),
+                stat,
+            },
+            ReadView::Children(names) => OpResult::Children(names.iter().cloned().collect()),
+        }
+    }
+}
+
 /// The znode tree. Cloning is a deep copy; equality compares every node, the ephemeral
 /// index, the last applied zxid and the misfit count.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,6 +160,12 @@ impl DataTree {
     /// are the server's business; the `watch` flag is ignored here. An invalid path is
     /// `BadArguments` (the Java client rejects it before sending).
     pub fn read(&self, op: &Op) -> OpResult {
+        self.read_view(op).to_result()
+    }
+
+    /// What [`DataTree::read`] answers, borrowed from the tree instead of copied: for a
+    /// checker that only compares a recorded result with it (nothing allocates).
+    pub fn read_view<'a>(&'a self, op: &'a Op) -> ReadView<'a> {
         let path = match op {
             Op::GetData { path, .. }
             | Op::Exists { path, .. }
@@ -134,20 +174,18 @@ impl DataTree {
             _ => panic!("read() of a write: {op:?}"),
         };
         if let Err(err) = path::validate_path(path) {
-            return OpResult::Err(err);
+            return ReadView::Err(err);
         }
         let node = self.nodes.get(path.as_str());
         match (op, node) {
-            (Op::Sync { path }, _) => OpResult::Synced { path: path.clone() },
-            (Op::Exists { .. }, node) => OpResult::Exists(node.map(Node::stat)),
-            (_, None) => OpResult::Err(ZkError::NoNode),
-            (Op::GetData { .. }, Some(node)) => OpResult::Data {
-                data: node.data.clone(),
+            (Op::Sync { path }, _) => ReadView::Synced { path },
+            (Op::Exists { .. }, node) => ReadView::Exists(node.map(Node::stat)),
+            (_, None) => ReadView::Err(ZkError::NoNode),
+            (Op::GetData { .. }, Some(node)) => ReadView::Data {
+                data: &node.data,
                 stat: node.stat(),
             },
-            (Op::GetChildren { .. }, Some(node)) => {
-                OpResult::Children(node.children.iter().cloned().collect())
-            }
+            (Op::GetChildren { .. }, Some(node)) => ReadView::Children(&node.children),
             _ => unreachable!("matched above"),
         }
     }

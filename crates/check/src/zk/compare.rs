@@ -8,7 +8,7 @@
 //! numbers its txns itself, so its zxids are not the recorded ones); a `Created` result
 //! recorded without a stat (a plain `create`) matches any replayed stat. Nothing allocates.
 
-use datatree::TxnBody;
+use datatree::{ReadView, TxnBody};
 use proto::zk::{MultiResult, OpResult, Stat, ZkError};
 
 /// Whether zxid fields of stats take part in a comparison.
@@ -131,6 +131,31 @@ pub(crate) fn result_matches(recorded: &OpResult, replayed: &OpResult, zxids: Zx
     }
 }
 
+/// The recorded result of a read equals what the tree answers (`DataTree::read_view`): as
+/// [`result_matches`] against `DataTree::read`, without building the replayed result.
+pub(crate) fn read_matches(recorded: &OpResult, replayed: ReadView<'_>, zxids: Zxids) -> bool {
+    match (recorded, replayed) {
+        (
+            OpResult::Data { data, stat },
+            ReadView::Data {
+                data: replayed_data,
+                stat: replayed_stat,
+            },
+        ) => data.as_slice() == replayed_data && stat_matches(stat, &replayed_stat, zxids),
+        (OpResult::Exists(a), ReadView::Exists(b)) => match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => stat_matches(a, &b, zxids),
+            _ => false,
+        },
+        (OpResult::Children(a), ReadView::Children(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+        }
+        (OpResult::Synced { path }, ReadView::Synced { path: other }) => path == other,
+        (OpResult::Err(a), ReadView::Err(b)) => *a == b,
+        _ => false,
+    }
+}
+
 /// The client's result of a failed txn, without applying it (applying a failed txn changes
 /// nothing): `datatree`'s `apply` gives `Err(e)` for an error txn and, for a failed multi,
 /// `RolledBack` before the failing entry, its error, and `RuntimeInconsistency` after it.
@@ -246,5 +271,89 @@ mod tests {
         assert!(!is_tree_read_result(&OpResult::Err(
             ZkError::SessionExpired
         )));
+    }
+
+    /// `read_matches` against the tree's view agrees with `result_matches` against the
+    /// tree's owned answer, for every read kind, on a match and on each kind of mismatch.
+    #[test]
+    fn read_view_matches_as_the_owned_read_does() {
+        let mut tree = DataTree::new();
+        let create = |p: &str, d: &[u8]| Op::Create {
+            path: p.into(),
+            data: d.to_vec(),
+            mode: CreateMode::Persistent,
+        };
+        tree.execute(header(1), &create("/a", b"x"));
+        tree.execute(header(2), &create("/a/b", b""));
+        tree.execute(header(3), &create("/a/c", b""));
+        let reads = [
+            Op::GetData {
+                path: "/a".into(),
+                watch: false,
+            },
+            Op::GetData {
+                path: "/missing".into(),
+                watch: false,
+            },
+            Op::Exists {
+                path: "/a/b".into(),
+                watch: false,
+            },
+            Op::Exists {
+                path: "/none".into(),
+                watch: false,
+            },
+            Op::GetChildren {
+                path: "/a".into(),
+                watch: false,
+            },
+            Op::Sync { path: "/a".into() },
+            Op::GetData {
+                path: "bad".into(),
+                watch: false,
+            },
+        ];
+        let stale = {
+            let mut t = tree.clone();
+            t.execute(
+                header(4),
+                &Op::SetData {
+                    path: "/a".into(),
+                    data: b"y".to_vec(),
+                    version: -1,
+                },
+            );
+            t.execute(
+                header(5),
+                &Op::Delete {
+                    path: "/a/c".into(),
+                    version: -1,
+                },
+            );
+            t
+        };
+        let mut mismatches = 0;
+        for op in &reads {
+            let recorded = tree.read(op);
+            for zxids in [Zxids::Compare, Zxids::Mask] {
+                assert!(read_matches(&recorded, tree.read_view(op), zxids), "{op:?}");
+                let other = stale.read(op);
+                let owned = result_matches(&other, &tree.read(op), zxids);
+                assert_eq!(
+                    read_matches(&other, tree.read_view(op), zxids),
+                    owned,
+                    "{op:?}"
+                );
+                mismatches += usize::from(!owned);
+            }
+        }
+        // getData of /a (data and version) and getChildren of /a (a child gone), both ways.
+        assert_eq!(mismatches, 4);
+        let short = OpResult::Children(vec!["b".into()]);
+        assert!(!read_matches(
+            &short,
+            tree.read_view(&reads[4]),
+            Zxids::Compare
+        ));
     }
 }

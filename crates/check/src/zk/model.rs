@@ -43,7 +43,7 @@ use lincheck::lin::Model;
 use proto::history::Event;
 use proto::{StableHasher, Zxid, mix64};
 
-use super::compare::{Zxids, failed_txn_result, result_matches, stat_matches};
+use super::compare::{Zxids, failed_txn_result, read_matches, result_matches, stat_matches};
 use super::history::{Classified, record};
 
 /// An engine operation: the `Input` is its index in `ZkModel::ops`.
@@ -266,7 +266,7 @@ impl ZkModel<'_> {
                     Entry::Read(r) => {
                         let rec = record(self.events, self.cls.reads[r].event);
                         let recorded = rec.result.as_ref().expect("a checkable read has a result");
-                        result_matches(recorded, &tree.read(&rec.op), Zxids::Mask)
+                        read_matches(recorded, tree.read_view(&rec.op), Zxids::Mask)
                     }
                     Entry::Sync { needs } => done_prefix >= needs,
                     Entry::Write => false,

@@ -28,7 +28,7 @@ use datatree::{DataTree, Effect, TxnHeader};
 use proto::Zxid;
 use proto::history::Event;
 
-use super::compare::{Zxids, result_matches};
+use super::compare::{Zxids, read_matches, result_matches};
 use super::history::{Classified, Item, WriteStatus, record};
 use super::recover::witness_zxids;
 use super::repair::repair;
@@ -234,14 +234,15 @@ fn replay(
             next_read += 1;
             let rec = record(events, read.event);
             let recorded = rec.result.as_ref().expect("a checkable read has a result");
-            let replayed = tree.read(&rec.op);
-            if !result_matches(recorded, &replayed, Zxids::Compare) {
+            let replayed = tree.read_view(&rec.op);
+            if !read_matches(recorded, replayed, Zxids::Compare) {
                 w.fail(
                     READ_STATE,
                     format!(
                         "read at zxid {} returned {recorded:?}; the state after the writes up \
-                         to it gives {replayed:?}",
-                        read.zxid
+                         to it gives {:?}",
+                        read.zxid,
+                        replayed.to_result()
                     ),
                     vec![read.event],
                 );
