@@ -10,17 +10,22 @@ seeds=${3:-200}
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# Every shipped scenario as written, then the planted bugs switched on where they are caught.
+# Every shipped scenario as written, then the planted bugs switched on where they are caught,
+# then scenarios on another replication engine.
 variants=()
 for s in "$here"/scenarios/*.toml; do variants+=("$(basename "$s" .toml)"); done
 variants+=(bug-zk-1366+zk-1366 bug-zk-1419+zk-1419 bug-zk-3911+zk-3911 default+zk-1154
     default+zk-335 default+zk-2355 queue+queue-delete-first lock+lock-no-guid
     election+curator-498 election+curator-696 barrier+barrier-no-recheck
     config+config-read-then-watch)
+# The same ZooKeeper server on Raft (`NAME@PROTOCOL`: `--set cluster.protocol=PROTOCOL`).
+variants+=(default@raft ci@raft recipes-ci@raft election@raft lock@raft)
 for v in "${variants[@]}"; do
-    name=${v%%+*}
+    base=${v%%+*}
+    name=${base%%@*}
     bug=()
-    [ "$v" != "$name" ] && bug=(--bug "${v#*+}")
+    [ "$v" != "$base" ] && bug=(--bug "${v#*+}")
+    [ "$base" != "$name" ] && bug+=(--set "cluster.protocol=${base#*@}")
     # Planted bugs fail by design (exit 1, or 3 for a budget); bad input (2) or a crash stops us.
     "$zabsim" fuzz --scenario "$here/scenarios/$name.toml" "${bug[@]}" --seeds "$seeds" \
         --jobs "${JOBS:-2}" --no-regressions --results "$work/$v.jsonl" >/dev/null 2>&1 ||
