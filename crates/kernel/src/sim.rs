@@ -775,7 +775,8 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
         msg: P::Msg,
         observer: &mut dyn Observer<P>,
     ) -> Result<Option<ProcessId>, Stop> {
-        self.trace(TAG_DELIVER, pair(from.0, to.0) ^ msg.kind() as u64);
+        let kind = msg.kind();
+        self.trace(TAG_DELIVER, pair(from.0, to.0) ^ kind as u64);
         let stale = self.network.is_tcp() && incarnation != self.incarnations[to.index()];
         let why = if self.slots[to.index()].process.is_none() || stale {
             Some(Drop::Dead)
@@ -789,12 +790,12 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             self.network.stats.count_drop(why);
             if R::ON {
                 let reason = drop_reason(why);
-                self.record_drop(from, to, msg.kind(), R::id_u32(id), reason);
+                self.record_drop(from, to, kind, R::id_u32(id), reason);
             }
             return Ok(None);
         }
         self.network.stats.delivered += 1;
-        let cost_ns = self.config.cpu_cost_ns[msg.kind()];
+        let cost_ns = self.config.cpu_cost_ns[kind];
         // `run_or_defer`, with the message passed straight to the process when it runs now.
         let now = self.now;
         let hot = &mut self.hot[to.index()];
@@ -808,7 +809,7 @@ impl<P: Process, R: Recording<P::Note>> Sim<P, R> {
             return self.defer(finish, to, incarnation, Work::Message { from, id, msg });
         }
         if R::ON {
-            self.record_handle(to, from, msg.kind(), R::id_u32(id));
+            self.record_handle(to, from, kind, R::id_u32(id));
         }
         self.run_message(to, from, msg, observer)?;
         Ok(Some(to))
