@@ -78,8 +78,8 @@ const FINISHED: [(&str, u64); 6] = [
     ("tasks_done", 12),
     ("barrier_rounds_completed", 6),
     ("members_joins", 12), // 4 members × 3 cycles, more after expiries
-    ("config_updates", 24),
-    ("config_messages", 16),
+    ("config_updates", 18),
+    ("config_messages", 12),
 ];
 
 #[test]
