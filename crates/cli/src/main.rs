@@ -166,6 +166,10 @@ enum Command {
         /// Scale the work down for a quick look (1 = full).
         #[arg(long, default_value_t = 1)]
         quick: u32,
+        /// Run only these sections (repeatable): history, kernel, ensemble, ci, checker,
+        /// bugs. Default: all, in that order.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(bench::SECTIONS))]
+        only: Vec<String>,
         /// Internal: measure only the kernel relay at this many processes and print
         /// `<events> <wall seconds>` (each kernel size runs in a fresh process).
         #[arg(long, hide = true)]
@@ -280,10 +284,11 @@ fn main() -> ExitCode {
         } => shrink::run(&scenario, seed.as_deref(), runs_max, out.as_deref()),
         Command::Bench {
             quick,
+            only,
             kernel_processes,
         } => match kernel_processes {
             Some(processes) => bench::kernel_one(processes, quick),
-            None => bench::run(quick),
+            None => bench::run(quick, &only),
         },
         Command::ZkScript { file, seed } => zkscriptcmd::run(&file, seed),
         Command::Report { dir, out } => reportcmd::run(&dir, out.as_deref()),

@@ -876,6 +876,28 @@ fn one_kernel_bench_measurement_prints_its_events_and_seconds() {
 }
 
 #[test]
+fn bench_only_runs_the_named_section_on_every_engine() {
+    // `--only ensemble`: the ensemble figures on ZAB and on Raft and their ratio, nothing
+    // of the other sections.
+    let run = zabsim(&["bench", "--quick", "40", "--only", "ensemble"]);
+    assert_eq!(run.code, 0, "{}", run.show());
+    for line in [
+        "  zab: verdict pass",
+        "  raft: verdict pass",
+        "  raft against zab: ",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "{line:?} missing:\n{}",
+            run.show()
+        );
+    }
+    assert!(!run.stdout.contains("ci sweep"), "{}", run.show());
+    let bad = zabsim(&["bench", "--only", "nonsense"]);
+    assert_eq!(bad.code, 2, "{}", bad.show());
+}
+
+#[test]
 fn a_closed_stdout_ends_the_run_quietly() {
     // `zabsim run | head -1` once head has gone: no panic message, exit 141 (as SIGPIPE).
     let (reader, writer) = std::io::pipe().expect("a pipe");
