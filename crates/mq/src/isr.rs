@@ -5,8 +5,9 @@
 //! Rules (Kafka's, with the TLA+ model's fixes under [`Protocol::Fixed`]):
 //! - a fetch from offset `o` says the follower holds `o` records; with fencing (KIP-320)
 //!   a fetch carrying another leader epoch is refused;
-//! - HW = the minimum log end offset over the ISR (the leader's own included), never
-//!   lowered; under `Fixed` it advances only while every ISR member fetches in this epoch;
+//! - HW = the minimum log end offset over the ISR (the leader's own included, counted only
+//!   as far as it is durable: [`LeaderView::on_flushed`]), never lowered; under `Fixed` it
+//!   advances only while every ISR member fetches in this epoch;
 //! - a follower not caught up to the leader's log end for `lag_ms` leaves the ISR; one whose
 //!   log end reached the HW may join — under `Fixed` only once the HW reached this epoch's
 //!   start offset;
@@ -66,6 +67,8 @@ pub struct LeaderView {
     isr: BTreeSet<BrokerId>,
     followers: BTreeMap<BrokerId, Follower>,
     hw: u64,
+    /// How far the leader's own log is durable (what its own log end counts for the HW).
+    own_durable: u64,
 }
 
 impl LeaderView {
@@ -105,6 +108,7 @@ impl LeaderView {
             isr,
             followers,
             hw,
+            own_durable: leo,
         };
         view.check(leo);
         view
@@ -161,12 +165,19 @@ impl LeaderView {
         self.advance_hw(leo);
     }
 
+    /// The leader's own log is durable up to `durable` (its log end is `leo`).
+    pub fn on_flushed(&mut self, durable: u64, leo: u64) {
+        assert!(durable <= leo, "durable {durable} past the log end {leo}");
+        self.own_durable = durable;
+        self.advance_hw(leo);
+    }
+
     fn advance_hw(&mut self, leo: u64) {
         let members = self.isr.iter().filter(|&&r| r != self.me);
         let lowest = members
             .clone()
             .map(|r| self.followers[r].leo)
-            .fold(leo, u64::min);
+            .fold(self.own_durable.min(leo), u64::min);
         let all_follow = members
             .map(|r| self.followers[r].epoch)
             .all(|e| e == Some(self.epoch));
@@ -324,6 +335,18 @@ mod tests {
         assert_eq!(l.hw(), 10);
         l.on_fetch(B[2], 10, 5, 10, 2 * MS).unwrap();
         assert_eq!(l.proposed_isr(10, 2 * MS), Some(B.to_vec()));
+    }
+
+    #[test]
+    fn the_leaders_own_records_count_only_once_durable() {
+        let mut l = leader(Protocol::Fixed, 4, 4);
+        l.on_flushed(4, 4);
+        l.on_append(6);
+        l.on_fetch(B[1], 6, 5, 6, MS).unwrap();
+        l.on_fetch(B[2], 6, 5, 6, MS).unwrap();
+        assert_eq!(l.hw(), 4, "offsets 4 and 5 are not durable at the leader");
+        l.on_flushed(6, 6);
+        assert_eq!(l.hw(), 6);
     }
 
     #[test]
