@@ -351,6 +351,7 @@ impl Replica {
         match &mut self.role {
             Role::Leader { view, .. } => {
                 if let Some(isr) = view.proposed_isr(self.log.leo(), now_ns) {
+                    view.proposing(&isr);
                     out.push(Out::ProposeIsr(isr));
                 }
                 self.release_parked(true, now_ns, out);

@@ -23,7 +23,7 @@
 //! one ISR write in flight per partition; fsyncs complete in issue order; the controller
 //! state exists only while this session holds `/controller` as far as the broker knows.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use client::{Action, SessionState};
 use mq::BrokerId;
@@ -548,12 +548,12 @@ impl Broker {
         let Some(c) = self.controller.as_ref() else {
             return;
         };
-        let live: BTreeSet<BrokerId> = c.live.keys().copied().collect();
+        let live = &c.live;
         let assigned = &self.config.assignment[p as usize];
         let epoch = c.epoch;
         match result {
             OpResult::Data { data, stat } => match PartitionState::parse(&data) {
-                Some(cur) => match state::elect(&cur, assigned, &live, epoch) {
+                Some(cur) => match state::elect(&cur, assigned, live, epoch) {
                     Some(next) => self.push(Job::WriteState {
                         part: p,
                         state: next,
@@ -564,7 +564,7 @@ impl Broker {
                 None => panic!("partition {p}'s state znode holds {data:?}"),
             },
             OpResult::Err(ZkError::NoNode) => {
-                if let Some(first) = state::initial(assigned, &live, epoch) {
+                if let Some(first) = state::initial(assigned, live, epoch) {
                     self.push(Job::WriteState {
                         part: p,
                         state: first,
@@ -696,15 +696,16 @@ impl Broker {
                     let (Some(epoch), false) = (meta.leader_epoch, meta.isr_in_flight) else {
                         continue;
                     };
-                    if self.registration.is_none() {
-                        continue; // no session to write with
-                    }
                     meta.isr_in_flight = true;
+                    let Some(reg) = self.registration else {
+                        continue; // no session to write with
+                    };
                     let state = PartitionState::new(
                         Some(self.config.me),
                         epoch,
                         &isr,
                         self.controller_epoch_seen,
+                        reg,
                     );
                     let version = meta.zk_version;
                     self.push(Job::IsrWrite {
@@ -803,7 +804,10 @@ impl Broker {
 
     fn check_invariants(&self) {
         assert!(self.jobs.len() <= JOBS_MAX);
-        assert!(self.controller.is_none() || self.registration.is_some() || !self.connected());
+        assert!(
+            self.controller.is_none() || !self.electing,
+            "electing while controller"
+        );
         for (p, r) in &self.replicas {
             assert!(
                 r.durable() <= r.log().leo(),

@@ -1675,7 +1675,11 @@ fn validate_mq(m: &MqWorkload) -> Result<(), Problem> {
         format!("must be in 1..={MQ_BROKERS_MAX}"),
     )?;
     check(m.topics > 0, "workload.mq.topics", "must be positive")?;
-    check(m.partitions > 0, "workload.mq.partitions", "must be positive")?;
+    check(
+        m.partitions > 0,
+        "workload.mq.partitions",
+        "must be positive",
+    )?;
     check(
         u64::from(m.topics) * u64::from(m.partitions) <= u64::from(MQ_PARTITIONS_MAX),
         "workload.mq.partitions",
@@ -1689,7 +1693,10 @@ fn validate_mq(m: &MqWorkload) -> Result<(), Problem> {
     check(
         (1..=m.replication_factor).contains(&m.min_insync_replicas),
         "workload.mq.min_insync_replicas",
-        format!("must be in 1..=replication_factor ({})", m.replication_factor),
+        format!(
+            "must be in 1..=replication_factor ({})",
+            m.replication_factor
+        ),
     )?;
     check(m.producers > 0, "workload.mq.producers", "must be positive")?;
     check(

@@ -100,8 +100,7 @@ impl Mq {
 
     /// The monitors over partition `p`'s live replicas.
     fn check_partition(&self, procs: &dyn Procs<Node>, p: Part) -> Result<(), MqViolation> {
-        let replicas: Vec<(BrokerId, &mq::replica::Replica)> = self.broker.assignment
-            [p as usize]
+        let replicas: Vec<(BrokerId, &mq::replica::Replica)> = self.broker.assignment[p as usize]
             .iter()
             .filter_map(|&b| Some((b, self.broker(procs, b)?.replica(p)?)))
             .collect();
@@ -121,11 +120,7 @@ impl Mq {
     }
 
     /// Why partition `p` is not settled after the heal (None: settled), and its leader.
-    fn unsettled(
-        &self,
-        world: &World<'_>,
-        p: Part,
-    ) -> Result<BrokerId, (ProcessId, String)> {
+    fn unsettled(&self, world: &World<'_>, p: Part) -> Result<BrokerId, (ProcessId, String)> {
         let first = self.broker.brokers[self.broker.assignment[p as usize][0].0 as usize];
         let path = self.broker.state_path(p);
         let Some(tree) = world.leader_tree() else {
@@ -147,12 +142,19 @@ impl Mq {
         if !leads {
             return Err((
                 lpid,
-                format!("partition {p}: broker {} does not lead {}", l.0, state.to_text()),
+                format!(
+                    "partition {p}: broker {} does not lead {}",
+                    l.0,
+                    state.to_text()
+                ),
             ));
         }
         let leo = leader.log().leo();
         if leader.hw() != leo {
-            return Err((lpid, format!("partition {p}: HW {} below {leo}", leader.hw())));
+            return Err((
+                lpid,
+                format!("partition {p}: HW {} below {leo}", leader.hw()),
+            ));
         }
         for &b in &self.broker.assignment[p as usize] {
             if b == l {
@@ -188,7 +190,11 @@ impl Workload for Mq {
     }
 
     fn role(&self, index: u32) -> &'static str {
-        assert!(index < self.clients(), "client {index} of {}", self.clients());
+        assert!(
+            index < self.clients(),
+            "client {index} of {}",
+            self.clients()
+        );
         if index < self.brokers {
             "broker"
         } else {
@@ -197,7 +203,11 @@ impl Workload for Mq {
     }
 
     fn client(&self, index: u32) -> Box<dyn ClientProcess> {
-        assert!(index < self.clients(), "client {index} of {}", self.clients());
+        assert!(
+            index < self.clients(),
+            "client {index} of {}",
+            self.clients()
+        );
         if index < self.brokers {
             let mut c = self.broker.clone();
             c.me = BrokerId(index);
@@ -273,7 +283,11 @@ impl Workload for Mq {
         let Some(pid) = touched else {
             return Ok(());
         };
-        let Some(i) = pid.0.checked_sub(self.first.0).filter(|i| *i < self.brokers) else {
+        let Some(i) = pid
+            .0
+            .checked_sub(self.first.0)
+            .filter(|i| *i < self.brokers)
+        else {
             return Ok(());
         };
         let Some(b) = self.broker(procs, BrokerId(i)) else {
