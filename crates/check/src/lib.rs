@@ -4,6 +4,8 @@
 //! config recipe's versions and mailbox (`config`), the leader latch with its fail-over
 //! scheduler (`election`) — and the online ZAB protocol monitors (`monitor`). Also the
 //! double barrier (`barrier`) and group membership with its observers' views (`members`).
+//! The message queue's replication (`mq`): acknowledged records kept, StrongIsr,
+//! LeaderInIsr.
 
 pub mod barrier;
 pub mod config;
@@ -11,6 +13,7 @@ pub mod election;
 pub mod lock;
 pub mod members;
 pub mod monitor;
+pub mod mq;
 pub mod queue;
 pub mod watch;
 pub mod zk;

@@ -5,8 +5,12 @@
 //! Rules (Kafka's, with the TLA+ model's fixes under [`Protocol::Fixed`]):
 //! - a fetch from offset `o` says the follower holds `o` records; with fencing (KIP-320)
 //!   a fetch carrying another leader epoch is refused;
-//! - HW = the minimum log end offset over the ISR (the leader's own included), never
-//!   lowered; under `Fixed` it advances only while every ISR member fetches in this epoch;
+//! - HW = the minimum log end offset over the ISR (the leader's own included, counted only
+//!   as far as it is durable: [`LeaderView::on_flushed`]), never lowered; under `Fixed` it
+//!   advances only while every ISR member fetches in this epoch. While an ISR change is
+//!   being written ([`LeaderView::proposing`]) the HW counts the *maximal* ISR — the current
+//!   one and every proposed member — so a member whose join is written later never finds
+//!   the HW already past its log end (Kafka's maximal ISR; fuzzing found the race);
 //! - a follower not caught up to the leader's log end for `lag_ms` leaves the ISR; one whose
 //!   log end reached the HW may join — under `Fixed` only once the HW reached this epoch's
 //!   start offset;
@@ -66,6 +70,10 @@ pub struct LeaderView {
     isr: BTreeSet<BrokerId>,
     followers: BTreeMap<BrokerId, Follower>,
     hw: u64,
+    /// How far the leader's own log is durable (what its own log end counts for the HW).
+    own_durable: u64,
+    /// Members of ISR proposals being written (counted for the HW until written).
+    pending: BTreeSet<BrokerId>,
 }
 
 impl LeaderView {
@@ -105,6 +113,8 @@ impl LeaderView {
             isr,
             followers,
             hw,
+            own_durable: leo,
+            pending: BTreeSet::new(),
         };
         view.check(leo);
         view
@@ -161,12 +171,29 @@ impl LeaderView {
         self.advance_hw(leo);
     }
 
+    /// The leader's own log is durable up to `durable` (its log end is `leo`).
+    pub fn on_flushed(&mut self, durable: u64, leo: u64) {
+        assert!(durable <= leo, "durable {durable} past the log end {leo}");
+        self.own_durable = durable;
+        self.advance_hw(leo);
+    }
+
+    /// An ISR change is being written: its members count for the HW until
+    /// [`LeaderView::set_isr`].
+    pub fn proposing(&mut self, isr: &[BrokerId]) {
+        for r in isr {
+            if *r != self.me && self.followers.contains_key(r) {
+                self.pending.insert(*r);
+            }
+        }
+    }
+
     fn advance_hw(&mut self, leo: u64) {
-        let members = self.isr.iter().filter(|&&r| r != self.me);
+        let members = self.isr.union(&self.pending).filter(|&&r| r != self.me);
         let lowest = members
             .clone()
             .map(|r| self.followers[r].leo)
-            .fold(leo, u64::min);
+            .fold(self.own_durable.min(leo), u64::min);
         let all_follow = members
             .map(|r| self.followers[r].epoch)
             .all(|e| e == Some(self.epoch));
@@ -204,6 +231,7 @@ impl LeaderView {
             "an ISR member that is no replica: {isr:?}"
         );
         self.isr = next;
+        self.pending.clear();
         self.advance_hw(leo);
     }
 
@@ -324,6 +352,47 @@ mod tests {
         assert_eq!(l.hw(), 10);
         l.on_fetch(B[2], 10, 5, 10, 2 * MS).unwrap();
         assert_eq!(l.proposed_isr(10, 2 * MS), Some(B.to_vec()));
+    }
+
+    #[test]
+    fn the_leaders_own_records_count_only_once_durable() {
+        let mut l = leader(Protocol::Fixed, 4, 4);
+        l.on_flushed(4, 4);
+        l.on_append(6);
+        l.on_fetch(B[1], 6, 5, 6, MS).unwrap();
+        l.on_fetch(B[2], 6, 5, 6, MS).unwrap();
+        assert_eq!(l.hw(), 4, "offsets 4 and 5 are not durable at the leader");
+        l.on_flushed(6, 6);
+        assert_eq!(l.hw(), 6);
+    }
+
+    #[test]
+    fn a_member_joining_holds_the_hw_back_while_its_join_is_written() {
+        // Broker 3 is out of the ISR with nothing; HW 0: it may join.
+        let mut l = LeaderView::new(cfg(Protocol::Fixed), B[0], 5, (0, 0), &B, &B[..2], 0);
+        l.on_append(2);
+        l.on_flushed(2, 2);
+        l.on_fetch(B[2], 0, 5, 2, MS).unwrap();
+        let join = l.proposed_isr(2, MS).expect("broker 3 joins");
+        l.proposing(&join);
+        l.on_fetch(B[1], 2, 5, 2, MS).unwrap();
+        assert_eq!(
+            l.hw(),
+            0,
+            "the joining member counts while its join is written"
+        );
+        l.set_isr(&join, 2);
+        assert_eq!(l.hw(), 0);
+        l.on_fetch(B[2], 2, 5, 2, MS).unwrap();
+        assert_eq!(l.hw(), 2);
+        // Near miss, without the maximal ISR: the HW passes the joiner, whose join then
+        // lands with the HW above its log end (what StrongIsr caught).
+        let mut racy = LeaderView::new(cfg(Protocol::Fixed), B[0], 5, (0, 0), &B, &B[..2], 0);
+        racy.on_append(2);
+        racy.on_flushed(2, 2);
+        racy.on_fetch(B[2], 0, 5, 2, MS).unwrap();
+        racy.on_fetch(B[1], 2, 5, 2, MS).unwrap();
+        assert_eq!(racy.hw(), 2);
     }
 
     #[test]

@@ -16,12 +16,20 @@
 //!   leader (produce, fetch and epoch answers, acks = all once committed, ISR proposals)
 //!   or follower (truncation exchange, then the fetch loop).
 //!
-//! Brokers, the controller, producers and consumers build on these (later).
+//! - [`state`]: a partition's state znode (leader, leader epoch, ISR, controller epoch)
+//!   and the controller's election rule;
+//! - [`wire`]: the world's messages between brokers, controller and producers, and a
+//!   broker's disk entries.
+//!
+//! The broker, controller and producer processes live in the simulator (`sim::brokerproc`,
+//! `sim::producerproc`); consumers come later.
 
 pub mod isr;
 pub mod log;
 pub mod replica;
+pub mod state;
 pub mod truncate;
+pub mod wire;
 
 /// A broker's id (`/brokers/ids/<id>`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,9 +1,12 @@
 //! One replica's partition log: records at consecutive offsets from 0, each written in a
 //! leader epoch, and the leader-epoch cache (each epoch's start offset) that answers
 //! `OffsetsForLeaderEpoch`.
+//! Each prefix of the log has a digest (`digest_below`), so two replicas' logs are compared
+//! below an offset in O(1) (the StrongIsr monitor).
 //! Invariants: record `i` has offset `i`; record epochs never decrease; the cache's epochs
 //! strictly increase and its start offsets never decrease and stay ≤ the log end offset;
-//! every record's epoch is in the cache, starting at or before the record.
+//! every record's epoch is in the cache, starting at or before the record; there is one
+//! prefix digest per record.
 
 /// Most records one partition log holds (a scenario's produce volume is far below).
 pub const RECORDS_MAX: usize = 1 << 24;
@@ -35,6 +38,20 @@ pub struct PartitionLog {
     records: Vec<Record>,
     /// (epoch, start offset), epochs strictly increasing.
     epochs: Vec<(u32, u64)>,
+    /// `digests[i]`: the digest of records `0..=i`.
+    digests: Vec<u64>,
+}
+
+/// One step of the prefix digest: `prev` extended by `r` (splitmix64's finalizer over the
+/// record's fields; any change of a record changes every later prefix digest).
+fn digest_step(prev: u64, r: &Record) -> u64 {
+    let mut h = prev ^ 0x9e37_79b9_7f4a_7c15;
+    for w in [r.offset, u64::from(r.epoch), r.key, r.value] {
+        h = (h ^ w).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 31)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^= h >> 29;
+    }
+    h
 }
 
 impl PartitionLog {
@@ -93,12 +110,15 @@ impl PartitionLog {
         assert!(self.records.len() < RECORDS_MAX, "partition log full");
         self.assign_epoch(epoch);
         let offset = self.leo();
-        self.records.push(Record {
+        let r = Record {
             offset,
             epoch,
             key,
             value,
-        });
+        };
+        let prev = self.digests.last().copied().unwrap_or(0);
+        self.digests.push(digest_step(prev, &r));
+        self.records.push(r);
         offset
     }
 
@@ -118,9 +138,20 @@ impl PartitionLog {
         let keep =
             usize::try_from(offset).map_or(self.records.len(), |o| o.min(self.records.len()));
         self.records.truncate(keep);
+        self.digests.truncate(keep);
         let leo = self.leo();
         self.epochs.retain(|&(_, start)| start < leo);
         self.check();
+    }
+
+    /// The digest of the records below `offset` (0 for none); None past the log end. Two
+    /// logs with equal digests below `o` hold the same records below `o`.
+    pub fn digest_below(&self, offset: u64) -> Option<u64> {
+        if offset > self.leo() {
+            return None;
+        }
+        let i = usize::try_from(offset).ok()?;
+        Some(if i == 0 { 0 } else { self.digests[i - 1] })
     }
 
     /// `OffsetsForLeaderEpoch(epoch)` against this log (see [`EpochEnd`]).
@@ -141,6 +172,11 @@ impl PartitionLog {
 
     /// Asserts the invariants of the module header.
     pub fn check(&self) {
+        assert_eq!(
+            self.digests.len(),
+            self.records.len(),
+            "a digest per record"
+        );
         for (i, r) in self.records.iter().enumerate() {
             assert_eq!(r.offset, i as u64, "record {i} has offset {}", r.offset);
         }
@@ -272,6 +308,24 @@ mod tests {
         assert_eq!(log.leo(), 3, "truncating past the end keeps everything");
         log.truncate_to(0);
         assert_eq!(log.epochs(), &[] as &[(u32, u64)]);
+    }
+
+    #[test]
+    fn prefix_digests_tell_logs_apart_below_an_offset() {
+        let a = log_of(&[1, 1, 2]);
+        let mut b = log_of(&[1, 1]);
+        assert_eq!(a.digest_below(2), b.digest_below(2));
+        assert_eq!(a.digest_below(0), Some(0));
+        assert_eq!(b.digest_below(3), None, "past b's end");
+        b.append(2, 2, 999); // same offset and epoch, another value
+        assert_ne!(a.digest_below(3), b.digest_below(3));
+        b.truncate_to(2);
+        b.append(2, 2, 102);
+        assert_eq!(
+            a.digest_below(3),
+            b.digest_below(3),
+            "truncated and refetched"
+        );
     }
 
     #[test]

@@ -51,14 +51,28 @@ impl Net {
         }
     }
 
+    /// Carries out `from`'s outputs; its disk is instant (appends durable at once).
     fn take(&mut self, from: BrokerId, out: Vec<Out>) {
-        for o in out {
+        let mut todo: VecDeque<Out> = out.into();
+        for _ in 0..STEPS_MAX {
+            let Some(o) = todo.pop_front() else {
+                return;
+            };
             match o {
                 Out::Send { to, msg } => self.queue.push_back((from, to, msg)),
                 Out::ProposeIsr(isr) => self.proposed.push(isr),
                 Out::Produced { id, end } => self.produced.push((id, end)),
+                Out::Appended { to, .. } => {
+                    let mut more = Vec::new();
+                    if let Some(r) = self.replicas.get_mut(&from) {
+                        r.flushed(to, &mut more);
+                    }
+                    todo.extend(more);
+                }
+                Out::Truncated { .. } => {}
             }
         }
+        panic!("outputs without end");
     }
 
     fn lead(&mut self, leader: BrokerId, epoch: u32, isr: &[BrokerId]) {
@@ -145,13 +159,20 @@ fn acks_all_is_answered_once_every_isr_member_holds_the_record() {
     net.deliver(1);
     assert_eq!(net.produced, vec![(7, ProduceEnd::Acked { offset: 0 })]);
     assert_eq!(net.replicas[&A].hw(), 1);
-    net.deliver(2); // the replies: B's left before the HW moved, C's after
-    assert_eq!(
-        net.replicas[&B].hw(),
-        0,
-        "a follower's HW lags the leader's"
-    );
+    // B's fetch from 1 was parked (nothing new for it); the HW's move released it: both
+    // replies carry HW 1.
+    net.deliver(2);
+    assert_eq!(net.replicas[&B].hw(), 1);
     assert_eq!(net.replicas[&C].hw(), 1);
+    net.deliver(2); // their next fetches: nothing new, parked — the loop is quiet
+    assert!(net.queue.is_empty(), "caught-up fetches wait at the leader");
+    let mut out = Vec::new();
+    net.replicas.get_mut(&A).unwrap().tick(net.now_ns, &mut out);
+    assert!(out.is_empty(), "a tick first stamps the parked fetches");
+    let mut out = Vec::new();
+    net.now_ns += mq::replica::FETCH_WAIT_NS;
+    net.replicas.get_mut(&A).unwrap().tick(net.now_ns, &mut out);
+    assert_eq!(out.len(), 2, "answered after the fetch wait: {out:?}");
 }
 
 #[test]

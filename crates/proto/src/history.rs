@@ -401,6 +401,23 @@ pub struct ConfigRecord {
     pub time_ns: u64,
 }
 
+/// A message-queue producer's record acknowledged by a partition's leader (issue 15).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MqAckRecord {
+    pub producer: ProcessId,
+    /// The partition's number in the world (topic × partitions per topic + partition).
+    pub part: u32,
+    pub offset: u64,
+    pub key: u64,
+    /// Unique per produce attempt.
+    pub value: u64,
+    /// acks = all (committed below the HW with enough in-sync replicas) or acks = 1.
+    pub acks_all: bool,
+    /// The broker that answered.
+    pub leader: u32,
+    pub time_ns: u64,
+}
+
 /// One line of `history.jsonl`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -446,6 +463,8 @@ pub enum Event {
     View(ViewRecord),
     /// A config publication, a subscriber's config read or mailbox delivery.
     Config(ConfigRecord),
+    /// A message-queue record a producer saw acknowledged.
+    MqAck(MqAckRecord),
 }
 
 impl Event {
@@ -464,6 +483,7 @@ impl Event {
             Event::Member(m) => m.end_ns.unwrap_or(m.join_ns),
             Event::View(v) => v.time_ns,
             Event::Config(c) => c.time_ns,
+            Event::MqAck(a) => a.time_ns,
             Event::Watch { time_ns, .. }
             | Event::SessionEnd { time_ns, .. }
             | Event::ServerClose { time_ns, .. } => *time_ns,
@@ -599,6 +619,15 @@ pub enum ClientNote {
         session: SessionId,
         group: String,
         members: Vec<ViewEntry>,
+    },
+    /// A message-queue producer's record acknowledged (see [`MqAckRecord`]).
+    MqAck {
+        part: u32,
+        offset: u64,
+        key: u64,
+        value: u64,
+        acks_all: bool,
+        leader: u32,
     },
     /// A config-recipe event (the recorder stamps the time; see [`ConfigRecord`]).
     Config {

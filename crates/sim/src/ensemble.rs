@@ -440,11 +440,15 @@ impl Observer<Node> for EnsembleObserver {
         &mut self,
         now: Time,
         procs: &dyn Procs<Node>,
-        _touched: Option<ProcessId>,
+        touched: Option<ProcessId>,
     ) -> Result<(), Violation> {
         self.monitors
             .after_event(now, |pid| procs.get(pid).and_then(Node::server).map(ZabLog))
-            .map_err(violation)
+            .map_err(violation)?;
+        for w in &mut self.workloads {
+            w.after_event(procs, touched)?;
+        }
+        Ok(())
     }
 
     fn liveness(&mut self, now: Time, procs: &dyn Procs<Node>) -> Progress {

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proto::history::{
     BarrierEnd, BarrierRecord, BarrierStep, ClientNote, ConfigRecord, Event, LeaderEnd,
-    LeaderRecord, LockEnd, LockRecord, MemberEnd, MemberRecord, MemberStep, OpRecord, Outcome,
-    QueueRecord, ResourceRecord, TaskEnd, TaskRecord, TaskWriteRecord, ViewRecord,
+    LeaderRecord, LockEnd, LockRecord, MemberEnd, MemberRecord, MemberStep, MqAckRecord, OpRecord,
+    Outcome, QueueRecord, ResourceRecord, TaskEnd, TaskRecord, TaskWriteRecord, ViewRecord,
 };
 use proto::zk::{Op, OpResult, SessionId};
 use proto::{ProcessId, Time, Zxid};
@@ -396,6 +396,23 @@ impl HistoryRecorder {
                 record.watch_events = *watch_events;
                 self.push(Event::Lock(record));
             }
+            ClientNote::MqAck {
+                part,
+                offset,
+                key,
+                value,
+                acks_all,
+                leader,
+            } => self.push(Event::MqAck(MqAckRecord {
+                producer: pid,
+                part: *part,
+                offset: *offset,
+                key: *key,
+                value: *value,
+                acks_all: *acks_all,
+                leader: *leader,
+                time_ns: now.ns(),
+            })),
             ClientNote::ResourceWrite {
                 index,
                 holder,

@@ -5,6 +5,7 @@
 //! history and its checks, and `run`, which resolves a scenario into a kernel run.
 
 pub mod barrierproc;
+pub mod brokerproc;
 pub mod clienthost;
 pub mod configproc;
 pub mod ensemble;
@@ -16,6 +17,7 @@ pub mod lockproc;
 pub mod memberproc;
 pub mod node;
 pub mod notetext;
+pub mod producerproc;
 pub mod queueproc;
 pub mod resource;
 pub mod run;

@@ -82,6 +82,7 @@ fn client_note_text(note: &proto::history::ClientNote) -> NoteText {
                 if *accepted { "ok" } else { "refused" }
             )
         }
+        C::MqAck { part, offset, .. } => format!("mq ack part {part} offset {offset}"),
         C::LeaderStart { epoch, .. } => format!("leader start {epoch:#x}"),
         C::LeaderEnd { end, .. } => format!("leader end {end:?}"),
         C::TaskStart { task, .. } => format!("task start {task}"),

@@ -231,8 +231,76 @@ pub enum WorkloadConfig {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         /// (Boxed: it would make every workload as large as itself.)
         election: Option<Box<ElectionWorkload>>,
+        /// A Kafka-style message queue keeping its metadata in ZooKeeper: brokers (one
+        /// the controller) and producers (`[workload.mq]`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mq: Option<Box<MqWorkload>>,
     },
 }
+
+/// `[workload.mq]`: a Kafka-style message queue on the ensemble (issue 15). `brokers`
+/// brokers, each with a ZooKeeper session (registered as ephemeral `/brokers/ids/N`; one
+/// elected controller through `/controller` and `/controller_epoch`), replicate `topics` ×
+/// `partitions` partitions, `replication_factor` replicas each (partition p's replicas:
+/// brokers p, p+1, … mod `brokers`), with `min_insync_replicas` for acks = all; a
+/// follower not caught up for `lag_ms` leaves the ISR. `producers` producers each send
+/// `records` keyed records (keys uniform in `0..keys`, partition = key mod partitions),
+/// one every `produce_interval_ms`, a share `acks_all_ratio` with acks = all (else acks =
+/// 1), retrying after `retry_ms` without an answer. Brokers check their replicas every
+/// `tick_ms`; the controller reads every partition's state every `reconcile_ms`. Brokers
+/// are fault targets after every other workload's; producers are not.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqWorkload {
+    pub brokers: u32,
+    pub topics: u32,
+    pub partitions: u32,
+    pub replication_factor: u32,
+    pub min_insync_replicas: u32,
+    pub producers: u32,
+    pub records: u64,
+    #[serde(default = "default_mq_keys")]
+    pub keys: u64,
+    #[serde(default = "default_acks_all_ratio")]
+    pub acks_all_ratio: kernel::dist::Probability,
+    #[serde(default = "default_produce_interval_ms")]
+    pub produce_interval_ms: u64,
+    #[serde(default = "default_mq_retry_ms")]
+    pub retry_ms: u64,
+    #[serde(default = "default_lag_ms")]
+    pub lag_ms: u64,
+    #[serde(default = "default_mq_tick_ms")]
+    pub tick_ms: u64,
+    #[serde(default = "default_reconcile_ms")]
+    pub reconcile_ms: u64,
+}
+
+fn default_mq_keys() -> u64 {
+    1_000
+}
+fn default_acks_all_ratio() -> kernel::dist::Probability {
+    kernel::dist::Probability::from_ppm(1_000_000)
+}
+fn default_produce_interval_ms() -> u64 {
+    20
+}
+fn default_mq_retry_ms() -> u64 {
+    500
+}
+fn default_lag_ms() -> u64 {
+    1_000
+}
+fn default_mq_tick_ms() -> u64 {
+    50
+}
+fn default_reconcile_ms() -> u64 {
+    1_000
+}
+
+/// Most brokers, partitions in all, and records per producer of an mq workload.
+pub const MQ_BROKERS_MAX: u32 = 64;
+pub const MQ_PARTITIONS_MAX: u32 = 4_096;
+pub const MQ_RECORDS_MAX: u64 = 1 << 20;
 
 /// `[workload.election]`: the fail-over task scheduler. `schedulers` scheduler instances
 /// elect a leader with the leader latch (`/election`); the leader creates `tasks` tasks
@@ -509,7 +577,12 @@ impl WorkloadConfig {
                 // The scheduler's resource, instances and workers.
                 .saturating_add(election.as_ref().map_or(0, |e| {
                     e.schedulers.saturating_add(e.workers).saturating_add(1)
-                })),
+                }))
+                // The message queue's brokers and producers.
+                .saturating_add(
+                    self.mq()
+                        .map_or(0, |m| m.brokers.saturating_add(m.producers)),
+                ),
             _ => 0,
         }
     }
@@ -547,6 +620,11 @@ impl WorkloadConfig {
         // The scheduler's instances and workers, after its resource.
         if let Some(e) = election {
             targets.extend((first + 1..first + 1 + e.schedulers + e.workers).map(ProcessId));
+            first += 1 + e.schedulers + e.workers;
+        }
+        // The message queue's brokers (its producers after them are not targets).
+        if let Some(m) = self.mq() {
+            targets.extend((first..first + m.brokers).map(ProcessId));
         }
         targets
     }
@@ -556,6 +634,7 @@ impl WorkloadConfig {
         self.lock().map_or(0, |l| l.clients)
             + self.watch_recipe_fault_target_count()
             + self.election().map_or(0, |e| e.schedulers + e.workers)
+            + self.mq().map_or(0, |m| m.brokers)
     }
 
     /// The barrier's, group's and config's processes: every one is a fault target.
@@ -593,6 +672,14 @@ impl WorkloadConfig {
     pub fn lock(&self) -> Option<&LockWorkload> {
         match self {
             WorkloadConfig::Writes { lock, .. } => lock.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The message-queue workload, if any.
+    pub fn mq(&self) -> Option<&MqWorkload> {
+        match self {
+            WorkloadConfig::Writes { mq, .. } => mq.as_deref(),
             _ => None,
         }
     }
@@ -640,6 +727,10 @@ impl WorkloadConfig {
         if let Some(e) = election {
             groups.push((e.schedulers, "workload.election.schedulers"));
             groups.push((e.workers, "workload.election.workers"));
+        }
+        if let Some(m) = self.mq() {
+            groups.push((m.brokers, "workload.mq.brokers"));
+            groups.push((m.producers, "workload.mq.producers"));
         }
         // The largest group (ties go to the later one, as `max_by_key` picks).
         let largest = groups
@@ -714,6 +805,13 @@ impl WorkloadConfig {
                         ", {} scheduler instances electing a leader that assigns {} tasks to {} \
                          workers writing a resource {fencing} fencing tokens",
                         e.schedulers, e.tasks, e.workers
+                    );
+                }
+                if let Some(m) = self.mq() {
+                    text += &format!(
+                        ", a message queue of {} brokers ({} topics × {} partitions, \
+                         replication factor {}) and {} producers",
+                        m.brokers, m.topics, m.partitions, m.replication_factor, m.producers
                     );
                 }
                 text + ")"
@@ -889,6 +987,7 @@ impl Default for WorkloadConfig {
             members: None,
             config: None,
             election: None,
+            mq: None,
         }
     }
 }
@@ -1257,12 +1356,13 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
                     + s.workload.members().map_or(0, |m| m.members + m.observers)
                     + config.as_ref().map_or(0, |c| c.subscribers)
                     + election.as_ref().map_or(0, |e| e.schedulers + e.workers)
+                    + s.workload.mq().map_or(0, |m| m.brokers)
                     > 0,
                 "workload.clients",
                 "must be positive (or give [workload.queue] producers and consumers, \
                  [workload.lock] clients, [workload.barrier] participants, [workload.members] \
-                 members, [workload.config] subscribers or [workload.election] schedulers and \
-                 workers)",
+                 members, [workload.config] subscribers, [workload.election] schedulers and \
+                 workers or [workload.mq] brokers)",
             )?;
             check(interval_ms > 0, "workload.interval_ms", "must be positive")?;
             check(
@@ -1287,6 +1387,9 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             validate_members(s.workload.members())?;
             validate_config(config.as_deref(), &s.zab.bugs)?;
             validate_election(election.as_deref(), &s.zab.bugs)?;
+            if let Some(m) = s.workload.mq() {
+                validate_mq(m)?;
+            }
         }
     }
     check(
@@ -1563,6 +1666,56 @@ fn validate_config(config: Option<&ConfigWorkload>, bugs: &[BugName]) -> Result<
         "workload.config.burst",
         "must be in 1..=updates",
     )
+}
+
+fn validate_mq(m: &MqWorkload) -> Result<(), Problem> {
+    check(
+        (1..=MQ_BROKERS_MAX).contains(&m.brokers),
+        "workload.mq.brokers",
+        format!("must be in 1..={MQ_BROKERS_MAX}"),
+    )?;
+    check(m.topics > 0, "workload.mq.topics", "must be positive")?;
+    check(
+        m.partitions > 0,
+        "workload.mq.partitions",
+        "must be positive",
+    )?;
+    check(
+        u64::from(m.topics) * u64::from(m.partitions) <= u64::from(MQ_PARTITIONS_MAX),
+        "workload.mq.partitions",
+        format!("topics × partitions must be at most {MQ_PARTITIONS_MAX}"),
+    )?;
+    check(
+        (1..=m.brokers).contains(&m.replication_factor),
+        "workload.mq.replication_factor",
+        format!("must be in 1..=brokers ({})", m.brokers),
+    )?;
+    check(
+        (1..=m.replication_factor).contains(&m.min_insync_replicas),
+        "workload.mq.min_insync_replicas",
+        format!(
+            "must be in 1..=replication_factor ({})",
+            m.replication_factor
+        ),
+    )?;
+    check(m.producers > 0, "workload.mq.producers", "must be positive")?;
+    check(
+        (1..=MQ_RECORDS_MAX).contains(&m.records),
+        "workload.mq.records",
+        format!("must be in 1..={MQ_RECORDS_MAX}"),
+    )?;
+    check(m.keys > 0, "workload.mq.keys", "must be positive")?;
+    for (ms, field) in [
+        (m.produce_interval_ms, "workload.mq.produce_interval_ms"),
+        (m.retry_ms, "workload.mq.retry_ms"),
+        (m.lag_ms, "workload.mq.lag_ms"),
+        (m.tick_ms, "workload.mq.tick_ms"),
+        (m.reconcile_ms, "workload.mq.reconcile_ms"),
+    ] {
+        check(ms > 0, field, "must be positive")?;
+        check_ms(ms, field)?;
+    }
+    Ok(())
 }
 
 fn validate_election(e: Option<&ElectionWorkload>, bugs: &[BugName]) -> Result<(), Problem> {

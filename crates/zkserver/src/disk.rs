@@ -1,7 +1,9 @@
 //! [`DiskRecord`]: one record on a server's disk in a world whose servers may run any of
 //! several engines, and the conversions between it and each engine's own records.
+//! A message-queue broker's disk holds its partition logs' entries (`Mq`).
 //! Invariants: a server's disk holds only its own engine's records (a server never changes
-//! engines), so taking them back out never meets another engine's record.
+//! engines), so taking them back out never meets another engine's record; a broker's disk
+//! holds only broker entries.
 
 /// One record on a simulated server's disk. Raft's is boxed so ZAB's runs keep theirs
 /// small.
@@ -9,6 +11,8 @@
 pub enum DiskRecord {
     Zab(crate::Record),
     Raft(Box<raft::Record<crate::ZkApp>>),
+    /// A message-queue broker's entry (issue 15).
+    Mq(Box<mq::wire::DiskEntry>),
 }
 
 impl From<crate::Record> for DiskRecord {
@@ -30,6 +34,7 @@ impl DiskRecord {
             .map(|r| match r {
                 DiskRecord::Zab(z) => z.clone(),
                 DiskRecord::Raft(_) => panic!("a raft record on a zab server's disk"),
+                DiskRecord::Mq(_) => panic!("a broker's entry on a zab server's disk"),
             })
             .collect()
     }
@@ -40,7 +45,16 @@ impl DiskRecord {
             .map(|r| match r {
                 DiskRecord::Raft(b) => (**b).clone(),
                 DiskRecord::Zab(_) => panic!("a zab record on a raft server's disk"),
+                DiskRecord::Mq(_) => panic!("a broker's entry on a raft server's disk"),
             })
             .collect()
+    }
+
+    /// A broker's entries (restart only).
+    pub fn mq_entries(disk: &[DiskRecord]) -> impl Iterator<Item = &mq::wire::DiskEntry> {
+        disk.iter().map(|r| match r {
+            DiskRecord::Mq(e) => e.as_ref(),
+            _ => panic!("a server's record on a broker's disk"),
+        })
     }
 }

@@ -4,7 +4,7 @@
 //! Invariants: `KINDS[kind(m)]` names `m` (the index is part of the trace hash: the table
 //! keeps ZooKeeper's packet order, the server's own kinds between ZAB's PING and its sync
 //! answer as they always were; Raft's appended after them, its app messages at the server's
-//! own kinds as on ZAB); `Msg` stays small (see the size test): big or variable
+//! own kinds as on ZAB; the message queue's brokers' kinds after Raft's); `Msg` stays small (see the size test): big or variable
 //! payloads live behind a pointer.
 
 use proto::wire::{ClientMsg, ServerMsg, op_size_bytes, result_size_bytes};
@@ -121,6 +121,9 @@ pub enum Msg {
     FromClient(Box<ClientMsg>),
     /// Server → client.
     ToClient(Box<ServerMsg>),
+    /// Between the message queue's brokers, controller and producers (issue 15; they
+    /// talk to the servers as clients).
+    Mq(Box<mq::wire::Msg>),
 }
 
 impl Msg {
@@ -130,6 +133,10 @@ impl Msg {
 
     pub fn to_client(m: ServerMsg) -> Msg {
         Msg::ToClient(Box::new(m))
+    }
+
+    pub fn mq(m: mq::wire::Msg) -> Msg {
+        Msg::Mq(Box::new(m))
     }
 }
 
@@ -199,6 +206,8 @@ pub mod kind {
     pub const PONG: usize = 29;
     /// Raft's kinds (`raft::kind` but APP) start here.
     pub const RAFT_FIRST: usize = 30;
+    /// The message queue's kinds (`mq::wire::KINDS`) start here, after Raft's.
+    pub const MQ_FIRST: usize = RAFT_FIRST + super::RAFT_KINDS;
 }
 
 /// ZAB's kind indices (`zab::kind`) in the world's table; APP is placed by its payload.
@@ -209,11 +218,15 @@ const ZAB_KINDS: [usize; 18] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
 /// payload.
 const RAFT_KINDS: usize = raft::kind::APP;
 
+/// The message queue's kinds in the world's table, after Raft's (appended: every earlier
+/// index is part of existing runs' trace hashes).
+const MQ_KINDS: usize = mq::wire::KINDS.len();
+
 /// How many kinds the world has.
-const WORLD_KINDS_LEN: usize = kind::RAFT_FIRST + RAFT_KINDS;
+const WORLD_KINDS_LEN: usize = kind::MQ_FIRST + MQ_KINDS;
 
 /// The world's kind names: ZAB's at their places, then the server's own and the client
-/// protocol's, then Raft's.
+/// protocol's, then Raft's, then the message queue's.
 const WORLD_KINDS: [&str; WORLD_KINDS_LEN] = world_kinds();
 
 const fn world_kinds() -> [&'static str; WORLD_KINDS_LEN] {
@@ -221,6 +234,11 @@ const fn world_kinds() -> [&'static str; WORLD_KINDS_LEN] {
     let mut i = 0;
     while i < RAFT_KINDS {
         names[kind::RAFT_FIRST + i] = raft::KINDS[i];
+        i += 1;
+    }
+    i = 0;
+    while i < MQ_KINDS {
+        names[kind::MQ_FIRST + i] = mq::wire::KINDS[i];
         i += 1;
     }
     i = 0;
@@ -295,6 +313,7 @@ impl Message for Msg {
                 ServerMsg::Watch { .. } => kind::WATCH_EVENT,
                 ServerMsg::Pong { .. } => kind::PONG,
             },
+            Msg::Mq(m) => kind::MQ_FIRST + m.kind(),
         }
     }
 
@@ -304,6 +323,7 @@ impl Message for Msg {
             Msg::Raft(w) => w.size_bytes(),
             Msg::FromClient(m) => client_msg_bytes(m),
             Msg::ToClient(m) => server_msg_bytes(m),
+            Msg::Mq(m) => m.size_bytes(),
         }
     }
 }
@@ -417,6 +437,13 @@ mod tests {
             "RAFT_PING",
             "READ_INDEX",
             "READ_DONE",
+            "LEADER_AND_ISR",
+            "FETCH",
+            "FETCH_REPLY",
+            "EPOCH_QUERY",
+            "EPOCH_ANSWER",
+            "PRODUCE",
+            "PRODUCE_REPLY",
         ];
         assert_eq!(Msg::KINDS, expected);
     }

@@ -235,7 +235,8 @@ impl Classified {
                 | Event::Barrier(_)
                 | Event::Member(_)
                 | Event::View(_)
-                | Event::Config(_) => {}
+                | Event::Config(_)
+                | Event::MqAck(_) => {}
             }
         }
         for chain in &mut c.chains {
@@ -587,6 +588,17 @@ pub fn render_event(events: &[Event], index: usize) -> String {
             c.zxid.map_or_else(String::new, |z| format!(" @{z}")),
             c.session,
             c.time_ns
+        ),
+        Event::MqAck(a) => write!(
+            text,
+            "{} acked part {} offset {} value {} (acks={}) by broker {} [{}]",
+            a.producer,
+            a.part,
+            a.offset,
+            a.value,
+            if a.acks_all { "all" } else { "1" },
+            a.leader,
+            a.time_ns
         ),
     };
     text

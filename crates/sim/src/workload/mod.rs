@@ -9,7 +9,8 @@
 //! resource), [`barrier`] (double-barrier participants), [`members`] (group members and
 //! observers), [`config`] (the config recipe's publisher and subscribers) and [`election`]
 //! (the fail-over task scheduler: scheduler instances electing a leader, workers, and
-//! their protected resource). Adding a recipe is one module here, its case in [`of`], and
+//! their protected resource) and [`mq`] (a Kafka-style message queue: brokers with a
+//! controller, producers; its replication monitors run after every event). Adding a recipe is one module here, its case in [`of`], and
 //! its scenario section and files.
 
 pub mod barrier;
@@ -18,6 +19,7 @@ pub mod election;
 pub mod kv;
 pub mod lock;
 pub mod members;
+pub mod mq;
 pub mod queue;
 
 use crate::node::Node;
@@ -56,6 +58,15 @@ pub trait Workload {
     /// Its own invariants on the history of a run that passed so far (after ZooKeeper's
     /// consistency and watch checks); appends its figures.
     fn judge(&self, history: &[Event], figures: &mut Vec<(String, u64)>) -> Option<Violation>;
+    /// Its online monitors after an event that `touched` a process (None: a fault or the
+    /// kernel's own); none by default.
+    fn after_event(
+        &mut self,
+        _procs: &dyn Procs<Node>,
+        _touched: Option<ProcessId>,
+    ) -> Result<(), Violation> {
+        Ok(())
+    }
 }
 
 /// The workloads of an ensemble scenario, in process-number order (KV generators first,
@@ -93,6 +104,11 @@ pub fn of(s: &Scenario, servers: &[ProcessId]) -> Vec<Box<dyn Workload>> {
         let before: u32 = all.iter().map(|w| w.clients()).sum();
         let first = ProcessId(servers.len() as u32 + before);
         all.push(Box::new(election::Election::new(s, e, servers, first)));
+    }
+    if let Some(m) = s.workload.mq() {
+        let before: u32 = all.iter().map(|w| w.clients()).sum();
+        let first = ProcessId(servers.len() as u32 + before);
+        all.push(Box::new(mq::Mq::new(s, m, servers, first)));
     }
     assert_eq!(
         all.iter().map(|w| u64::from(w.clients())).sum::<u64>(),

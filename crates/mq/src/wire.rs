@@ -1,0 +1,197 @@
+//! What brokers, the controller and producers send each other in the simulated world
+//! ([`Msg`]: LeaderAndIsr, replication, produce), their kind names and sizes, and what a
+//! broker writes to its disk ([`DiskEntry`]) with the recovery of its partition logs.
+//! Invariants: `KINDS[m.kind()]` names `m`; recovery replays a disk's entries in order, so
+//! a recovered log is exactly the one the broker had written (the durable prefix of it
+//! after a crash).
+
+use std::collections::BTreeMap;
+
+use crate::BrokerId;
+use crate::log::{PartitionLog, Record};
+use crate::replica::{ProduceEnd, Wire};
+use crate::state::PartitionState;
+
+/// A partition's number in the world: topic × partitions per topic + partition.
+pub type Part = u32;
+
+/// Controller → broker: the state of one partition the broker replicates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaderAndIsr {
+    pub controller_epoch: u32,
+    pub part: Part,
+    pub state: PartitionState,
+    /// The state znode's version the state was read or written at.
+    pub zk_version: i32,
+    /// The broker registration the controller addresses (the broker's ZooKeeper session
+    /// when it registered; a broker ignores a request for another registration).
+    pub registration: u64,
+}
+
+/// Producer → leader: one record attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Produce {
+    pub id: u64,
+    pub part: Part,
+    pub key: u64,
+    pub value: u64,
+    pub acks_all: bool,
+}
+
+/// Broker → producer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProduceReply {
+    pub id: u64,
+    pub part: Part,
+    pub end: ProduceEnd,
+    /// The leader this broker knows of (a hint after `NotLeader`).
+    pub leader: Option<BrokerId>,
+}
+
+/// Every message of the message queue's world.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Msg {
+    LeaderAndIsr(LeaderAndIsr),
+    /// Replication between the replicas of one partition.
+    Replica {
+        part: Part,
+        wire: Wire,
+    },
+    Produce(Produce),
+    ProduceReply(ProduceReply),
+}
+
+/// Kind names, in [`Msg::kind`] order.
+pub const KINDS: [&str; 7] = [
+    "LEADER_AND_ISR",
+    "FETCH",
+    "FETCH_REPLY",
+    "EPOCH_QUERY",
+    "EPOCH_ANSWER",
+    "PRODUCE",
+    "PRODUCE_REPLY",
+];
+
+/// Bytes of one record on the wire (offset, epoch, key, value, framing).
+const RECORD_BYTES: u32 = 8 + 4 + 8 + 8 + 12;
+
+impl Msg {
+    /// Its index in [`KINDS`].
+    pub fn kind(&self) -> usize {
+        match self {
+            Msg::LeaderAndIsr(_) => 0,
+            Msg::Replica { wire, .. } => match wire {
+                Wire::Fetch { .. } => 1,
+                Wire::FetchReply { .. } => 2,
+                Wire::EpochQuery { .. } => 3,
+                Wire::EpochAnswer { .. } => 4,
+            },
+            Msg::Produce(_) => 5,
+            Msg::ProduceReply(_) => 6,
+        }
+    }
+
+    /// A realistic size: headers plus records.
+    pub fn size_bytes(&self) -> u32 {
+        let header = 24u32;
+        header.saturating_add(match self {
+            Msg::LeaderAndIsr(l) => {
+                32u32.saturating_add(u32::try_from(l.state.isr.len() * 4).unwrap_or(u32::MAX))
+            }
+            Msg::Replica { wire, .. } => match wire {
+                Wire::FetchReply { records, .. } => {
+                    let n = u32::try_from(records.len()).unwrap_or(u32::MAX);
+                    16u32.saturating_add(n.saturating_mul(RECORD_BYTES))
+                }
+                _ => 16,
+            },
+            Msg::Produce(_) => RECORD_BYTES + 8,
+            Msg::ProduceReply(_) => 24,
+        })
+    }
+}
+
+/// One entry of a broker's disk: a partition's appended record or truncation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiskEntry {
+    pub part: Part,
+    pub op: DiskOp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiskOp {
+    Append(Record),
+    Truncate(u64),
+}
+
+/// The partition logs a broker's disk entries rebuild, in order.
+pub fn recover<'a>(
+    entries: impl IntoIterator<Item = &'a DiskEntry>,
+) -> BTreeMap<Part, PartitionLog> {
+    let mut logs: BTreeMap<Part, PartitionLog> = BTreeMap::new();
+    for e in entries {
+        let log = logs.entry(e.part).or_default();
+        match &e.op {
+            DiskOp::Append(r) => {
+                // A record past the end cannot be on a disk written in order.
+                assert_eq!(r.offset, log.leo(), "a disk record out of order");
+                log.append_copy(r);
+            }
+            DiskOp::Truncate(to) => log.truncate_to(*to),
+        }
+    }
+    logs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(offset: u64, epoch: u32, value: u64) -> DiskEntry {
+        DiskEntry {
+            part: 3,
+            op: DiskOp::Append(Record {
+                offset,
+                epoch,
+                key: 0,
+                value,
+            }),
+        }
+    }
+
+    #[test]
+    fn recovery_replays_appends_and_truncations_in_order() {
+        let disk = vec![
+            rec(0, 1, 10),
+            rec(1, 1, 11),
+            DiskEntry {
+                part: 3,
+                op: DiskOp::Truncate(1),
+            },
+            rec(1, 2, 21),
+        ];
+        let logs = recover(&disk);
+        let values: Vec<u64> = logs[&3].records().iter().map(|r| r.value).collect();
+        assert_eq!(values, vec![10, 21]);
+        assert_eq!(logs[&3].epochs(), &[(1, 0), (2, 1)]);
+    }
+
+    #[test]
+    fn kinds_name_every_message() {
+        let fetch = Msg::Replica {
+            part: 0,
+            wire: Wire::Fetch {
+                offset: 0,
+                epoch: 1,
+            },
+        };
+        assert_eq!(KINDS[fetch.kind()], "FETCH");
+        let reply = Msg::ProduceReply(ProduceReply {
+            id: 1,
+            part: 0,
+            end: ProduceEnd::NotLeader,
+            leader: None,
+        });
+        assert_eq!(KINDS[reply.kind()], "PRODUCE_REPLY");
+    }
+}

@@ -1,0 +1,310 @@
+//! The message-queue workload (`[workload.mq]`, issue 15): brokers (`crate::brokerproc`,
+//! role `broker`, client indices `0..brokers`, broker id = index) with their ZooKeeper
+//! sessions and one elected controller, and producers (`crate::producerproc`, role
+//! `producer`). Partition `p`'s replicas are brokers `p, p+1, …` mod `brokers`.
+//! Online, after every event that touched a broker, the replication monitors of
+//! `check::mq` run over the partitions that broker replicates: LeaderInIsr and StrongIsr
+//! for every live replica that presumes to lead (against its ISR's live members).
+//! Liveness after the heal: every producer acknowledged all its records, and every
+//! partition's state znode (in the established ZooKeeper leader's tree) names a live
+//! leader leading that epoch, followed by every assigned replica with the same log, and
+//! its HW at its log end; the leaders' logs then are the final logs the history check
+//! (AckedRecordLost) reads.
+
+use std::collections::BTreeMap;
+
+use super::{ClientProcess, Stuck, Workload, World};
+use crate::brokerproc::{Broker, BrokerConfig};
+use crate::node::Node;
+use crate::producerproc::{Producer, ProducerConfig};
+use crate::scenario::{MqWorkload, Scenario, WorkloadConfig};
+use check::mq::{MqViolation, acked_kept, leader_in_isr, strong_isr};
+use kernel::observe::{Procs, Violation};
+use mq::isr::IsrConfig;
+use mq::log::Record;
+use mq::state::PartitionState;
+use mq::wire::Part;
+use mq::{BrokerId, Protocol};
+use proto::ProcessId;
+use proto::history::Event;
+
+pub struct Mq {
+    brokers: u32,
+    producers: u32,
+    first: ProcessId,
+    broker: BrokerConfig,
+    producer: ProducerConfig,
+    /// The partitions' leaders' logs when liveness was met (the final logs).
+    final_logs: Option<BTreeMap<Part, Vec<Record>>>,
+}
+
+/// Partition `p`'s replicas: brokers `p, p+1, …` mod `brokers`, `rf` of them.
+pub fn assignment(partitions: u32, brokers: u32, rf: u32) -> Vec<Vec<BrokerId>> {
+    assert!(rf <= brokers && brokers > 0);
+    (0..partitions)
+        .map(|p| (0..rf).map(|k| BrokerId((p + k) % brokers)).collect())
+        .collect()
+}
+
+impl Mq {
+    /// The workload; its first process (broker 0) is `first`.
+    pub fn new(s: &Scenario, m: &MqWorkload, servers: &[ProcessId], first: ProcessId) -> Mq {
+        let WorkloadConfig::Writes {
+            session_timeout_ms, ..
+        } = s.workload
+        else {
+            panic!("an mq workload needs a writes workload");
+        };
+        let brokers: Vec<ProcessId> = (0..m.brokers).map(|i| ProcessId(first.0 + i)).collect();
+        let assignment = assignment(m.topics * m.partitions, m.brokers, m.replication_factor);
+        let broker = BrokerConfig {
+            servers: servers.to_vec(),
+            session_timeout_ms: u32::try_from(session_timeout_ms).expect("validated"),
+            me: BrokerId(0),
+            brokers: brokers.clone(),
+            assignment: assignment.clone(),
+            partitions_per_topic: m.partitions,
+            isr: IsrConfig {
+                protocol: Protocol::Fixed,
+                fenced: true,
+                lag_ms: m.lag_ms,
+                min_insync: m.min_insync_replicas as usize,
+            },
+            tick_ms: m.tick_ms,
+            reconcile_ms: m.reconcile_ms,
+        };
+        let producer = ProducerConfig {
+            index: 0,
+            brokers,
+            assignment,
+            records: m.records,
+            keys: m.keys,
+            acks_all_ppm: m.acks_all_ratio.ppm,
+            interval_ms: m.produce_interval_ms,
+            retry_ms: m.retry_ms,
+        };
+        Mq {
+            brokers: m.brokers,
+            producers: m.producers,
+            first,
+            broker,
+            producer,
+            final_logs: None,
+        }
+    }
+
+    fn broker<'a>(&self, procs: &'a dyn Procs<Node>, b: BrokerId) -> Option<&'a Broker> {
+        let pid = self.broker.brokers[b.0 as usize];
+        procs.get(pid)?.client()?.as_any().downcast_ref::<Broker>()
+    }
+
+    /// The monitors over partition `p`'s live replicas.
+    fn check_partition(&self, procs: &dyn Procs<Node>, p: Part) -> Result<(), MqViolation> {
+        let replicas: Vec<(BrokerId, &mq::replica::Replica)> = self.broker.assignment[p as usize]
+            .iter()
+            .filter_map(|&b| Some((b, self.broker(procs, b)?.replica(p)?)))
+            .collect();
+        for &(b, r) in &replicas {
+            let Some(lead) = r.leading() else {
+                continue;
+            };
+            leader_in_isr(p, b, &lead.isr)?;
+            let members: Vec<(BrokerId, &mq::log::PartitionLog)> = replicas
+                .iter()
+                .filter(|(m, _)| lead.isr.contains(m))
+                .map(|&(m, mr)| (m, mr.log()))
+                .collect();
+            strong_isr(p, (b, lead.hw, r.log()), &members)?;
+        }
+        Ok(())
+    }
+
+    /// Why partition `p` is not settled after the heal (None: settled), and its leader.
+    fn unsettled(&self, world: &World<'_>, p: Part) -> Result<BrokerId, (ProcessId, String)> {
+        let first = self.broker.brokers[self.broker.assignment[p as usize][0].0 as usize];
+        let path = self.broker.state_path(p);
+        let Some(tree) = world.leader_tree() else {
+            return Err((first, "no established ZooKeeper leader".into()));
+        };
+        let Some(state) = tree.data(&path).and_then(PartitionState::parse) else {
+            return Err((first, format!("partition {p}: no state at {path}")));
+        };
+        let Some(l) = state.leader else {
+            return Err((first, format!("partition {p} offline: {}", state.to_text())));
+        };
+        let lpid = self.broker.brokers[l.0 as usize];
+        let Some(leader) = self.broker(world.procs, l).and_then(|b| b.replica(p)) else {
+            return Err((lpid, format!("partition {p}: leader {} down", l.0)));
+        };
+        let leads = leader
+            .leading()
+            .is_some_and(|x| x.epoch == state.leader_epoch);
+        if !leads {
+            return Err((
+                lpid,
+                format!(
+                    "partition {p}: broker {} does not lead {}",
+                    l.0,
+                    state.to_text()
+                ),
+            ));
+        }
+        let leo = leader.log().leo();
+        if leader.hw() != leo {
+            return Err((
+                lpid,
+                format!("partition {p}: HW {} below {leo}", leader.hw()),
+            ));
+        }
+        for &b in &self.broker.assignment[p as usize] {
+            if b == l {
+                continue;
+            }
+            let pid = self.broker.brokers[b.0 as usize];
+            let Some(r) = self.broker(world.procs, b).and_then(|x| x.replica(p)) else {
+                return Err((pid, format!("partition {p}: replica {} down", b.0)));
+            };
+            let synced = r.following() == Some((l, state.leader_epoch))
+                && r.fetching()
+                && r.log().leo() == leo
+                && r.log().digest_below(leo) == leader.log().digest_below(leo);
+            if !synced {
+                return Err((
+                    pid,
+                    format!(
+                        "partition {p}: replica {} at {} of {leo}, following {:?}",
+                        b.0,
+                        r.log().leo(),
+                        r.following()
+                    ),
+                ));
+            }
+        }
+        Ok(l)
+    }
+}
+
+impl Workload for Mq {
+    fn clients(&self) -> u32 {
+        self.brokers + self.producers
+    }
+
+    fn role(&self, index: u32) -> &'static str {
+        assert!(
+            index < self.clients(),
+            "client {index} of {}",
+            self.clients()
+        );
+        if index < self.brokers {
+            "broker"
+        } else {
+            "producer"
+        }
+    }
+
+    fn client(&self, index: u32) -> Box<dyn ClientProcess> {
+        assert!(
+            index < self.clients(),
+            "client {index} of {}",
+            self.clients()
+        );
+        if index < self.brokers {
+            let mut c = self.broker.clone();
+            c.me = BrokerId(index);
+            Box::new(Broker::new(c))
+        } else {
+            let mut c = self.producer.clone();
+            c.index = index - self.brokers;
+            Box::new(Producer::new(c))
+        }
+    }
+
+    fn liveness(&mut self, world: &World<'_>, stuck: &mut Stuck) {
+        let before = stuck.list.len();
+        for (i, &pid) in world.clients.iter().enumerate().skip(self.brokers as usize) {
+            match world.client::<Producer>(pid) {
+                Some(p) if p.done() => {}
+                Some(p) => stuck.push(pid, || p.explain()),
+                None => stuck.push(pid, || format!("producer {i} down")),
+            }
+        }
+        let mut leaders = BTreeMap::new();
+        for p in 0..self.broker.assignment.len() as Part {
+            match self.unsettled(world, p) {
+                Ok(l) => {
+                    leaders.insert(p, l);
+                }
+                Err((pid, why)) => stuck.push(pid, || why),
+            }
+        }
+        if stuck.list.len() == before {
+            let logs = leaders
+                .iter()
+                .map(|(&p, &l)| {
+                    let r = self.broker(world.procs, l).and_then(|b| b.replica(p));
+                    (p, r.expect("settled").log().records().to_vec())
+                })
+                .collect();
+            self.final_logs = Some(logs);
+        }
+        assert!(world.clients.first() == Some(&self.first));
+    }
+
+    fn judge(&self, history: &[Event], figures: &mut Vec<(String, u64)>) -> Option<Violation> {
+        let logs = self
+            .final_logs
+            .as_ref()
+            .expect("a passing run met the workload's liveness");
+        let acks: Vec<_> = history
+            .iter()
+            .filter_map(|e| match e {
+                Event::MqAck(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        let records: u64 = logs.values().map(|l| l.len() as u64).sum();
+        figures.push(("mq_records_in_logs".into(), records));
+        match acked_kept(&acks, logs) {
+            Ok(f) => {
+                figures.push(("mq_acked_all".into(), f.acked_all));
+                figures.push(("mq_acked_one".into(), f.acked_one));
+                figures.push(("mq_acked_one_lost".into(), f.acked_one_lost));
+                None
+            }
+            Err(v) => Some(violation(v, Vec::new())),
+        }
+    }
+
+    fn after_event(
+        &mut self,
+        procs: &dyn Procs<Node>,
+        touched: Option<ProcessId>,
+    ) -> Result<(), Violation> {
+        let Some(pid) = touched else {
+            return Ok(());
+        };
+        let Some(i) = pid
+            .0
+            .checked_sub(self.first.0)
+            .filter(|i| *i < self.brokers)
+        else {
+            return Ok(());
+        };
+        let Some(b) = self.broker(procs, BrokerId(i)) else {
+            return Ok(());
+        };
+        for &p in b.replicas().keys() {
+            self.check_partition(procs, p)
+                .map_err(|v| violation(v, vec![pid]))?;
+        }
+        Ok(())
+    }
+}
+
+fn violation(v: MqViolation, processes: Vec<ProcessId>) -> Violation {
+    Violation {
+        check: v.check.to_string(),
+        processes,
+        detail: v.detail,
+    }
+}
