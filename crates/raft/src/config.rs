@@ -13,7 +13,7 @@ pub const OUTSTANDING_PROPOSALS_MAX: usize = 100_000;
 /// Most ReadIndex barriers pending on a leader, and on a follower.
 pub const READS_MAX: usize = 100_000;
 /// Most "run this once durable" waiters queued behind one fsync.
-pub const FSYNC_WAITERS_MAX: usize = 1_000_000;
+pub use replication::fsync::FSYNC_WAITERS_MAX;
 /// Most entries one AppendEntries may carry (the configured batch is at most this).
 pub const APPEND_ENTRIES_MAX: usize = 4_096;
 /// Most entries the in-memory log holds (there are no snapshots yet: see ARCHITECTURE.md).
