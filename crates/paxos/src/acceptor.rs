@@ -104,11 +104,15 @@ impl<A: App> Paxos<A> {
             return false;
         }
         assert_eq!(self.cfg.owner(ballot), from, "a leader of another's ballot");
+        // The same leader in a new ballot is a new leadership: the follower's view of it
+        // (where it serves from, the link) starts again.
+        let same = ballot == self.promised
+            && matches!(self.role, Role::Follower { leader: Some(l) } if l == from);
         if ballot > self.promised {
             self.promise(ballot, out);
         }
         match self.role {
-            Role::Follower { leader: Some(l) } if l == from => {
+            _ if same => {
                 self.reset_election_timer(ctx, out);
             }
             Role::Leader(_) | Role::Candidate(_) | Role::Follower { .. } => {

@@ -137,6 +137,12 @@ impl<A: App> Paxos<A> {
         if matches!(self.role, Role::Leader(_)) {
             out.cancel_timer(TIMER_HEARTBEAT);
         }
+        if leader.is_some() && self.reported.leader.is_some() {
+            // A new leadership (another leader, or the same in a new ballot) starts from
+            // looking, as on ZAB: the host closes what it served under the old one.
+            self.role = Role::Follower { leader: None };
+            self.refresh(host, out);
+        }
         self.role = Role::Follower { leader };
         self.serving_from = 0;
         self.follower_reads.clear();
