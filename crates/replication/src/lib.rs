@@ -31,6 +31,7 @@ pub mod fsync;
 mod inspect;
 pub mod link;
 pub mod solo;
+pub mod testkit;
 
 pub use inspect::Inspect;
 
