@@ -251,8 +251,11 @@ impl<A: App> Paxos<A> {
             let value = best.remove(&slot).map_or(Value::Noop, |(_, _, v)| v);
             self.propose_slot(slot, value, host, out);
         }
+        // Establishing sends a round of its own.
         self.check_established(host, out);
-        self.heartbeat_round(out);
+        if !self.is_established_leader() {
+            self.heartbeat_round(false, out);
+        }
         out.set_timer(TIMER_HEARTBEAT, now.plus_ns(self.cfg.heartbeat_ns()));
     }
 
@@ -357,12 +360,12 @@ impl<A: App> Paxos<A> {
             epoch: epoch_of(ballot),
         });
         self.refresh(host, out);
-        self.heartbeat_round(out);
+        self.heartbeat_round(false, out);
     }
 
     /// A heartbeat to every peer, with what its link left unacknowledged for a heartbeat
-    /// and the Accepts it has not answered.
-    fn heartbeat_round(&mut self, out: &mut Out<A>) {
+    /// and (`resend`: on the timer) the Accepts it has not answered.
+    fn heartbeat_round(&mut self, resend: bool, out: &mut Out<A>) {
         let (now, after) = (self.now, self.cfg.heartbeat_ns());
         let (chosen, serving_from) = (self.log.chosen_upto(), self.leader_serving_from());
         let l = self.lead_mut();
@@ -380,7 +383,7 @@ impl<A: App> Paxos<A> {
                 out.send(*peer, m);
             }
             for (slot, prop) in l.pending.iter() {
-                if !prop.acks.contains(peer) {
+                if resend && !prop.acks.contains(peer) {
                     let accept = Wire::Accept {
                         ballot,
                         slot: *slot,
@@ -416,7 +419,7 @@ impl<A: App> Paxos<A> {
             self.become_follower(ctx, None, host, out);
             return;
         }
-        self.heartbeat_round(out);
+        self.heartbeat_round(true, out);
         out.set_timer(TIMER_HEARTBEAT, now.plus_ns(self.cfg.heartbeat_ns()));
         if self.is_established_leader() {
             host.command(Command::LeaderTick, out);
