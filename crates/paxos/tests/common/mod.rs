@@ -50,7 +50,7 @@ pub fn accept(ballot: u64, slot: u64, value: V, chosen: u64, serving_from: u64) 
 /// Multi-Paxos's driving on top of the generic cluster.
 pub trait PaxosCluster {
     /// Three servers, all started on empty disks.
-    fn three(bugs: Bugs) -> Cluster;
+    fn three(bugs: Bugs) -> Self;
     fn timeout(&mut self, i: u32);
     /// Server `c` stands (settling with `group`) until it leads.
     fn elect(&mut self, c: u32, group: &[u32]);

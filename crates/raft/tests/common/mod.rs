@@ -89,9 +89,9 @@ pub fn config(me: u32, n: u32, bugs: Bugs) -> Config {
 /// Raft's driving on top of the generic cluster.
 pub trait RaftCluster {
     /// `n` servers, all started on empty disks.
-    fn new(n: u32, bugs: Bugs) -> Cluster;
+    fn new(n: u32, bugs: Bugs) -> Self;
     /// Servers configured as `template` (but for `me`), all started on empty disks.
-    fn with_config(template: Config) -> Cluster;
+    fn with_config(template: Config) -> Self;
     /// Fires the election timer of `i`.
     fn timeout(&mut self, i: u32);
     /// Server `c` stands in elections (settling with `group`) until it leads.
