@@ -19,8 +19,9 @@
 //!   committed, delivered, reset, truncated, plus role, phase, election and sync events,
 //!   named after ZAB's; Raft's terms and Paxos's ballots map onto epochs).
 //! - [`Inspect`]: the read-only view of an engine its observers read.
-//! - [`link`] and [`fsync`]: pieces engines share (a numbered, acknowledged link for the
-//!   application's messages; fsync batching with waiters).
+//! - [`link`], [`fsync`] and [`voters`]: pieces engines share (a numbered, acknowledged
+//!   link for the application's messages; fsync batching with waiters; the voting
+//!   membership). [`testkit`]: the hand-driven cluster engines' tests share.
 //! - [`solo::Solo`]: a trivial in-memory single-node engine (leader at once, every proposal
 //!   committed on the spot), which the ZooKeeper server is tested on.
 //!
@@ -32,6 +33,7 @@ mod inspect;
 pub mod link;
 pub mod solo;
 pub mod testkit;
+pub mod voters;
 
 pub use inspect::Inspect;
 

@@ -299,6 +299,19 @@ impl<E: Engine<NumApp>> Cluster<E> {
         self.settle_with(group, |_, _, _| true);
     }
 
+    /// Server `c` fires `election_timer` and settles with `group` until it leads (at most
+    /// five tries).
+    pub fn elect_by(&mut self, c: u32, group: &[u32], election_timer: TimerId) {
+        for _ in 0..5 {
+            self.fire(c, election_timer);
+            self.settle(group);
+            if self.engine(c).status().leading() {
+                return;
+            }
+        }
+        panic!("p{c} never won");
+    }
+
     /// Crashes `i` (its unsynced records are lost) and restarts it on its durable ones.
     pub fn crash(&mut self, i: u32) {
         let node = &self.nodes[i as usize];

@@ -73,14 +73,7 @@ impl PaxosCluster for Cluster {
     }
 
     fn elect(&mut self, c: u32, group: &[u32]) {
-        for _ in 0..5 {
-            self.timeout(c);
-            self.settle(group);
-            if self.paxos(c).is_leader() {
-                return;
-            }
-        }
-        panic!("p{c} never won");
+        self.elect_by(c, group, TIMER_ELECTION);
     }
 
     fn paxos(&self, i: u32) -> &Paxos<NumApp> {

@@ -123,14 +123,7 @@ impl RaftCluster for Cluster {
     }
 
     fn elect(&mut self, c: u32, group: &[u32]) {
-        for _ in 0..5 {
-            self.timeout(c);
-            self.settle(group);
-            if self.raft(c).is_leader() {
-                return;
-            }
-        }
-        panic!("p{c} never won");
+        self.elect_by(c, group, TIMER_ELECTION);
     }
 
     fn win(&mut self, c: u32, group: &[u32]) {
