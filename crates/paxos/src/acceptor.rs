@@ -111,6 +111,7 @@ impl<A: App> Paxos<A> {
         if ballot > self.promised {
             self.promise(ballot, out);
         }
+        assert_eq!(self.promised, ballot, "following a ballot not promised");
         match self.role {
             _ if same => {
                 self.reset_election_timer(ctx, out);
@@ -139,6 +140,7 @@ impl<A: App> Paxos<A> {
         if !self.follow_ballot(ctx, from, a.ballot, host, out) {
             return;
         }
+        assert!(a.slot >= 1, "an Accept of slot 0");
         let bugs = self.cfg.bugs.any();
         let same = self
             .log

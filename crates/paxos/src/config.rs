@@ -126,7 +126,9 @@ impl Config {
         assert!(ballot >= VOTERS_MAX as u64, "ballot {ballot} is nobody's");
         let mut ids = self.voters.clone();
         ids.sort();
-        ids[(ballot % VOTERS_MAX as u64) as usize]
+        let index = (ballot % VOTERS_MAX as u64) as usize;
+        assert!(index < ids.len(), "ballot {ballot} names no voter");
+        ids[index]
     }
 }
 

@@ -245,6 +245,10 @@ impl<A: App> Paxos<A> {
         let leading = matches!(self.role, Role::Leader(_));
         while self.applied < self.log.chosen_upto() {
             let slot = self.applied + 1;
+            assert!(
+                slot <= self.log.chosen_upto(),
+                "delivering an unchosen slot"
+            );
             self.applied = slot;
             let Some(Value::App(e)) = self.log.chosen_at(slot) else {
                 continue;

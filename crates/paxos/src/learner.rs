@@ -41,8 +41,13 @@ impl<A: App> Paxos<A> {
         host: &mut Host<'_, A>,
         out: &mut Out<A>,
     ) {
+        assert_eq!(ballot, self.promised, "learning from a ballot not followed");
         let bugs = self.cfg.bugs.any();
         if serving_from > 0 {
+            assert!(
+                self.serving_from == 0 || self.serving_from == serving_from,
+                "one leadership serves from one slot"
+            );
             self.serving_from = serving_from;
         }
         while self.log.chosen_upto() < chosen {
@@ -105,6 +110,11 @@ impl<A: App> Paxos<A> {
         if !self.following(from, ballot) {
             return;
         }
+        assert!(
+            from_slot >= 1 && values.len() <= crate::config::LEARN_BATCH_MAX,
+            "a Learn of {} values from slot {from_slot}",
+            values.len()
+        );
         let bugs = self.cfg.bugs.any();
         for (k, value) in values.into_iter().enumerate() {
             self.log.choose(from_slot + k as u64, value, bugs);

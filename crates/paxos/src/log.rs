@@ -152,6 +152,7 @@ impl<A: App> Log<A> {
 
     /// What this acceptor reports for every slot at or after `from` (a promise's body).
     pub fn reports_from(&self, from: u64) -> Vec<Report<A>> {
+        assert!(from >= 1, "reports from slot 0");
         let mut reports = Vec::new();
         for (slot, s) in self.slots.range(from..) {
             let report = match (&s.chosen, &s.accepted) {
@@ -177,6 +178,7 @@ impl<A: App> Log<A> {
     /// Records the delivery of application entry `zxid` (its digest chained onto the
     /// delivered history).
     pub fn delivered(&mut self, zxid: Zxid, digest: u64) {
+        assert!(zxid > self.last_delivered(), "delivered out of zxid order");
         let prev = self.history.last().map_or(0, |h| h.1);
         self.history.push((zxid, chain_digest(prev, zxid, digest)));
     }

@@ -7,7 +7,8 @@
 //! sent again; catch-up of followers' missing chosen values), and barriers as no-ops
 //! through the log.
 //! Invariants: a leader promised its own ballot; every slot it proposed and did not yet
-//! see chosen is pending; it is established exactly when every slot before its first new
+//! count a quorum for is pending (a recovered slot already chosen here is pending with its
+//! chosen value); it is established exactly when every slot before its first new
 //! one is chosen (and so delivered), and serves only from then on; at most `window` new
 //! values and `READS_MAX` barriers are pending; barriers are answered in slot order.
 
@@ -164,6 +165,11 @@ impl<A: App> Paxos<A> {
         if c.ballot != ballot || c.from_slot != from_slot {
             return;
         }
+        assert!(
+            reports.windows(2).all(|w| w[0].slot < w[1].slot)
+                && reports.first().is_none_or(|r| r.slot >= from_slot),
+            "a promise's reports out of slot order"
+        );
         c.promises.insert(from, reports);
         self.count_promises(host, out);
     }
@@ -222,6 +228,10 @@ impl<A: App> Paxos<A> {
             }
         }
         let last = best.last_key_value().map_or(c.from_slot - 1, |(s, _)| *s);
+        assert!(
+            c.from_slot > self.log.chosen_upto() || self.cfg.bugs.any(),
+            "Phase 1 from a slot already chosen here"
+        );
         out.cancel_timer(TIMER_ELECTION);
         out.note(Event::ElectionDone {
             leader: self.cfg.me,
@@ -260,7 +270,9 @@ impl<A: App> Paxos<A> {
     }
 
     /// Phase 2 of `value` at `slot`: accept it itself (counted once durable) and ask every
-    /// peer.
+    /// peer. A recovered slot may already be chosen here (this server's own earlier
+    /// ballot chose it out of order): it is proposed again all the same, with its chosen
+    /// value, so followers accept it in this ballot and learn it with the prefix.
     fn propose_slot(
         &mut self,
         slot: u64,
@@ -272,6 +284,12 @@ impl<A: App> Paxos<A> {
         let (chosen, serving_from) = (self.log.chosen_upto(), self.leader_serving_from());
         let ballot = self.lead().ballot;
         assert_eq!(self.promised, ballot, "a leader off its own promise");
+        assert!(
+            slot > self.log.chosen_upto()
+                || self.log.chosen_at(slot) == Some(&value)
+                || self.cfg.bugs.any(),
+            "proposing another value in chosen slot {slot}"
+        );
         let proposal = Proposal {
             value: value.clone(),
             acks: BTreeSet::new(),
@@ -324,6 +342,10 @@ impl<A: App> Paxos<A> {
         if self.leading_ballot() != Some(ballot) {
             return;
         }
+        assert!(
+            self.cfg.is_voter(who),
+            "an acceptance from {who}, not a voter"
+        );
         let (quorum, bugs, first_new) = (
             self.cfg.quorum_size(),
             self.cfg.bugs.any(),
@@ -644,11 +666,20 @@ impl<A: App> Paxos<A> {
         );
         assert!(l.pending_new <= self.cfg.window, "the window overflows");
         assert!(l.reads.len() <= READS_MAX, "too many barriers");
+        // A pending slot is unchosen here, or was chosen here before this ballot (a
+        // candidate's own pipelined slots chosen out of order) with the value re-proposed.
+        let (bugs, upto) = (self.cfg.bugs.any(), self.log.chosen_upto());
+        for (slot, p) in l.pending.range(..=upto) {
+            assert!(
+                self.log.chosen_at(*slot) == Some(&p.value) || bugs,
+                "slot {slot} pending with another value than the one chosen"
+            );
+        }
         assert!(
             l.pending
-                .keys()
-                .all(|s| *s < l.next_slot && *s > self.log.chosen_upto() || self.cfg.bugs.any()),
-            "a pending slot outside the unchosen range"
+                .last_key_value()
+                .is_none_or(|(s, _)| *s < l.next_slot),
+            "a pending slot past the next one"
         );
     }
 }
