@@ -1623,30 +1623,25 @@ fn validate_protocol(z: &ZabConfig, cluster: &ClusterConfig) -> Result<(), Probl
             ),
         ));
     };
-    if protocol == Protocol::Raft {
+    let voters_max = match protocol {
+        Protocol::Zab => None,
+        Protocol::Raft => Some(raft::VOTERS_MAX),
+        Protocol::Paxos => Some(paxos::VOTERS_MAX),
+    };
+    if let Some(voters_max) = voters_max {
+        let name = protocol.name();
         check(
             cluster.observers == 0,
             "cluster.observers",
-            "observers (non-voting learners) are not implemented on raft: set observers = 0 \
-             or protocol = \"zab\"",
+            format!(
+                "observers (non-voting learners) are not implemented on {name}: set \
+                 observers = 0 or protocol = \"zab\""
+            ),
         )?;
         check(
-            cluster.servers as usize <= raft::VOTERS_MAX,
+            cluster.servers as usize <= voters_max,
             "cluster.servers",
-            format!("at most {} raft voters", raft::VOTERS_MAX),
-        )?;
-    }
-    if protocol == Protocol::Paxos {
-        check(
-            cluster.observers == 0,
-            "cluster.observers",
-            "observers (non-voting learners) are not implemented on paxos: set observers = 0 \
-             or protocol = \"zab\"",
-        )?;
-        check(
-            cluster.servers as usize <= paxos::VOTERS_MAX,
-            "cluster.servers",
-            format!("at most {} paxos voters", paxos::VOTERS_MAX),
+            format!("at most {voters_max} {name} voters"),
         )?;
     }
     for b in &z.bugs {
