@@ -13,7 +13,7 @@ pub const OUTSTANDING_PROPOSALS_MAX: usize = 100_000;
 /// Most ReadIndex barriers pending on a leader, and on a follower.
 pub const READS_MAX: usize = 100_000;
 /// Most "run this once durable" waiters queued behind one fsync.
-pub const FSYNC_WAITERS_MAX: usize = 1_000_000;
+pub use replication::fsync::FSYNC_WAITERS_MAX;
 /// Most entries one AppendEntries may carry (the configured batch is at most this).
 pub const APPEND_ENTRIES_MAX: usize = 4_096;
 /// Most entries the in-memory log holds (there are no snapshots yet: see ARCHITECTURE.md).
@@ -76,16 +76,7 @@ impl Config {
 
     /// Panics (a configuration bug) unless the invariants in this file's header hold.
     pub fn validate(&self) {
-        assert!(
-            !self.voters.is_empty() && self.voters.len() <= VOTERS_MAX,
-            "1..={VOTERS_MAX} voters, not {}",
-            self.voters.len()
-        );
-        let mut ids = self.voters.clone();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), self.voters.len(), "duplicate voter ids");
-        assert!(self.voters.contains(&self.me), "me is not a voter");
+        replication::voters::check(self.me, &self.voters, VOTERS_MAX);
         assert!(self.heartbeat_ms > 0, "a zero heartbeat interval");
         assert!(
             2 * self.heartbeat_ms <= self.election_timeout_ms,
@@ -103,21 +94,12 @@ impl Config {
 
     /// The voters other than this server, in id order (the order messages go out in).
     pub fn peers(&self) -> Vec<ProcessId> {
-        let mut peers: Vec<ProcessId> = self
-            .voters
-            .iter()
-            .copied()
-            .filter(|p| *p != self.me)
-            .collect();
-        peers.sort();
-        peers
+        replication::voters::peers(self.me, &self.voters)
     }
 
     /// A strict majority of the voters.
     pub fn quorum_size(&self) -> usize {
-        let quorum = self.voters.len() / 2 + 1;
-        assert!(2 * quorum > self.voters.len() && quorum <= self.voters.len());
-        quorum
+        replication::voters::quorum_size(self.voters.len())
     }
 
     pub fn heartbeat_ns(&self) -> u64 {

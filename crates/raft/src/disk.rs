@@ -1,14 +1,12 @@
-//! Appends and fsync batching. At most one fsync is in flight; what must wait for
-//! durability queues behind it and is covered by the next fsync (group commit). A
-//! [`Waiter`] says what to do once every record appended before it is durable; when
-//! everything appended is durable already it runs at once. The engine re-validates a waiter
-//! (term, role) before acting on it.
-//! Invariants: `durable <= appended`; waiters run in request order; an `on_disk_done` for
-//! any id other than the in-flight one is ignored; at most `FSYNC_WAITERS_MAX` wait.
+//! Raft's waiters on the shared fsync batching (`replication::fsync::Disk`): what each
+//! does once the records appended before it are durable.
+//! Invariants: see `replication::fsync`; the engine re-validates a waiter (term, role)
+//! before acting on it.
 
-use proto::{Outbox, ProcessId, WriteId};
+use proto::ProcessId;
 
-use crate::config::FSYNC_WAITERS_MAX;
+/// Appends and fsync batching with Raft's waiters.
+pub(crate) type Disk = replication::fsync::Disk<Waiter>;
 
 /// What to do once durable.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -28,83 +26,4 @@ pub(crate) enum Waiter {
     },
     /// Leader: its own log through `index` is durable; count itself.
     LeaderAppend { term: u64, index: u64 },
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Disk {
-    next_write: u64,
-    /// Records appended by this incarnation, and how many of them are durable.
-    appended: u64,
-    durable: u64,
-    /// The fsync in flight: its id, the records it covers, its waiters.
-    in_flight: Option<(WriteId, u64, Vec<Waiter>)>,
-    queued: Vec<Waiter>,
-}
-
-impl Disk {
-    /// `first_write` seeds the WriteId sequence (random per incarnation, so a completion
-    /// from an earlier incarnation can never match).
-    pub(crate) fn new(first_write: u64) -> Disk {
-        Disk {
-            next_write: first_write,
-            ..Disk::default()
-        }
-    }
-
-    pub(crate) fn append<M, R, N>(&mut self, record: R, out: &mut Outbox<M, R, N>) {
-        self.appended += 1;
-        out.append(record);
-    }
-
-    /// Runs `waiter` once every record appended so far is durable: returns it when that
-    /// is already so (the caller runs it now), else queues it behind an fsync.
-    pub(crate) fn sync<M, R, N>(
-        &mut self,
-        waiter: Waiter,
-        out: &mut Outbox<M, R, N>,
-    ) -> Option<Waiter> {
-        assert!(self.durable <= self.appended, "more durable than appended");
-        if self.durable == self.appended && self.queued.is_empty() && self.in_flight.is_none() {
-            return Some(waiter);
-        }
-        if let Some((_, covers, waiters)) = &mut self.in_flight
-            && *covers == self.appended
-            && self.queued.is_empty()
-        {
-            assert!(waiters.len() < FSYNC_WAITERS_MAX, "too many fsync waiters");
-            waiters.push(waiter);
-            return None;
-        }
-        assert!(
-            self.queued.len() < FSYNC_WAITERS_MAX,
-            "too many fsync waiters"
-        );
-        self.queued.push(waiter);
-        self.flush(out);
-        None
-    }
-
-    /// Issues an fsync for the queued waiters unless one is already in flight.
-    pub(crate) fn flush<M, R, N>(&mut self, out: &mut Outbox<M, R, N>) {
-        if self.in_flight.is_some() || self.queued.is_empty() {
-            return;
-        }
-        let w = WriteId(self.next_write);
-        self.next_write = self.next_write.wrapping_add(1);
-        out.fsync(w);
-        self.in_flight = Some((w, self.appended, std::mem::take(&mut self.queued)));
-    }
-
-    /// The waiters of a completed fsync, or None if `w` is not the one in flight.
-    pub(crate) fn complete(&mut self, w: WriteId) -> Option<Vec<Waiter>> {
-        match &self.in_flight {
-            Some((id, _, _)) if *id == w => {
-                let (_, covers, waiters) = self.in_flight.take().expect("in flight");
-                assert!(covers >= self.durable && covers <= self.appended);
-                self.durable = covers;
-                Some(waiters)
-            }
-            _ => None,
-        }
-    }
 }

@@ -1,110 +1,20 @@
-//! The application's traffic between a leader and one follower in one term, made reliable
-//! and FIFO like ZooKeeper's quorum connection (the server's forwarded writes, session
-//! revalidations and sync barriers must not vanish in a partition): each message carries
-//! the follower incarnation's link id and a sequence number, the receiver takes only the
-//! next one in order, acknowledges cumulatively (piggybacked on AppendEntries and
-//! AppendReply), and the sender resends what stays unacknowledged for a heartbeat.
-//! A follower's link id is its monotonic clock at start, so a restarted follower's link is
-//! newer than its previous incarnation's: the leader drops the old link (its unacked
-//! messages were for a process that is gone) and ignores anything older.
-//! Invariants: `acked <= sent` and `unacked` holds exactly the messages `acked + 1 ..=
-//! sent`, in order; at most `LINK_UNACKED_MAX` of them; `received` only grows by one.
+//! Raft's leader–follower link for the application's messages (ReadIndex, ReadDone, App):
+//! `replication::link::Link` over Raft's wire, numbered and acknowledged on AppendEntries
+//! and AppendReply (see that module for the link's contract).
+//! Invariants: only the messages `Wire::link_seq` names ride a link.
 
-use std::collections::VecDeque;
-
-use proto::Time;
 use replication::App;
+use replication::link::Linked;
 
 use crate::msg::Wire;
 
-/// Most messages one end of a link keeps unacknowledged.
-pub const LINK_UNACKED_MAX: usize = 100_000;
+pub use replication::link::LINK_UNACKED_MAX;
 
-/// One end of a leader–follower link.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Link<A: App> {
-    /// The follower incarnation's link id (0: the leader has not heard it yet).
-    pub(crate) id: u64,
-    /// Messages numbered so far by this end, and how many the other end acknowledged.
-    sent: u64,
-    acked: u64,
-    /// The other end's messages taken, in order.
-    pub(crate) received: u64,
-    /// (when last sent, message) for `acked + 1 ..= sent`.
-    unacked: VecDeque<(Time, Wire<A>)>,
-}
+/// One end of a leader–follower link carrying Raft's messages.
+pub(crate) type Link<A> = replication::link::Link<Wire<A>>;
 
-impl<A: App> Link<A> {
-    pub(crate) fn new(id: u64) -> Link<A> {
-        Link {
-            id,
-            sent: 0,
-            acked: 0,
-            received: 0,
-            unacked: VecDeque::new(),
-        }
-    }
-
-    /// Numbers the message `make(id, seq)` builds, keeps it until acknowledged, and
-    /// returns it to send.
-    pub(crate) fn push(&mut self, now: Time, make: impl FnOnce(u64, u64) -> Wire<A>) -> Wire<A> {
-        assert!(
-            self.unacked.len() < LINK_UNACKED_MAX,
-            "link {} holds {LINK_UNACKED_MAX} unacknowledged messages",
-            self.id
-        );
-        self.sent += 1;
-        let msg = make(self.id, self.sent);
-        assert_eq!(
-            msg.link_seq(),
-            Some((self.id, self.sent)),
-            "a misnumbered message"
-        );
-        self.unacked.push_back((now, msg.clone()));
-        self.check();
-        msg
-    }
-
-    /// Whether the message numbered `seq` is the next in order (taken if so).
-    pub(crate) fn take(&mut self, seq: u64) -> bool {
-        let next = seq == self.received + 1;
-        if next {
-            self.received = seq;
-        }
-        next
-    }
-
-    /// The other end has taken everything through `acked` of this end's messages.
-    pub(crate) fn ack(&mut self, acked: u64) {
-        if acked <= self.acked {
-            return;
-        }
-        assert!(acked <= self.sent, "acked {acked} of {} sent", self.sent);
-        while self.acked < acked {
-            self.unacked.pop_front().expect("an unacked message");
-            self.acked += 1;
-        }
-        self.check();
-    }
-
-    /// The messages unacknowledged for at least `after_ns`, to send again (now).
-    pub(crate) fn due(&mut self, now: Time, after_ns: u64) -> Vec<Wire<A>> {
-        let mut again = Vec::new();
-        for (at, msg) in self.unacked.iter_mut() {
-            if now.since_ns(*at) >= after_ns {
-                *at = now;
-                again.push(msg.clone());
-            }
-        }
-        again
-    }
-
-    fn check(&self) {
-        assert!(self.acked <= self.sent, "acked past sent");
-        assert_eq!(
-            self.unacked.len() as u64,
-            self.sent - self.acked,
-            "unacked is not acked+1..=sent"
-        );
+impl<A: App> Linked for Wire<A> {
+    fn link_seq(&self) -> Option<(u64, u64)> {
+        Wire::link_seq(self)
     }
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Cluster, W, config};
+use common::{Cluster, RaftCluster, W, config};
 use proto::{Epoch, Zxid};
 use raft::{Bugs, TIMER_HEARTBEAT, Wire};
 use replication::Event;

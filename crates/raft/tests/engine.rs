@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Cluster, Num, NumApp, Seen, W};
+use common::{Cluster, Num, NumApp, RaftCluster, Seen, W};
 use proto::{Epoch, ProcessId, Zxid};
 use raft::{Bugs, LogEntry, Record, Slot, TIMER_HEARTBEAT, Wire};
 use replication::{Engine, Event, ServerState};

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Cluster, Seen, Tag, W};
+use common::{Cluster, RaftCluster, Seen, Tag, W};
 use raft::{Bugs, TIMER_HEARTBEAT, Wire};
 use replication::Engine;
 

@@ -19,14 +19,21 @@
 //!   committed, delivered, reset, truncated, plus role, phase, election and sync events,
 //!   named after ZAB's; Raft's terms and Paxos's ballots map onto epochs).
 //! - [`Inspect`]: the read-only view of an engine its observers read.
+//! - [`link`], [`fsync`] and [`voters`]: pieces engines share (a numbered, acknowledged
+//!   link for the application's messages; fsync batching with waiters; the voting
+//!   membership). [`testkit`]: the hand-driven cluster engines' tests share.
 //! - [`solo::Solo`]: a trivial in-memory single-node engine (leader at once, every proposal
 //!   committed on the spot), which the ZooKeeper server is tested on.
 //!
 //! Positions are zxids: (epoch, counter), totally ordered; an engine delivers each entry
 //! once per incarnation in strictly increasing position order.
 
+pub mod fsync;
 mod inspect;
+pub mod link;
 pub mod solo;
+pub mod testkit;
+pub mod voters;
 
 pub use inspect::Inspect;
 

@@ -96,9 +96,11 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             BugName::Zk3911 => b.zk_3911 = true,
             BugName::Zk2355 => b.zk_2355 = true,
             BugName::Zk1366 => b.zk_1366 = true,
-            // Raft's (see `raft_bugs_of`) and the recipes' bugs, not ZAB's.
+            // Raft's (see `raft_bugs_of`), Multi-Paxos's (`paxos_bugs_of`) and the
+            // recipes' bugs, not ZAB's.
             BugName::RaftFigure8
             | BugName::RaftNoVotePersist
+            | BugName::PaxosNoAcceptPersist
             | BugName::QueueDeleteFirst
             | BugName::LockNoGuid
             | BugName::Curator498
@@ -136,6 +138,30 @@ fn raft_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> raft::Config {
     c
 }
 
+/// Multi-Paxos's planted bugs among `names`.
+pub fn paxos_bugs_of(names: &[BugName]) -> paxos::Bugs {
+    paxos::Bugs {
+        no_accept_persist: names.contains(&BugName::PaxosNoAcceptPersist),
+    }
+}
+
+/// Multi-Paxos's timing, as Raft's (`raft_config`): a heartbeat every half tick and an
+/// election timeout of `sync_limit_ticks` ticks.
+fn paxos_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> paxos::Config {
+    assert!(
+        layout.observers.is_empty(),
+        "observers on paxos (refused at load)"
+    );
+    let mut c = paxos::Config::new(me, layout.voters.clone());
+    c.heartbeat_ms = (z.tick_ms / 2).max(1);
+    c.election_timeout_ms = z
+        .tick_ms
+        .saturating_mul(z.sync_limit_ticks)
+        .max(2 * c.heartbeat_ms);
+    c.bugs = paxos_bugs_of(&z.bugs);
+    c
+}
+
 fn server_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> Config {
     let mut c = Config::new(me, layout.voters.clone(), layout.observers.clone());
     c.tick_ms = z.tick_ms;
@@ -170,6 +196,11 @@ pub fn server_factory(s: &Scenario) -> impl FnMut(ProcessId) -> Node + use<> {
                 let c = raft_config(&zab, pid, &layout);
                 c.validate();
                 Node::Raft(Box::new(zkserver::Server::new(sc, raft::Raft::new(c))))
+            }
+            Protocol::Paxos => {
+                let c = paxos_config(&zab, pid, &layout);
+                c.validate();
+                Node::Paxos(Box::new(zkserver::Server::new(sc, paxos::Paxos::new(c))))
             }
         }
     }

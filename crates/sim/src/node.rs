@@ -1,5 +1,5 @@
-//! The processes of a ZooKeeper ensemble run: servers (voters and observers, on ZAB or on
-//! Raft), request generators and script drivers, as one process type for the kernel, and
+//! The processes of a ZooKeeper ensemble run: servers (voters and observers, on ZAB, on
+//! Raft or on Multi-Paxos), request generators and script drivers, as one process type for the kernel, and
 //! the world's disk record. Dispatch only; no logic of its own.
 //! Invariants: a server's disk holds only its own engine's records (see
 //! `zkserver::DiskRecord`); one run's servers all run one engine.
@@ -7,7 +7,7 @@
 use crate::workload::ClientProcess;
 use crate::zkscript::ScriptDriver;
 use proto::{Ctx, Outbox, Process, ProcessId, Recovered, TimerId, WriteId};
-use zkserver::{Msg, Note, RaftServer, ServerView, ZabServer};
+use zkserver::{Msg, Note, PaxosServer, RaftServer, ServerView, ZabServer};
 
 /// The world's disk record: any engine's.
 pub type Record = zkserver::DiskRecord;
@@ -17,6 +17,8 @@ pub enum Node {
     Zab(Box<ZabServer>),
     /// A ZooKeeper server on Raft.
     Raft(Box<RaftServer>),
+    /// A ZooKeeper server on Multi-Paxos.
+    Paxos(Box<PaxosServer>),
     /// A workload's client (see `crate::workload`).
     Client(Box<dyn ClientProcess>),
     Script(Box<ScriptDriver>),
@@ -30,6 +32,7 @@ impl Node {
         match self {
             Node::Zab(s) => Some(s.as_ref()),
             Node::Raft(s) => Some(s.as_ref()),
+            Node::Paxos(s) => Some(s.as_ref()),
             _ => None,
         }
     }
@@ -65,6 +68,14 @@ impl Process for Node {
                 };
                 s.handle_start(ctx, disk, out)
             }
+            Node::Paxos(s) => {
+                let records = Record::paxos_records(disk.records);
+                let disk = Recovered {
+                    records: &records,
+                    torn_tail,
+                };
+                s.handle_start(ctx, disk, out)
+            }
             Node::Client(c) => c.on_start(ctx, disk, out),
             Node::Script(d) => d.on_start(ctx, disk, out),
         }
@@ -73,6 +84,7 @@ impl Process for Node {
         match self {
             Node::Zab(s) => s.handle_message(ctx, from, msg, out),
             Node::Raft(s) => s.handle_message(ctx, from, msg, out),
+            Node::Paxos(s) => s.handle_message(ctx, from, msg, out),
             Node::Client(c) => c.on_message(ctx, from, msg, out),
             Node::Script(d) => d.on_message(ctx, from, msg, out),
         }
@@ -81,6 +93,7 @@ impl Process for Node {
         match self {
             Node::Zab(s) => s.handle_timer(ctx, timer, out),
             Node::Raft(s) => s.handle_timer(ctx, timer, out),
+            Node::Paxos(s) => s.handle_timer(ctx, timer, out),
             Node::Client(c) => c.on_timer(ctx, timer, out),
             Node::Script(d) => d.on_timer(ctx, timer, out),
         }
@@ -89,6 +102,7 @@ impl Process for Node {
         match self {
             Node::Zab(s) => s.handle_disk_done(ctx, write, out),
             Node::Raft(s) => s.handle_disk_done(ctx, write, out),
+            Node::Paxos(s) => s.handle_disk_done(ctx, write, out),
             Node::Client(c) => c.on_disk_done(ctx, write, out),
             Node::Script(d) => d.on_disk_done(ctx, write, out),
         }
@@ -97,6 +111,7 @@ impl Process for Node {
         match self {
             Node::Zab(s) => s.handle_disconnect(ctx, peer, out),
             Node::Raft(s) => s.handle_disconnect(ctx, peer, out),
+            Node::Paxos(s) => s.handle_disconnect(ctx, peer, out),
             Node::Client(c) => c.on_disconnect(ctx, peer, out),
             Node::Script(d) => d.on_disconnect(ctx, peer, out),
         }

@@ -68,7 +68,8 @@ pub struct ClusterConfig {
     pub servers: u32,
     #[serde(default)]
     pub observers: u32,
-    /// The replication engine the servers run: `"zab"` (the default) or `"raft"`. Left
+    /// The replication engine the servers run: `"zab"` (the default), `"raft"` or
+    /// `"paxos"` (classic Multi-Paxos). Left
     /// out of the resolved scenario when it is the default, so ZAB scenarios read as ever.
     #[serde(
         default = "default_protocol",
@@ -82,18 +83,23 @@ pub struct ClusterConfig {
 pub enum Protocol {
     Zab,
     Raft,
+    Paxos,
 }
 
 impl Protocol {
     /// Every protocol with its name in `cluster.protocol`.
-    pub const ALL: [(&'static str, Protocol); 2] =
-        [("zab", Protocol::Zab), ("raft", Protocol::Raft)];
+    pub const ALL: [(&'static str, Protocol); 3] = [
+        ("zab", Protocol::Zab),
+        ("raft", Protocol::Raft),
+        ("paxos", Protocol::Paxos),
+    ];
 
     /// Its name in `cluster.protocol`.
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Zab => "zab",
             Protocol::Raft => "raft",
+            Protocol::Paxos => "paxos",
         }
     }
 
@@ -847,6 +853,7 @@ impl Scenario {
         let engine = match c.protocol() {
             Protocol::Zab => "",
             Protocol::Raft => " on Raft",
+            Protocol::Paxos => " on Multi-Paxos",
         };
         format!(
             "ZooKeeper ensemble{engine}, {} voting servers{observers}{bugs}",
@@ -869,8 +876,8 @@ pub struct ZabConfig {
     pub log_window_txns: u64,
     /// Planted historical bugs to switch on: `zk-1419`, `zk-335`, `zk-1154`, `zk-3911`,
     /// `zk-2355`, `zk-1366`, `queue-delete-first`, `lock-no-guid`, `barrier-no-recheck`,
-    /// `config-read-then-watch`, `curator-498`, `curator-696`, and on Raft `raft-figure8`,
-    /// `raft-no-vote-persist`. Empty (the default) is the correct protocol.
+    /// `config-read-then-watch`, `curator-498`, `curator-696`, on Raft `raft-figure8`,
+    /// `raft-no-vote-persist`, and on Multi-Paxos `paxos-no-accept-persist`. Empty (the default) is the correct protocol.
     pub bugs: Vec<BugName>,
 }
 
@@ -942,6 +949,11 @@ pub enum BugName {
     /// in one term.
     #[serde(rename = "raft-no-vote-persist")]
     RaftNoVotePersist,
+    /// Multi-Paxos (`cluster.protocol = "paxos"`): an acceptor answers an Accept before
+    /// the acceptance is durable, so a restarted acceptor may have forgotten a value a
+    /// quorum was counted on.
+    #[serde(rename = "paxos-no-accept-persist")]
+    PaxosNoAcceptPersist,
 }
 
 impl BugName {
@@ -955,6 +967,7 @@ impl BugName {
             | BugName::Zk2355
             | BugName::Zk1366 => Some(Protocol::Zab),
             BugName::RaftFigure8 | BugName::RaftNoVotePersist => Some(Protocol::Raft),
+            BugName::PaxosNoAcceptPersist => Some(Protocol::Paxos),
             BugName::QueueDeleteFirst
             | BugName::LockNoGuid
             | BugName::BarrierNoRecheck
@@ -1749,8 +1762,8 @@ fn validate_election(e: Option<&ElectionWorkload>, bugs: &[BugName]) -> Result<(
     )
 }
 
-/// `cluster.protocol` names an engine; Raft has no observers (non-voting learners) and at
-/// most `raft::VOTERS_MAX` voters; every planted server bug belongs to the protocol run.
+/// `cluster.protocol` names an engine; Raft and Multi-Paxos have no observers (non-voting
+/// learners) and at most `raft::VOTERS_MAX` / `paxos::VOTERS_MAX` voters; every planted server bug belongs to the protocol run.
 fn validate_protocol(z: &ZabConfig, cluster: &ClusterConfig) -> Result<(), Problem> {
     let names: Vec<&str> = Protocol::ALL.iter().map(|p| p.0).collect();
     let Some(protocol) = Protocol::parse(&cluster.protocol) else {
@@ -1763,17 +1776,25 @@ fn validate_protocol(z: &ZabConfig, cluster: &ClusterConfig) -> Result<(), Probl
             ),
         ));
     };
-    if protocol == Protocol::Raft {
+    let voters_max = match protocol {
+        Protocol::Zab => None,
+        Protocol::Raft => Some(raft::VOTERS_MAX),
+        Protocol::Paxos => Some(paxos::VOTERS_MAX),
+    };
+    if let Some(voters_max) = voters_max {
+        let name = protocol.name();
         check(
             cluster.observers == 0,
             "cluster.observers",
-            "observers (non-voting learners) are not implemented on raft: set observers = 0 \
-             or protocol = \"zab\"",
+            format!(
+                "observers (non-voting learners) are not implemented on {name}: set \
+                 observers = 0 or protocol = \"zab\""
+            ),
         )?;
         check(
-            cluster.servers as usize <= raft::VOTERS_MAX,
+            cluster.servers as usize <= voters_max,
             "cluster.servers",
-            format!("at most {} raft voters", raft::VOTERS_MAX),
+            format!("at most {voters_max} {name} voters"),
         )?;
     }
     for b in &z.bugs {

@@ -45,8 +45,11 @@ fn default_and_ci_seeds_pass_on_raft_and_replay() {
 
 #[test]
 fn the_loader_names_what_is_wrong_with_the_protocol() {
-    let e = error_of("default.toml", &["cluster.protocol=paxos"]);
-    assert!(e.contains("cluster.protocol") && e.contains("paxos"), "{e}");
+    let e = error_of("default.toml", &["cluster.protocol=viewstamped"]);
+    assert!(
+        e.contains("cluster.protocol") && e.contains("viewstamped"),
+        "{e}"
+    );
     let e = error_of("zab-7-observers.toml", &[RAFT]);
     assert!(e.contains("cluster.observers"), "{e}");
     let e = error_of("default.toml", &[RAFT, "zab.bugs=[\"zk-1419\"]"]);

@@ -5,14 +5,15 @@
 //! engines), so taking them back out never meets another engine's record; a broker's disk
 //! holds only broker entries.
 
-/// One record on a simulated server's disk. Raft's is boxed so ZAB's runs keep theirs
-/// small.
+/// One record on a simulated server's disk. Raft's and Multi-Paxos's are boxed so ZAB's
+/// runs keep theirs small.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DiskRecord {
     Zab(crate::Record),
     Raft(Box<raft::Record<crate::ZkApp>>),
     /// A message-queue broker's entry (issue 15).
     Mq(Box<mq::wire::DiskEntry>),
+    Paxos(Box<paxos::Record<crate::ZkApp>>),
 }
 
 impl From<crate::Record> for DiskRecord {
@@ -27,14 +28,19 @@ impl From<raft::Record<crate::ZkApp>> for DiskRecord {
     }
 }
 
+impl From<paxos::Record<crate::ZkApp>> for DiskRecord {
+    fn from(r: paxos::Record<crate::ZkApp>) -> DiskRecord {
+        DiskRecord::Paxos(Box::new(r))
+    }
+}
+
 impl DiskRecord {
     /// ZAB's records of a ZAB server's disk (restart only: a copy of shared pointers).
     pub fn zab_records(disk: &[DiskRecord]) -> Vec<crate::Record> {
         disk.iter()
             .map(|r| match r {
                 DiskRecord::Zab(z) => z.clone(),
-                DiskRecord::Raft(_) => panic!("a raft record on a zab server's disk"),
-                DiskRecord::Mq(_) => panic!("a broker's entry on a zab server's disk"),
+                other => panic!("{other:?} on a zab server's disk"),
             })
             .collect()
     }
@@ -44,8 +50,17 @@ impl DiskRecord {
         disk.iter()
             .map(|r| match r {
                 DiskRecord::Raft(b) => (**b).clone(),
-                DiskRecord::Zab(_) => panic!("a zab record on a raft server's disk"),
-                DiskRecord::Mq(_) => panic!("a broker's entry on a raft server's disk"),
+                other => panic!("{other:?} on a raft server's disk"),
+            })
+            .collect()
+    }
+
+    /// Multi-Paxos's records of a Multi-Paxos server's disk (restart only).
+    pub fn paxos_records(disk: &[DiskRecord]) -> Vec<paxos::Record<crate::ZkApp>> {
+        disk.iter()
+            .map(|r| match r {
+                DiskRecord::Paxos(b) => (**b).clone(),
+                other => panic!("{other:?} on a paxos server's disk"),
             })
             .collect()
     }

@@ -1,5 +1,6 @@
 //! One ZooKeeper server ([`Server`], a `proto::Process`) over any replication engine
-//! (`replication::Engine`: ZAB's `zab::Zab`, Raft's `raft::Raft`, or the trivial `replication::solo::Solo`):
+//! (`replication::Engine`: ZAB's `zab::Zab`, Raft's `raft::Raft`, Multi-Paxos's
+//! `paxos::Paxos`, or the trivial `replication::solo::Solo`):
 //! sessions (created and expired through the log, tracked by the leader), client
 //! connections and their FIFO request queues, the request pipeline (reads from the local
 //! tree, writes prepared by the leader, syncs as engine barriers), watches, and the applied
@@ -37,8 +38,8 @@ mod watches;
 pub use config::Config;
 pub use disk::DiskRecord;
 pub use msg::{
-    EngineWire, Msg, PeerMsg, PeerRequest, PeerSync, RaftWire, Revalidate, Revalidated, Touched,
-    ZabWire, kind,
+    EngineWire, Msg, PaxosWire, PeerMsg, PeerRequest, PeerSync, RaftWire, Revalidate, Revalidated,
+    Touched, ZabWire, kind,
 };
 pub use note::Note;
 pub use server::{Out, Server};
@@ -62,5 +63,7 @@ impl replication::App for ZkApp {
 pub type ZabServer = Server<zab::Zab<ZkApp>>;
 /// A ZooKeeper server on Raft.
 pub type RaftServer = Server<raft::Raft<ZkApp>>;
+/// A ZooKeeper server on Multi-Paxos.
+pub type PaxosServer = Server<paxos::Paxos<ZkApp>>;
 /// ZAB's records under a ZooKeeper server.
 pub type Record = zab::Record<ZkApp>;

@@ -3,8 +3,9 @@
 //! protocol of `proto::wire`; their kind names and realistic sizes.
 //! Invariants: `KINDS[kind(m)]` names `m` (the index is part of the trace hash: the table
 //! keeps ZooKeeper's packet order, the server's own kinds between ZAB's PING and its sync
-//! answer as they always were; Raft's appended after them, its app messages at the server's
-//! own kinds as on ZAB; the message queue's brokers' kinds after Raft's); `Msg` stays small (see the size test): big or variable
+//! answer as they always were; Raft's appended after them, then Multi-Paxos's, their app
+//! messages at the server's own kinds as on ZAB; the message queue's brokers' kinds after
+//! Multi-Paxos's); `Msg` stays small (see the size test): big or variable
 //! payloads live behind a pointer.
 
 use proto::wire::{ClientMsg, ServerMsg, op_size_bytes, result_size_bytes};
@@ -110,6 +111,9 @@ pub type ZabWire = zab::Wire<ZkApp>;
 /// Raft's wire with the ZooKeeper server's payloads.
 pub type RaftWire = raft::Wire<ZkApp>;
 
+/// Multi-Paxos's wire with the ZooKeeper server's payloads.
+pub type PaxosWire = paxos::Wire<ZkApp>;
+
 /// Every message of a ZooKeeper ensemble's world.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Msg {
@@ -117,6 +121,8 @@ pub enum Msg {
     Zab(ZabWire),
     /// Server ↔ server, Raft's (boxed: an AppendEntries is bigger than `Msg` may be).
     Raft(Box<RaftWire>),
+    /// Server ↔ server, Multi-Paxos's (boxed: a Promise is bigger than `Msg` may be).
+    Paxos(Box<PaxosWire>),
     /// Client → server.
     FromClient(Box<ClientMsg>),
     /// Server → client.
@@ -152,6 +158,12 @@ impl From<RaftWire> for Msg {
     }
 }
 
+impl From<PaxosWire> for Msg {
+    fn from(w: PaxosWire) -> Msg {
+        Msg::Paxos(Box::new(w))
+    }
+}
+
 impl From<replication::solo::NoWire> for Msg {
     fn from(w: replication::solo::NoWire) -> Msg {
         match w {}
@@ -182,6 +194,15 @@ impl EngineWire for RaftWire {
     }
 }
 
+impl EngineWire for PaxosWire {
+    fn from_msg(m: Msg) -> Result<Self, Msg> {
+        match m {
+            Msg::Paxos(w) => Ok(*w),
+            other => Err(other),
+        }
+    }
+}
+
 impl EngineWire for replication::solo::NoWire {
     fn from_msg(m: Msg) -> Result<Self, Msg> {
         Err(m)
@@ -206,8 +227,10 @@ pub mod kind {
     pub const PONG: usize = 29;
     /// Raft's kinds (`raft::kind` but APP) start here.
     pub const RAFT_FIRST: usize = 30;
-    /// The message queue's kinds (`mq::wire::KINDS`) start here, after Raft's.
-    pub const MQ_FIRST: usize = RAFT_FIRST + super::RAFT_KINDS;
+    /// Multi-Paxos's kinds (`paxos::kind` but APP) start here, after Raft's.
+    pub const PAXOS_FIRST: usize = RAFT_FIRST + super::RAFT_KINDS;
+    /// The message queue's kinds (`mq::wire::KINDS`) start here, after Multi-Paxos's.
+    pub const MQ_FIRST: usize = PAXOS_FIRST + super::PAXOS_KINDS;
 }
 
 /// ZAB's kind indices (`zab::kind`) in the world's table; APP is placed by its payload.
@@ -218,15 +241,20 @@ const ZAB_KINDS: [usize; 18] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
 /// payload.
 const RAFT_KINDS: usize = raft::kind::APP;
 
-/// The message queue's kinds in the world's table, after Raft's (appended: every earlier
-/// index is part of existing runs' trace hashes).
+/// Multi-Paxos's kinds in the world's table: after Raft's (appended, so every earlier
+/// index keeps its place in ZAB and Raft runs' trace hashes), in `paxos::kind` order; APP
+/// is placed by its payload.
+const PAXOS_KINDS: usize = paxos::kind::APP;
+
+/// The message queue's kinds in the world's table, after Multi-Paxos's (appended: every
+/// earlier index is part of existing runs' trace hashes).
 const MQ_KINDS: usize = mq::wire::KINDS.len();
 
 /// How many kinds the world has.
 const WORLD_KINDS_LEN: usize = kind::MQ_FIRST + MQ_KINDS;
 
 /// The world's kind names: ZAB's at their places, then the server's own and the client
-/// protocol's, then Raft's, then the message queue's.
+/// protocol's, then Raft's, then Multi-Paxos's, then the message queue's.
 const WORLD_KINDS: [&str; WORLD_KINDS_LEN] = world_kinds();
 
 const fn world_kinds() -> [&'static str; WORLD_KINDS_LEN] {
@@ -234,6 +262,11 @@ const fn world_kinds() -> [&'static str; WORLD_KINDS_LEN] {
     let mut i = 0;
     while i < RAFT_KINDS {
         names[kind::RAFT_FIRST + i] = raft::KINDS[i];
+        i += 1;
+    }
+    i = 0;
+    while i < PAXOS_KINDS {
+        names[kind::PAXOS_FIRST + i] = paxos::KINDS[i];
         i += 1;
     }
     i = 0;
@@ -293,6 +326,21 @@ fn raft_kind(w: &RaftWire) -> usize {
     }
 }
 
+/// Multi-Paxos's kinds: its app messages at the server's own kinds, the rest after Raft's.
+fn paxos_kind(w: &PaxosWire) -> usize {
+    match w {
+        paxos::Wire::App { msg, .. } => peer_kind(msg),
+        other => {
+            let k = other.kind();
+            assert!(
+                k < PAXOS_KINDS,
+                "paxos kind {k} is not in the world's table"
+            );
+            kind::PAXOS_FIRST + k
+        }
+    }
+}
+
 impl Message for Msg {
     const KINDS: &'static [&'static str] = &WORLD_KINDS;
 
@@ -300,6 +348,7 @@ impl Message for Msg {
         match self {
             Msg::Zab(w) => zab_kind(w),
             Msg::Raft(w) => raft_kind(w),
+            Msg::Paxos(w) => paxos_kind(w),
             Msg::FromClient(m) => match **m {
                 ClientMsg::Connect { .. } => kind::CONNECT,
                 ClientMsg::Request { .. } => kind::CLIENT_REQUEST,
@@ -321,6 +370,7 @@ impl Message for Msg {
         match self {
             Msg::Zab(w) => w.size_bytes(),
             Msg::Raft(w) => w.size_bytes(),
+            Msg::Paxos(w) => w.size_bytes(),
             Msg::FromClient(m) => client_msg_bytes(m),
             Msg::ToClient(m) => server_msg_bytes(m),
             Msg::Mq(m) => m.size_bytes(),
@@ -437,6 +487,16 @@ mod tests {
             "RAFT_PING",
             "READ_INDEX",
             "READ_DONE",
+            "PREPARE",
+            "PROMISE",
+            "NACK",
+            "ACCEPT",
+            "ACCEPTED",
+            "PAXOS_HEARTBEAT",
+            "PAXOS_HEARTBEAT_REPLY",
+            "LEARN",
+            "PAXOS_BARRIER",
+            "PAXOS_BARRIER_DONE",
             "LEADER_AND_ISR",
             "FETCH",
             "FETCH_REPLY",
@@ -467,6 +527,27 @@ mod tests {
         .into();
         assert_eq!(app.kind(), kind::REVALIDATE);
         let back = RaftWire::from_msg(app.clone()).expect("a raft message");
+        assert_eq!(Msg::from(back), app);
+    }
+
+    /// Multi-Paxos's messages name their kinds; its app messages take the server's own.
+    #[test]
+    fn paxos_kinds_map_to_their_names() {
+        let prepare: Msg = PaxosWire::Prepare {
+            ballot: 64,
+            from_slot: 1,
+        }
+        .into();
+        assert_eq!(Msg::KINDS[prepare.kind()], "PREPARE");
+        let app: Msg = PaxosWire::App {
+            ballot: 64,
+            link: 1,
+            seq: 1,
+            msg: PeerMsg::revalidate(proto::zk::SessionId(7), ProcessId(9), 1),
+        }
+        .into();
+        assert_eq!(app.kind(), kind::REVALIDATE);
+        let back = PaxosWire::from_msg(app.clone()).expect("a paxos message");
         assert_eq!(Msg::from(back), app);
     }
 }
