@@ -71,6 +71,11 @@ pub struct Raft<A: App> {
     pub(crate) follower_reads: VecDeque<(u64, A::Msg)>,
     /// Follower: the leader's heartbeat round it last sent a ping for.
     pub(crate) pinged_seq: u64,
+    /// Follower: the highest log index acknowledged (or to be, once durable) to the leader
+    /// followed (an
+    /// AppendEntries that adds nothing to it, brings no entries and opens no heartbeat
+    /// round gets no reply: the leader learns nothing from one).
+    pub(crate) acked_match: u64,
     /// This incarnation's link id (its monotonic clock at start, so later incarnations'
     /// are larger; 0 before start).
     pub(crate) link_id: u64,
@@ -99,6 +104,7 @@ impl<A: App> Raft<A> {
             now: Time::ZERO,
             follower_reads: VecDeque::new(),
             pinged_seq: 0,
+            acked_match: 0,
             link_id: 0,
             up: Link::new(0),
         }
@@ -155,6 +161,7 @@ impl<A: App> Raft<A> {
         }
         self.role = Role::Follower { leader };
         self.pinged_seq = 0;
+        self.acked_match = 0;
         self.up = Link::new(self.link_id);
         if let Some(leader) = leader {
             out.note(Event::ElectionDone {

@@ -49,7 +49,8 @@ impl<A: App> Raft<A> {
         }
         self.reset_election_timer(ctx, out);
         self.resend_up(from, ae.link, ae.acked, out);
-        if ae.seq > self.pinged_seq {
+        let new_round = ae.seq > self.pinged_seq;
+        if new_round {
             self.pinged_seq = ae.seq;
             let payload = host.heartbeat();
             out.send(
@@ -66,8 +67,15 @@ impl<A: App> Raft<A> {
             return;
         }
         let verified = ae.prev_index + ae.entries.len() as u64;
+        let news = !ae.entries.is_empty() || new_round || verified > self.acked_match;
         self.merge_entries(ae.prev_index, ae.entries, out);
         self.learn_commit(ae.leader_commit.min(verified), host, out);
+        if !news {
+            // Only the commit index travelled (the leader's commit advance): nothing to
+            // acknowledge that an acknowledgement already on its way does not say.
+            return;
+        }
+        self.acked_match = self.acked_match.max(verified);
         let ack = Waiter::FollowerAck {
             term: self.term,
             leader: from,

@@ -264,9 +264,9 @@ impl<A: App> Raft<A> {
             );
             p.matched = p.matched.max(match_index);
             p.next = p.next.max(p.matched + 1);
-            let more = p.next <= last;
             self.advance_commit(host, out);
-            if more && self.is_leader() {
+            // What is still unsent to `from` (a commit advance may have sent it already).
+            if self.is_leader() && self.lead().peers[&from].next <= self.log.last_index() {
                 self.replicate(from, out);
             }
         } else {
