@@ -512,9 +512,19 @@ impl Replica {
         }
         let from_offset = self.log.leo();
         for r in records {
-            if r.offset == self.log.leo() {
-                self.log.append_copy(r);
+            if r.offset != self.log.leo() {
+                continue;
             }
+            if self.log.latest_epoch().is_some_and(|e| r.epoch < e) {
+                // The leader's record is of an older epoch than this log's last: the logs
+                // diverged below here, which a historical truncation rule leaves
+                // (KIP-279's divergence). Like Kafka's epoch cache the follower refuses the
+                // older epoch, and the divergence stays for StrongIsr to see. (Under the
+                // fixed rules only two leaders of one epoch — a zombie controller's — get
+                // here.)
+                break;
+            }
+            self.log.append_copy(r);
         }
         let leo = self.log.leo();
         self.hw = self.hw.max(hw.min(leo));
