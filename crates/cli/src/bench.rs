@@ -146,6 +146,9 @@ fn bug_finding(quick: u32) -> u8 {
         ("curator-696", "election.toml"),
         ("barrier-no-recheck", "barrier.toml"),
         ("config-read-then-watch", "config.toml"),
+        ("kafka-hw-truncation", "mq.toml"),
+        ("kafka-epoch-divergence", "mq.toml"),
+        ("kafka-zombie-controller", "mq.toml"),
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     println!();
