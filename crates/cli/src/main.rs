@@ -49,7 +49,7 @@ pub struct ScenarioArgs {
     /// zk-2355, zk-1366; the claim queue's queue-delete-first; the lock's lock-no-guid; the
     /// leader latch's curator-498 and curator-696; the double barrier's barrier-no-recheck, the
     /// config subscriber's config-read-then-watch; the message queue's kafka-hw-truncation,
-    /// kafka-epoch-divergence, kafka-zombie-controller and kafka-unfenced-fetch; on
+    /// kafka-epoch-divergence and kafka-zombie-controller; on
     /// `cluster.protocol=raft`, raft-figure8 and raft-no-vote-persist; repeatable); same as adding it to the scenario's `[zab] bugs`.
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
