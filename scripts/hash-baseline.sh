@@ -17,7 +17,8 @@ for s in "$here"/scenarios/*.toml; do variants+=("$(basename "$s" .toml)"); done
 variants+=(bug-zk-1366+zk-1366 bug-zk-1419+zk-1419 bug-zk-3911+zk-3911 default+zk-1154
     default+zk-335 default+zk-2355 queue+queue-delete-first lock+lock-no-guid
     election+curator-498 election+curator-696 barrier+barrier-no-recheck
-    config+config-read-then-watch bug-paxos-no-accept-persist+paxos-no-accept-persist)
+    config+config-read-then-watch bug-paxos-no-accept-persist+paxos-no-accept-persist
+    mq+kafka-hw-truncation mq+kafka-epoch-divergence mq+kafka-zombie-controller)
 # The same ZooKeeper server on Raft (`NAME@PROTOCOL`: `--set cluster.protocol=PROTOCOL`).
 variants+=(default@raft ci@raft recipes-ci@raft election@raft lock@raft)
 for v in "${variants[@]}"; do

@@ -48,9 +48,10 @@ pub struct ScenarioArgs {
     /// Switch on a planted historical bug (ZooKeeper's zk-1419, zk-335, zk-1154, zk-3911,
     /// zk-2355, zk-1366; the claim queue's queue-delete-first; the lock's lock-no-guid; the
     /// leader latch's curator-498 and curator-696; the double barrier's barrier-no-recheck, the
-    /// config subscriber's config-read-then-watch; on `cluster.protocol=raft`, raft-figure8 and
-    /// raft-no-vote-persist; on `cluster.protocol=paxos`, paxos-no-accept-persist;
-    /// repeatable); same as adding it to the scenario's `[zab] bugs`.
+    /// config subscriber's config-read-then-watch; the message queue's kafka-hw-truncation,
+    /// kafka-epoch-divergence and kafka-zombie-controller; on `cluster.protocol=raft`,
+    /// raft-figure8 and raft-no-vote-persist; on `cluster.protocol=paxos`,
+    /// paxos-no-accept-persist; repeatable); same as adding it to the scenario's `[zab] bugs`.
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
 }

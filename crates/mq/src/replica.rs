@@ -20,10 +20,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::BrokerId;
 use crate::isr::{FetchError, IsrConfig, LeaderView};
 use crate::log::{EpochEnd, PartitionLog, Record};
 use crate::truncate::{Step, Truncation};
+use crate::{BrokerId, Protocol};
 
 /// Most records one fetch answer carries.
 pub const FETCH_RECORDS_MAX: usize = 64;
@@ -512,9 +512,20 @@ impl Replica {
         }
         let from_offset = self.log.leo();
         for r in records {
-            if r.offset == self.log.leo() {
-                self.log.append_copy(r);
+            if r.offset != self.log.leo() {
+                continue;
             }
+            let older = self.log.latest_epoch().is_some_and(|e| r.epoch < e);
+            if older && self.cfg.protocol != Protocol::Fixed {
+                // The leader's record is of an older epoch than this log's last: the logs
+                // diverged below here, which a historical truncation rule leaves
+                // (KIP-279's divergence). Like Kafka's epoch cache the follower refuses the
+                // older epoch, and the divergence stays for StrongIsr to see. Under the
+                // fixed rules the append below asserts instead: a diverged log there is a
+                // finding.
+                break;
+            }
+            self.log.append_copy(r);
         }
         let leo = self.log.leo();
         self.hw = self.hw.max(hw.min(leo));

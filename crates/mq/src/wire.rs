@@ -111,7 +111,8 @@ impl Msg {
     }
 }
 
-/// One entry of a broker's disk: a partition's appended record or truncation.
+/// One entry of a broker's disk: a partition's appended record, truncation, or high
+/// watermark checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiskEntry {
     pub part: Part,
@@ -122,6 +123,9 @@ pub struct DiskEntry {
 pub enum DiskOp {
     Append(Record),
     Truncate(u64),
+    /// The replica's high watermark (Kafka's replication-offset-checkpoint), written
+    /// only under `Protocol::HwTruncation`, whose restart truncates to it.
+    Checkpoint(u64),
 }
 
 /// The partition logs a broker's disk entries rebuild, in order.
@@ -138,9 +142,22 @@ pub fn recover<'a>(
                 log.append_copy(r);
             }
             DiskOp::Truncate(to) => log.truncate_to(*to),
+            DiskOp::Checkpoint(_) => {}
         }
     }
     logs
+}
+
+/// The last checkpointed high watermark of each partition among a broker's disk entries
+/// (at most the recovered log's end: see [`recover`]).
+pub fn recover_hw<'a>(entries: impl IntoIterator<Item = &'a DiskEntry>) -> BTreeMap<Part, u64> {
+    let mut hws = BTreeMap::new();
+    for e in entries {
+        if let DiskOp::Checkpoint(hw) = e.op {
+            hws.insert(e.part, hw);
+        }
+    }
+    hws
 }
 
 #[cfg(test)]

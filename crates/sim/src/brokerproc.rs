@@ -26,11 +26,11 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use client::{Action, SessionState};
-use mq::BrokerId;
 use mq::isr::IsrConfig;
 use mq::replica::{Out as ReplicaOut, ProduceEnd, Replica};
 use mq::state::{self, PartitionState};
 use mq::wire::{DiskEntry, DiskOp, LeaderAndIsr, Msg as MqMsg, Part, Produce, ProduceReply};
+use mq::{BrokerId, Protocol};
 use proto::wire::EventType;
 use proto::zk::{CreateMode, Op, OpResult, SessionId, ZkError};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, TimerId, WriteId};
@@ -67,6 +67,10 @@ pub struct BrokerConfig {
     pub isr: IsrConfig,
     pub tick_ms: u64,
     pub reconcile_ms: u64,
+    /// The planted `kafka-zombie-controller`: a controller whose session ended keeps
+    /// acting on its old epoch and membership, writes partition states unconditionally,
+    /// and brokers take LeaderAndIsr without comparing controller epochs.
+    pub zombie_controller: bool,
 }
 
 impl BrokerConfig {
@@ -179,6 +183,8 @@ pub struct Broker {
     dirty: BTreeMap<Part, u64>,
     flushes: VecDeque<Flush>,
     writes: u64,
+    /// The high watermark last checkpointed per partition (`Protocol::HwTruncation` only).
+    checkpointed: BTreeMap<Part, u64>,
 }
 
 impl Broker {
@@ -201,6 +207,7 @@ impl Broker {
             dirty: BTreeMap::new(),
             flushes: VecDeque::new(),
             writes: 0,
+            checkpointed: BTreeMap::new(),
         }
     }
 
@@ -313,6 +320,12 @@ impl Broker {
                 let data = state.to_text().into_bytes();
                 if *version < 0 {
                     persistent(&self.config.state_path(*part), data)
+                } else if self.config.zombie_controller && matches!(job, Job::WriteState { .. }) {
+                    Op::SetData {
+                        path: self.config.state_path(*part),
+                        data,
+                        version: -1, // unconditional: no version check
+                    }
                 } else {
                     Op::SetData {
                         path: self.config.state_path(*part),
@@ -389,7 +402,9 @@ impl Broker {
     /// with it (the replicas keep their roles until the next LeaderAndIsr).
     fn session_lost(&mut self) {
         self.registration = None;
-        self.controller = None;
+        if !self.config.zombie_controller {
+            self.controller = None;
+        }
         self.electing = false;
         self.jobs.clear();
         self.in_flight = None;
@@ -444,6 +459,7 @@ impl Broker {
             },
             Job::CreateController => match err {
                 None => {
+                    self.controller = None; // a zombie's old controllership ends here
                     self.electing = true;
                     self.push(Job::ReadControllerEpoch);
                 }
@@ -616,11 +632,11 @@ impl Broker {
     /// LeaderAndIsr from a controller (see the module header for what is ignored).
     fn on_leader_and_isr(&mut self, ctx: &mut Ctx, req: LeaderAndIsr, out: &mut Out) {
         if self.registration != Some(req.registration)
-            || req.controller_epoch < self.controller_epoch_seen
+            || (req.controller_epoch < self.controller_epoch_seen && !self.config.zombie_controller)
         {
             return;
         }
-        self.controller_epoch_seen = req.controller_epoch;
+        self.controller_epoch_seen = self.controller_epoch_seen.max(req.controller_epoch);
         let p = req.part;
         let Some(replica) = self.replicas.get_mut(&p) else {
             return; // not a replica of it (a controller's mistake would be caught by tests)
@@ -750,8 +766,21 @@ impl Broker {
         }
     }
 
-    /// One fsync for everything written since the last (if anything was).
+    /// One fsync for everything written since the last (if anything was). Under
+    /// `Protocol::HwTruncation` each replica's moved high watermark is checkpointed first
+    /// (made durable by this fsync or the next).
     fn flush(&mut self, out: &mut Out) {
+        if self.config.isr.protocol == Protocol::HwTruncation {
+            for (p, r) in &self.replicas {
+                if self.checkpointed.get(p) != Some(&r.hw()) {
+                    self.checkpointed.insert(*p, r.hw());
+                    out.append(Record::Mq(Box::new(DiskEntry {
+                        part: *p,
+                        op: DiskOp::Checkpoint(r.hw()),
+                    })));
+                }
+            }
+        }
         if self.dirty.is_empty() {
             return;
         }
@@ -825,11 +854,14 @@ impl Process for Broker {
 
     fn on_start(&mut self, ctx: &mut Ctx, disk: Recovered<'_, Record>, out: &mut Out) {
         let mut logs = mq::wire::recover(Record::mq_entries(disk.records));
+        let hws = mq::wire::recover_hw(Record::mq_entries(disk.records));
         for (p, assigned) in self.config.assignment.iter().enumerate() {
             if assigned.contains(&self.config.me) {
                 let p = p as Part;
                 let log = logs.remove(&p).unwrap_or_default();
-                let replica = Replica::new(self.config.me, self.config.isr, log, 0);
+                let hw = hws.get(&p).map_or(0, |&hw| hw.min(log.leo()));
+                self.checkpointed.insert(p, hw);
+                let replica = Replica::new(self.config.me, self.config.isr, log, hw);
                 self.replicas.insert(p, replica);
             }
         }

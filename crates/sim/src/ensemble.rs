@@ -106,7 +106,11 @@ pub fn bugs_of(names: &[BugName]) -> Bugs {
             | BugName::Curator498
             | BugName::Curator696
             | BugName::BarrierNoRecheck
-            | BugName::ConfigReadThenWatch => {}
+            | BugName::ConfigReadThenWatch
+            | BugName::KafkaHwTruncation
+            | BugName::KafkaEpochDivergence
+            | BugName::KafkaUnfencedFetch
+            | BugName::KafkaZombieController => {}
         }
     }
     b

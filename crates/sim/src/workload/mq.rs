@@ -17,7 +17,7 @@ use super::{ClientProcess, Stuck, Workload, World};
 use crate::brokerproc::{Broker, BrokerConfig};
 use crate::node::Node;
 use crate::producerproc::{Producer, ProducerConfig};
-use crate::scenario::{MqWorkload, Scenario, WorkloadConfig};
+use crate::scenario::{BugName, MqWorkload, Scenario, WorkloadConfig};
 use check::mq::{MqViolation, acked_kept, leader_in_isr, strong_isr};
 use kernel::observe::{Procs, Violation};
 use mq::isr::IsrConfig;
@@ -55,6 +55,7 @@ impl Mq {
         else {
             panic!("an mq workload needs a writes workload");
         };
+        let bugs = &s.zab.bugs;
         let brokers: Vec<ProcessId> = (0..m.brokers).map(|i| ProcessId(first.0 + i)).collect();
         let assignment = assignment(m.topics * m.partitions, m.brokers, m.replication_factor);
         let broker = BrokerConfig {
@@ -65,13 +66,20 @@ impl Mq {
             assignment: assignment.clone(),
             partitions_per_topic: m.partitions,
             isr: IsrConfig {
-                protocol: Protocol::Fixed,
-                fenced: true,
+                protocol: if bugs.contains(&BugName::KafkaHwTruncation) {
+                    Protocol::HwTruncation
+                } else if bugs.contains(&BugName::KafkaEpochDivergence) {
+                    Protocol::EpochDivergence
+                } else {
+                    Protocol::Fixed
+                },
+                fenced: !bugs.contains(&BugName::KafkaUnfencedFetch),
                 lag_ms: m.lag_ms,
                 min_insync: m.min_insync_replicas as usize,
             },
             tick_ms: m.tick_ms,
             reconcile_ms: m.reconcile_ms,
+            zombie_controller: bugs.contains(&BugName::KafkaZombieController),
         };
         let producer = ProducerConfig {
             index: 0,
