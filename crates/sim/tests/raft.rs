@@ -4,43 +4,20 @@
 //! protocol, naming the field; the resolved scenario of a ZAB run does not mention the
 //! protocol.
 
-use kernel::observe::Verdict;
-use sim::run::run;
-use sim::scenario::{Loaded, Protocol, ScenarioError, load_file};
+mod common;
+
+use common::{error_of, load};
+use sim::scenario::Protocol;
 
 const RAFT: &str = "cluster.protocol=raft";
 
-fn load(name: &str, overrides: &[&str]) -> Result<Loaded, ScenarioError> {
-    let path = format!("{}/../../scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
-    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    load_file(&path, &overrides)
-}
-
-fn error_of(name: &str, overrides: &[&str]) -> String {
-    match load(name, overrides) {
-        Ok(_) => panic!("{overrides:?} accepted"),
-        Err(e) => e.to_string(),
-    }
-}
-
 #[test]
 fn default_and_ci_seeds_pass_on_raft_and_replay() {
-    for (name, seeds) in [("default.toml", 1..=4), ("ci.toml", 1..=3)] {
-        let loaded = load(name, &[RAFT]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(loaded.scenario.cluster.protocol(), Protocol::Raft);
-        for seed in seeds {
-            let a = run(&loaded, seed).expect("resolves").outcome;
-            assert_eq!(
-                a.verdict,
-                Verdict::Pass,
-                "{name} seed {seed}: {:?}",
-                a.verdict
-            );
-            let b = run(&loaded, seed).expect("resolves").outcome;
-            assert_eq!(a.trace_hash, b.trace_hash, "{name} seed {seed} replays");
-            assert_eq!(a.stats.events, b.stats.events, "{name} seed {seed}");
-        }
-    }
+    common::seeds_pass_and_replay(
+        &[RAFT],
+        Protocol::Raft,
+        &[("default.toml", 1..=4), ("ci.toml", 1..=3)],
+    );
 }
 
 #[test]
