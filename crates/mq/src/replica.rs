@@ -594,8 +594,12 @@ impl Replica {
             }
             Step::Truncate { to } => {
                 *truncating = None;
-                if to < self.log.leo() {
-                    self.log.truncate_to(to);
+                // Truncating at the log end still drops an epoch begun there without
+                // records (a leader that appended nothing before it was deposed): kept, it
+                // would make the new leader's older-epoch records look like a divergence.
+                let cut = to < self.log.leo();
+                self.log.truncate_to(to);
+                if cut {
                     out.push(Out::Truncated { to });
                 }
                 self.hw = self.hw.min(self.log.leo());

@@ -261,3 +261,44 @@ fn kip101_scenario_1_loses_acknowledged_records_only_with_hw_truncation() {
         vec![1001, 1002]
     );
 }
+
+/// mq.toml seed 1432: B was made leader of epoch 2 and deposed before it appended, so its
+/// epoch cache ends with an empty epoch 2 at its log end; A, still holding epoch-1 records
+/// past that end, leads epoch 3. B's truncation point is its own log end — and the
+/// truncation must still drop the empty epoch, or A's epoch-1 records would land after
+/// epoch 2 (a follower log whose epochs go backwards).
+#[test]
+fn a_deposed_leader_that_appended_nothing_drops_its_empty_epoch_and_follows() {
+    let mut net = Net::new(Protocol::Fixed);
+    net.replicas.remove(&C);
+    net.lead(A, 1, &[A, B]);
+    net.deliver(1);
+    net.produce(A, 1, true);
+    net.deliver(4);
+    assert_eq!(net.produced.len(), 1, "m1 acknowledged");
+    net.queue.clear();
+    // B leads epoch 2 without appending; A appends m2 in epoch 1 meanwhile (a zombie).
+    net.replicas
+        .get_mut(&B)
+        .unwrap()
+        .become_leader(2, &ALL, &[B], 0);
+    net.produce(A, 2, false);
+    assert_eq!(net.replicas[&B].log().latest_epoch(), Some(2));
+    net.queue.clear();
+    // A leads epoch 3: B asks for epoch 2, A answers epoch 1 ending at A's log end.
+    let now = net.now_ns;
+    net.replicas
+        .get_mut(&A)
+        .unwrap()
+        .become_leader(3, &ALL, &[A, B], now);
+    let mut out = Vec::new();
+    net.replicas
+        .get_mut(&B)
+        .unwrap()
+        .become_follower(A, 3, &mut out);
+    net.take(B, out);
+    net.deliver(20);
+    assert_eq!(net.values(B), net.values(A), "B holds A's log");
+    assert_eq!(net.values(B), vec![1001, 1002]);
+    assert_eq!(net.replicas[&B].log().latest_epoch(), Some(1));
+}
