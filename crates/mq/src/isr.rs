@@ -11,9 +11,9 @@
 //!   being written ([`LeaderView::proposing`]) the HW counts the *maximal* ISR — the current
 //!   one and every proposed member — so a member whose join is written later never finds
 //!   the HW already past its log end (Kafka's maximal ISR; fuzzing found the race);
-//! - a follower not caught up to the leader's log end for `lag_ms` leaves the ISR; one whose
-//!   log end reached the HW may join — under `Fixed` only once the HW reached this epoch's
-//!   start offset;
+//! - a follower not caught up to the leader's log end for `lag_ms` leaves the ISR; one that
+//!   fetched from this leader and whose log end reached the HW may join — under `Fixed`
+//!   only once the HW reached this epoch's start offset;
 //! - an `acks = all` record at offset `o` is committed once HW > `o` with at least
 //!   `min_insync` replicas in the ISR.
 //!
@@ -188,6 +188,11 @@ impl LeaderView {
         }
     }
 
+    /// KIP-320's rules on the HW and the ISR apply: the fixed protocol, fenced.
+    fn kip320(&self) -> bool {
+        self.cfg.protocol == Protocol::Fixed && self.cfg.fenced
+    }
+
     fn advance_hw(&mut self, leo: u64) {
         let members = self.isr.union(&self.pending).filter(|&&r| r != self.me);
         let lowest = members
@@ -197,7 +202,7 @@ impl LeaderView {
         let all_follow = members
             .map(|r| self.followers[r].epoch)
             .all(|e| e == Some(self.epoch));
-        if self.cfg.protocol == Protocol::Fixed && !all_follow {
+        if self.kip320() && !all_follow {
             return;
         }
         self.hw = self.hw.max(lowest);
@@ -208,12 +213,17 @@ impl LeaderView {
     /// caught-up replicas in; None when it stays as it is.
     pub fn proposed_isr(&self, leo: u64, now_ns: u64) -> Option<Vec<BrokerId>> {
         let lag_ns = self.cfg.lag_ms.saturating_mul(1_000_000);
-        let may_join = self.cfg.protocol != Protocol::Fixed || self.hw >= self.epoch_start;
+        let may_join = !self.kip320() || self.hw >= self.epoch_start;
         let mut next = BTreeSet::from([self.me]);
         for (&r, f) in &self.followers {
             let lagging = f.leo < leo && now_ns.saturating_sub(f.caught_up_ns) > lag_ns;
             let stays = self.isr.contains(&r) && !lagging;
-            let joins = !self.isr.contains(&r) && may_join && f.leo >= self.hw;
+            // Only a follower that fetched from this leader has a known log end (Kafka
+            // starts each follower's at "unknown"): one that never fetched must not join
+            // on the HW being 0 (fuzzing found an unclean leader with an empty log take a
+            // stale replica into its ISR that way).
+            let fetched = f.epoch.is_some();
+            let joins = !self.isr.contains(&r) && may_join && fetched && f.leo >= self.hw;
             if stays || joins {
                 next.insert(r);
             }
@@ -297,6 +307,15 @@ mod tests {
         l.on_fetch(B[1], 8, 5, 10, MS).unwrap();
         l.on_fetch(B[2], 7, 4, 10, MS).unwrap(); // an old epoch's fetch, unfenced
         assert_eq!(l.hw(), 7);
+    }
+
+    #[test]
+    fn a_follower_that_never_fetched_does_not_join_on_a_zero_hw() {
+        // An empty log leading alone (an unclean election): HW 0, the others outside.
+        let mut l = LeaderView::new(cfg(Protocol::Fixed), B[0], 5, (0, 0), &B, &B[..1], 0);
+        assert_eq!(l.proposed_isr(0, MS), None, "no follower fetched yet");
+        l.on_fetch(B[1], 0, 5, 0, MS).unwrap();
+        assert_eq!(l.proposed_isr(0, MS), Some(vec![B[0], B[1]]));
     }
 
     #[test]
