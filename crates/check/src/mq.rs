@@ -5,7 +5,9 @@
 //! consumers survives any clean election); at the end, **AckedRecordLost** (every
 //! acks = all record a producer saw acknowledged is in its partition's final log at the
 //! offset it was acknowledged with). acks = 1 records lost are counted, not failed (Kafka's
-//! documented trade-off).
+//! documented trade-off); so are acks = all records acknowledged by a leader of an epoch
+//! older than an unclean leader election of their partition (`unclean_leader_election`,
+//! the other documented one: even a stale leader still answering is covered).
 //! Invariants: each check is a pure function of what it is given; it reports the first
 //! violation in partition, then offset order.
 
@@ -77,13 +79,19 @@ pub struct AckFigures {
     pub acked_one: u64,
     /// acks = 1 records not in the final log where acknowledged (documented, not failed).
     pub acked_one_lost: u64,
+    /// acks = all records not in the final log, acknowledged in an epoch older than an
+    /// unclean election of their partition (documented, not failed).
+    pub unclean_lost: u64,
 }
 
 /// AckedRecordLost: every acks = all acknowledgement in `acks` names a record of the final
-/// log of its partition (`logs`, by partition) at its offset, with its value.
+/// log of its partition (`logs`, by partition) at its offset, with its value — unless it
+/// was acknowledged in a leader epoch older than an unclean election of its partition
+/// (`unclean`: partition → the highest unclean epoch), when its loss is counted.
 pub fn acked_kept(
     acks: &[&MqAckRecord],
     logs: &BTreeMap<u32, Vec<Record>>,
+    unclean: &BTreeMap<u32, u32>,
 ) -> Result<AckFigures, MqViolation> {
     let mut f = AckFigures::default();
     let mut lost_all: Option<&MqAckRecord> = None;
@@ -92,10 +100,13 @@ pub fn acked_kept(
             .get(&a.part)
             .and_then(|log| log.get(usize::try_from(a.offset).ok()?));
         let kept = found.is_some_and(|r| r.value == a.value && r.offset == a.offset);
+        let documented = unclean.get(&a.part).is_some_and(|&e| a.leader_epoch < e);
         if a.acks_all {
             f.acked_all += 1;
             let earlier = lost_all.is_some_and(|l| (l.part, l.offset) <= (a.part, a.offset));
-            if !kept && !earlier {
+            if !kept && documented {
+                f.unclean_lost += 1;
+            } else if !kept && !earlier {
                 lost_all = Some(a);
             }
         } else {
@@ -146,6 +157,7 @@ mod tests {
             value,
             acks_all,
             leader: 0,
+            leader_epoch: 3,
             time_ns: 5,
         }
     }
@@ -186,14 +198,15 @@ mod tests {
     #[test]
     fn an_acks_all_record_missing_or_replaced_at_its_offset_is_lost() {
         let logs = BTreeMap::from([(0, log_of(&[10, 11]).records().to_vec())]);
+        let none = BTreeMap::new();
         let replaced = ack(0, 1, 12, true);
-        let v = acked_kept(&[&replaced], &logs).unwrap_err();
+        let v = acked_kept(&[&replaced], &logs, &none).unwrap_err();
         assert_eq!(v.check, "AckedRecordLost");
         assert!(v.detail.contains("offset 1"), "{}", v.detail);
         let missing = ack(0, 5, 10, true);
-        assert!(acked_kept(&[&missing], &logs).is_err());
+        assert!(acked_kept(&[&missing], &logs, &none).is_err());
         let other_part = ack(1, 0, 10, true);
-        assert!(acked_kept(&[&other_part], &logs).is_err());
+        assert!(acked_kept(&[&other_part], &logs, &none).is_err());
     }
 
     #[test]
@@ -201,14 +214,30 @@ mod tests {
         let logs = BTreeMap::from([(0, log_of(&[10, 11]).records().to_vec())]);
         let kept = ack(0, 1, 11, true);
         let one_lost = ack(0, 1, 12, false);
-        let f = acked_kept(&[&kept, &one_lost], &logs).unwrap();
+        let f = acked_kept(&[&kept, &one_lost], &logs, &BTreeMap::new()).unwrap();
         assert_eq!(
             f,
             AckFigures {
                 acked_all: 1,
                 acked_one: 1,
-                acked_one_lost: 1
+                acked_one_lost: 1,
+                unclean_lost: 0
             }
         );
+    }
+
+    #[test]
+    fn an_acks_all_loss_before_an_unclean_election_is_counted_and_one_after_it_fails() {
+        let logs = BTreeMap::from([(0, log_of(&[10, 11]).records().to_vec())]);
+        let lost = ack(0, 1, 12, true); // acknowledged in epoch 3
+        let unclean_after = BTreeMap::from([(0, 4)]);
+        let f = acked_kept(&[&lost], &logs, &unclean_after).unwrap();
+        assert_eq!((f.acked_all, f.unclean_lost), (1, 1));
+        // Near misses: an unclean election of that very epoch or an older one, or of
+        // another partition, documents nothing.
+        for unclean in [BTreeMap::from([(0, 3)]), BTreeMap::from([(1, 9)])] {
+            let v = acked_kept(&[&lost], &logs, &unclean).unwrap_err();
+            assert_eq!(v.check, "AckedRecordLost");
+        }
     }
 }

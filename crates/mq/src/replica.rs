@@ -57,8 +57,9 @@ pub enum Wire {
 /// How a produce ended at the leader.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ProduceEnd {
-    /// Appended at `offset` and (acks = all) committed, or (acks = 1) appended.
-    Acked { offset: u64 },
+    /// Appended at `offset` by the leader of `epoch` and (acks = all) committed, or
+    /// (acks = 1) appended.
+    Acked { offset: u64, epoch: u32 },
     /// This replica does not lead the partition.
     NotLeader,
     /// The ISR is smaller than `min.insync.replicas` (acks = all, refused up front).
@@ -316,7 +317,10 @@ impl Replica {
         } else {
             out.push(Out::Produced {
                 id,
-                end: ProduceEnd::Acked { offset },
+                end: ProduceEnd::Acked {
+                    offset,
+                    epoch: view.epoch(),
+                },
             });
         }
         self.answer_committed(out);
@@ -630,7 +634,10 @@ impl Replica {
             waiting.remove(&offset);
             out.push(Out::Produced {
                 id,
-                end: ProduceEnd::Acked { offset },
+                end: ProduceEnd::Acked {
+                    offset,
+                    epoch: view.epoch(),
+                },
             });
         }
         self.hw = view.hw();

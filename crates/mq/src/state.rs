@@ -175,6 +175,37 @@ pub fn elect(
     ))
 }
 
+/// Unclean leader election (`unclean.leader.election.enable`) for a partition in `current`
+/// state that has no live ISR member: the first live replica in assignment order leads the
+/// next epoch alone (its ISR is itself). Acknowledged records it never had are lost — the
+/// documented price of availability. None while a live ISR member could lead cleanly, or
+/// while no replica is live.
+pub fn elect_unclean(
+    current: &PartitionState,
+    assigned: &[BrokerId],
+    live: &BTreeMap<BrokerId, u64>,
+    controller_epoch: u32,
+) -> Option<PartitionState> {
+    let registered = |l: BrokerId| live.get(&l) == Some(&current.leader_registration);
+    let clean =
+        current.leader.is_some_and(registered) || current.isr.iter().any(|b| live.contains_key(b));
+    if clean {
+        return None;
+    }
+    let &leader = assigned.iter().find(|b| live.contains_key(b))?;
+    let next_epoch = current
+        .leader_epoch
+        .checked_add(1)
+        .expect("leader epochs fit");
+    Some(PartitionState::new(
+        Some(leader),
+        next_epoch,
+        &[leader],
+        controller_epoch,
+        live[&leader],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +293,33 @@ mod tests {
         );
         let back = elect(&off, &b(&[1, 2, 3]), &live(&[1, 2]), 2).unwrap();
         assert_eq!(back, led(1, 5, &[1], 2));
+    }
+
+    #[test]
+    fn an_unclean_election_lets_the_first_live_replica_lead_alone_only_when_no_isr_member_lives() {
+        let cur = led(1, 3, &[1], 1);
+        let assigned = b(&[1, 2, 3]);
+        let off = elect(&cur, &assigned, &live(&[2, 3]), 2).unwrap();
+        for s in [&cur, &off] {
+            let next = elect_unclean(s, &assigned, &live(&[2, 3]), 2).unwrap();
+            assert_eq!(next, led(2, s.leader_epoch + 1, &[2], 2));
+        }
+        assert_eq!(
+            elect_unclean(&cur, &assigned, &live(&[1, 3]), 2),
+            None,
+            "the leader lives"
+        );
+        let isr_alive = led(1, 3, &[1, 3], 1);
+        assert_eq!(
+            elect_unclean(&isr_alive, &assigned, &live(&[2, 3]), 2),
+            None,
+            "an ISR member can lead cleanly"
+        );
+        assert_eq!(
+            elect_unclean(&off, &assigned, &live(&[]), 2),
+            None,
+            "none live"
+        );
     }
 
     #[test]

@@ -157,7 +157,16 @@ fn acks_all_is_answered_once_every_isr_member_holds_the_record() {
     net.deliver(1); // B's fetch from 1 reaches A; C's not yet
     assert!(net.produced.is_empty(), "C holds the HW back");
     net.deliver(1);
-    assert_eq!(net.produced, vec![(7, ProduceEnd::Acked { offset: 0 })]);
+    assert_eq!(
+        net.produced,
+        vec![(
+            7,
+            ProduceEnd::Acked {
+                offset: 0,
+                epoch: 1
+            }
+        )]
+    );
     assert_eq!(net.replicas[&A].hw(), 1);
     // B's fetch from 1 was parked (nothing new for it); the HW's move released it: both
     // replies carry HW 1.
@@ -180,7 +189,16 @@ fn acks_one_is_answered_on_append_and_a_follower_is_no_leader() {
     let mut net = Net::new(Protocol::Fixed);
     net.lead(A, 1, &ALL);
     net.produce(A, 1, false);
-    assert_eq!(net.produced, vec![(1, ProduceEnd::Acked { offset: 0 })]);
+    assert_eq!(
+        net.produced,
+        vec![(
+            1,
+            ProduceEnd::Acked {
+                offset: 0,
+                epoch: 1
+            }
+        )]
+    );
     net.produce(B, 2, true);
     assert_eq!(net.produced[1], (2, ProduceEnd::NotLeader));
 }
@@ -203,7 +221,16 @@ fn a_silent_follower_is_proposed_out_of_the_isr_and_acks_all_refused_below_min_i
         .unwrap()
         .isr_written(&[A, B], &mut out);
     net.take(A, out);
-    assert_eq!(net.produced, vec![(1, ProduceEnd::Acked { offset: 0 })]);
+    assert_eq!(
+        net.produced,
+        vec![(
+            1,
+            ProduceEnd::Acked {
+                offset: 0,
+                epoch: 1
+            }
+        )]
+    );
     let mut out = Vec::new();
     net.replicas
         .get_mut(&A)

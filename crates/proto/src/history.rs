@@ -415,6 +415,22 @@ pub struct MqAckRecord {
     pub acks_all: bool,
     /// The broker that answered.
     pub leader: u32,
+    /// The leader epoch it answered in (0 in histories written before it was recorded).
+    #[serde(default)]
+    pub leader_epoch: u32,
+    pub time_ns: u64,
+}
+
+/// A message-queue controller's unclean leader election (issue 15): a replica outside the
+/// ISR was made leader of `epoch` (`unclean_leader_election`); acknowledged records it
+/// lacked are lost by design, counted rather than failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MqUncleanRecord {
+    pub controller: ProcessId,
+    pub part: u32,
+    pub epoch: u32,
+    pub leader: u32,
+    /// When the partition state naming the unclean leader was written.
     pub time_ns: u64,
 }
 
@@ -465,6 +481,8 @@ pub enum Event {
     Config(ConfigRecord),
     /// A message-queue record a producer saw acknowledged.
     MqAck(MqAckRecord),
+    /// A message-queue controller's unclean leader election.
+    MqUnclean(MqUncleanRecord),
 }
 
 impl Event {
@@ -484,6 +502,7 @@ impl Event {
             Event::View(v) => v.time_ns,
             Event::Config(c) => c.time_ns,
             Event::MqAck(a) => a.time_ns,
+            Event::MqUnclean(u) => u.time_ns,
             Event::Watch { time_ns, .. }
             | Event::SessionEnd { time_ns, .. }
             | Event::ServerClose { time_ns, .. } => *time_ns,
@@ -628,6 +647,7 @@ pub enum ClientNote {
         value: u64,
         acks_all: bool,
         leader: u32,
+        leader_epoch: u32,
     },
     /// A config-recipe event (the recorder stamps the time; see [`ConfigRecord`]).
     Config {
@@ -636,6 +656,13 @@ pub enum ClientNote {
         number: u64,
         node: Option<String>,
         zxid: Option<Zxid>,
+    },
+    /// A message-queue controller wrote an unclean leader election (see
+    /// [`MqUncleanRecord`]).
+    MqUnclean {
+        part: u32,
+        epoch: u32,
+        leader: u32,
     },
 }
 

@@ -392,7 +392,11 @@ fn read_history(path: &Path, data: &mut RunData) -> Result<(), ReportError> {
             Event::Leader(l) => data.leaders.push(l),
             Event::Task(t) => data.tasks.push(t),
             Event::TaskWrite(w) => data.task_writes.push(w),
-            Event::Barrier(_) | Event::Member(_) | Event::View(_) | Event::MqAck(_) => {}
+            Event::Barrier(_)
+            | Event::Member(_)
+            | Event::View(_)
+            | Event::MqAck(_)
+            | Event::MqUnclean(_) => {}
             Event::Config(c) => data.configs.push(c),
         }
     }

@@ -31,6 +31,7 @@ use mq::replica::{Out as ReplicaOut, ProduceEnd, Replica};
 use mq::state::{self, PartitionState};
 use mq::wire::{DiskEntry, DiskOp, LeaderAndIsr, Msg as MqMsg, Part, Produce, ProduceReply};
 use mq::{BrokerId, Protocol};
+use proto::history::ClientNote;
 use proto::wire::EventType;
 use proto::zk::{CreateMode, Op, OpResult, SessionId, ZkError};
 use proto::{Ctx, NS_PER_MS, Outbox, Process, ProcessId, Recovered, TimerId, WriteId};
@@ -71,6 +72,9 @@ pub struct BrokerConfig {
     /// acting on its old epoch and membership, writes partition states unconditionally,
     /// and brokers take LeaderAndIsr without comparing controller epochs.
     pub zombie_controller: bool,
+    /// `unclean.leader.election.enable`: with no live ISR member the controller lets the
+    /// first live replica lead (`mq::state::elect_unclean`) and reports it to the history.
+    pub unclean_leader_election: bool,
 }
 
 impl BrokerConfig {
@@ -124,6 +128,8 @@ enum Job {
         part: Part,
         state: PartitionState,
         version: i32,
+        /// An unclean election (its leader is outside the ISR it replaces).
+        unclean: bool,
     },
     IsrWrite {
         part: Part,
@@ -185,6 +191,10 @@ pub struct Broker {
     writes: u64,
     /// The high watermark last checkpointed per partition (`Protocol::HwTruncation` only).
     checkpointed: BTreeMap<Part, u64>,
+    /// The latest unclean election this broker wrote as controller, per partition: its
+    /// leader epoch (read by the online monitors: a leader of an older epoch may have lost
+    /// its guarantees).
+    unclean: BTreeMap<Part, u32>,
 }
 
 impl Broker {
@@ -208,6 +218,7 @@ impl Broker {
             flushes: VecDeque::new(),
             writes: 0,
             checkpointed: BTreeMap::new(),
+            unclean: BTreeMap::new(),
         }
     }
 
@@ -227,6 +238,11 @@ impl Broker {
     /// The controller epoch if this broker believes it is the controller.
     pub fn controller_epoch(&self) -> Option<u32> {
         self.controller.as_ref().map(|c| c.epoch)
+    }
+
+    /// The latest unclean election this broker wrote per partition (its leader epoch).
+    pub fn unclean_elections(&self) -> &BTreeMap<Part, u32> {
+        &self.unclean
     }
 
     /// Its registration (`/brokers/ids/N` created by this session), if registered.
@@ -311,6 +327,7 @@ impl Broker {
                 part,
                 state,
                 version,
+                ..
             }
             | Job::IsrWrite {
                 part,
@@ -534,8 +551,18 @@ impl Broker {
             }
             Job::Reconcile => unreachable!("no op"),
             Job::ReadState(p) => self.controller_read_state(ctx, p, result, out),
-            Job::WriteState { part, state, .. } => match result {
+            Job::WriteState {
+                part,
+                state,
+                unclean,
+                ..
+            } => match result {
                 OpResult::Stat(stat) => {
+                    if unclean {
+                        note_unclean(part, &state, out);
+                        let e = self.unclean.entry(part).or_default();
+                        *e = (*e).max(state.leader_epoch);
+                    }
                     self.send_leader_and_isr(ctx, part, &state, stat.version, out)
                 }
                 OpResult::Created { .. } => self.send_leader_and_isr(ctx, part, &state, 0, out),
@@ -569,14 +596,30 @@ impl Broker {
         let epoch = c.epoch;
         match result {
             OpResult::Data { data, stat } => match PartitionState::parse(&data) {
-                Some(cur) => match state::elect(&cur, assigned, live, epoch) {
-                    Some(next) => self.push(Job::WriteState {
-                        part: p,
-                        state: next,
-                        version: stat.version,
-                    }),
-                    None => self.send_leader_and_isr(ctx, p, &cur, stat.version, out),
-                },
+                Some(cur) => {
+                    // Offline (or staying so) with no live ISR member: an unclean
+                    // election, when enabled and some replica lives.
+                    let clean = state::elect(&cur, assigned, live, epoch);
+                    let offline = clean
+                        .as_ref()
+                        .map_or(cur.leader.is_none(), |s| s.leader.is_none());
+                    let unclean = (offline && self.config.unclean_leader_election)
+                        .then(|| state::elect_unclean(&cur, assigned, live, epoch))
+                        .flatten();
+                    let next = match unclean {
+                        Some(s) => Some((s, true)),
+                        None => clean.map(|s| (s, false)),
+                    };
+                    match next {
+                        Some((next, unclean)) => self.push(Job::WriteState {
+                            part: p,
+                            state: next,
+                            version: stat.version,
+                            unclean,
+                        }),
+                        None => self.send_leader_and_isr(ctx, p, &cur, stat.version, out),
+                    }
+                }
                 None => panic!("partition {p}'s state znode holds {data:?}"),
             },
             OpResult::Err(ZkError::NoNode) => {
@@ -585,6 +628,7 @@ impl Broker {
                         part: p,
                         state: first,
                         version: -1,
+                        unclean: false,
                     });
                 }
             }
@@ -962,6 +1006,16 @@ impl Process for Broker {
             self.flush(out);
         }
     }
+}
+
+/// Reports an unclean election written for `part` to the history.
+fn note_unclean(part: Part, s: &PartitionState, out: &mut Out) {
+    let leader = s.leader.expect("an unclean election names a leader").0;
+    out.note(Note::client(ClientNote::MqUnclean {
+        part,
+        epoch: s.leader_epoch,
+        leader,
+    }));
 }
 
 impl Broker {

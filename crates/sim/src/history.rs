@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proto::history::{
     BarrierEnd, BarrierRecord, BarrierStep, ClientNote, ConfigRecord, Event, LeaderEnd,
-    LeaderRecord, LockEnd, LockRecord, MemberEnd, MemberRecord, MemberStep, MqAckRecord, OpRecord,
-    Outcome, QueueRecord, ResourceRecord, TaskEnd, TaskRecord, TaskWriteRecord, ViewRecord,
+    LeaderRecord, LockEnd, LockRecord, MemberEnd, MemberRecord, MemberStep, MqAckRecord,
+    MqUncleanRecord, OpRecord, Outcome, QueueRecord, ResourceRecord, TaskEnd, TaskRecord,
+    TaskWriteRecord, ViewRecord,
 };
 use proto::zk::{Op, OpResult, SessionId};
 use proto::{ProcessId, Time, Zxid};
@@ -403,6 +404,7 @@ impl HistoryRecorder {
                 value,
                 acks_all,
                 leader,
+                leader_epoch,
             } => self.push(Event::MqAck(MqAckRecord {
                 producer: pid,
                 part: *part,
@@ -410,6 +412,18 @@ impl HistoryRecorder {
                 key: *key,
                 value: *value,
                 acks_all: *acks_all,
+                leader: *leader,
+                leader_epoch: *leader_epoch,
+                time_ns: now.ns(),
+            })),
+            ClientNote::MqUnclean {
+                part,
+                epoch,
+                leader,
+            } => self.push(Event::MqUnclean(MqUncleanRecord {
+                controller: pid,
+                part: *part,
+                epoch: *epoch,
                 leader: *leader,
                 time_ns: now.ns(),
             })),

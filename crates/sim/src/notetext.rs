@@ -83,6 +83,7 @@ fn client_note_text(note: &proto::history::ClientNote) -> NoteText {
             )
         }
         C::MqAck { part, offset, .. } => format!("mq ack part {part} offset {offset}"),
+        C::MqUnclean { part, epoch, .. } => format!("mq unclean part {part} epoch {epoch}"),
         C::LeaderStart { epoch, .. } => format!("leader start {epoch:#x}"),
         C::LeaderEnd { end, .. } => format!("leader end {end:?}"),
         C::TaskStart { task, .. } => format!("task start {task}"),

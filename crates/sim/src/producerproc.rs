@@ -146,7 +146,7 @@ impl Producer {
             return; // an earlier attempt's late answer
         }
         match r.end {
-            ProduceEnd::Acked { offset } => {
+            ProduceEnd::Acked { offset, epoch } => {
                 let leader = self
                     .config
                     .brokers
@@ -161,6 +161,7 @@ impl Producer {
                     value,
                     acks_all: a.acks_all,
                     leader,
+                    leader_epoch: epoch,
                 }));
                 self.leaders.insert(a.part, BrokerId(leader));
                 self.acked += 1;

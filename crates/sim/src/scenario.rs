@@ -279,6 +279,11 @@ pub struct MqWorkload {
     pub tick_ms: u64,
     #[serde(default = "default_reconcile_ms")]
     pub reconcile_ms: u64,
+    /// `unclean.leader.election.enable`: with no live ISR member, a replica outside the
+    /// ISR may lead; the acknowledged records that loses are counted
+    /// (`mq_unclean_lost`), not failed.
+    #[serde(default)]
+    pub unclean_leader_election: bool,
 }
 
 fn default_mq_keys() -> u64 {

@@ -54,14 +54,14 @@ fn hw_truncation_breaks_strong_isr() {
 fn epoch_divergence_leaves_diverged_logs_below_the_hw() {
     found(
         "kafka-epoch-divergence",
-        84,
+        118,
         |v| matches!(v, Verdict::Safety(f) if f.check.contains("StrongIsr")),
     );
 }
 
 #[test]
 fn a_zombie_controller_stops_the_queue() {
-    found("kafka-zombie-controller", 5, |v| {
+    found("kafka-zombie-controller", 38, |v| {
         matches!(v, Verdict::Liveness(_))
     });
 }

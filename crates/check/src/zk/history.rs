@@ -236,7 +236,8 @@ impl Classified {
                 | Event::Member(_)
                 | Event::View(_)
                 | Event::Config(_)
-                | Event::MqAck(_) => {}
+                | Event::MqAck(_)
+                | Event::MqUnclean(_) => {}
             }
         }
         for chain in &mut c.chains {
@@ -599,6 +600,11 @@ pub fn render_event(events: &[Event], index: usize) -> String {
             if a.acks_all { "all" } else { "1" },
             a.leader,
             a.time_ns
+        ),
+        Event::MqUnclean(u) => write!(
+            text,
+            "{} elected broker {} leader of part {} epoch {} uncleanly [{}]",
+            u.controller, u.leader, u.part, u.epoch, u.time_ns
         ),
     };
     text

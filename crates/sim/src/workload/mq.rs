@@ -36,6 +36,9 @@ pub struct Mq {
     producer: ProducerConfig,
     /// The partitions' leaders' logs when liveness was met (the final logs).
     final_logs: Option<BTreeMap<Part, Vec<Record>>>,
+    /// The latest unclean election's leader epoch per partition (gathered from the
+    /// controllers online): a presumed leader of an older epoch is not held to StrongIsr.
+    unclean: BTreeMap<Part, u32>,
 }
 
 /// Partition `p`'s replicas: brokers `p, p+1, …` mod `brokers`, `rf` of them.
@@ -80,6 +83,7 @@ impl Mq {
             tick_ms: m.tick_ms,
             reconcile_ms: m.reconcile_ms,
             zombie_controller: bugs.contains(&BugName::KafkaZombieController),
+            unclean_leader_election: m.unclean_leader_election,
         };
         let producer = ProducerConfig {
             index: 0,
@@ -98,6 +102,7 @@ impl Mq {
             broker,
             producer,
             final_logs: None,
+            unclean: BTreeMap::new(),
         }
     }
 
@@ -117,12 +122,18 @@ impl Mq {
                 continue;
             };
             leader_in_isr(p, b, &lead.isr)?;
+            if self.unclean.get(&p).is_some_and(|&e| lead.epoch < e) {
+                continue; // an unclean election since: its HW promised nothing (documented)
+            }
             let members: Vec<(BrokerId, &mq::log::PartitionLog)> = replicas
                 .iter()
                 .filter(|(m, _)| lead.isr.contains(m))
                 .map(|&(m, mr)| (m, mr.log()))
                 .collect();
-            strong_isr(p, (b, lead.hw, r.log()), &members)?;
+            strong_isr(p, (b, lead.hw, r.log()), &members).map_err(|mut v| {
+                v.detail = format!("{} (leader epoch {})", v.detail, lead.epoch);
+                v
+            })?;
         }
         Ok(())
     }
@@ -270,13 +281,26 @@ impl Workload for Mq {
                 _ => None,
             })
             .collect();
+        let mut unclean = BTreeMap::new();
+        let mut elections = 0;
+        for e in history {
+            if let Event::MqUnclean(u) = e {
+                elections += 1;
+                let e = unclean.entry(u.part).or_default();
+                *e = u.epoch.max(*e);
+            }
+        }
         let records: u64 = logs.values().map(|l| l.len() as u64).sum();
         figures.push(("mq_records_in_logs".into(), records));
-        match acked_kept(&acks, logs) {
+        match acked_kept(&acks, logs, &unclean) {
             Ok(f) => {
                 figures.push(("mq_acked_all".into(), f.acked_all));
                 figures.push(("mq_acked_one".into(), f.acked_one));
                 figures.push(("mq_acked_one_lost".into(), f.acked_one_lost));
+                if elections > 0 {
+                    figures.push(("mq_unclean_elections".into(), elections));
+                    figures.push(("mq_unclean_lost".into(), f.unclean_lost));
+                }
                 None
             }
             Err(v) => Some(violation(v, Vec::new())),
@@ -301,6 +325,10 @@ impl Workload for Mq {
         let Some(b) = self.broker(procs, BrokerId(i)) else {
             return Ok(());
         };
+        for (&p, &e) in b.unclean_elections() {
+            let seen = self.unclean.entry(p).or_default();
+            *seen = e.max(*seen);
+        }
         for &p in b.replicas().keys() {
             self.check_partition(procs, p)
                 .map_err(|v| violation(v, vec![pid]))?;
