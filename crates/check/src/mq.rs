@@ -8,6 +8,10 @@
 //! documented trade-off); so are acks = all records acknowledged by a leader of an epoch
 //! older than an unclean leader election of their partition (`unclean_leader_election`,
 //! the other documented one: even a stale leader still answering is covered).
+//! After the heal, **ControllerView**: the controller's view (its epoch, the live brokers
+//! with their registrations, every partition's state and znode version) equals what
+//! ZooKeeper holds (a liveness condition: the run waits for it, and fails liveness with
+//! the first difference when it never comes).
 //! Invariants: each check is a pure function of what it is given; it reports the first
 //! violation in partition, then offset order.
 
@@ -15,6 +19,7 @@ use std::collections::BTreeMap;
 
 use mq::BrokerId;
 use mq::log::{PartitionLog, Record};
+use mq::state::PartitionState;
 use proto::history::MqAckRecord;
 
 /// A violated message-queue invariant.
@@ -68,6 +73,49 @@ pub fn strong_isr(
                 leader_log.get(first_diff)
             ),
         });
+    }
+    Ok(())
+}
+
+/// A controller's picture of the cluster, or ZooKeeper's (`/controller_epoch`,
+/// `/brokers/ids/N` with their registrations, the partition state znodes and versions).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ControllerView {
+    pub epoch: u32,
+    pub live: BTreeMap<BrokerId, u64>,
+    pub states: BTreeMap<u32, (PartitionState, i32)>,
+}
+
+/// ControllerView: the controller's `view` equals ZooKeeper's `zk`; else the first
+/// difference (epoch, then membership, then partitions in order).
+pub fn controller_agrees(view: &ControllerView, zk: &ControllerView) -> Result<(), String> {
+    if view.epoch != zk.epoch {
+        return Err(format!(
+            "controller epoch {} but /controller_epoch holds {}",
+            view.epoch, zk.epoch
+        ));
+    }
+    if view.live != zk.live {
+        return Err(format!(
+            "the controller's live brokers {:?} but /brokers/ids holds {:?}",
+            view.live, zk.live
+        ));
+    }
+    let parts = zk.states.keys().chain(view.states.keys());
+    for p in parts {
+        let (mine, theirs) = (view.states.get(p), zk.states.get(p));
+        if mine != theirs {
+            let text = |s: Option<&(PartitionState, i32)>| {
+                s.map_or("nothing".to_string(), |(s, v)| {
+                    format!("{} v{v}", s.to_text())
+                })
+            };
+            return Err(format!(
+                "partition {p}: the controller holds {}, the znode {}",
+                text(mine),
+                text(theirs)
+            ));
+        }
     }
     Ok(())
 }
@@ -224,6 +272,45 @@ mod tests {
                 unclean_lost: 0
             }
         );
+    }
+
+    fn view() -> ControllerView {
+        let s = PartitionState::new(Some(A), 2, &[A, B], 3, 70);
+        ControllerView {
+            epoch: 3,
+            live: BTreeMap::from([(A, 70), (B, 71)]),
+            states: BTreeMap::from([(0, (s, 4))]),
+        }
+    }
+
+    #[test]
+    fn controller_view_fails_on_a_stale_epoch_membership_state_or_version() {
+        let zk = view();
+        let mut epoch = view();
+        epoch.epoch = 2;
+        let mut live = view();
+        live.live.insert(B, 99); // B re-registered since
+        let mut isr = view();
+        isr.states.get_mut(&0).unwrap().0 = PartitionState::new(Some(A), 2, &[A], 3, 70);
+        let mut version = view();
+        version.states.get_mut(&0).unwrap().1 = 3;
+        let mut missing = view();
+        missing.states.clear();
+        for (stale, want) in [
+            (epoch, "controller epoch 2"),
+            (live, "live brokers"),
+            (isr, "isr=0 "),
+            (version, " v3,"),
+            (missing, "holds nothing"),
+        ] {
+            let why = controller_agrees(&stale, &zk).unwrap_err();
+            assert!(why.contains(want), "{why}");
+        }
+    }
+
+    #[test]
+    fn controller_view_near_miss_an_equal_view_agrees() {
+        assert_eq!(controller_agrees(&view(), &view()), Ok(()));
     }
 
     #[test]

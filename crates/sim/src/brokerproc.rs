@@ -150,14 +150,17 @@ struct PartMeta {
     truncations: u64,
 }
 
-/// The controller's state while this broker is elected.
+/// The controller's state while this broker is elected (its view of ZooKeeper, which the
+/// liveness check compares with the znodes after the heal).
 #[derive(Clone, Debug)]
-struct Controller {
-    epoch: u32,
+pub struct Controller {
+    pub epoch: u32,
     /// Live brokers and their registrations.
-    live: BTreeMap<BrokerId, u64>,
+    pub live: BTreeMap<BrokerId, u64>,
     /// The membership being read (ListBrokers → ReadBroker…).
     listing: BTreeMap<BrokerId, u64>,
+    /// Each partition's state as last read or written, with its znode version.
+    pub states: BTreeMap<Part, (PartitionState, i32)>,
 }
 
 /// An fsync in flight: what it makes durable.
@@ -238,6 +241,18 @@ impl Broker {
     /// The controller epoch if this broker believes it is the controller.
     pub fn controller_epoch(&self) -> Option<u32> {
         self.controller.as_ref().map(|c| c.epoch)
+    }
+
+    /// The controller's view, if this broker believes it is the controller.
+    pub fn controller(&self) -> Option<&Controller> {
+        self.controller.as_ref()
+    }
+
+    /// Controller: `part`'s state is `state` at znode `version` (read or written).
+    fn cache_state(&mut self, part: Part, state: &PartitionState, version: i32) {
+        if let Some(c) = self.controller.as_mut() {
+            c.states.insert(part, (state.clone(), version));
+        }
     }
 
     /// The latest unclean election this broker wrote per partition (its leader epoch).
@@ -505,6 +520,7 @@ impl Broker {
                         epoch: value,
                         live: BTreeMap::new(),
                         listing: BTreeMap::new(),
+                        states: BTreeMap::new(),
                     });
                     self.controller_epoch_seen = self.controller_epoch_seen.max(value);
                     for p in self.config.layout_paths() {
@@ -563,9 +579,13 @@ impl Broker {
                         let e = self.unclean.entry(part).or_default();
                         *e = (*e).max(state.leader_epoch);
                     }
+                    self.cache_state(part, &state, stat.version);
                     self.send_leader_and_isr(ctx, part, &state, stat.version, out)
                 }
-                OpResult::Created { .. } => self.send_leader_and_isr(ctx, part, &state, 0, out),
+                OpResult::Created { .. } => {
+                    self.cache_state(part, &state, 0);
+                    self.send_leader_and_isr(ctx, part, &state, 0, out)
+                }
                 _ => self.push(Job::ReadState(part)),
             },
             Job::IsrWrite { part, state, .. } => match result {
@@ -588,6 +608,11 @@ impl Broker {
 
     /// Controller: partition `p`'s state read; elect or announce.
     fn controller_read_state(&mut self, ctx: &mut Ctx, p: Part, result: OpResult, out: &mut Out) {
+        if let OpResult::Data { data, stat } = &result
+            && let Some(cur) = PartitionState::parse(data)
+        {
+            self.cache_state(p, &cur, stat.version);
+        }
         let Some(c) = self.controller.as_ref() else {
             return;
         };

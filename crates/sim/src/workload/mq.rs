@@ -8,8 +8,9 @@
 //! Liveness after the heal: every producer acknowledged all its records, and every
 //! partition's state znode (in the established ZooKeeper leader's tree) names a live
 //! leader leading that epoch, followed by every assigned replica with the same log, and
-//! its HW at its log end; the leaders' logs then are the final logs the history check
-//! (AckedRecordLost) reads.
+//! its HW at its log end; and the controller named by `/controller` holds the view
+//! ZooKeeper holds (`check::mq::controller_agrees`). The leaders' logs then are the final
+//! logs the history check (AckedRecordLost) reads.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,9 @@ use crate::brokerproc::{Broker, BrokerConfig};
 use crate::node::Node;
 use crate::producerproc::{Producer, ProducerConfig};
 use crate::scenario::{BugName, MqWorkload, Scenario, WorkloadConfig};
-use check::mq::{MqViolation, acked_kept, leader_in_isr, strong_isr};
+use check::mq::{
+    ControllerView, MqViolation, acked_kept, controller_agrees, leader_in_isr, strong_isr,
+};
 use kernel::observe::{Procs, Violation};
 use mq::isr::IsrConfig;
 use mq::log::Record;
@@ -138,6 +141,57 @@ impl Mq {
         Ok(())
     }
 
+    /// Why the controller's view differs from ZooKeeper's after the heal (None: it agrees).
+    fn controller_unsettled(&self, world: &World<'_>) -> Result<(), (ProcessId, String)> {
+        let first = self.first;
+        let Some(tree) = world.leader_tree() else {
+            return Err((first, "no established ZooKeeper leader".into()));
+        };
+        let text = |path: &str| tree.data(path).and_then(|d| std::str::from_utf8(d).ok());
+        let Some(b) = text("/controller")
+            .and_then(|t| t.strip_prefix("b="))
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|&b| b < self.brokers)
+        else {
+            return Err((first, "no controller in /controller".into()));
+        };
+        let pid = self.broker.brokers[b as usize];
+        let Some(c) = self
+            .broker(world.procs, BrokerId(b))
+            .and_then(|x| x.controller())
+        else {
+            return Err((
+                pid,
+                format!("broker {b} holds /controller but does not control"),
+            ));
+        };
+        let mut zk = ControllerView {
+            epoch: text("/controller_epoch")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0),
+            ..ControllerView::default()
+        };
+        for name in tree.children("/brokers/ids").unwrap_or_default() {
+            let reg = text(&format!("/brokers/ids/{name}")).and_then(|t| t.strip_prefix("s="));
+            if let (Ok(id), Some(Ok(reg))) = (name.parse(), reg.map(str::parse)) {
+                zk.live.insert(BrokerId(id), reg);
+            }
+        }
+        for p in 0..self.broker.assignment.len() as Part {
+            let path = self.broker.state_path(p);
+            let state = tree.data(&path).and_then(PartitionState::parse);
+            if let (Some(s), Some(stat)) = (state, tree.stat(&path)) {
+                zk.states.insert(p, (s, stat.version));
+            }
+        }
+        let view = ControllerView {
+            epoch: c.epoch,
+            live: c.live.clone(),
+            states: c.states.clone(),
+        };
+        controller_agrees(&view, &zk).map_err(|why| (pid, format!("ControllerView: {why}")))
+    }
+
     /// Why partition `p` is not settled after the heal (None: settled), and its leader.
     fn unsettled(&self, world: &World<'_>, p: Part) -> Result<BrokerId, (ProcessId, String)> {
         let first = self.broker.brokers[self.broker.assignment[p as usize][0].0 as usize];
@@ -255,6 +309,9 @@ impl Workload for Mq {
                 }
                 Err((pid, why)) => stuck.push(pid, || why),
             }
+        }
+        if let Err((pid, why)) = self.controller_unsettled(world) {
+            stuck.push(pid, || why);
         }
         if stuck.list.len() == before {
             let logs = leaders
