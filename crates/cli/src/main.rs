@@ -9,6 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod checkcmd;
+mod compare;
 mod fuzz;
 mod hooks;
 mod merge;
@@ -136,6 +137,29 @@ enum Command {
         /// last line is dropped) and append the rest; the summary covers the whole file.
         #[arg(long)]
         resume: bool,
+    },
+    /// Run the same seeds of each scenario on each replication engine (`cluster.protocol`)
+    /// and print them side by side: findings by kind, recovery time after a leader loss,
+    /// committed writes per simulated second, write latency, messages and fsyncs per write.
+    Compare {
+        /// Engines to compare, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "zab,raft,paxos")]
+        protocols: Vec<String>,
+        /// Scenario files (repeatable: one table each).
+        #[arg(long, short, required = true)]
+        scenario: Vec<String>,
+        /// Override a scenario value on every engine, e.g. `--set network.loss=0.05`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Seeds per scenario and engine.
+        #[arg(long, default_value_t = 20)]
+        seeds: u64,
+        /// The first seed.
+        #[arg(long, default_value_t = 0)]
+        seed_start: u64,
+        /// Seeds run at once (plain threads; each run stays single-threaded).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
     },
     /// Combine the `--results` files of a sharded sweep (or several sweeps) into one, in
     /// seed order whatever the scheduling; a seed whose copies disagree is reported as
@@ -278,6 +302,21 @@ fn main() -> ExitCode {
             },
         ),
         Command::Merge { files, out } => merge::run(&files, out.as_deref()),
+        Command::Compare {
+            protocols,
+            scenario,
+            overrides,
+            seeds,
+            seed_start,
+            jobs,
+        } => compare::run_compare(&compare::Options {
+            protocols: &protocols,
+            scenarios: &scenario,
+            overrides: &overrides,
+            seeds,
+            seed_start,
+            jobs,
+        }),
         Command::Shrink {
             scenario,
             seed,
