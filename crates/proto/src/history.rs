@@ -416,6 +416,39 @@ pub struct MqAckRecord {
     /// The broker that answered.
     pub leader: u32,
     pub time_ns: u64,
+    /// From the record's first attempt to its acknowledgement, on the producer's
+    /// monotonic clock (0 in histories written before it was recorded).
+    #[serde(default)]
+    pub latency_ns: u64,
+}
+
+/// A message-queue consumer processed the record at `offset` of partition `part` (issue
+/// 15): what it read there, from which broker, in which ZooKeeper session of its group
+/// membership.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MqConsumeRecord {
+    pub consumer: ProcessId,
+    pub session: SessionId,
+    pub part: u32,
+    pub offset: u64,
+    pub value: u64,
+    /// The broker that served it.
+    pub leader: u32,
+    pub time_ns: u64,
+}
+
+/// A consumer's offset commit to `/consumers/G/offsets/T/P` that succeeded: the next
+/// offset to consume, the znode's version and the write's zxid (the order the ensemble
+/// applied commits in).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MqCommitRecord {
+    pub consumer: ProcessId,
+    pub session: SessionId,
+    pub part: u32,
+    pub offset: u64,
+    pub version: i32,
+    pub zxid: Zxid,
+    pub time_ns: u64,
 }
 
 /// One line of `history.jsonl`.
@@ -465,6 +498,10 @@ pub enum Event {
     Config(ConfigRecord),
     /// A message-queue record a producer saw acknowledged.
     MqAck(MqAckRecord),
+    /// A message-queue record a consumer processed.
+    MqConsumed(MqConsumeRecord),
+    /// A consumer's offset commit.
+    MqCommit(MqCommitRecord),
 }
 
 impl Event {
@@ -484,6 +521,8 @@ impl Event {
             Event::View(v) => v.time_ns,
             Event::Config(c) => c.time_ns,
             Event::MqAck(a) => a.time_ns,
+            Event::MqConsumed(c) => c.time_ns,
+            Event::MqCommit(c) => c.time_ns,
             Event::Watch { time_ns, .. }
             | Event::SessionEnd { time_ns, .. }
             | Event::ServerClose { time_ns, .. } => *time_ns,
@@ -628,6 +667,24 @@ pub enum ClientNote {
         value: u64,
         acks_all: bool,
         leader: u32,
+        /// From the first attempt, on the producer's monotonic clock.
+        latency_ns: u64,
+    },
+    /// A message-queue consumer processed a record (see [`MqConsumeRecord`]).
+    MqConsumed {
+        session: SessionId,
+        part: u32,
+        offset: u64,
+        value: u64,
+        leader: u32,
+    },
+    /// A consumer's offset commit succeeded (see [`MqCommitRecord`]).
+    MqCommitted {
+        session: SessionId,
+        part: u32,
+        offset: u64,
+        version: i32,
+        zxid: Zxid,
     },
     /// A config-recipe event (the recorder stamps the time; see [`ConfigRecord`]).
     Config {

@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proto::history::{
     BarrierEnd, BarrierRecord, BarrierStep, ClientNote, ConfigRecord, Event, LeaderEnd,
-    LeaderRecord, LockEnd, LockRecord, MemberEnd, MemberRecord, MemberStep, MqAckRecord, OpRecord,
-    Outcome, QueueRecord, ResourceRecord, TaskEnd, TaskRecord, TaskWriteRecord, ViewRecord,
+    LeaderRecord, LockEnd, LockRecord, MemberEnd, MemberRecord, MemberStep, MqAckRecord,
+    MqCommitRecord, MqConsumeRecord, OpRecord, Outcome, QueueRecord, ResourceRecord, TaskEnd,
+    TaskRecord, TaskWriteRecord, ViewRecord,
 };
 use proto::zk::{Op, OpResult, SessionId};
 use proto::{ProcessId, Time, Zxid};
@@ -403,6 +404,7 @@ impl HistoryRecorder {
                 value,
                 acks_all,
                 leader,
+                latency_ns,
             } => self.push(Event::MqAck(MqAckRecord {
                 producer: pid,
                 part: *part,
@@ -411,6 +413,37 @@ impl HistoryRecorder {
                 value: *value,
                 acks_all: *acks_all,
                 leader: *leader,
+                time_ns: now.ns(),
+                latency_ns: *latency_ns,
+            })),
+            ClientNote::MqConsumed {
+                session,
+                part,
+                offset,
+                value,
+                leader,
+            } => self.push(Event::MqConsumed(MqConsumeRecord {
+                consumer: pid,
+                session: *session,
+                part: *part,
+                offset: *offset,
+                value: *value,
+                leader: *leader,
+                time_ns: now.ns(),
+            })),
+            ClientNote::MqCommitted {
+                session,
+                part,
+                offset,
+                version,
+                zxid,
+            } => self.push(Event::MqCommit(MqCommitRecord {
+                consumer: pid,
+                session: *session,
+                part: *part,
+                offset: *offset,
+                version: *version,
+                zxid: *zxid,
                 time_ns: now.ns(),
             })),
             ClientNote::ResourceWrite {

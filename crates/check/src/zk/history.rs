@@ -236,7 +236,9 @@ impl Classified {
                 | Event::Member(_)
                 | Event::View(_)
                 | Event::Config(_)
-                | Event::MqAck(_) => {}
+                | Event::MqAck(_)
+                | Event::MqConsumed(_)
+                | Event::MqCommit(_) => {}
             }
         }
         for chain in &mut c.chains {
@@ -599,6 +601,16 @@ pub fn render_event(events: &[Event], index: usize) -> String {
             if a.acks_all { "all" } else { "1" },
             a.leader,
             a.time_ns
+        ),
+        Event::MqConsumed(c) => write!(
+            text,
+            "{} s{} consumed part {} offset {} value {} from broker {} [{}]",
+            c.consumer, c.session, c.part, c.offset, c.value, c.leader, c.time_ns
+        ),
+        Event::MqCommit(c) => write!(
+            text,
+            "{} s{} committed part {} offset {} (version {} @{}) [{}]",
+            c.consumer, c.session, c.part, c.offset, c.version, c.zxid, c.time_ns
         ),
     };
     text
