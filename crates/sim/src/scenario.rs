@@ -297,10 +297,10 @@ fn default_mq_group() -> String {
     "g".to_string()
 }
 fn default_commit_ms() -> u64 {
-    200
+    500
 }
 fn default_poll_ms() -> u64 {
-    50
+    100
 }
 
 fn default_mq_keys() -> u64 {
