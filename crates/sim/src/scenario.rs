@@ -257,8 +257,9 @@ pub enum WorkloadConfig {
 /// `consumers` consumers form the consumer group `group` (the old ZooKeeper-based Kafka
 /// consumer: ids, owners and offsets under `/consumers/<group>`), fetch from the leaders
 /// (again `poll_ms` after an empty answer) and commit their offsets every `commit_ms`.
-/// Brokers and then consumers are fault targets after every other workload's; producers
-/// are not.
+/// Brokers are fault targets after every other workload's, then the consumers when
+/// `consumer_faults` (their pauses and crashes expire sessions and rebalance the group; off
+/// by default, as more targets dilute the faults on brokers); producers are not.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MqWorkload {
@@ -291,16 +292,18 @@ pub struct MqWorkload {
     pub commit_ms: u64,
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
+    #[serde(default)]
+    pub consumer_faults: bool,
 }
 
 fn default_mq_group() -> String {
     "g".to_string()
 }
 fn default_commit_ms() -> u64 {
-    500
+    1_000
 }
 fn default_poll_ms() -> u64 {
-    100
+    250
 }
 
 fn default_mq_keys() -> u64 {
@@ -653,12 +656,14 @@ impl WorkloadConfig {
             targets.extend((first + 1..first + 1 + e.schedulers + e.workers).map(ProcessId));
             first += 1 + e.schedulers + e.workers;
         }
-        // The message queue's brokers, then its consumers (the producers between them are
-        // not targets).
+        // The message queue's brokers, then its consumers if they are targets (the
+        // producers between them are not).
         if let Some(m) = self.mq() {
             targets.extend((first..first + m.brokers).map(ProcessId));
-            let consumers = first + m.brokers + m.producers;
-            targets.extend((consumers..consumers + m.consumers).map(ProcessId));
+            if m.consumer_faults {
+                let consumers = first + m.brokers + m.producers;
+                targets.extend((consumers..consumers + m.consumers).map(ProcessId));
+            }
         }
         targets
     }
@@ -668,7 +673,9 @@ impl WorkloadConfig {
         self.lock().map_or(0, |l| l.clients)
             + self.watch_recipe_fault_target_count()
             + self.election().map_or(0, |e| e.schedulers + e.workers)
-            + self.mq().map_or(0, |m| m.brokers + m.consumers)
+            + self.mq().map_or(0, |m| {
+                m.brokers + if m.consumer_faults { m.consumers } else { 0 }
+            })
     }
 
     /// The barrier's, group's and config's processes: every one is a fault target.
