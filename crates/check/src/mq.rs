@@ -147,6 +147,7 @@ mod tests {
             acks_all,
             leader: 0,
             time_ns: 5,
+            latency_ns: 1,
         }
     }
 

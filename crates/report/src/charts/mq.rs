@@ -92,12 +92,7 @@ pub fn produce_quantiles(acks: &[MqAckRecord], windows: Windows) -> Vec<Quantile
 /// `mq-produce-latency`.
 pub fn produce_latency<'a>(frame: &'a Frame<'a>) -> Quantiles<'a> {
     let rows = produce_quantiles(&frame.data.mq_acks, frame.windows);
-    Quantiles::from_rows(
-        frame,
-        rows,
-        "Produce latency quantiles",
-        "acknowledged records",
-    )
+    Quantiles::from_rows(frame, rows, "Produce latency quantiles", "acks")
 }
 
 /// Each partition's consumer lag over time (by partition, ascending), ending at `end_ns`.
