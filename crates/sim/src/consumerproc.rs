@@ -692,8 +692,8 @@ impl Consumer {
             }
         }
         for p in assigned {
-            if !self.parts.contains_key(&p) {
-                self.parts.insert(p, PartState::default());
+            if let std::collections::btree_map::Entry::Vacant(e) = self.parts.entry(p) {
+                e.insert(PartState::default());
                 self.push(Job::Claim(p));
             }
         }
