@@ -5,7 +5,8 @@
 //! scheduler (`election`) — and the online ZAB protocol monitors (`monitor`). Also the
 //! double barrier (`barrier`) and group membership with its observers' views (`members`).
 //! The message queue's replication (`mq`): acknowledged records kept, StrongIsr,
-//! LeaderInIsr.
+//! LeaderInIsr; its consumer group (`mqconsume`): no two records at one offset, committed
+//! offsets never backward, every record consumed.
 
 pub mod barrier;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod lock;
 pub mod members;
 pub mod monitor;
 pub mod mq;
+pub mod mqconsume;
 pub mod queue;
 pub mod watch;
 pub mod zk;

@@ -207,6 +207,7 @@ mod tests {
             leader: 0,
             leader_epoch: 3,
             time_ns: 5,
+            latency_ns: 1,
         }
     }
 

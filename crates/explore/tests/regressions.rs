@@ -80,6 +80,32 @@ fn regression_seeds_with_overrides_pass() {
              it up again as its own (duplicate). A lost verification is now asked again",
         ),
         (
+            "mq.toml",
+            &["workload.mq.consumers=0"],
+            1432,
+            0x0561afd605a440e4,
+            "a deposed leader's empty epoch kept by a truncation at its log end: the next \
+             leader's older-epoch records failed the follower's epoch order (panic); pinned \
+             without the consumer group mq.toml gained since, which replays the run that \
+             found it",
+        ),
+        (
+            "mq.toml",
+            &[
+                "workload.mq.consumer_faults=true",
+                "workload.mq.poll_ms=50",
+                "workload.mq.commit_ms=200",
+            ],
+            177,
+            0xbc4a29366e98d0df,
+            "consumer: a release whose delete of its owner node lost its answer (applied) \
+             retried the delete after another consumer had claimed the partition, deleting \
+             the new owner's node: the partition stayed unowned (liveness). A failed release \
+             now checks whose the node is first (the settings of the first consumer-group \
+             mq.toml, which found it at seed 52; re-pinned at 177 after the ISR-join fix \
+             moved 52's draws: with the blind retry re-planted 177 leaves t0/3 unowned)",
+        ),
+        (
             "default.toml",
             &["nemesis.interval_ms=100"],
             2000296,

@@ -21,8 +21,8 @@
 //! - [`wire`]: the world's messages between brokers, controller and producers, and a
 //!   broker's disk entries.
 //!
-//! The broker, controller and producer processes live in the simulator (`sim::brokerproc`,
-//! `sim::producerproc`); consumers come later.
+//! The broker, controller, producer and consumer processes live in the simulator
+//! (`sim::brokerproc`, `sim::producerproc`, `sim::consumerproc`).
 
 pub mod isr;
 pub mod log;

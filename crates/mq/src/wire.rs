@@ -1,5 +1,5 @@
-//! What brokers, the controller and producers send each other in the simulated world
-//! ([`Msg`]: LeaderAndIsr, replication, produce), their kind names and sizes, and what a
+//! What brokers, the controller, producers and consumers send each other in the simulated
+//! world ([`Msg`]: LeaderAndIsr, replication, produce, consumer fetch), their kind names and sizes, and what a
 //! broker writes to its disk ([`DiskEntry`]) with the recovery of its partition logs.
 //! Invariants: `KINDS[m.kind()]` names `m`; recovery replays a disk's entries in order, so
 //! a recovered log is exactly the one the broker had written (the durable prefix of it
@@ -48,6 +48,38 @@ pub struct ProduceReply {
     pub leader: Option<BrokerId>,
 }
 
+/// Consumer → the broker it believes leads `part` in `epoch`: records from `offset`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerFetch {
+    pub id: u64,
+    pub part: Part,
+    pub offset: u64,
+    /// The leader epoch the consumer read from the partition's state znode.
+    pub epoch: u32,
+}
+
+/// Why a broker did not serve a consumer fetch.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ConsumerFetchError {
+    /// It does not lead the partition in the consumer's epoch (it follows, leads another
+    /// epoch, or is offline): the consumer reads the state znode again.
+    NotLeader,
+}
+
+/// Broker → consumer: the partition leader's records from the fetch's offset, only below
+/// its high watermark (what every ISR member holds), at most [`CONSUMER_FETCH_MAX`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerFetchReply {
+    pub id: u64,
+    pub part: Part,
+    pub records: Vec<Record>,
+    pub hw: u64,
+    pub error: Option<ConsumerFetchError>,
+}
+
+/// Most records one consumer fetch answer carries.
+pub const CONSUMER_FETCH_MAX: usize = 64;
+
 /// Every message of the message queue's world.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Msg {
@@ -59,10 +91,12 @@ pub enum Msg {
     },
     Produce(Produce),
     ProduceReply(ProduceReply),
+    ConsumerFetch(ConsumerFetch),
+    ConsumerFetchReply(ConsumerFetchReply),
 }
 
 /// Kind names, in [`Msg::kind`] order.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 9] = [
     "LEADER_AND_ISR",
     "FETCH",
     "FETCH_REPLY",
@@ -70,6 +104,8 @@ pub const KINDS: [&str; 7] = [
     "EPOCH_ANSWER",
     "PRODUCE",
     "PRODUCE_REPLY",
+    "CONSUMER_FETCH",
+    "CONSUMER_FETCH_REPLY",
 ];
 
 /// Bytes of one record on the wire (offset, epoch, key, value, framing).
@@ -88,6 +124,8 @@ impl Msg {
             },
             Msg::Produce(_) => 5,
             Msg::ProduceReply(_) => 6,
+            Msg::ConsumerFetch(_) => 7,
+            Msg::ConsumerFetchReply(_) => 8,
         }
     }
 
@@ -107,6 +145,11 @@ impl Msg {
             },
             Msg::Produce(_) => RECORD_BYTES + 8,
             Msg::ProduceReply(_) => 24,
+            Msg::ConsumerFetch(_) => 24,
+            Msg::ConsumerFetchReply(r) => {
+                let n = u32::try_from(r.records.len()).unwrap_or(u32::MAX);
+                24u32.saturating_add(n.saturating_mul(RECORD_BYTES))
+            }
         })
     }
 }
@@ -210,5 +253,12 @@ mod tests {
             leader: None,
         });
         assert_eq!(KINDS[reply.kind()], "PRODUCE_REPLY");
+        let fetch = Msg::ConsumerFetch(ConsumerFetch {
+            id: 1,
+            part: 0,
+            offset: 0,
+            epoch: 1,
+        });
+        assert_eq!(KINDS[fetch.kind()], "CONSUMER_FETCH");
     }
 }

@@ -419,6 +419,10 @@ pub struct MqAckRecord {
     #[serde(default)]
     pub leader_epoch: u32,
     pub time_ns: u64,
+    /// From the record's first attempt to its acknowledgement, on the producer's
+    /// monotonic clock (0 in histories written before it was recorded).
+    #[serde(default)]
+    pub latency_ns: u64,
 }
 
 /// A message-queue controller's unclean leader election (issue 15): a replica outside the
@@ -431,6 +435,35 @@ pub struct MqUncleanRecord {
     pub epoch: u32,
     pub leader: u32,
     /// When the partition state naming the unclean leader was written.
+    pub time_ns: u64,
+}
+
+/// A message-queue consumer processed the record at `offset` of partition `part` (issue
+/// 15): what it read there, from which broker, in which ZooKeeper session of its group
+/// membership.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MqConsumeRecord {
+    pub consumer: ProcessId,
+    pub session: SessionId,
+    pub part: u32,
+    pub offset: u64,
+    pub value: u64,
+    /// The broker that served it.
+    pub leader: u32,
+    pub time_ns: u64,
+}
+
+/// A consumer's offset commit to `/consumers/G/offsets/T/P` that succeeded: the next
+/// offset to consume, the znode's version and the write's zxid (the order the ensemble
+/// applied commits in).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MqCommitRecord {
+    pub consumer: ProcessId,
+    pub session: SessionId,
+    pub part: u32,
+    pub offset: u64,
+    pub version: i32,
+    pub zxid: Zxid,
     pub time_ns: u64,
 }
 
@@ -483,6 +516,10 @@ pub enum Event {
     MqAck(MqAckRecord),
     /// A message-queue controller's unclean leader election.
     MqUnclean(MqUncleanRecord),
+    /// A message-queue record a consumer processed.
+    MqConsumed(MqConsumeRecord),
+    /// A consumer's offset commit.
+    MqCommit(MqCommitRecord),
 }
 
 impl Event {
@@ -503,6 +540,8 @@ impl Event {
             Event::Config(c) => c.time_ns,
             Event::MqAck(a) => a.time_ns,
             Event::MqUnclean(u) => u.time_ns,
+            Event::MqConsumed(c) => c.time_ns,
+            Event::MqCommit(c) => c.time_ns,
             Event::Watch { time_ns, .. }
             | Event::SessionEnd { time_ns, .. }
             | Event::ServerClose { time_ns, .. } => *time_ns,
@@ -648,6 +687,24 @@ pub enum ClientNote {
         acks_all: bool,
         leader: u32,
         leader_epoch: u32,
+        /// From the first attempt, on the producer's monotonic clock.
+        latency_ns: u64,
+    },
+    /// A message-queue consumer processed a record (see [`MqConsumeRecord`]).
+    MqConsumed {
+        session: SessionId,
+        part: u32,
+        offset: u64,
+        value: u64,
+        leader: u32,
+    },
+    /// A consumer's offset commit succeeded (see [`MqCommitRecord`]).
+    MqCommitted {
+        session: SessionId,
+        part: u32,
+        offset: u64,
+        version: i32,
+        zxid: Zxid,
     },
     /// A config-recipe event (the recorder stamps the time; see [`ConfigRecord`]).
     Config {

@@ -1,7 +1,7 @@
 //! zabsim's report of one run (DESIGN.md §1 `report/`): reads a run directory written by
 //! `zabsim run --out DIR` and writes four charts in simulated time — each as SVG and PNG —
 //! after the recipes' charts when the history has their records (lock, fail-over
-//! scheduler, config, queue), and an `index.html` beside them; and of a whole sweep (`sweep`): a results file written
+//! scheduler, config, queue, message queue), and an `index.html` beside them; and of a whole sweep (`sweep`): a results file written
 //! by `zabsim fuzz --results`, charted across seeds. Equal inputs give byte-identical
 //! files: every series is computed in integers over ordered collections, labels have fixed
 //! formats, the PNGs carry no timestamps, and the bitmap font is embedded (no system fonts).
@@ -39,6 +39,8 @@ pub const ELECTION_CHARTS: [&str; 2] = ["leader-tenures", "tasks-done"];
 pub const CONFIG_CHARTS: [&str; 1] = ["config-lag"];
 /// The queue recipe's charts, drawn (first) when the history has queue records.
 pub const QUEUE_CHARTS: [&str; 2] = ["queue-time-in-queue", "queue-backlog"];
+/// The message queue's charts, drawn (first) when the history has acknowledged records.
+pub const MQ_CHARTS: [&str; 3] = ["mq-produce-latency", "mq-consumer-lag", "mq-leader-isr"];
 pub const INDEX: &str = "index.html";
 
 /// What a report wrote.
@@ -128,6 +130,35 @@ pub fn render_data(data: &RunData) -> Result<Vec<(String, Vec<u8>)>, String> {
         recipe.push((
             QUEUE_CHARTS[1],
             "Queue backlog: items enqueued and not yet taken, over time".to_string(),
+        ));
+    }
+    if !data.mq_acks.is_empty() {
+        push(
+            MQ_CHARTS[0],
+            canvas::render(&charts::mq::produce_latency(&frame))?,
+        );
+        push(MQ_CHARTS[1], canvas::render(&charts::mq::Lag::new(&frame))?);
+        push(
+            MQ_CHARTS[2],
+            canvas::render(&charts::mq::LeaderIsr::new(&frame))?,
+        );
+        recipe.push((
+            MQ_CHARTS[0],
+            format!(
+                "Message queue: p50 / p95 / p99 / max produce latency (first attempt to \
+                 acknowledgement) per {window} window"
+            ),
+        ));
+        recipe.push((
+            MQ_CHARTS[1],
+            "Message queue: records acknowledged and not yet consumed, per partition over time"
+                .to_string(),
+        ));
+        recipe.push((
+            MQ_CHARTS[2],
+            "Message queue: each partition's leader (colour) and ISR size (height) over time, \
+             from its state znode"
+                .to_string(),
         ));
     }
     push(

@@ -100,6 +100,35 @@ pub struct RunData {
     /// The scheduler's task completions that committed (a create of `/done/t-N`, alone or in
     /// a multi): (task, completion time ns — the invocation's for an unanswered one).
     pub tasks_done: Vec<(u64, u64)>,
+    /// Message-queue acknowledgements (`Event::MqAck`) in file order.
+    pub mq_acks: Vec<proto::history::MqAckRecord>,
+    /// Message-queue consumptions (`Event::MqConsumed`) in file order.
+    pub mq_consumed: Vec<proto::history::MqConsumeRecord>,
+    /// Successful writes of message-queue partition state znodes, in file order.
+    pub mq_states: Vec<crate::charts::mq::StateWrite>,
+}
+
+/// A successful create or setData of a partition state znode, as a [`StateWrite`].
+///
+/// [`StateWrite`]: crate::charts::mq::StateWrite
+fn state_write(op: &proto::history::OpRecord) -> Option<crate::charts::mq::StateWrite> {
+    use proto::zk::Op;
+    if op.outcome != Outcome::Ok {
+        return None;
+    }
+    let (path, data) = match &op.op {
+        Op::Create { path, data, .. } | Op::SetData { path, data, .. } => (path, data),
+        _ => return None,
+    };
+    let (topic, partition) = crate::charts::mq::state_path_part(path)?;
+    let (leader, isr) = crate::charts::mq::parse_state(data)?;
+    Some(crate::charts::mq::StateWrite {
+        time_ns: op.complete_ns?,
+        topic,
+        partition,
+        leader,
+        isr,
+    })
 }
 
 /// The task a committed completion completes (a create of `/done/t-N`, alone or in a
@@ -343,6 +372,9 @@ pub fn load(dir: &Path) -> Result<RunData, ReportError> {
         task_writes: Vec::new(),
         tasks_done: Vec::new(),
         configs: Vec::new(),
+        mq_acks: Vec::new(),
+        mq_consumed: Vec::new(),
+        mq_states: Vec::new(),
     };
     let history_path = dir.join(HISTORY_FILE);
     if history_path.exists() {
@@ -382,6 +414,9 @@ fn read_history(path: &Path, data: &mut RunData) -> Result<(), ReportError> {
                 if let Some(done) = task_completion(&op) {
                     data.tasks_done.push(done);
                 }
+                if let Some(w) = state_write(&op) {
+                    data.mq_states.push(w);
+                }
             }
             Event::Watch { .. } => data.watch_events += 1,
             Event::SessionEnd { .. } => data.session_ends += 1,
@@ -392,11 +427,11 @@ fn read_history(path: &Path, data: &mut RunData) -> Result<(), ReportError> {
             Event::Leader(l) => data.leaders.push(l),
             Event::Task(t) => data.tasks.push(t),
             Event::TaskWrite(w) => data.task_writes.push(w),
-            Event::Barrier(_)
-            | Event::Member(_)
-            | Event::View(_)
-            | Event::MqAck(_)
-            | Event::MqUnclean(_) => {}
+            Event::Barrier(_) | Event::Member(_) | Event::View(_) => {}
+            Event::MqAck(a) => data.mq_acks.push(a),
+            Event::MqConsumed(c) => data.mq_consumed.push(c),
+            Event::MqCommit(_) => {}
+            Event::MqUnclean(_) => {}
             Event::Config(c) => data.configs.push(c),
         }
     }

@@ -29,7 +29,10 @@ use client::{Action, SessionState};
 use mq::isr::IsrConfig;
 use mq::replica::{Out as ReplicaOut, ProduceEnd, Replica};
 use mq::state::{self, PartitionState};
-use mq::wire::{DiskEntry, DiskOp, LeaderAndIsr, Msg as MqMsg, Part, Produce, ProduceReply};
+use mq::wire::{
+    CONSUMER_FETCH_MAX, ConsumerFetch, ConsumerFetchError, ConsumerFetchReply, DiskEntry, DiskOp,
+    LeaderAndIsr, Msg as MqMsg, Part, Produce, ProduceReply,
+};
 use mq::{BrokerId, Protocol};
 use proto::history::ClientNote;
 use proto::wire::EventType;
@@ -886,6 +889,47 @@ impl Broker {
         self.carry_out(ctx, req.part, outs, out);
     }
 
+    /// A consumer's fetch: served only by the leader of the consumer's epoch, and only
+    /// with records below its high watermark (what every ISR member holds).
+    fn on_consumer_fetch(&self, from: ProcessId, req: &ConsumerFetch, out: &mut Out) {
+        let leading = self
+            .replicas
+            .get(&req.part)
+            .and_then(|r| Some((r, r.leading()?)));
+        let reply = match leading {
+            Some((r, lead)) if lead.epoch == req.epoch => {
+                assert!(lead.hw <= r.log().leo(), "a leader's HW past its log end");
+                let n = lead.hw.saturating_sub(req.offset);
+                let n =
+                    usize::try_from(n).map_or(CONSUMER_FETCH_MAX, |n| n.min(CONSUMER_FETCH_MAX));
+                let records = if n > 0 {
+                    r.log().from(req.offset, n).to_vec()
+                } else {
+                    Vec::new()
+                };
+                assert!(
+                    records.iter().all(|x| x.offset < lead.hw),
+                    "served above the HW"
+                );
+                ConsumerFetchReply {
+                    id: req.id,
+                    part: req.part,
+                    records,
+                    hw: lead.hw,
+                    error: None,
+                }
+            }
+            _ => ConsumerFetchReply {
+                id: req.id,
+                part: req.part,
+                records: Vec::new(),
+                hw: 0,
+                error: Some(ConsumerFetchError::NotLeader),
+            },
+        };
+        out.send(from, Msg::mq(MqMsg::ConsumerFetchReply(reply)));
+    }
+
     fn tick(&mut self, ctx: &mut Ctx, out: &mut Out) {
         let now = ctx.mono.ns();
         let parts: Vec<Part> = self.replicas.keys().copied().collect();
@@ -967,7 +1011,8 @@ impl Process for Broker {
                     self.carry_out(ctx, part, outs, out);
                 }
                 MqMsg::Produce(req) => self.on_produce(ctx, from, req, out),
-                MqMsg::ProduceReply(_) => {}
+                MqMsg::ConsumerFetch(req) => self.on_consumer_fetch(from, &req, out),
+                MqMsg::ProduceReply(_) | MqMsg::ConsumerFetchReply(_) => {}
             },
             other => {
                 let actions = self.host().on_message(ctx, from, other, out);

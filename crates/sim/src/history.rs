@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use proto::history::{
     BarrierEnd, BarrierRecord, BarrierStep, ClientNote, ConfigRecord, Event, LeaderEnd,
     LeaderRecord, LockEnd, LockRecord, MemberEnd, MemberRecord, MemberStep, MqAckRecord,
-    MqUncleanRecord, OpRecord, Outcome, QueueRecord, ResourceRecord, TaskEnd, TaskRecord,
-    TaskWriteRecord, ViewRecord,
+    MqCommitRecord, MqConsumeRecord, MqUncleanRecord, OpRecord, Outcome, QueueRecord,
+    ResourceRecord, TaskEnd, TaskRecord, TaskWriteRecord, ViewRecord,
 };
 use proto::zk::{Op, OpResult, SessionId};
 use proto::{ProcessId, Time, Zxid};
@@ -405,6 +405,7 @@ impl HistoryRecorder {
                 acks_all,
                 leader,
                 leader_epoch,
+                latency_ns,
             } => self.push(Event::MqAck(MqAckRecord {
                 producer: pid,
                 part: *part,
@@ -415,6 +416,7 @@ impl HistoryRecorder {
                 leader: *leader,
                 leader_epoch: *leader_epoch,
                 time_ns: now.ns(),
+                latency_ns: *latency_ns,
             })),
             ClientNote::MqUnclean {
                 part,
@@ -425,6 +427,36 @@ impl HistoryRecorder {
                 part: *part,
                 epoch: *epoch,
                 leader: *leader,
+                time_ns: now.ns(),
+            })),
+            ClientNote::MqConsumed {
+                session,
+                part,
+                offset,
+                value,
+                leader,
+            } => self.push(Event::MqConsumed(MqConsumeRecord {
+                consumer: pid,
+                session: *session,
+                part: *part,
+                offset: *offset,
+                value: *value,
+                leader: *leader,
+                time_ns: now.ns(),
+            })),
+            ClientNote::MqCommitted {
+                session,
+                part,
+                offset,
+                version,
+                zxid,
+            } => self.push(Event::MqCommit(MqCommitRecord {
+                consumer: pid,
+                session: *session,
+                part: *part,
+                offset: *offset,
+                version: *version,
+                zxid: *zxid,
                 time_ns: now.ns(),
             })),
             ClientNote::ResourceWrite {

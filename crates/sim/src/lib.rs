@@ -8,6 +8,7 @@ pub mod barrierproc;
 pub mod brokerproc;
 pub mod clienthost;
 pub mod configproc;
+pub mod consumerproc;
 pub mod ensemble;
 pub mod histcheck;
 pub mod history;

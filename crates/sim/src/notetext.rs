@@ -84,6 +84,8 @@ fn client_note_text(note: &proto::history::ClientNote) -> NoteText {
         }
         C::MqAck { part, offset, .. } => format!("mq ack part {part} offset {offset}"),
         C::MqUnclean { part, epoch, .. } => format!("mq unclean part {part} epoch {epoch}"),
+        C::MqConsumed { part, offset, .. } => format!("mq consumed part {part} offset {offset}"),
+        C::MqCommitted { part, offset, .. } => format!("mq commit part {part} offset {offset}"),
         C::LeaderStart { epoch, .. } => format!("leader start {epoch:#x}"),
         C::LeaderEnd { end, .. } => format!("leader end {end:?}"),
         C::TaskStart { task, .. } => format!("task start {task}"),

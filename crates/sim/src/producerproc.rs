@@ -4,7 +4,8 @@
 //! NotLeader (to the leader the broker names, else the next replica), NotEnoughReplicas
 //! (after a back-off) or no answer within `retry_ms`. Every attempt carries a new value
 //! (`producer << 40 | record << 12 | attempt`), so an attempt is told apart from a retried
-//! one in any log. Each acknowledgement is reported to the history (`ClientNote::MqAck`).
+//! one in any log. Each acknowledgement is reported to the history (`ClientNote::MqAck`,
+//! with its latency from the first attempt).
 //! Producers have no ZooKeeper session: brokers tell them who leads.
 //! Invariants: at most one attempt in flight; a record is acknowledged at most once;
 //! attempts per record are bounded by `ATTEMPTS_MAX`.
@@ -51,6 +52,8 @@ struct Attempt {
     number: u64,
     /// The RETRY timer is a back-off after an answer (not a timeout).
     answered: bool,
+    /// When the record's first attempt left (monotonic ns): its produce latency's start.
+    first_ns: u64,
 }
 
 pub struct Producer {
@@ -134,6 +137,7 @@ impl Producer {
             acks_all,
             number: 0,
             answered: false,
+            first_ns: ctx.mono.ns(),
         });
         self.send(ctx, out);
     }
@@ -162,6 +166,7 @@ impl Producer {
                     acks_all: a.acks_all,
                     leader,
                     leader_epoch: epoch,
+                    latency_ns: ctx.mono.ns().saturating_sub(a.first_ns),
                 }));
                 self.leaders.insert(a.part, BrokerId(leader));
                 self.acked += 1;

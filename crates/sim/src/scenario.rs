@@ -253,8 +253,13 @@ pub enum WorkloadConfig {
 /// `records` keyed records (keys uniform in `0..keys`, partition = key mod partitions),
 /// one every `produce_interval_ms`, a share `acks_all_ratio` with acks = all (else acks =
 /// 1), retrying after `retry_ms` without an answer. Brokers check their replicas every
-/// `tick_ms`; the controller reads every partition's state every `reconcile_ms`. Brokers
-/// are fault targets after every other workload's; producers are not.
+/// `tick_ms`; the controller reads every partition's state every `reconcile_ms`.
+/// `consumers` consumers form the consumer group `group` (the old ZooKeeper-based Kafka
+/// consumer: ids, owners and offsets under `/consumers/<group>`), fetch from the leaders
+/// (again `poll_ms` after an empty answer) and commit their offsets every `commit_ms`.
+/// Brokers are fault targets after every other workload's, then the consumers when
+/// `consumer_faults` (their pauses and crashes expire sessions and rebalance the group; off
+/// by default, as more targets dilute the faults on brokers); producers are not.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MqWorkload {
@@ -284,6 +289,26 @@ pub struct MqWorkload {
     /// (`mq_unclean_lost`), not failed.
     #[serde(default)]
     pub unclean_leader_election: bool,
+    #[serde(default)]
+    pub consumers: u32,
+    #[serde(default = "default_mq_group")]
+    pub group: String,
+    #[serde(default = "default_commit_ms")]
+    pub commit_ms: u64,
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
+    #[serde(default)]
+    pub consumer_faults: bool,
+}
+
+fn default_mq_group() -> String {
+    "g".to_string()
+}
+fn default_commit_ms() -> u64 {
+    1_000
+}
+fn default_poll_ms() -> u64 {
+    250
 }
 
 fn default_mq_keys() -> u64 {
@@ -312,6 +337,8 @@ fn default_reconcile_ms() -> u64 {
 pub const MQ_BROKERS_MAX: u32 = 64;
 pub const MQ_PARTITIONS_MAX: u32 = 4_096;
 pub const MQ_RECORDS_MAX: u64 = 1 << 20;
+/// Most consumers in an mq workload's group.
+pub const MQ_CONSUMERS_MAX: u32 = 64;
 
 /// `[workload.election]`: the fail-over task scheduler. `schedulers` scheduler instances
 /// elect a leader with the leader latch (`/election`); the leader creates `tasks` tasks
@@ -589,11 +616,12 @@ impl WorkloadConfig {
                 .saturating_add(election.as_ref().map_or(0, |e| {
                     e.schedulers.saturating_add(e.workers).saturating_add(1)
                 }))
-                // The message queue's brokers and producers.
-                .saturating_add(
-                    self.mq()
-                        .map_or(0, |m| m.brokers.saturating_add(m.producers)),
-                ),
+                // The message queue's brokers, producers and consumers.
+                .saturating_add(self.mq().map_or(0, |m| {
+                    m.brokers
+                        .saturating_add(m.producers)
+                        .saturating_add(m.consumers)
+                })),
             _ => 0,
         }
     }
@@ -633,9 +661,14 @@ impl WorkloadConfig {
             targets.extend((first + 1..first + 1 + e.schedulers + e.workers).map(ProcessId));
             first += 1 + e.schedulers + e.workers;
         }
-        // The message queue's brokers (its producers after them are not targets).
+        // The message queue's brokers, then its consumers if they are targets (the
+        // producers between them are not).
         if let Some(m) = self.mq() {
             targets.extend((first..first + m.brokers).map(ProcessId));
+            if m.consumer_faults {
+                let consumers = first + m.brokers + m.producers;
+                targets.extend((consumers..consumers + m.consumers).map(ProcessId));
+            }
         }
         targets
     }
@@ -645,7 +678,9 @@ impl WorkloadConfig {
         self.lock().map_or(0, |l| l.clients)
             + self.watch_recipe_fault_target_count()
             + self.election().map_or(0, |e| e.schedulers + e.workers)
-            + self.mq().map_or(0, |m| m.brokers)
+            + self.mq().map_or(0, |m| {
+                m.brokers + if m.consumer_faults { m.consumers } else { 0 }
+            })
     }
 
     /// The barrier's, group's and config's processes: every one is a fault target.
@@ -742,6 +777,7 @@ impl WorkloadConfig {
         if let Some(m) = self.mq() {
             groups.push((m.brokers, "workload.mq.brokers"));
             groups.push((m.producers, "workload.mq.producers"));
+            groups.push((m.consumers, "workload.mq.consumers"));
         }
         // The largest group (ties go to the later one, as `max_by_key` picks).
         let largest = groups
@@ -821,8 +857,13 @@ impl WorkloadConfig {
                 if let Some(m) = self.mq() {
                     text += &format!(
                         ", a message queue of {} brokers ({} topics × {} partitions, \
-                         replication factor {}) and {} producers",
-                        m.brokers, m.topics, m.partitions, m.replication_factor, m.producers
+                         replication factor {}), {} producers and a group of {} consumers",
+                        m.brokers,
+                        m.topics,
+                        m.partitions,
+                        m.replication_factor,
+                        m.producers,
+                        m.consumers
                     );
                 }
                 text + ")"
@@ -1764,12 +1805,28 @@ fn validate_mq(m: &MqWorkload) -> Result<(), Problem> {
         format!("must be in 1..={MQ_RECORDS_MAX}"),
     )?;
     check(m.keys > 0, "workload.mq.keys", "must be positive")?;
+    check(
+        m.consumers <= MQ_CONSUMERS_MAX,
+        "workload.mq.consumers",
+        format!("must be at most {MQ_CONSUMERS_MAX}"),
+    )?;
+    check(
+        !m.group.is_empty()
+            && m.group.len() <= 64
+            && m.group
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "workload.mq.group",
+        "must be 1 to 64 letters, digits, '-' or '_'",
+    )?;
     for (ms, field) in [
         (m.produce_interval_ms, "workload.mq.produce_interval_ms"),
         (m.retry_ms, "workload.mq.retry_ms"),
         (m.lag_ms, "workload.mq.lag_ms"),
         (m.tick_ms, "workload.mq.tick_ms"),
         (m.reconcile_ms, "workload.mq.reconcile_ms"),
+        (m.commit_ms, "workload.mq.commit_ms"),
+        (m.poll_ms, "workload.mq.poll_ms"),
     ] {
         check(ms > 0, field, "must be positive")?;
         check_ms(ms, field)?;

@@ -1,31 +1,34 @@
 //! The message queue's planted protocol versions end to end: `kafka-hw-truncation`,
 //! `kafka-epoch-divergence` and `kafka-zombie-controller` each fail a seed of
 //! `scenarios/mq.toml` that the fixed protocol passes, and the failing seed replays to the
-//! same trace hash.
+//! same trace hash. (The seeds are the first each bug fails on mq.toml; with its consumer
+//! group of three kafka-epoch-divergence was not found in 1,600 seeds after the ISR-join
+//! fix, so its seed is the first without consumers.)
 
 use kernel::observe::Verdict;
 use sim::run::run;
 use sim::scenario::{Loaded, load_file};
 
-fn scenario(bug: Option<&str>) -> Loaded {
+fn scenario(bug: Option<&str>, extra: &[&str]) -> Loaded {
     let path = format!("{}/../../scenarios/mq.toml", env!("CARGO_MANIFEST_DIR"));
     let overrides: Vec<String> = bug
         .map(|b| format!("zab.bugs=[\"{b}\"]"))
         .into_iter()
+        .chain(extra.iter().map(|s| s.to_string()))
         .collect();
     load_file(&path, &overrides).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// `bug` fails `seed` (with the verdict kind `want`) where the fixed protocol passes, twice
-/// to the same trace hash.
-fn found(bug: &str, seed: u64, want: fn(&Verdict) -> bool) {
-    let fixed = run(&scenario(None), seed).expect("resolves");
+/// `bug` fails `seed` of mq.toml with `extra` overrides (with the verdict kind `want`)
+/// where the fixed protocol passes, twice to the same trace hash.
+fn found(bug: &str, extra: &[&str], seed: u64, want: fn(&Verdict) -> bool) {
+    let fixed = run(&scenario(None, extra), seed).expect("resolves");
     assert_eq!(
         fixed.outcome.verdict,
         Verdict::Pass,
         "fixed protocol, seed {seed}"
     );
-    let buggy = scenario(Some(bug));
+    let buggy = scenario(Some(bug), extra);
     let (a, b) = (
         run(&buggy, seed).expect("resolves"),
         run(&buggy, seed).expect("resolves"),
@@ -45,7 +48,8 @@ fn found(bug: &str, seed: u64, want: fn(&Verdict) -> bool) {
 fn hw_truncation_breaks_strong_isr() {
     found(
         "kafka-hw-truncation",
-        2,
+        &[],
+        0,
         |v| matches!(v, Verdict::Safety(f) if f.check.contains("StrongIsr")),
     );
 }
@@ -54,6 +58,7 @@ fn hw_truncation_breaks_strong_isr() {
 fn epoch_divergence_leaves_diverged_logs_below_the_hw() {
     found(
         "kafka-epoch-divergence",
+        &["workload.mq.consumers=0"],
         118,
         |v| matches!(v, Verdict::Safety(f) if f.check.contains("StrongIsr")),
     );
@@ -61,7 +66,7 @@ fn epoch_divergence_leaves_diverged_logs_below_the_hw() {
 
 #[test]
 fn a_zombie_controller_stops_the_queue() {
-    found("kafka-zombie-controller", 38, |v| {
+    found("kafka-zombie-controller", &[], 131, |v| {
         matches!(v, Verdict::Liveness(_))
     });
 }

@@ -237,7 +237,9 @@ impl Classified {
                 | Event::View(_)
                 | Event::Config(_)
                 | Event::MqAck(_)
-                | Event::MqUnclean(_) => {}
+                | Event::MqUnclean(_)
+                | Event::MqConsumed(_)
+                | Event::MqCommit(_) => {}
             }
         }
         for chain in &mut c.chains {
@@ -605,6 +607,16 @@ pub fn render_event(events: &[Event], index: usize) -> String {
             text,
             "{} elected broker {} leader of part {} epoch {} uncleanly [{}]",
             u.controller, u.leader, u.part, u.epoch, u.time_ns
+        ),
+        Event::MqConsumed(c) => write!(
+            text,
+            "{} s{} consumed part {} offset {} value {} from broker {} [{}]",
+            c.consumer, c.session, c.part, c.offset, c.value, c.leader, c.time_ns
+        ),
+        Event::MqCommit(c) => write!(
+            text,
+            "{} s{} committed part {} offset {} (version {} @{}) [{}]",
+            c.consumer, c.session, c.part, c.offset, c.version, c.zxid, c.time_ns
         ),
     };
     text

@@ -1,11 +1,12 @@
 //! The four charts of a run, each in its own module, the recipe charts drawn when the run
-//! has their data (`lock`, `config`, `election`, `queue`), and the frame they share: the
+//! has their data (`lock`, `config`, `election`, `queue`, `mq`), and the frame they share: the
 //! run, its time scale and its time windows, and how a step line over time is drawn.
 
 pub mod cdf;
 pub mod config;
 pub mod election;
 pub mod lock;
+pub mod mq;
 pub mod quantiles;
 pub mod queue;
 pub mod scatter;

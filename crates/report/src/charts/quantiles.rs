@@ -1,6 +1,7 @@
 //! `latency-quantiles`: p50, p95, p99 and max latency of the operations invoked in each time
 //! window (nearest-rank, over ok and fail ops) — p50/p95/p99 as lines broken where a window
-//! had no answered op, max as dots — over the fault bands.
+//! had no answered op, max as dots — over the fault bands. [`Quantiles::from_rows`] draws
+//! the same chart of other latencies (the message queue's produce latency).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -27,11 +28,25 @@ pub struct Quantiles<'a> {
     frame: &'a Frame<'a>,
     rows: Vec<QuantileRow>,
     y: Axis,
+    /// The title's subject and what the samples are (for the legend and an empty chart).
+    what: &'static str,
+    samples: &'static str,
 }
 
 impl<'a> Quantiles<'a> {
     pub fn new(frame: &'a Frame<'a>) -> Quantiles<'a> {
         let rows = series::quantiles(&frame.data.ops, frame.windows);
+        Quantiles::from_rows(frame, rows, "Latency quantiles", "ops")
+    }
+
+    /// The chart of `rows` (windows ascending), titled `what`, whose samples are `samples`.
+    pub fn from_rows(
+        frame: &'a Frame<'a>,
+        rows: Vec<QuantileRow>,
+        what: &'static str,
+        samples: &'static str,
+    ) -> Quantiles<'a> {
+        assert!(rows.windows(2).all(|w| w[0].window < w[1].window));
         let lo = rows.iter().map(|r| r.p50).filter(|&v| v > 0).min();
         let hi = rows.iter().map(|r| r.max).max();
         let y = match (lo, hi) {
@@ -46,7 +61,13 @@ impl<'a> Quantiles<'a> {
             }
             _ => Axis::linear(0.0, 1.0),
         };
-        Quantiles { frame, rows, y }
+        Quantiles {
+            frame,
+            rows,
+            y,
+            what,
+            samples,
+        }
     }
 
     /// Runs of consecutive windows, as point lists for one line.
@@ -70,7 +91,7 @@ impl Chart for Quantiles<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let f = self.frame;
         let window = canvas::duration_label(f.windows.width_ns);
-        let title = f.title(&format!("Latency quantiles per {window} window"));
+        let title = f.title(&format!("{} per {window} window", self.what));
         let (area, legend) = canvas::layout(root, &title)?;
         let x = f.time.axis(f.span_ns);
         let y_desc = if self.y.is_log() {
@@ -115,7 +136,12 @@ impl Chart for Quantiles<'_> {
             }))
             .map_err(de)?;
         if self.rows.is_empty() {
-            canvas::draw_empty_note(&mut chart, (&x, &self.y), "no answered operations")?;
+            let note = if self.samples == "ops" {
+                "no answered operations".to_string()
+            } else {
+                format!("no {}", self.samples)
+            };
+            canvas::draw_empty_note(&mut chart, (&x, &self.y), &note)?;
         }
         let mut entries: Vec<LegendEntry> = LINES
             .iter()
@@ -130,9 +156,17 @@ impl Chart for Quantiles<'_> {
             })
             .collect();
         for note in [
-            "nearest rank over ok + fail ops;".to_string(),
-            "p99 = max in windows of ≤ 100 ops".to_string(),
-            format!("{} windows of {window} with ops", self.rows.len()),
+            if self.samples == "ops" {
+                "nearest rank over ok + fail ops;".to_string()
+            } else {
+                format!("nearest rank over {};", self.samples)
+            },
+            format!("p99 = max in windows of ≤ 100 {}", self.samples),
+            format!(
+                "{} windows of {window} with {}",
+                self.rows.len(),
+                self.samples
+            ),
         ] {
             entries.push(LegendEntry::new(Swatch::Blank, note));
         }

@@ -1,7 +1,8 @@
 //! The message-queue workload (`[workload.mq]`, issue 15): brokers (`crate::brokerproc`,
 //! role `broker`, client indices `0..brokers`, broker id = index) with their ZooKeeper
-//! sessions and one elected controller, and producers (`crate::producerproc`, role
-//! `producer`). Partition `p`'s replicas are brokers `p, p+1, …` mod `brokers`.
+//! sessions and one elected controller, producers (`crate::producerproc`, role
+//! `producer`) and the consumers of one consumer group (`crate::consumerproc`, role
+//! `consumer`). Partition `p`'s replicas are brokers `p, p+1, …` mod `brokers`.
 //! Online, after every event that touched a broker, the replication monitors of
 //! `check::mq` run over the partitions that broker replicates: LeaderInIsr and StrongIsr
 //! for every live replica that presumes to lead (against its ISR's live members).
@@ -9,19 +10,26 @@
 //! partition's state znode (in the established ZooKeeper leader's tree) names a live
 //! leader leading that epoch, followed by every assigned replica with the same log, and
 //! its HW at its log end; and the controller named by `/controller` holds the view
-//! ZooKeeper holds (`check::mq::controller_agrees`). The leaders' logs then are the final
-//! logs the history check (AckedRecordLost) reads.
+//! ZooKeeper holds (`check::mq::controller_agrees`). With consumers, every consumer is
+//! settled (registered in its live session, its member list the group's, owning exactly
+//! its range assignment) and every partition's owner node belongs to a live consumer that owns it and has consumed
+//! up to the leader's log end. The leaders' logs then are the final logs the history
+//! checks read: AckedRecordLost, then the consumer checks of `check::mqconsume`
+//! (ConsumedTwoValues, OffsetBackward, NotConsumed; figures `mq_consumed`,
+//! `mq_consumed_dup`).
 
 use std::collections::BTreeMap;
 
 use super::{ClientProcess, Stuck, Workload, World};
 use crate::brokerproc::{Broker, BrokerConfig};
+use crate::consumerproc::{Consumer, ConsumerConfig};
 use crate::node::Node;
 use crate::producerproc::{Producer, ProducerConfig};
 use crate::scenario::{BugName, MqWorkload, Scenario, WorkloadConfig};
 use check::mq::{
     ControllerView, MqViolation, acked_kept, controller_agrees, leader_in_isr, strong_isr,
 };
+use check::mqconsume::{commits_monotone, consumed_once_each};
 use kernel::observe::{Procs, Violation};
 use mq::isr::IsrConfig;
 use mq::log::Record;
@@ -31,12 +39,17 @@ use mq::{BrokerId, Protocol};
 use proto::ProcessId;
 use proto::history::Event;
 
+/// A consumer gives up a fetch unanswered this long and reads the leader again.
+pub const CONSUMER_FETCH_TIMEOUT_MS: u64 = 1_000;
+
 pub struct Mq {
     brokers: u32,
     producers: u32,
+    consumers: u32,
     first: ProcessId,
     broker: BrokerConfig,
     producer: ProducerConfig,
+    consumer: ConsumerConfig,
     /// The partitions' leaders' logs when liveness was met (the final logs).
     final_logs: Option<BTreeMap<Part, Vec<Record>>>,
     /// The latest unclean election's leader epoch per partition (gathered from the
@@ -88,6 +101,18 @@ impl Mq {
             zombie_controller: bugs.contains(&BugName::KafkaZombieController),
             unclean_leader_election: m.unclean_leader_election,
         };
+        let consumer = ConsumerConfig {
+            servers: servers.to_vec(),
+            session_timeout_ms: u32::try_from(session_timeout_ms).expect("validated"),
+            index: 0,
+            group: m.group.clone(),
+            brokers: brokers.clone(),
+            topics: m.topics,
+            partitions_per_topic: m.partitions,
+            commit_ms: m.commit_ms,
+            poll_ms: m.poll_ms,
+            fetch_timeout_ms: CONSUMER_FETCH_TIMEOUT_MS,
+        };
         let producer = ProducerConfig {
             index: 0,
             brokers,
@@ -101,9 +126,11 @@ impl Mq {
         Mq {
             brokers: m.brokers,
             producers: m.producers,
+            consumers: m.consumers,
             first,
             broker,
             producer,
+            consumer,
             final_logs: None,
             unclean: BTreeMap::new(),
         }
@@ -257,9 +284,67 @@ impl Mq {
     }
 }
 
+impl Mq {
+    /// After the heal: every consumer settled, every partition owned by a live consumer
+    /// that owns it and has consumed up to its settled leader's log end.
+    fn consumers_unsettled(
+        &self,
+        world: &World<'_>,
+        leaders: &BTreeMap<Part, BrokerId>,
+        stuck: &mut Stuck,
+    ) {
+        let first = (self.brokers + self.producers) as usize;
+        let pids = &world.clients[first..first + self.consumers as usize];
+        let Some(tree) = world.leader_tree() else {
+            return; // the brokers' check said so
+        };
+        let mut ids = tree.children(&self.consumer.ids_path()).unwrap_or_default();
+        ids.sort();
+        let mut live: Vec<(ProcessId, &Consumer)> = Vec::new();
+        for &pid in pids {
+            match world.client::<Consumer>(pid) {
+                Some(c) => {
+                    if let Err(why) = c.settled(&ids) {
+                        stuck.push(pid, || format!("{why}; {}", c.explain()));
+                    }
+                    live.push((pid, c));
+                }
+                None => stuck.push(pid, || "consumer down".to_string()),
+            }
+        }
+        for p in 0..self.broker.assignment.len() as Part {
+            let path = self.consumer.owner_path(p);
+            let owner = tree.stat(&path).map(|s| s.ephemeral_owner);
+            let holder = live.iter().find(|(_, c)| {
+                owner.is_some() && c.registered() == owner && c.position(p).is_some()
+            });
+            let Some(&(pid, c)) = holder else {
+                let pid = pids.first().copied().expect("consumers");
+                stuck.push(pid, || {
+                    format!("partition {p}: {path} owned by {owner:?}, no live consumer holds it")
+                });
+                continue;
+            };
+            let Some(&l) = leaders.get(&p) else {
+                continue; // the brokers' check said why
+            };
+            let leo = self
+                .broker(world.procs, l)
+                .and_then(|b| b.replica(p))
+                .map_or(0, |r| r.log().leo());
+            let at = c.position(p).expect("found holding it");
+            if at != leo {
+                stuck.push(pid, || {
+                    format!("partition {p}: consumed up to {at} of {leo}")
+                });
+            }
+        }
+    }
+}
+
 impl Workload for Mq {
     fn clients(&self) -> u32 {
-        self.brokers + self.producers
+        self.brokers + self.producers + self.consumers
     }
 
     fn role(&self, index: u32) -> &'static str {
@@ -270,8 +355,10 @@ impl Workload for Mq {
         );
         if index < self.brokers {
             "broker"
-        } else {
+        } else if index < self.brokers + self.producers {
             "producer"
+        } else {
+            "consumer"
         }
     }
 
@@ -285,16 +372,26 @@ impl Workload for Mq {
             let mut c = self.broker.clone();
             c.me = BrokerId(index);
             Box::new(Broker::new(c))
-        } else {
+        } else if index < self.brokers + self.producers {
             let mut c = self.producer.clone();
             c.index = index - self.brokers;
             Box::new(Producer::new(c))
+        } else {
+            let mut c = self.consumer.clone();
+            c.index = index - self.brokers - self.producers;
+            Box::new(Consumer::new(c))
         }
     }
 
     fn liveness(&mut self, world: &World<'_>, stuck: &mut Stuck) {
         let before = stuck.list.len();
-        for (i, &pid) in world.clients.iter().enumerate().skip(self.brokers as usize) {
+        let producers = world
+            .clients
+            .iter()
+            .enumerate()
+            .skip(self.brokers as usize)
+            .take(self.producers as usize);
+        for (i, &pid) in producers {
             match world.client::<Producer>(pid) {
                 Some(p) if p.done() => {}
                 Some(p) => stuck.push(pid, || p.explain()),
@@ -312,6 +409,9 @@ impl Workload for Mq {
         }
         if let Err((pid, why)) = self.controller_unsettled(world) {
             stuck.push(pid, || why);
+        }
+        if self.consumers > 0 {
+            self.consumers_unsettled(world, &leaders, stuck);
         }
         if stuck.list.len() == before {
             let logs = leaders
@@ -358,6 +458,29 @@ impl Workload for Mq {
                     figures.push(("mq_unclean_elections".into(), elections));
                     figures.push(("mq_unclean_lost".into(), f.unclean_lost));
                 }
+            }
+            Err(v) => return Some(violation(v, Vec::new())),
+        }
+        if self.consumers == 0 {
+            return None;
+        }
+        let mut consumed = Vec::new();
+        let mut commits = Vec::new();
+        for e in history {
+            match e {
+                Event::MqConsumed(c) => consumed.push(c),
+                Event::MqCommit(c) => commits.push(c),
+                _ => {}
+            }
+        }
+        figures.push(("mq_commits".into(), commits.len() as u64));
+        if let Err(v) = commits_monotone(&commits) {
+            return Some(violation(v, Vec::new()));
+        }
+        match consumed_once_each(&consumed, logs) {
+            Ok(f) => {
+                figures.push(("mq_consumed".into(), f.consumed));
+                figures.push(("mq_consumed_dup".into(), f.duplicates));
                 None
             }
             Err(v) => Some(violation(v, Vec::new())),
