@@ -9,11 +9,13 @@
 //! **NotConsumed** (every record of each partition's final log — below its final high
 //! watermark, which equals its log end once the run settled — was consumed at least once
 //! with its value; consumptions past the first of an offset are counted as duplicates,
-//! at-least-once delivery's documented cost).
+//! at-least-once delivery's documented cost). Consumptions served by a leader of an epoch
+//! older than an unclean leader election of their partition (`unclean_leader_election`)
+//! are counted (`unclean_reads`), not judged: what they showed may be lost by design.
 //! Invariants: each check is a pure function of what it is given; it reports the first
 //! violation in partition, then offset order (commits: in zxid order).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use mq::log::Record;
 use proto::history::{MqCommitRecord, MqConsumeRecord};
@@ -27,13 +29,37 @@ pub struct ConsumeFigures {
     pub consumed: u64,
     /// Consumptions of an offset already consumed (by anyone).
     pub duplicates: u64,
+    /// Consumptions served in an epoch older than an unclean election (not judged).
+    pub unclean_reads: u64,
 }
 
 /// ConsumedTwoValues and NotConsumed over `consumed` (any order) against the final logs
-/// `logs` (by partition).
+/// `logs` (by partition), except the consumptions served in an epoch older than the
+/// partition's last unclean election (`unclean`: partition → its epoch), which are counted
+/// and excuse their offsets from NotConsumed.
 pub fn consumed_once_each(
     consumed: &[&MqConsumeRecord],
     logs: &BTreeMap<u32, Vec<Record>>,
+    unclean: &BTreeMap<u32, u32>,
+) -> Result<ConsumeFigures, MqViolation> {
+    let stale = |c: &MqConsumeRecord| unclean.get(&c.part).is_some_and(|&e| c.leader_epoch < e);
+    let excused: BTreeSet<(u32, u64)> = consumed
+        .iter()
+        .filter(|c| stale(c))
+        .map(|c| (c.part, c.offset))
+        .collect();
+    let judged: Vec<&MqConsumeRecord> = consumed.iter().copied().filter(|c| !stale(c)).collect();
+    let mut f = judged_once_each(&judged, logs, &excused)?;
+    f.unclean_reads = (consumed.len() - judged.len()) as u64;
+    f.consumed += f.unclean_reads;
+    Ok(f)
+}
+
+/// [`consumed_once_each`] over the judged consumptions; `excused` offsets need none.
+fn judged_once_each(
+    consumed: &[&MqConsumeRecord],
+    logs: &BTreeMap<u32, Vec<Record>>,
+    excused: &BTreeSet<(u32, u64)>,
 ) -> Result<ConsumeFigures, MqViolation> {
     let mut f = ConsumeFigures::default();
     // (partition, offset) → the first consumption of it.
@@ -67,7 +93,7 @@ pub fn consumed_once_each(
         (Some(pair), _) => Ok(pair),
         (None, Some(l)) => Err(l),
         (None, None) => {
-            return not_consumed(&first, logs).map(|()| f);
+            return not_consumed(&first, logs, excused).map(|()| f);
         }
     };
     let detail = match two {
@@ -112,14 +138,15 @@ pub fn consumed_once_each(
 fn not_consumed(
     first: &BTreeMap<(u32, u64), &MqConsumeRecord>,
     logs: &BTreeMap<u32, Vec<Record>>,
+    excused: &BTreeSet<(u32, u64)>,
 ) -> Result<(), MqViolation> {
     for (&part, log) in logs {
-        let missing = log.iter().find(|r| !first.contains_key(&(part, r.offset)));
-        if let Some(r) = missing {
-            let count = log
-                .iter()
-                .filter(|r| !first.contains_key(&(part, r.offset)))
-                .count();
+        let unseen = |r: &&Record| {
+            let at = (part, r.offset);
+            !first.contains_key(&at) && !excused.contains(&at)
+        };
+        if let Some(r) = log.iter().find(unseen) {
+            let count = log.iter().filter(unseen).count();
             return Err(MqViolation {
                 check: "NotConsumed",
                 detail: format!(
@@ -136,14 +163,20 @@ fn not_consumed(
 }
 
 /// OffsetBackward: in zxid order (the order the ensemble applied them), each partition's
-/// committed offsets never decrease.
-pub fn commits_monotone(commits: &[&MqCommitRecord]) -> Result<(), MqViolation> {
+/// committed offsets never decrease — except on the `unclean` partitions (an unclean
+/// election cut records below a consumer's position, which then starts from the new log
+/// end: documented).
+pub fn commits_monotone(
+    commits: &[&MqCommitRecord],
+    unclean: &BTreeSet<u32>,
+) -> Result<(), MqViolation> {
     let mut ordered: Vec<&MqCommitRecord> = commits.to_vec();
     ordered.sort_by_key(|c| c.zxid);
     let mut last: BTreeMap<u32, &MqCommitRecord> = BTreeMap::new();
     for c in ordered {
         if let Some(&before) = last.get(&c.part)
             && c.offset < before.offset
+            && !unclean.contains(&c.part)
         {
             return Err(MqViolation {
                 check: "OffsetBackward",
@@ -191,6 +224,7 @@ mod tests {
             offset,
             value,
             leader: 1,
+            leader_epoch: 2,
             time_ns: offset * 10,
         }
     }
@@ -211,7 +245,7 @@ mod tests {
     fn two_consumers_reading_different_values_at_one_offset_fail() {
         let logs = BTreeMap::from([(0, log_of(&[10, 11]))]);
         let (a, b, c) = (got(8, 0, 0, 10), got(8, 0, 1, 11), got(9, 0, 1, 99));
-        let v = consumed_once_each(&[&a, &b, &c], &logs).unwrap_err();
+        let v = consumed_once_each(&[&a, &b, &c], &logs, &BTreeMap::new()).unwrap_err();
         assert_eq!(v.check, "ConsumedTwoValues");
         assert!(
             v.detail.starts_with("partition 0 offset 1: p8"),
@@ -225,12 +259,33 @@ mod tests {
         let logs = BTreeMap::from([(0, log_of(&[10, 11]))]);
         // Replaced at its offset, and past the final log's end.
         let (a, b) = (got(8, 0, 0, 10), got(8, 0, 1, 12));
-        let v = consumed_once_each(&[&a, &b], &logs).unwrap_err();
+        let v = consumed_once_each(&[&a, &b], &logs, &BTreeMap::new()).unwrap_err();
         assert_eq!(v.check, "ConsumedTwoValues");
         assert!(v.detail.contains("holds Some("), "{}", v.detail);
         let past = got(8, 0, 2, 13);
-        let v = consumed_once_each(&[&a, &got(8, 0, 1, 11), &past], &logs).unwrap_err();
+        let v = consumed_once_each(&[&a, &got(8, 0, 1, 11), &past], &logs, &BTreeMap::new())
+            .unwrap_err();
         assert!(v.detail.contains("(end 2) holds None"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_read_served_before_an_unclean_election_is_counted_not_judged() {
+        // Offset 1 was read as 12 from the epoch-2 leader; an unclean election of epoch 3
+        // replaced it with 11, which nobody read again.
+        let logs = BTreeMap::from([(0, log_of(&[10, 11]))]);
+        let (a, b) = (got(8, 0, 0, 10), got(8, 0, 1, 12));
+        let f = consumed_once_each(&[&a, &b], &logs, &BTreeMap::from([(0, 3)])).unwrap();
+        assert_eq!(
+            (f.consumed, f.unclean_reads),
+            (2, 2),
+            "both read in epoch 2"
+        );
+        // Near misses: an unclean election of the read's own epoch, or of another
+        // partition, excuses nothing.
+        for unclean in [BTreeMap::from([(0, 2)]), BTreeMap::from([(1, 9)])] {
+            let v = consumed_once_each(&[&a, &b], &logs, &unclean).unwrap_err();
+            assert_eq!(v.check, "ConsumedTwoValues");
+        }
     }
 
     #[test]
@@ -243,7 +298,7 @@ mod tests {
             got(9, 1, 2, 22),
         ];
         let refs: Vec<&MqConsumeRecord> = seen.iter().collect();
-        let v = consumed_once_each(&refs, &logs).unwrap_err();
+        let v = consumed_once_each(&refs, &logs, &BTreeMap::new()).unwrap_err();
         assert_eq!(v.check, "NotConsumed");
         assert!(
             v.detail.starts_with("partition 1: the record at offset 1"),
@@ -262,12 +317,13 @@ mod tests {
             got(9, 0, 1, 11),
         ];
         let refs: Vec<&MqConsumeRecord> = seen.iter().collect();
-        let f = consumed_once_each(&refs, &logs).unwrap();
+        let f = consumed_once_each(&refs, &logs, &BTreeMap::new()).unwrap();
         assert_eq!(
             f,
             ConsumeFigures {
                 consumed: 4,
-                duplicates: 2
+                duplicates: 2,
+                unclean_reads: 0
             }
         );
     }
@@ -279,11 +335,18 @@ mod tests {
             commit(9, 0, 9, 120),
             commit(8, 0, 7, 130),
         );
-        let v = commits_monotone(&[&a, &b, &c]).unwrap_err();
+        let v = commits_monotone(&[&a, &b, &c], &BTreeSet::new()).unwrap_err();
         assert_eq!(v.check, "OffsetBackward");
         assert!(v.detail.starts_with("partition 0: p8"), "{}", v.detail);
         assert!(v.detail.contains("committed offset 7"), "{}", v.detail);
         assert!(v.detail.contains("committed 9 at"), "{}", v.detail);
+        // A partition that had an unclean election may go back (the consumer's reset);
+        // another partition's election excuses nothing.
+        assert_eq!(
+            commits_monotone(&[&a, &b, &c], &BTreeSet::from([0])),
+            Ok(())
+        );
+        assert!(commits_monotone(&[&a, &b, &c], &BTreeSet::from([1])).is_err());
     }
 
     #[test]
@@ -297,6 +360,6 @@ mod tests {
             commit(9, 1, 2, 140),
         ];
         let refs: Vec<&MqCommitRecord> = seen.iter().collect();
-        assert_eq!(commits_monotone(&refs), Ok(()));
+        assert_eq!(commits_monotone(&refs, &BTreeSet::new()), Ok(()));
     }
 }

@@ -72,6 +72,12 @@ pub enum ConsumerFetchError {
 pub struct ConsumerFetchReply {
     pub id: u64,
     pub part: Part,
+    /// The leader epoch it was served in (the fetch's).
+    pub epoch: u32,
+    /// The leader's log end (0 with an error): a consumer positioned past it lost its
+    /// records to an unclean election and starts again from there (Kafka's
+    /// `auto.offset.reset = latest` on OffsetOutOfRange).
+    pub log_end: u64,
     pub records: Vec<Record>,
     pub hw: u64,
     pub error: Option<ConsumerFetchError>,

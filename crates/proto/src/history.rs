@@ -450,6 +450,9 @@ pub struct MqConsumeRecord {
     pub value: u64,
     /// The broker that served it.
     pub leader: u32,
+    /// The leader epoch it was served in (0 in histories written before it was recorded).
+    #[serde(default)]
+    pub leader_epoch: u32,
     pub time_ns: u64,
 }
 
@@ -697,6 +700,7 @@ pub enum ClientNote {
         offset: u64,
         value: u64,
         leader: u32,
+        leader_epoch: u32,
     },
     /// A consumer's offset commit succeeded (see [`MqCommitRecord`]).
     MqCommitted {

@@ -914,6 +914,8 @@ impl Broker {
                 ConsumerFetchReply {
                     id: req.id,
                     part: req.part,
+                    epoch: req.epoch,
+                    log_end: r.log().leo(),
                     records,
                     hw: lead.hw,
                     error: None,
@@ -922,6 +924,8 @@ impl Broker {
             _ => ConsumerFetchReply {
                 id: req.id,
                 part: req.part,
+                epoch: req.epoch,
+                log_end: 0,
                 records: Vec::new(),
                 hw: 0,
                 error: Some(ConsumerFetchError::NotLeader),

@@ -750,6 +750,11 @@ impl Consumer {
             self.push(Job::ReadState(r.part));
             return;
         }
+        if position > r.log_end {
+            // Out of range: an unclean election cut the records this consumer read.
+            position = r.log_end;
+            s.position = Some(position);
+        }
         let leader = self
             .config
             .brokers
@@ -768,6 +773,7 @@ impl Consumer {
                 offset: rec.offset,
                 value: rec.value,
                 leader,
+                leader_epoch: r.epoch,
             }));
             position += 1;
             took += 1;

@@ -435,6 +435,7 @@ impl HistoryRecorder {
                 offset,
                 value,
                 leader,
+                leader_epoch,
             } => self.push(Event::MqConsumed(MqConsumeRecord {
                 consumer: pid,
                 session: *session,
@@ -442,6 +443,7 @@ impl HistoryRecorder {
                 offset: *offset,
                 value: *value,
                 leader: *leader,
+                leader_epoch: *leader_epoch,
                 time_ns: now.ns(),
             })),
             ClientNote::MqCommitted {

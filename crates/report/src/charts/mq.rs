@@ -340,6 +340,7 @@ mod tests {
             offset,
             value: 0,
             leader: 0,
+            leader_epoch: 0,
             time_ns: at,
         }
     }

@@ -474,13 +474,16 @@ impl Workload for Mq {
             }
         }
         figures.push(("mq_commits".into(), commits.len() as u64));
-        if let Err(v) = commits_monotone(&commits) {
+        if let Err(v) = commits_monotone(&commits, &unclean.keys().copied().collect()) {
             return Some(violation(v, Vec::new()));
         }
-        match consumed_once_each(&consumed, logs) {
+        match consumed_once_each(&consumed, logs, &unclean) {
             Ok(f) => {
                 figures.push(("mq_consumed".into(), f.consumed));
                 figures.push(("mq_consumed_dup".into(), f.duplicates));
+                if elections > 0 {
+                    figures.push(("mq_unclean_reads".into(), f.unclean_reads));
+                }
                 None
             }
             Err(v) => Some(violation(v, Vec::new())),
