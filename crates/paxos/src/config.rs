@@ -18,6 +18,9 @@ pub const LOG_SLOTS_MAX: u64 = 50_000_000;
 pub const LEARN_BATCH_MAX: usize = 4_096;
 /// Most barriers pending on a leader, and on a follower.
 pub const READS_MAX: usize = 100_000;
+/// Most new values a leader takes from its host, in Phase 2 or held back in order until
+/// the window has room (a window of at least this holds none back).
+pub const TAKEN_MAX: usize = 1_000;
 /// Prefix acceptance: most Accepts an acceptor holds back until the slot before is
 /// accepted in their ballot (one more is refused: the leader sends it again).
 pub const HELD_MAX: usize = 4_096;

@@ -18,7 +18,9 @@ use std::sync::Arc;
 use proto::{Ctx, ProcessId, Time, Zxid};
 use replication::{App, Command, Entry, Event};
 
-use crate::config::{LEARN_BATCH_MAX, Order, READS_MAX, TIMER_ELECTION, TIMER_HEARTBEAT, epoch_of};
+use crate::config::{
+    LEARN_BATCH_MAX, Order, READS_MAX, TAKEN_MAX, TIMER_ELECTION, TIMER_HEARTBEAT, epoch_of,
+};
 use crate::disk::Waiter;
 use crate::engine::{Host, Link, Out, Paxos, Role};
 use crate::log::{Report, Value};
@@ -71,6 +73,9 @@ pub(crate) struct LeaderState<A: App> {
     pub(crate) pending: BTreeMap<u64, Proposal<A>>,
     /// New application values pending (what the window bounds).
     pub(crate) pending_new: usize,
+    /// New application values taken while the window was full, proposed in order as it
+    /// frees (with the window, at most `max(window, TAKEN_MAX)` taken and not chosen).
+    pub(crate) queued: VecDeque<Value<A>>,
     pub(crate) peers: BTreeMap<ProcessId, Peer<A>>,
     pub(crate) reads: VecDeque<Read<A>>,
 }
@@ -237,6 +242,7 @@ impl<A: App> Paxos<A> {
             last_counter: 0,
             pending: BTreeMap::new(),
             pending_new: 0,
+            queued: VecDeque::new(),
             peers: peers.collect(),
             reads: VecDeque::new(),
         }));
@@ -439,6 +445,13 @@ impl<A: App> Paxos<A> {
         for (s, value) in taken {
             grew |= self.log.choose(s, value, bugs);
         }
+        self.propose_queued(host, out);
+        if prefix && grew && self.lead().pending.is_empty() {
+            // Prefix acceptance, as ZAB's COMMIT: with nothing more in flight (no Accept
+            // to carry the chosen prefix), the followers hear of it now, not a heartbeat
+            // later.
+            self.heartbeat_round(false, out);
+        }
         if grew {
             self.deliver_chosen(host, out);
             self.check_established(host, out);
@@ -585,7 +598,7 @@ impl<A: App> Paxos<A> {
         let Role::Leader(l) = &self.role else {
             return None;
         };
-        if !l.established || l.pending_new >= self.cfg.window {
+        if !l.established || l.pending_new + l.queued.len() >= self.cfg.window.max(TAKEN_MAX) {
             return None;
         }
         let counter = l.last_counter.checked_add(1)?;
@@ -608,12 +621,31 @@ impl<A: App> Paxos<A> {
             zxid,
             digest: entry.digest(),
         });
+        let window = self.cfg.window;
         let l = self.lead_mut();
         l.last_counter = zxid.counter();
-        l.pending_new += 1;
-        let slot = l.next_slot;
-        l.next_slot += 1;
-        self.propose_slot(slot, Value::App(Arc::new(entry)), host, out);
+        l.queued.push_back(Value::App(Arc::new(entry)));
+        if l.pending_new < window {
+            self.propose_queued(host, out);
+        }
+    }
+
+    /// Proposes the values held back, in order, while the window has room.
+    fn propose_queued(&mut self, host: &mut Host<'_, A>, out: &mut Out<A>) {
+        let window = self.cfg.window;
+        loop {
+            let l = self.lead_mut();
+            if l.pending_new >= window {
+                return;
+            }
+            let Some(value) = l.queued.pop_front() else {
+                return;
+            };
+            l.pending_new += 1;
+            let slot = l.next_slot;
+            l.next_slot += 1;
+            self.propose_slot(slot, value, host, out);
+        }
     }
 
     /// A barrier of `requester`: a no-op through the log; answered once it is delivered.
@@ -745,6 +777,14 @@ impl<A: App> Paxos<A> {
             "established exactly when every recovered slot is chosen"
         );
         assert!(l.pending_new <= self.cfg.window, "the window overflows");
+        assert!(
+            l.queued.is_empty() || l.pending_new == self.cfg.window,
+            "values held back with room in the window"
+        );
+        assert!(
+            l.pending_new + l.queued.len() <= self.cfg.window.max(TAKEN_MAX),
+            "more values taken than the bound"
+        );
         assert!(l.reads.len() <= READS_MAX, "too many barriers");
         // A pending slot is unchosen here, or was chosen here before this ballot (a
         // candidate's own pipelined slots chosen out of order) with the value re-proposed.

@@ -51,6 +51,8 @@ pub fn accept(ballot: u64, slot: u64, value: V, chosen: u64, serving_from: u64) 
 pub trait PaxosCluster {
     /// Three servers, all started on empty disks.
     fn three(bugs: Bugs) -> Self;
+    /// Three servers configured by `set`, all started on empty disks.
+    fn three_with(set: impl Fn(&mut Config) + 'static) -> Self;
     fn timeout(&mut self, i: u32);
     /// Server `c` stands (settling with `group`) until it leads.
     fn elect(&mut self, c: u32, group: &[u32]);
@@ -61,9 +63,13 @@ pub trait PaxosCluster {
 
 impl PaxosCluster for Cluster {
     fn three(bugs: Bugs) -> Cluster {
+        Cluster::three_with(move |c| c.bugs = bugs)
+    }
+
+    fn three_with(set: impl Fn(&mut Config) + 'static) -> Cluster {
         Cluster::build(3, move |i| {
             let mut c = Config::new(ProcessId(i), (0..3).map(ProcessId).collect());
-            c.bugs = bugs;
+            set(&mut c);
             Paxos::new(c)
         })
     }
