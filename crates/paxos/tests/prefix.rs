@@ -6,7 +6,10 @@
 
 mod common;
 
-use common::{A, ALL, B, BA, BB, BC, C, Cluster, PaxosCluster, R, Seen, V, W, accept, v, z};
+use common::{
+    A, B, BA, BC, C, Cluster, PaxosCluster, R, Seen, V, W, a_stands_again_with_b, accept,
+    accepts_to, led_by_a, report, slot_one_lost_then_b_stands, two_proposers, v, z,
+};
 use paxos::{Order, Report, Value, Wire};
 use proto::ProcessId;
 use replication::Engine;
@@ -44,24 +47,6 @@ fn record(slot: u64, ballot: u64, value: V) -> R {
     }
 }
 
-/// Only the Accepts among what `i` sent to `to`.
-fn accepts_to(c: &mut Cluster, i: u32, to: u32) -> Vec<W> {
-    c.sent(i)
-        .into_iter()
-        .filter(|(t, m)| *t == to && matches!(m, Wire::Accept { .. }))
-        .map(|(_, m)| m)
-        .collect()
-}
-
-/// A leads ballot 64 with B and C following it, all serving; everything emitted forgotten.
-fn led_by_a(mut c: Cluster) -> Cluster {
-    c.elect(A, &ALL);
-    c.settle(&ALL);
-    assert!(c.paxos(A).is_established_leader());
-    c.clear();
-    c
-}
-
 #[test]
 fn an_accept_ahead_of_its_slot_is_held_until_the_slot_before_is_accepted() {
     let mut c = led_by_a(prefix());
@@ -88,26 +73,8 @@ fn an_accept_ahead_of_its_slot_is_held_until_the_slot_before_is_accepted() {
 /// Returns C's promise to B and what B's host got delivered.
 fn lost_first_slot(order: Order) -> (Vec<Report<common::NumApp>>, Vec<u64>) {
     let mut c = led_by_a(Cluster::three_with(move |cfg| cfg.order = order));
-    c.propose(A, 10);
-    c.propose(A, 20);
-    c.net
-        .retain(|(_, to, m)| *to == C && matches!(m, Wire::Accept { slot: 2, .. }));
-    c.fsync_all(A);
-    assert!(c.deliver(A, C));
-    c.fsync_all(C);
-    c.net.clear();
-    c.clear();
-    c.timeout(B);
-    c.settle(&[B, C]);
+    let reports = slot_one_lost_then_b_stands(&mut c);
     assert!(c.paxos(B).is_established_leader());
-    let reports = c
-        .sent(C)
-        .into_iter()
-        .find_map(|(_, m)| match m {
-            Wire::Promise { reports, .. } => Some(reports),
-            _ => None,
-        })
-        .expect("C promised");
     (reports, c.nodes[B as usize].host.state.0.clone())
 }
 
@@ -116,12 +83,7 @@ fn the_classic_violation_pattern_keeps_primary_order_under_prefix_recovery() {
     // Classic: C accepted slot 2 alone; B fills slot 1 with a no-op and chooses 20 without
     // the 10 it was computed against — the Zab paper's primary-order violation.
     let (reports, delivered) = lost_first_slot(Order::Classic);
-    let slot2 = Report {
-        slot: 2,
-        ballot: BA,
-        value: v(BA, 2, 20),
-        decided: false,
-    };
+    let slot2 = report(2, BA, v(BA, 2, 20), false);
     assert_eq!(reports, vec![slot2]);
     assert_eq!(delivered, vec![20]);
     // Prefix: C held slot 2 back (slot 1 never came) and dropped it with its promise to B:
@@ -148,18 +110,8 @@ fn a_new_proposer_adopts_the_newest_log_and_chooses_it_under_a_no_op_of_its_own(
     assert!(c.deliver(C, B));
     assert!(c.fsync(B));
     let reports = vec![
-        Report {
-            slot: 1,
-            ballot: BA,
-            value: v(BA, 1, 10),
-            decided: false,
-        },
-        Report {
-            slot: 2,
-            ballot: BA,
-            value: v(BA, 2, 20),
-            decided: false,
-        },
+        report(1, BA, v(BA, 1, 10), false),
+        report(2, BA, v(BA, 2, 20), false),
     ];
     let promise = Wire::Promise {
         ballot: bc,
@@ -209,39 +161,11 @@ fn a_new_proposer_adopts_the_newest_log_and_chooses_it_under_a_no_op_of_its_own(
 #[test]
 fn the_newest_tag_beats_a_longer_older_log_whose_conflicting_suffix_is_dropped() {
     let mut c = prefix();
-    // A leads ballot 64 and proposes 10, 11, 12 at slots 1..3; only A accepts them.
-    c.elect(A, &[A, B]);
-    c.settle(&[A, B]);
-    for value in [10, 11, 12] {
-        c.propose(A, value);
-    }
-    c.fsync_all(A);
-    c.net.clear();
-    // B leads the next round's ballot with C (A cut off) and chooses 20 at slot 1.
-    c.elect(B, &[B, C]);
-    c.settle(&[B, C]);
-    let bb = c.paxos(B).own_ballot().expect("leading");
-    assert_eq!(bb, BB + 64);
-    c.propose(B, 20);
-    c.settle(&[B, C]);
-    c.net.clear();
-    c.clear();
-    // A restarts and stands with B: its own log is longer (3 slots of tag 64), B's is
-    // newer (1 slot of tag 129). The first try is refused, the second wins.
-    c.crash(A);
-    let phase1 = |_: u32, _: u32, m: &W| {
-        matches!(
-            m,
-            Wire::Prepare { .. } | Wire::Promise { .. } | Wire::Nack { .. }
-        )
-    };
-    c.timeout(A);
-    c.settle_with(&[A, B], phase1);
-    assert!(!c.paxos(A).is_leader());
-    c.clear();
-    c.timeout(A);
-    c.settle_with(&[A, B], phase1);
-    assert!(c.paxos(A).is_leader());
+    // A proposes 10, 11, 12 at slots 1..3 in ballot 64, B 20 at slot 1 in its ballot (each
+    // accepted only by its proposer). A restarts and stands with B: its own log is longer
+    // (3 slots of tag 64), B's is newer (1 slot of tag 129).
+    let bb = two_proposers(&mut c, &[10, 11, 12]);
+    a_stands_again_with_b(&mut c);
     let ba2 = BA + 128;
     assert_eq!(
         accepts_to(&mut c, A, B),
