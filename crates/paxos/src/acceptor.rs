@@ -2,13 +2,19 @@
 //! every slot from the proposer's first unchosen one), Accept answered with Accepted once
 //! the acceptance is durable (at once with `Bugs::no_accept_persist`), anything of a lower
 //! ballot refused with a Nack; and following the proposer whose ballot it accepts in.
+//! Under prefix acceptance (`Order::Prefix`) slot `k` is accepted in ballot `b` only once
+//! slot `k - 1` is accepted in `b` or known chosen: an Accept that comes too early is held
+//! back (at most `HELD_MAX`, the rest refused silently: the leader sends it again) and
+//! taken once the slot before is accepted or learned.
 //! Invariants: nothing is promised or accepted below the promise; a promise and an
 //! acceptance are durable before they are answered (without planted bugs); a server
-//! follows only the owner of the ballot it promised.
+//! follows only the owner of the ballot it promised; every held Accept is of the ballot
+//! promised.
 
 use proto::{Ctx, ProcessId};
 use replication::App;
 
+use crate::config::HELD_MAX;
 use crate::disk::Waiter;
 use crate::engine::{Host, Out, Paxos, Role};
 use crate::log::Value;
@@ -16,6 +22,7 @@ use crate::msg::Wire;
 use crate::record::Record;
 
 /// An Accept as received.
+#[derive(Debug)]
 pub(crate) struct Accept<A: App> {
     pub(crate) ballot: u64,
     pub(crate) slot: u64,
@@ -127,8 +134,9 @@ impl<A: App> Paxos<A> {
         true
     }
 
-    /// An Accept: accept it (at or above the promise), answer once durable, and learn what
-    /// the leader says is chosen.
+    /// An Accept: accept it (at or above the promise; under prefix acceptance once the
+    /// slot before is accepted in its ballot, else held back), answer once durable, and
+    /// learn what the leader says is chosen.
     pub(crate) fn on_accept(
         &mut self,
         ctx: &mut Ctx,
@@ -141,20 +149,54 @@ impl<A: App> Paxos<A> {
             return;
         }
         assert!(a.slot >= 1, "an Accept of slot 0");
-        let bugs = self.cfg.bugs.any();
+        let (ballot, chosen, serving_from) = (a.ballot, a.chosen, a.serving_from);
+        if self.cfg.prefix() && !self.prefix_ready(a.ballot, a.slot) {
+            if self.held.len() < HELD_MAX {
+                self.held.insert(a.slot, (from, a));
+            }
+        } else {
+            self.accept_now(from, a, host, out);
+            self.accept_held(host, out);
+        }
+        self.learn_prefix(ballot, chosen, serving_from, host, out);
+    }
+
+    /// Prefix acceptance: whether slot `slot` may be accepted in `ballot` (the slot before
+    /// accepted in it, or known chosen, which this log then holds as accepted).
+    fn prefix_ready(&self, ballot: u64, slot: u64) -> bool {
+        slot == 1
+            || slot - 1 <= self.log.chosen_upto()
+            || self.log.accepted_ballot(slot - 1) == ballot
+    }
+
+    /// Prefix acceptance: takes the held Accepts that are next in order.
+    pub(crate) fn accept_held(&mut self, host: &mut Host<'_, A>, out: &mut Out<A>) {
+        while let Some((&slot, (_, a))) = self.held.first_key_value() {
+            assert_eq!(a.ballot, self.promised, "an Accept held of another ballot");
+            if !self.prefix_ready(a.ballot, slot) {
+                return;
+            }
+            let (_, (from, a)) = self.held.pop_first().expect("first");
+            self.accept_now(from, a, host, out);
+        }
+    }
+
+    /// Accepts `a` (its ballot is the promise), answered once durable.
+    fn accept_now(
+        &mut self,
+        from: ProcessId,
+        a: Accept<A>,
+        host: &mut Host<'_, A>,
+        out: &mut Out<A>,
+    ) {
+        assert_eq!(a.ballot, self.promised, "accepting off the promise");
         let same = self
             .log
             .get(a.slot)
             .and_then(|s| s.accepted.as_ref())
             .is_some_and(|(b, v)| *b == a.ballot && *v == a.value);
         if !same {
-            self.log.accept(a.slot, a.ballot, a.value.clone(), bugs);
-            let record = Record::Accept {
-                slot: a.slot,
-                ballot: a.ballot,
-                value: a.value,
-            };
-            self.disk.append(record, out);
+            self.log_accept(a.slot, a.ballot, a.value, out);
         }
         let (ballot, slot) = (a.ballot, a.slot);
         if self.cfg.bugs.no_accept_persist {
@@ -169,7 +211,25 @@ impl<A: App> Paxos<A> {
             };
             self.when_durable(waiter, host, out);
         }
-        self.learn_prefix(a.ballot, a.chosen, a.serving_from, host, out);
+    }
+
+    /// Accepts `value` at `slot` in `ballot` under the configured order and appends the
+    /// record (durable once the caller waits for it).
+    pub(crate) fn log_accept(&mut self, slot: u64, ballot: u64, value: Value<A>, out: &mut Out<A>) {
+        let bugs = self.cfg.bugs.any();
+        if self.cfg.prefix() {
+            self.log.accept_prefix(slot, ballot, value.clone(), bugs);
+        } else {
+            self.log.accept(slot, ballot, value.clone(), bugs);
+        }
+        self.disk.append(
+            Record::Accept {
+                slot,
+                ballot,
+                value,
+            },
+            out,
+        );
     }
 
     /// The acceptance at `slot` in `ballot` is durable: tell its proposer (if still ours).

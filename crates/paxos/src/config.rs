@@ -18,6 +18,12 @@ pub const LOG_SLOTS_MAX: u64 = 50_000_000;
 pub const LEARN_BATCH_MAX: usize = 4_096;
 /// Most barriers pending on a leader, and on a follower.
 pub const READS_MAX: usize = 100_000;
+/// Most new values a leader takes from its host, in Phase 2 or held back in order until
+/// the window has room (a window of at least this holds none back).
+pub const TAKEN_MAX: usize = 1_000;
+/// Prefix acceptance: most Accepts an acceptor holds back until the slot before is
+/// accepted in their ballot (one more is refused: the leader sends it again).
+pub const HELD_MAX: usize = 4_096;
 
 /// Follower / candidate: no leader heard from within the (randomized) election timeout.
 pub const TIMER_ELECTION: TimerId = TimerId(1);
@@ -40,6 +46,39 @@ impl Bugs {
     }
 }
 
+/// How acceptors accept and a new proposer recovers (`[paxos] order` of a scenario).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Classic Multi-Paxos: any slot is accepted in any order; a new proposer takes, slot
+    /// by slot, the value with the highest ballot and fills holes with no-ops. Primary
+    /// order is not kept.
+    #[default]
+    Classic,
+    /// Prefix acceptance (where ZAB and Raft end up): an acceptor accepts slot `k` in
+    /// ballot `b` only once it accepted slot `k - 1` in `b` (or knows it chosen), dropping
+    /// a conflicting suffix of its log; a new proposer adopts the whole log of the promise
+    /// whose last value is the newest (its proposer's ballot, then its length) and counts
+    /// an older proposer's value chosen only under one of its own (Raft's commit rule).
+    Prefix,
+}
+
+impl Order {
+    /// Every order with its name in a scenario.
+    pub const ALL: [(&'static str, Order); 2] =
+        [("classic", Order::Classic), ("prefix", Order::Prefix)];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Order::Classic => "classic",
+            Order::Prefix => "prefix",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Order> {
+        Order::ALL.iter().find(|(n, _)| *n == name).map(|o| o.1)
+    }
+}
+
 /// One server's configuration. Times in milliseconds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -54,11 +93,14 @@ pub struct Config {
     pub election_timeout_ms: u64,
     /// Most slots proposed and not yet chosen (Phase 2's pipeline).
     pub window: usize,
+    /// How acceptors accept and a new proposer recovers.
+    pub order: Order,
     pub bugs: Bugs,
 }
 
 impl Config {
-    /// Defaults: a 100 ms heartbeat, a 1 s election timeout, a window of 1,000 slots.
+    /// Defaults: a 100 ms heartbeat, a 1 s election timeout, a window of 1,000 slots,
+    /// classic acceptance.
     pub fn new(me: ProcessId, voters: Vec<ProcessId>) -> Config {
         Config {
             me,
@@ -66,6 +108,7 @@ impl Config {
             heartbeat_ms: 100,
             election_timeout_ms: 1_000,
             window: 1_000,
+            order: Order::Classic,
             bugs: Bugs::default(),
         }
     }
@@ -82,6 +125,10 @@ impl Config {
             (1..=WINDOW_MAX).contains(&self.window),
             "window outside 1..={WINDOW_MAX}"
         );
+    }
+
+    pub fn prefix(&self) -> bool {
+        self.order == Order::Prefix
     }
 
     pub fn is_voter(&self, p: ProcessId) -> bool {

@@ -7,7 +7,7 @@
 //! `state`/`phase` follow the role and the host's last heard status is the engine's
 //! status. [`Paxos::check_invariants`] runs after every input.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use proto::{Ctx, ProcessId, Recovered, Time, TimerId, WriteId, Zxid};
@@ -15,7 +15,7 @@ use replication::{
     App, Command, Engine, Entry, Event, Phase, ServerState, Snapshot, Status, chain_digest,
 };
 
-use crate::config::{Config, READS_MAX, TIMER_ELECTION, TIMER_HEARTBEAT, epoch_of};
+use crate::config::{Config, HELD_MAX, READS_MAX, TIMER_ELECTION, TIMER_HEARTBEAT, epoch_of};
 use crate::disk::{Disk, Waiter};
 use crate::log::{Log, Value};
 use crate::msg::Wire;
@@ -82,6 +82,9 @@ pub struct Paxos<A: App> {
     pub(crate) link_id: u64,
     /// Follower: the link to the leader it follows.
     pub(crate) up: Link<A>,
+    /// Prefix acceptance: Accepts of the promised ballot held back until the slot before
+    /// is accepted in it, by slot (at most `HELD_MAX`).
+    pub(crate) held: BTreeMap<u64, (ProcessId, crate::acceptor::Accept<A>)>,
 }
 
 impl<A: App> Paxos<A> {
@@ -107,6 +110,7 @@ impl<A: App> Paxos<A> {
             follower_reads: VecDeque::new(),
             link_id: 0,
             up: Link::new(0),
+            held: BTreeMap::new(),
         }
     }
 
@@ -122,6 +126,7 @@ impl<A: App> Paxos<A> {
         let _ = epoch_of(ballot);
         self.promised = ballot;
         self.seen = self.seen.max(ballot);
+        self.held.clear();
         self.disk.append(Record::Promise { ballot }, out);
     }
 
@@ -331,6 +336,11 @@ impl<A: App> Paxos<A> {
             "state/phase do not follow the role"
         );
         assert!(self.follower_reads.len() <= READS_MAX);
+        assert!(
+            self.held.len() <= HELD_MAX
+                && self.held.values().all(|(_, a)| a.ballot == self.promised),
+            "held Accepts beyond the bound or off the promise"
+        );
         match &self.role {
             Role::Leader(l) => self.check_leader_invariants(l),
             Role::Candidate(c) => {
@@ -421,7 +431,7 @@ impl<A: App> Engine<A> for Paxos<A> {
         self.up = Link::new(self.link_id);
         // A torn tail record is unreadable: `records` holds only the complete ones.
         let _torn_tail_ignored = disk.torn_tail;
-        let img = recover(disk.records, self.cfg.bugs.any());
+        let img = recover(disk.records, self.cfg.bugs.any(), self.cfg.order);
         self.promised = img.promised;
         self.seen = img.promised;
         self.log = img.log;

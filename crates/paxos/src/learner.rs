@@ -4,6 +4,8 @@
 //! answer to each heartbeat (its chosen prefix, the application's heartbeat payload, its
 //! link), barriers answered once their no-op is delivered, and the application's messages
 //! on the link.
+//! Under prefix acceptance a value learned chosen is also accepted (in the leader's
+//! ballot, with its record), so the log holds every value known chosen.
 //! Invariants: only a value accepted in the leader's own ballot, or sent by that leader
 //! as chosen, is taken as chosen; at most `READS_MAX` barriers wait here.
 
@@ -115,10 +117,33 @@ impl<A: App> Paxos<A> {
             "a Learn of {} values from slot {from_slot}",
             values.len()
         );
-        let bugs = self.cfg.bugs.any();
-        for (k, value) in values.into_iter().enumerate() {
-            self.log.choose(from_slot + k as u64, value, bugs);
+        if self.cfg.prefix() && from_slot > self.log.chosen_upto() + 1 {
+            // Prefix acceptance keeps one log: values past a hole (a catch-up meant for an
+            // earlier incarnation) wait for the next heartbeat's.
+            return;
         }
+        let bugs = self.cfg.bugs.any();
+        let mut appended = false;
+        for (k, value) in values.into_iter().enumerate() {
+            let slot = from_slot + k as u64;
+            if self.cfg.prefix()
+                && self
+                    .log
+                    .get(slot)
+                    .and_then(|s| s.accepted.as_ref())
+                    .is_none_or(|(_, v)| *v != value)
+            {
+                // Prefix acceptance: a chosen value learned is accepted in the leader's
+                // ballot too, so the log holds what it knows chosen (and stays one prefix).
+                self.log_accept(slot, ballot, value.clone(), out);
+                appended = true;
+            }
+            self.log.choose(slot, value, bugs);
+        }
+        if appended {
+            self.when_durable(crate::disk::Waiter::Nothing, host, out);
+        }
+        self.accept_held(host, out);
         self.after_learning(host, out);
     }
 

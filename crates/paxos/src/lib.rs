@@ -36,8 +36,8 @@ mod proposer;
 mod record;
 
 pub use config::{
-    Bugs, Config, LEARN_BATCH_MAX, LOG_SLOTS_MAX, READS_MAX, TIMER_ELECTION, TIMER_HEARTBEAT,
-    VOTERS_MAX, WINDOW_MAX, epoch_of,
+    Bugs, Config, HELD_MAX, LEARN_BATCH_MAX, LOG_SLOTS_MAX, Order, READS_MAX, TAKEN_MAX,
+    TIMER_ELECTION, TIMER_HEARTBEAT, VOTERS_MAX, WINDOW_MAX, epoch_of,
 };
 pub use engine::{Host, Out, Paxos};
 pub use log::{Log, Report, Slot, Value};

@@ -1,6 +1,9 @@
 //! One server's slots, as acceptor and learner: per slot the value accepted with its ballot
 //! (the acceptor's durable vote) and, once learned, the value chosen there; the chosen
 //! prefix; and the learner's delivered history (cumulative digests, for the monitors).
+//! Under prefix acceptance ([`Log::accept_prefix`]) the accepted values form one
+//! contiguous log from slot 1 whose tags (the ballot that first proposed each value,
+//! [`Value::tag`]) never decrease, and a conflicting suffix is dropped, never mixed in.
 //! Invariants: a slot's accepted ballot never decreases (without planted bugs: the
 //! acceptor only accepts at or above its promise); a chosen value never changes (without
 //! planted bugs); every slot `1..=chosen_upto` is chosen; slots are in `1..=LOG_SLOTS_MAX`.
@@ -20,6 +23,9 @@ pub enum Value<A: App> {
     App(Arc<A::Entry>),
     /// A no-op: a gap a new proposer filled, or a read barrier. Never delivered.
     Noop,
+    /// Prefix acceptance: a no-op proposed in ballot `.0` (a barrier, or the proposer's
+    /// first own value after a recovery), tagged with it. Never delivered.
+    Mark(u64),
 }
 
 impl<A: App> Value<A> {
@@ -27,7 +33,16 @@ impl<A: App> Value<A> {
     pub fn zxid(&self) -> Option<Zxid> {
         match self {
             Value::App(e) => Some(e.zxid()),
-            Value::Noop => None,
+            Value::Noop | Value::Mark(_) => None,
+        }
+    }
+
+    /// The ballot that first proposed it (an entry's zxid epoch; 0 for a classic no-op).
+    pub fn tag(&self) -> u64 {
+        match self {
+            Value::App(e) => u64::from(e.zxid().epoch().0),
+            Value::Noop => 0,
+            Value::Mark(ballot) => *ballot,
         }
     }
 
@@ -35,7 +50,7 @@ impl<A: App> Value<A> {
     pub fn size_bytes(&self) -> u32 {
         match self {
             Value::App(e) => e.size_bytes().saturating_add(8),
-            Value::Noop => 8,
+            Value::Noop | Value::Mark(_) => 8,
         }
     }
 }
@@ -131,6 +146,51 @@ impl<A: App> Log<A> {
             "slot {slot}: accepted ballot goes back from {before} to {ballot}"
         );
         s.accepted = Some((ballot, value));
+    }
+
+    /// Prefix acceptance: the acceptor accepts `value` at `slot` in `ballot`. A value of
+    /// another tag at `slot` starts a conflicting suffix: every slot from `slot` on is
+    /// dropped first (none of them chosen, without planted bugs); a value of the same tag is
+    /// the same value, and the slots after it stay.
+    pub fn accept_prefix(&mut self, slot: u64, ballot: u64, value: Value<A>, bugs: bool) {
+        assert!(
+            slot == 1 || self.slots.contains_key(&(slot - 1)),
+            "slot {slot}: a hole before it under prefix acceptance"
+        );
+        let conflict = self
+            .slots
+            .get(&slot)
+            .and_then(|s| s.accepted.as_ref())
+            .is_some_and(|(_, v)| v.tag() != value.tag());
+        if conflict {
+            let dropped = self.slots.split_off(&slot);
+            assert!(
+                bugs || dropped.values().all(|s| s.chosen.is_none()),
+                "slot {slot}: a chosen value in the conflicting suffix dropped"
+            );
+            self.chosen_upto = self.chosen_upto.min(slot - 1);
+        }
+        let s = self.slot_mut(slot);
+        if let Some((b, v)) = &s.accepted {
+            assert!(
+                conflict || *v == value || bugs,
+                "slot {slot}: two values of tag {}",
+                value.tag()
+            );
+            assert!(
+                bugs || ballot >= *b,
+                "slot {slot}: accepted ballot goes back"
+            );
+        }
+        s.accepted = Some((ballot, value));
+    }
+
+    /// Prefix acceptance: the tag of the last value accepted and its slot ((0, 0) if none).
+    pub fn last_tagged(&self) -> (u64, u64) {
+        self.slots
+            .last_key_value()
+            .and_then(|(slot, s)| s.accepted.as_ref().map(|(_, v)| (v.tag(), *slot)))
+            .unwrap_or((0, 0))
     }
 
     /// `value` is chosen at `slot`; returns whether the chosen prefix grew.

@@ -18,12 +18,13 @@ use std::sync::Arc;
 use proto::{Ctx, ProcessId, Time, Zxid};
 use replication::{App, Command, Entry, Event};
 
-use crate::config::{LEARN_BATCH_MAX, READS_MAX, TIMER_ELECTION, TIMER_HEARTBEAT, epoch_of};
+use crate::config::{
+    LEARN_BATCH_MAX, Order, READS_MAX, TAKEN_MAX, TIMER_ELECTION, TIMER_HEARTBEAT, epoch_of,
+};
 use crate::disk::Waiter;
 use crate::engine::{Host, Link, Out, Paxos, Role};
 use crate::log::{Report, Value};
 use crate::msg::Wire;
-use crate::record::Record;
 
 /// Phase 1 of a ballot.
 #[derive(Debug)]
@@ -72,6 +73,9 @@ pub(crate) struct LeaderState<A: App> {
     pub(crate) pending: BTreeMap<u64, Proposal<A>>,
     /// New application values pending (what the window bounds).
     pub(crate) pending_new: usize,
+    /// New application values taken while the window was full, proposed in order as it
+    /// frees (with the window, at most `max(window, TAKEN_MAX)` taken and not chosen).
+    pub(crate) queued: VecDeque<Value<A>>,
     pub(crate) peers: BTreeMap<ProcessId, Peer<A>>,
     pub(crate) reads: VecDeque<Read<A>>,
 }
@@ -198,36 +202,18 @@ impl<A: App> Paxos<A> {
         }
     }
 
-    /// A quorum promised: per slot from the first unchosen one, the value decided, else
-    /// the one accepted with the highest ballot, else a no-op; re-propose them all.
+    /// A quorum promised: recover the slots from the first unchosen one (classic: per
+    /// slot; prefix: one promise's log, then a value of its own) and re-propose them all.
     fn become_leader(&mut self, host: &mut Host<'_, A>, out: &mut Out<A>) {
         let Role::Candidate(c) = std::mem::replace(&mut self.role, Role::Follower { leader: None })
         else {
             panic!("not a candidate");
         };
-        let mut best: BTreeMap<u64, (bool, u64, Value<A>)> = BTreeMap::new();
-        for reports in c.promises.into_values() {
-            for r in reports {
-                assert!(
-                    r.slot >= c.from_slot,
-                    "a report before the first unchosen slot"
-                );
-                let key = (r.decided, r.ballot);
-                match best.get(&r.slot) {
-                    Some((d, b, v)) if (*d, *b) >= key => {
-                        assert!(
-                            !(*d && r.decided) || *v == r.value || self.cfg.bugs.any(),
-                            "slot {}: two values decided",
-                            r.slot
-                        );
-                    }
-                    _ => {
-                        best.insert(r.slot, (r.decided, r.ballot, r.value));
-                    }
-                }
-            }
-        }
-        let last = best.last_key_value().map_or(c.from_slot - 1, |(s, _)| *s);
+        let recovered = match self.cfg.order {
+            Order::Classic => self.recover_per_slot(&c),
+            Order::Prefix => self.recover_prefix(&c),
+        };
+        let last = c.from_slot - 1 + recovered.len() as u64;
         assert!(
             c.from_slot > self.log.chosen_upto() || self.cfg.bugs.any(),
             "Phase 1 from a slot already chosen here"
@@ -245,21 +231,27 @@ impl<A: App> Paxos<A> {
             };
             (p, peer)
         });
+        // Prefix acceptance: an older proposer's values are chosen only under one of this
+        // ballot's own (Raft's commit rule), so a recovery ends with a no-op of its own.
+        let mark = self.cfg.prefix() && !recovered.is_empty();
         self.role = Role::Leader(Box::new(LeaderState {
             ballot: c.ballot,
             first_new: last + 1,
-            next_slot: last + 1,
+            next_slot: last + 1 + u64::from(mark),
             established: false,
             last_counter: 0,
             pending: BTreeMap::new(),
             pending_new: 0,
+            queued: VecDeque::new(),
             peers: peers.collect(),
             reads: VecDeque::new(),
         }));
         self.refresh(host, out);
-        for slot in c.from_slot..=last {
-            let value = best.remove(&slot).map_or(Value::Noop, |(_, _, v)| v);
+        for (slot, value) in (c.from_slot..).zip(recovered) {
             self.propose_slot(slot, value, host, out);
+        }
+        if mark {
+            self.propose_slot(last + 1, Value::Mark(c.ballot), host, out);
         }
         // Establishing sends a round of its own.
         self.check_established(host, out);
@@ -267,6 +259,84 @@ impl<A: App> Paxos<A> {
             self.heartbeat_round(false, out);
         }
         out.set_timer(TIMER_HEARTBEAT, now.plus_ns(self.cfg.heartbeat_ns()));
+    }
+
+    /// Classic recovery, per slot from the first unchosen one: the value decided, else the
+    /// one accepted with the highest ballot, else a no-op (a hole).
+    fn recover_per_slot(&self, c: &Candidacy<A>) -> Vec<Value<A>> {
+        let mut best: BTreeMap<u64, (bool, u64, Value<A>)> = BTreeMap::new();
+        for reports in c.promises.values() {
+            for r in reports {
+                assert!(
+                    r.slot >= c.from_slot,
+                    "a report before the first unchosen slot"
+                );
+                let key = (r.decided, r.ballot);
+                match best.get(&r.slot) {
+                    Some((d, b, v)) if (*d, *b) >= key => {
+                        assert!(
+                            !(*d && r.decided) || *v == r.value || self.cfg.bugs.any(),
+                            "slot {}: two values decided",
+                            r.slot
+                        );
+                    }
+                    _ => {
+                        best.insert(r.slot, (r.decided, r.ballot, r.value.clone()));
+                    }
+                }
+            }
+        }
+        let last = best.last_key_value().map_or(c.from_slot - 1, |(s, _)| *s);
+        (c.from_slot..=last)
+            .map(|slot| best.remove(&slot).map_or(Value::Noop, |(_, _, v)| v))
+            .collect()
+    }
+
+    /// Prefix recovery: the whole log, from the first unchosen slot, of the promise whose
+    /// last value is the newest — the highest tag (the ballot that proposed it), then the
+    /// longest — as ZAB's and Raft's new leader takes the most up-to-date history. Logs of
+    /// equal rank are equal, and it holds every value any promise reports decided.
+    fn recover_prefix(&self, c: &Candidacy<A>) -> Vec<Value<A>> {
+        let bugs = self.cfg.bugs.any();
+        let rank =
+            |reports: &[Report<A>]| reports.last().map_or((0, 0), |r| (r.value.tag(), r.slot));
+        for reports in c.promises.values() {
+            assert!(
+                reports
+                    .iter()
+                    .enumerate()
+                    .all(|(i, r)| r.slot == c.from_slot + i as u64),
+                "a promise's log with a hole under prefix acceptance"
+            );
+            assert!(
+                reports
+                    .windows(2)
+                    .all(|w| w[0].value.tag() <= w[1].value.tag()),
+                "a promise's log whose tags go back"
+            );
+        }
+        let best = c
+            .promises
+            .values()
+            .max_by_key(|r| rank(r))
+            .expect("a quorum of promises");
+        let values: Vec<Value<A>> = best.iter().map(|r| r.value.clone()).collect();
+        for reports in c.promises.values() {
+            assert!(
+                bugs || rank(reports) != rank(best)
+                    || reports.iter().zip(&values).all(|(r, v)| r.value == *v),
+                "two logs of one rank differ"
+            );
+            for r in reports.iter().filter(|r| r.decided) {
+                let i = (r.slot - c.from_slot) as usize;
+                assert!(
+                    bugs || values.get(i) == Some(&r.value),
+                    "slot {}: a value decided missing from the log recovered",
+                    r.slot
+                );
+            }
+        }
+        values
     }
 
     /// Phase 2 of `value` at `slot`: accept it itself (counted once durable) and ask every
@@ -280,7 +350,6 @@ impl<A: App> Paxos<A> {
         host: &mut Host<'_, A>,
         out: &mut Out<A>,
     ) {
-        let bugs = self.cfg.bugs.any();
         let (chosen, serving_from) = (self.log.chosen_upto(), self.leader_serving_from());
         let ballot = self.lead().ballot;
         assert_eq!(self.promised, ballot, "a leader off its own promise");
@@ -298,13 +367,7 @@ impl<A: App> Paxos<A> {
             self.lead_mut().pending.insert(slot, proposal).is_none(),
             "slot {slot} proposed twice"
         );
-        self.log.accept(slot, ballot, value.clone(), bugs);
-        let record = Record::Accept {
-            slot,
-            ballot,
-            value: value.clone(),
-        };
-        self.disk.append(record, out);
+        self.log_accept(slot, ballot, value.clone(), out);
         let accept = Wire::Accept {
             ballot,
             slot,
@@ -351,6 +414,7 @@ impl<A: App> Paxos<A> {
             self.cfg.bugs.any(),
             self.lead().first_new,
         );
+        let prefix = self.cfg.prefix();
         let l = self.lead_mut();
         let Some(p) = l.pending.get_mut(&slot) else {
             return;
@@ -359,11 +423,36 @@ impl<A: App> Paxos<A> {
         if p.acks.len() < quorum {
             return;
         }
-        let p = l.pending.remove(&slot).expect("pending");
-        if slot >= first_new && p.value.zxid().is_some() {
-            l.pending_new -= 1;
+        // Prefix acceptance: a quorum accepted the log through `slot` in this ballot, but
+        // an older proposer's value is chosen only under one of this ballot's (Raft's
+        // commit rule: else a newer log of an older ballot could still win a recovery).
+        if prefix && p.value.tag() != ballot {
+            return;
         }
-        if self.log.choose(slot, p.value, bugs) {
+        let through = match prefix {
+            true => l.pending.range(..=slot).map(|(s, _)| *s).collect(),
+            false => vec![slot],
+        };
+        let mut taken = Vec::with_capacity(through.len());
+        for s in through {
+            let p = l.pending.remove(&s).expect("pending");
+            if s >= first_new && p.value.zxid().is_some() {
+                l.pending_new -= 1;
+            }
+            taken.push((s, p.value));
+        }
+        let mut grew = false;
+        for (s, value) in taken {
+            grew |= self.log.choose(s, value, bugs);
+        }
+        self.propose_queued(host, out);
+        if prefix && grew && self.lead().pending.is_empty() {
+            // Prefix acceptance, as ZAB's COMMIT: with nothing more in flight (no Accept
+            // to carry the chosen prefix), the followers hear of it now, not a heartbeat
+            // later.
+            self.heartbeat_round(false, out);
+        }
+        if grew {
             self.deliver_chosen(host, out);
             self.check_established(host, out);
             self.answer_reads(host, out);
@@ -509,7 +598,7 @@ impl<A: App> Paxos<A> {
         let Role::Leader(l) = &self.role else {
             return None;
         };
-        if !l.established || l.pending_new >= self.cfg.window {
+        if !l.established || l.pending_new + l.queued.len() >= self.cfg.window.max(TAKEN_MAX) {
             return None;
         }
         let counter = l.last_counter.checked_add(1)?;
@@ -532,12 +621,31 @@ impl<A: App> Paxos<A> {
             zxid,
             digest: entry.digest(),
         });
+        let window = self.cfg.window;
         let l = self.lead_mut();
         l.last_counter = zxid.counter();
-        l.pending_new += 1;
-        let slot = l.next_slot;
-        l.next_slot += 1;
-        self.propose_slot(slot, Value::App(Arc::new(entry)), host, out);
+        l.queued.push_back(Value::App(Arc::new(entry)));
+        if l.pending_new < window {
+            self.propose_queued(host, out);
+        }
+    }
+
+    /// Proposes the values held back, in order, while the window has room.
+    fn propose_queued(&mut self, host: &mut Host<'_, A>, out: &mut Out<A>) {
+        let window = self.cfg.window;
+        loop {
+            let l = self.lead_mut();
+            if l.pending_new >= window {
+                return;
+            }
+            let Some(value) = l.queued.pop_front() else {
+                return;
+            };
+            l.pending_new += 1;
+            let slot = l.next_slot;
+            l.next_slot += 1;
+            self.propose_slot(slot, value, host, out);
+        }
     }
 
     /// A barrier of `requester`: a no-op through the log; answered once it is delivered.
@@ -565,7 +673,11 @@ impl<A: App> Paxos<A> {
             link,
             token,
         });
-        self.propose_slot(slot, Value::Noop, host, out);
+        let noop = match self.cfg.order {
+            Order::Classic => Value::Noop,
+            Order::Prefix => Value::Mark(self.lead().ballot),
+        };
+        self.propose_slot(slot, noop, host, out);
         true
     }
 
@@ -665,6 +777,14 @@ impl<A: App> Paxos<A> {
             "established exactly when every recovered slot is chosen"
         );
         assert!(l.pending_new <= self.cfg.window, "the window overflows");
+        assert!(
+            l.queued.is_empty() || l.pending_new == self.cfg.window,
+            "values held back with room in the window"
+        );
+        assert!(
+            l.pending_new + l.queued.len() <= self.cfg.window.max(TAKEN_MAX),
+            "more values taken than the bound"
+        );
         assert!(l.reads.len() <= READS_MAX, "too many barriers");
         // A pending slot is unchosen here, or was chosen here before this ballot (a
         // candidate's own pipelined slots chosen out of order) with the value re-proposed.

@@ -6,6 +6,7 @@
 
 use replication::{App, Entry};
 
+use crate::config::Order;
 use crate::log::{Log, Value};
 
 /// One record on a server's disk.
@@ -38,9 +39,10 @@ pub struct DiskImage<A: App> {
     pub log: Log<A>,
 }
 
-/// Replays durable records (in append order; a torn tail is never passed in). `bugs`: a
-/// planted bug may have lost an acceptance that a later, lower one replaced.
-pub fn recover<A: App>(records: &[Record<A>], bugs: bool) -> DiskImage<A> {
+/// Replays durable records (in append order; a torn tail is never passed in) as they were
+/// accepted under `order` (prefix acceptance dropped a conflicting suffix at each). `bugs`:
+/// a planted bug may have lost an acceptance that a later, lower one replaced.
+pub fn recover<A: App>(records: &[Record<A>], bugs: bool, order: Order) -> DiskImage<A> {
     let mut img = DiskImage {
         promised: 0,
         log: Log::new(),
@@ -59,7 +61,10 @@ pub fn recover<A: App>(records: &[Record<A>], bugs: bool) -> DiskImage<A> {
                 if let Value::App(e) = value {
                     assert!(e.digest_ok(), "corrupt accept record {}", e.zxid());
                 }
-                img.log.accept(*slot, *ballot, value.clone(), bugs);
+                match order {
+                    Order::Classic => img.log.accept(*slot, *ballot, value.clone(), bugs),
+                    Order::Prefix => img.log.accept_prefix(*slot, *ballot, value.clone(), bugs),
+                }
                 img.promised = img.promised.max(*ballot);
             }
         }

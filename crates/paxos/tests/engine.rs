@@ -5,8 +5,11 @@
 
 mod common;
 
-use common::{A, ALL, B, BA, BB, BC, C, Cluster, PaxosCluster, R, Seen, Tag, V, W, accept, v, z};
-use paxos::{Bugs, Report, Value, Wire};
+use common::{
+    A, ALL, B, BA, BB, BC, C, Cluster, PaxosCluster, R, Seen, Tag, V, W, a_stands_again_with_b,
+    accept, accepts_to, led_by_a, report, slot_one_lost_then_b_stands, two_proposers, v, z,
+};
+use paxos::{Bugs, Value, Wire};
 use proto::Zxid;
 use replication::{Engine, Event, Phase, ServerState};
 
@@ -22,12 +25,7 @@ fn heartbeat(ballot: u64, chosen: u64, serving_from: u64) -> W {
 
 /// A leads ballot 64 with B and C following it, all serving; everything emitted forgotten.
 fn cluster_led_by_a() -> Cluster {
-    let mut c = Cluster::three(Bugs::default());
-    c.elect(A, &ALL);
-    c.settle(&ALL);
-    assert!(c.paxos(A).is_established_leader());
-    c.clear();
-    c
+    led_by_a(Cluster::three(Bugs::default()))
 }
 
 #[test]
@@ -232,40 +230,11 @@ fn a_restarted_acceptor_recovers_its_promise_and_acceptances() {
 #[test]
 fn a_new_proposer_re_proposes_the_highest_ballot_value_per_slot() {
     let mut c = Cluster::three(Bugs::default());
-    // A leads ballot 64 and proposes 10 at slot 1; only A accepts it.
-    c.elect(A, &[A, B]);
-    c.settle(&[A, B]);
-    c.propose(A, 10);
-    c.fsync_all(A);
-    c.net.clear();
-    // B leads the next round's ballot with C (A cut off): it never heard of 10, and
-    // proposes 20 at slot 1; only B accepts it.
-    c.elect(B, &[B, C]);
-    c.settle(&[B, C]);
-    let bb = c.paxos(B).own_ballot().expect("leading");
-    assert_eq!(bb, BB + 64, "a ballot above A's promise, B's own");
-    c.propose(B, 20);
-    c.fsync_all(B);
-    c.net.clear();
-    c.clear();
-    // A restarts (its acceptance of 10 was durable) and stands again with B: its own
-    // report is 10 in ballot 64, B's is 20 in B's ballot.
-    c.crash(A);
-    // Its first try (the next round's ballot 128) is below B's promise: refused, and the
-    // next goes above what the refusal said.
-    let phase1 = |_: u32, _: u32, m: &W| {
-        matches!(
-            m,
-            Wire::Prepare { .. } | Wire::Promise { .. } | Wire::Nack { .. }
-        )
-    };
-    c.timeout(A);
-    c.settle_with(&[A, B], phase1);
-    assert!(!c.paxos(A).is_leader());
-    c.clear();
-    c.timeout(A);
-    c.settle_with(&[A, B], phase1);
-    assert!(c.paxos(A).is_leader());
+    // A proposes 10 at slot 1 in ballot 64, B 20 at slot 1 in its ballot (each accepted
+    // only by its proposer); A restarts and stands again with B: its own report is 10 in
+    // ballot 64, B's is 20 in B's ballot.
+    let bb = two_proposers(&mut c, &[10]);
+    a_stands_again_with_b(&mut c);
     let accepts: Vec<(u32, W)> = c
         .sent(A)
         .into_iter()
@@ -285,43 +254,13 @@ fn a_new_proposer_re_proposes_the_highest_ballot_value_per_slot() {
 #[test]
 fn a_gap_is_filled_with_a_no_op_and_later_slots_keep_their_values() {
     let mut c = cluster_led_by_a();
-    c.propose(A, 10);
-    c.propose(A, 20);
-    // Slot 1's Accepts are lost; C accepts slot 2 only.
-    c.net
-        .retain(|(_, to, m)| *to == C && matches!(m, Wire::Accept { slot: 2, .. }));
-    c.fsync_all(A);
-    c.settle(&[C]);
-    assert!(c.deliver(A, C));
-    c.fsync_all(C);
-    c.net.clear();
-    c.clear();
-    // B stands with C (A is gone): slot 1 was accepted by nobody it asks.
-    c.timeout(B);
-    c.settle(&[B, C]);
-    let reports: Vec<Report<_>> = c
-        .sent(C)
-        .into_iter()
-        .find_map(|(_, m)| match m {
-            Wire::Promise { reports, .. } => Some(reports),
-            _ => None,
-        })
-        .expect("C promised");
-    let slot2 = Report {
-        slot: 2,
-        ballot: BA,
-        value: v(BA, 2, 20),
-        decided: false,
-    };
+    // Slot 1's Accepts are lost; C accepts slot 2 only; B stands with C (A is gone):
+    // slot 1 was accepted by nobody it asks.
+    let reports = slot_one_lost_then_b_stands(&mut c);
+    let slot2 = report(2, BA, v(BA, 2, 20), false);
     assert_eq!(reports, vec![slot2]);
-    let accepts: Vec<W> = c
-        .sent(B)
-        .into_iter()
-        .filter(|(to, m)| *to == C && matches!(m, Wire::Accept { .. }))
-        .map(|(_, m)| m)
-        .collect();
     assert_eq!(
-        accepts,
+        accepts_to(&mut c, B, C),
         vec![
             accept(BB + 64, 1, Value::Noop, 0, 0),
             accept(BB + 64, 2, v(BA, 2, 20), 0, 0),

@@ -5,7 +5,7 @@
 
 use crate::history::HistoryRecorder;
 use crate::node::Node;
-use crate::scenario::{BugName, Protocol, Scenario, ZabConfig};
+use crate::scenario::{BugName, PaxosConfig, Protocol, Scenario, ZabConfig};
 use crate::workload::{self, Stuck, Workload, World};
 use crate::zabmon::{self, ZabLog};
 use check::monitor::{MonitorViolation, Monitors, ProtocolEvent};
@@ -150,8 +150,9 @@ pub fn paxos_bugs_of(names: &[BugName]) -> paxos::Bugs {
 }
 
 /// Multi-Paxos's timing, as Raft's (`raft_config`): a heartbeat every half tick and an
-/// election timeout of `sync_limit_ticks` ticks.
-fn paxos_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> paxos::Config {
+/// election timeout of `sync_limit_ticks` ticks; its window and acceptance rule from the
+/// `[paxos]` section.
+fn paxos_config(z: &ZabConfig, p: &PaxosConfig, me: ProcessId, layout: &Layout) -> paxos::Config {
     assert!(
         layout.observers.is_empty(),
         "observers on paxos (refused at load)"
@@ -163,6 +164,8 @@ fn paxos_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> paxos::Config 
         .saturating_mul(z.sync_limit_ticks)
         .max(2 * c.heartbeat_ms);
     c.bugs = paxos_bugs_of(&z.bugs);
+    c.window = p.window;
+    c.order = p.order();
     c
 }
 
@@ -184,6 +187,7 @@ fn server_config(z: &ZabConfig, me: ProcessId, layout: &Layout) -> Config {
 pub fn server_factory(s: &Scenario) -> impl FnMut(ProcessId) -> Node + use<> {
     let layout = Layout::of(s);
     let zab = s.zab.clone();
+    let paxos = s.paxos.clone();
     let protocol = s.cluster.protocol();
     move |pid| {
         let servers: Vec<ProcessId> = layout.servers().collect();
@@ -202,7 +206,7 @@ pub fn server_factory(s: &Scenario) -> impl FnMut(ProcessId) -> Node + use<> {
                 Node::Raft(Box::new(zkserver::Server::new(sc, raft::Raft::new(c))))
             }
             Protocol::Paxos => {
-                let c = paxos_config(&zab, pid, &layout);
+                let c = paxos_config(&zab, &paxos, pid, &layout);
                 c.validate();
                 Node::Paxos(Box::new(zkserver::Server::new(sc, paxos::Paxos::new(c))))
             }

@@ -59,6 +59,42 @@ pub struct Scenario {
     pub workload: WorkloadConfig,
     #[serde(default)]
     pub zab: ZabConfig,
+    /// Multi-Paxos's settings (`cluster.protocol = "paxos"`). Left out of the resolved
+    /// scenario when it is the default, so other scenarios read as ever.
+    #[serde(default, skip_serializing_if = "PaxosConfig::is_default")]
+    pub paxos: PaxosConfig,
+}
+
+/// The `[paxos]` section: the classic Multi-Paxos engine's pipeline and acceptance rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaxosConfig {
+    /// Most slots a leader keeps proposed and not yet chosen (1 = one outstanding
+    /// proposal, the Zab paper's order-keeping remedy; 1..=`paxos::WINDOW_MAX`).
+    pub window: usize,
+    /// `"classic"` (per-slot acceptance and recovery, the default) or `"prefix"` (prefix
+    /// acceptance and recovery of one promise's log, as ZAB and Raft).
+    pub order: String,
+}
+
+impl Default for PaxosConfig {
+    fn default() -> Self {
+        PaxosConfig {
+            window: 1_000,
+            order: "classic".into(),
+        }
+    }
+}
+
+impl PaxosConfig {
+    pub fn is_default(&self) -> bool {
+        *self == PaxosConfig::default()
+    }
+
+    /// The acceptance rule (a loaded scenario's `order` is validated).
+    pub fn order(&self) -> paxos::Order {
+        paxos::Order::parse(&self.order).expect("paxos.order was validated at load")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -1473,6 +1509,7 @@ pub fn validate(s: &Scenario) -> Result<(), Problem> {
             check(keys > 0, "workload.keys", "must be positive")?;
             validate_keys(key_dist, zipf_s, keys)?;
             validate_protocol(&s.zab, &s.cluster)?;
+            validate_paxos(&s.paxos, &s.cluster)?;
             validate_zab(&s.zab, &s.cluster)?;
             if let Some(q) = queue {
                 validate_queue(q, &s.zab.bugs)?;
@@ -1914,6 +1951,33 @@ fn validate_protocol(z: &ZabConfig, cluster: &ClusterConfig) -> Result<(), Probl
         )?;
     }
     Ok(())
+}
+
+/// `paxos.window` is in `1..=paxos::WINDOW_MAX`, `paxos.order` names an acceptance rule,
+/// and a `[paxos]` section other than the default is only for `cluster.protocol = "paxos"`.
+fn validate_paxos(p: &PaxosConfig, cluster: &ClusterConfig) -> Result<(), Problem> {
+    check(
+        (1..=paxos::WINDOW_MAX).contains(&p.window),
+        "paxos.window",
+        format!("{} must be in 1..={}", p.window, paxos::WINDOW_MAX),
+    )?;
+    let names: Vec<String> = paxos::Order::ALL
+        .iter()
+        .map(|o| format!("\"{}\"", o.0))
+        .collect();
+    check(
+        paxos::Order::parse(&p.order).is_some(),
+        "paxos.order",
+        format!("`{}` is not an order: one of {}", p.order, names.join(", ")),
+    )?;
+    check(
+        p.is_default() || cluster.protocol == "paxos",
+        "paxos",
+        format!(
+            "the [paxos] settings are for cluster.protocol = \"paxos\"; this scenario runs {}",
+            cluster.protocol
+        ),
+    )
 }
 
 fn validate_zab(z: &ZabConfig, cluster: &ClusterConfig) -> Result<(), Problem> {
