@@ -327,6 +327,7 @@ mod tests {
             value: 0,
             acks_all: true,
             leader: 0,
+            leader_epoch: 0,
             time_ns: at,
             latency_ns: latency,
         }
