@@ -504,6 +504,8 @@ mod tests {
             "EPOCH_ANSWER",
             "PRODUCE",
             "PRODUCE_REPLY",
+            "CONSUMER_FETCH",
+            "CONSUMER_FETCH_REPLY",
         ];
         assert_eq!(Msg::KINDS, expected);
     }
