@@ -200,12 +200,7 @@ fn figures_of(r: &RunReport) -> SeedFigures {
 
 /// The value at percentile `pct` of ascending `sorted` (nearest rank); None when empty.
 fn percentile(sorted: &[u64], pct: u64) -> Option<u64> {
-    assert!(pct <= 100);
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (sorted.len() as u64 * pct).div_ceil(100).max(1);
-    Some(sorted[rank as usize - 1])
+    (!sorted.is_empty()).then(|| report::series::nearest_rank(sorted, pct))
 }
 
 fn ms(ns: Option<u64>) -> String {
@@ -274,16 +269,6 @@ fn print_table(path: &str, o: &Options, rows: &[(&str, Row)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentiles_are_nearest_ranks() {
-        let v: Vec<u64> = (1..=100).collect();
-        assert_eq!(percentile(&v, 50), Some(50));
-        assert_eq!(percentile(&v, 99), Some(99));
-        assert_eq!(percentile(&v, 100), Some(100));
-        assert_eq!(percentile(&[7], 1), Some(7));
-        assert_eq!(percentile(&[], 50), None);
-    }
 
     #[test]
     fn bad_options_are_named() {
